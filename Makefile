@@ -1,0 +1,26 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both build the
+# virtual environment from pyproject.toml first; nothing installed by hand is needed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+demo: install
+	$(BIN)/jepalab demo --out runs/demo
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/two_room.py --out runs/bench-two-room
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

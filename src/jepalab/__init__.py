@@ -1,0 +1,28 @@
+"""jepalab: JEPA world models that learn from pixels, imagine, plan and notice the impossible.
+
+    import jepalab
+    model, cfg, meta = jepalab.load_model("runs/demo")     # a trained WorldModel
+    z = model.encode(frames)                               # (B, 64, 64, 3) uint8 -> (B, D)
+
+Heavy modules (torch) load on first use, so `import jepalab` and
+`jepalab --help` stay fast.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load_model": ("jepalab.checkpoint", "load_model"),
+    "WorldModel": ("jepalab.models", "WorldModel"),
+    "preset": ("jepalab.config", "preset"),
+    "RunConfig": ("jepalab.config", "RunConfig"),
+    "make_world": ("jepalab.worlds", "make"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'jepalab' has no attribute {name!r}")

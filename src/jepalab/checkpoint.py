@@ -1,0 +1,162 @@
+"""Checkpoints: safetensors weights + a JSON of config, step and versions.
+
+    runs/y/checkpoints/step_000500/model.safetensors    the WorldModel's weights
+    runs/y/checkpoints/step_000500/trainer.safetensors  optimizer moments, torch RNG state
+    runs/y/checkpoints/step_000500/meta.json            format, step, config, versions, sampler RNG
+    runs/y/checkpoints/latest.json                      name of the newest complete checkpoint
+
+A checkpoint is written into a temporary folder and renamed into place, and
+`latest.json` is replaced atomically after it, so a run killed at any moment
+leaves its previous checkpoint intact. Nothing is unpickled: weights come from
+safetensors, everything else from JSON. Loading checks the format tag, the
+config and every tensor's shape, and names the file in each error.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .config import ModelConfig, RunConfig
+from .data.store import write_json_atomic
+
+FORMAT = "jepalab-checkpoint"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupt, or belongs to another model."""
+
+
+def versions() -> dict:
+    import numpy
+    from . import __version__
+    return {"jepalab": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
+            "python": platform.python_version()}
+
+
+def resolve(path: str | os.PathLike) -> Path:
+    """A run folder, a checkpoints folder or one checkpoint folder -> the checkpoint folder."""
+    p = Path(path)
+    if not p.exists():
+        raise CheckpointError(f"{p}: no such checkpoint or run folder")
+    for candidate in (p / "checkpoints" / "latest.json", p / "latest.json"):
+        if candidate.is_file():
+            try:
+                name = json.loads(candidate.read_text())["name"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise CheckpointError(f"{candidate}: unreadable pointer to the latest checkpoint") from None
+            return candidate.parent / name
+    if (p / "meta.json").is_file():
+        return p
+    raise CheckpointError(f"{p}: holds no jepalab checkpoint (no meta.json, no checkpoints/latest.json)")
+
+
+def _flatten_optimizer(opt: torch.optim.Optimizer) -> tuple[dict, list]:
+    sd = opt.state_dict()
+    tensors = {f"optim.{idx}.{key}": val for idx, st in sd["state"].items() for key, val in st.items()}
+    return tensors, sd["param_groups"]
+
+
+def _unflatten_optimizer(tensors: dict, groups: list) -> dict:
+    state: dict = {}
+    for name, val in tensors.items():
+        if name.startswith("optim."):
+            _, idx, key = name.split(".", 2)
+            state.setdefault(int(idx), {})[key] = val
+    return {"state": state, "param_groups": groups}
+
+
+def save(ckpt_root: Path, step: int, model: torch.nn.Module, cfg: RunConfig,
+         optimizer: torch.optim.Optimizer | None = None, extra: dict | None = None, keep: int = 2) -> Path:
+    ckpt_root.mkdir(parents=True, exist_ok=True)
+    name = f"step_{step:07d}"
+    final, tmp = ckpt_root / name, ckpt_root / f".{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "step": step, "config": cfg.to_dict(),
+            "versions": versions(), **(extra or {})}
+    if optimizer is not None:
+        tensors, groups = _flatten_optimizer(optimizer)
+        tensors["torch_rng"] = torch.get_rng_state()
+        save_file(tensors, str(tmp / "trainer.safetensors"))
+        meta["optimizer_param_groups"] = groups
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    write_json_atomic(ckpt_root / "latest.json", {"name": name, "step": step})
+    old = sorted(p for p in ckpt_root.glob("step_*") if p.is_dir())[:-keep] if keep > 0 else []
+    for p in old:
+        shutil.rmtree(p, ignore_errors=True)
+    return final
+
+
+def read_meta(ckpt: Path) -> dict:
+    path = ckpt / "meta.json"
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: missing") from None
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path}: corrupt JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a jepalab checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: written by a newer jepalab (format {meta['format_version']}); upgrade jepalab")
+    return meta
+
+
+def _load_tensors(path: Path) -> dict:
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing")
+    try:
+        return load_file(str(path))
+    except Exception as e:  # safetensors raises its own error types for truncated or garbled files
+        raise CheckpointError(f"{path}: corrupt or not a safetensors file ({e})") from None
+
+
+def load_weights(model: torch.nn.Module, path: Path) -> None:
+    """Copy weights into model, refusing missing, unexpected or mis-shaped tensors."""
+    tensors = _load_tensors(path)
+    own = model.state_dict()
+    missing = sorted(set(own) - set(tensors))
+    unexpected = sorted(set(tensors) - set(own))
+    wrong = [f"{k}: file {tuple(tensors[k].shape)} vs model {tuple(own[k].shape)}"
+             for k in own if k in tensors and tensors[k].shape != own[k].shape]
+    if missing or unexpected or wrong:
+        lines = ([f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}"] if missing else []) + \
+                ([f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"] if unexpected else []) + wrong[:5]
+        raise CheckpointError(f"{path}: does not match this model's architecture:\n  " + "\n  ".join(lines))
+    model.load_state_dict(tensors)
+
+
+def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
+    """-> (WorldModel in eval mode, RunConfig, meta). `expect` refuses a different architecture."""
+    from .models import WorldModel
+    ckpt = resolve(path)
+    meta = read_meta(ckpt)
+    try:
+        cfg = RunConfig.from_dict(meta["config"], where=str(ckpt / "meta.json"))
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{ckpt / 'meta.json'}: bad config ({e})") from None
+    if expect is not None and expect != cfg.model:
+        diff = {k: (v, getattr(expect, k)) for k, v in vars(cfg.model).items() if getattr(expect, k) != v}
+        raise CheckpointError(f"{ckpt}: model config differs from the one expected (checkpoint vs expected): {diff}")
+    model = WorldModel(cfg.model)
+    load_weights(model, ckpt / "model.safetensors")
+    return model.eval(), cfg, meta
+
+
+def load_trainer_state(ckpt: Path, optimizer: torch.optim.Optimizer, meta: dict) -> None:
+    tensors = _load_tensors(ckpt / "trainer.safetensors")
+    try:
+        optimizer.load_state_dict(_unflatten_optimizer(tensors, meta["optimizer_param_groups"]))
+    except (KeyError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{ckpt}: optimizer state does not fit this run ({e})") from None
+    torch.set_rng_state(tensors["torch_rng"])

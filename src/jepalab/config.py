@@ -1,0 +1,194 @@
+"""Configuration: one dataclass per stage, named presets, validated on build.
+
+    from jepalab.config import preset, override
+    cfg = override(preset("two-room"), ["train.steps=2000", "plan.samples=512"])
+
+Every field carries a one-line help text (shown by `jepalab ... --help` and
+in the saved `config.json`). Overrides are parsed by the field's type — never
+evaluated — so a config file cannot run code.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+
+def opt(default, help: str, **kw):
+    return field(default=default, metadata={"help": help}, **kw)
+
+
+@dataclass
+class DataConfig:
+    world: str = opt("two-room", "built-in world to collect from")
+    episodes: int = opt(1000, "episodes to collect")
+    steps_per_episode: int = opt(64, "environment steps per collected episode")
+    seed: int = opt(0, "episode i is collected with seed + i")
+
+
+@dataclass
+class ModelConfig:
+    image_size: int = opt(64, "side of the square RGB frames the encoder takes")
+    action_dim: int = opt(2, "environment action size")
+    frameskip: int = opt(4, "environment steps per model step; the model's action is their concatenation")
+    encoder: str = opt("cnn", "encoder backbone: cnn | vit")
+    width: int = opt(32, "cnn: channels of the first layer; vit: token width is 4x this")
+    patch: int = opt(8, "vit: patch side in pixels")
+    vit_depth: int = opt(4, "vit: transformer blocks")
+    latent_dim: int = opt(128, "size of the latent vector z")
+    pred_dim: int = opt(128, "predictor token width")
+    pred_depth: int = opt(3, "predictor transformer blocks")
+    pred_heads: int = opt(4, "predictor attention heads")
+    history: int = opt(3, "latents of context the causal predictor sees")
+    dropout: float = opt(0.1, "predictor dropout (LeWorldModel found 0.1 important for stability)")
+
+
+@dataclass
+class ObjectiveConfig:
+    regularizer: str = opt("sigreg", "anti-collapse term: sigreg | vicreg")
+    weight: float = opt(0.1, "weight of the anti-collapse term")
+    projections: int = opt(256, "sigreg: random 1-D projections per step")
+
+
+@dataclass
+class TrainConfig:
+    steps: int = opt(800, "optimizer steps")
+    batch_size: int = opt(64, "sequences per step")
+    lr: float = opt(1e-3, "peak learning rate (AdamW)")
+    weight_decay: float = opt(1e-4, "AdamW weight decay")
+    warmup_steps: int = opt(100, "linear warm-up steps, then cosine decay to 10%")
+    grad_clip: float = opt(1.0, "gradient norm clip (0 disables)")
+    log_every: int = opt(25, "steps between metric lines in metrics.jsonl")
+    checkpoint_every: int = opt(250, "steps between checkpoints")
+    keep_checkpoints: int = opt(2, "most recent checkpoints kept on disk")
+    seed: int = opt(0, "seed of weights, batches and dropout")
+    threads: int = opt(0, "torch CPU threads (0: all cores)")
+
+
+@dataclass
+class PlanConfig:
+    planner: str = opt("cem", "planner: cem | mppi")
+    horizon: int = opt(6, "model steps imagined per plan")
+    samples: int = opt(128, "candidate action sequences per iteration")
+    iterations: int = opt(3, "refinement iterations per plan")
+    elites: int = opt(16, "cem: best candidates the distribution is refit to")
+    temperature: float = opt(0.05, "mppi: softmax temperature on costs (relative to the cost spread)")
+    init_std: float = opt(1.0, "initial std of the action distribution")
+    min_std: float = opt(0.05, "floor of the action std")
+    context: int = opt(1, "observed latents given to the predictor when imagining (<= model.history); 1 is fastest")
+    replan_every: int = opt(1, "model steps executed before planning again (receding horizon)")
+    episodes: int = opt(50, "evaluation episodes, fixed seeds")
+    max_steps: int = opt(100, "environment steps allowed per evaluation episode")
+    seed: int = opt(1000, "evaluation episode i uses seed + i (collection seeds start at data.seed)")
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    plan: PlanConfig = field(default_factory=PlanConfig)
+
+    def validate(self) -> "RunConfig":
+        m, p, t, o = self.model, self.plan, self.train, self.objective
+        checks = [
+            (m.encoder in ("cnn", "vit"), f"model.encoder must be cnn or vit, got {m.encoder!r}"),
+            (m.image_size % 16 == 0, f"model.image_size must be a multiple of 16, got {m.image_size}"),
+            (m.encoder != "vit" or m.image_size % m.patch == 0, "model.image_size must be a multiple of model.patch"),
+            (m.pred_dim % m.pred_heads == 0, "model.pred_dim must be divisible by model.pred_heads"),
+            (min(m.frameskip, m.history, m.latent_dim, m.action_dim) >= 1, "model sizes must be >= 1"),
+            (o.regularizer in ("sigreg", "vicreg"), f"objective.regularizer must be sigreg or vicreg, got {o.regularizer!r}"),
+            (p.planner in ("cem", "mppi"), f"plan.planner must be cem or mppi, got {p.planner!r}"),
+            (0 < p.elites <= p.samples, "plan.elites must be in 1..plan.samples"),
+            (1 <= p.replan_every <= p.horizon, "plan.replan_every must be in 1..plan.horizon"),
+            (1 <= p.context <= m.history, "plan.context must be in 1..model.history"),
+            (t.batch_size >= 2, "train.batch_size must be >= 2 (the anti-collapse term needs a batch)"),
+            (self.data.steps_per_episode >= m.history * m.frameskip + 1,
+             "data.steps_per_episode is too short for model.history * model.frameskip"),
+        ]
+        errors = [msg for ok, msg in checks if not ok]
+        if errors:
+            raise ValueError("invalid config:\n  " + "\n  ".join(errors))
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "config") -> "RunConfig":
+        sections = {f.name: f.type for f in fields(cls)}
+        unknown = set(d) - set(sections)
+        if unknown:
+            raise ValueError(f"{where}: unknown section(s) {sorted(unknown)}")
+        kwargs = {}
+        for f in fields(cls):
+            sub_cls = type(getattr(cls(), f.name))
+            sub = d.get(f.name, {})
+            names = {g.name for g in fields(sub_cls)}
+            extra = set(sub) - names
+            if extra:
+                raise ValueError(f"{where}: unknown key(s) {sorted(f'{f.name}.{k}' for k in extra)}")
+            kwargs[f.name] = sub_cls(**sub)
+        return cls(**kwargs).validate()
+
+
+def _debug() -> RunConfig:
+    """Shrinks every size so that the real entry points run in seconds in a test."""
+    c = RunConfig()
+    c.data = DataConfig(episodes=24, steps_per_episode=32)
+    c.model = ModelConfig(width=8, latent_dim=32, pred_dim=32, pred_depth=1, pred_heads=2, history=2, frameskip=2)
+    c.train = TrainConfig(steps=30, batch_size=16, warmup_steps=5, log_every=5, checkpoint_every=10)
+    c.plan = PlanConfig(horizon=3, samples=32, iterations=2, elites=4, episodes=4, max_steps=20)
+    return c
+
+
+PRESETS = {"two-room": RunConfig, "debug": _debug}
+
+
+def preset(name: str) -> RunConfig:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
+    return PRESETS[name]().validate()
+
+
+def _parse(value: str, kind: type, key: str):
+    if kind is bool:
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{key}: expected true/false, got {value!r}")
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"{key}: expected {kind.__name__}, got {value!r}") from None
+
+
+def override(cfg: RunConfig, assignments: list[str]) -> RunConfig:
+    """Apply 'section.key=value' strings, each parsed by the field's declared type."""
+    types = {"int": int, "float": float, "str": str, "bool": bool}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        section, _, name = key.partition(".")
+        sub = getattr(cfg, section, None)
+        if not sep or sub is None or not dataclasses.is_dataclass(sub) or name not in {f.name for f in fields(sub)}:
+            raise ValueError(f"cannot set {item!r}: expected section.key=value with a known key "
+                             f"(sections: {', '.join(f.name for f in fields(cfg))})")
+        kind = types[next(f.type for f in fields(sub) if f.name == name)]
+        setattr(sub, name, _parse(value, kind, key))
+    return cfg.validate()
+
+
+def help_lines(cfg: RunConfig) -> list[str]:
+    """'section.key (default): help' for every field, for --help texts."""
+    out = []
+    for sec in fields(cfg):
+        sub = getattr(cfg, sec.name)
+        for f in fields(sub):
+            out.append(f"{sec.name}.{f.name}={getattr(sub, f.name)}  {f.metadata.get('help', '')}")
+    return out
+
+
+def dumps(cfg: RunConfig) -> str:
+    return json.dumps(cfg.to_dict(), indent=2)

@@ -1,0 +1,47 @@
+"""Random training windows from episodes held in memory.
+
+A window is `history + 1` frames spaced `frameskip` environment steps apart and
+the `history` model actions between them, each the concatenation of the
+`frameskip` environment actions it spans.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .store import DataError, Episode
+
+
+class SequenceSampler:
+    def __init__(self, episodes: list[Episode], history: int, frameskip: int, image_size: int,
+                 action_dim: int, seed: int = 0):
+        self.history, self.frameskip = history, frameskip
+        span = history * frameskip  # environment steps covered by one window
+        for i, ep in enumerate(episodes):
+            if ep.pixels.shape[1:3] != (image_size, image_size):
+                raise DataError(f"episode {i}: frames are {ep.pixels.shape[1]}x{ep.pixels.shape[2]}, the model "
+                                f"takes {image_size}x{image_size} (set model.image_size or resize the data)")
+            if ep.actions.shape[1] != action_dim:
+                raise DataError(f"episode {i}: actions have {ep.actions.shape[1]} dims, the model takes {action_dim}")
+        usable = [ep for ep in episodes if len(ep) >= span]
+        if not usable:
+            raise DataError(f"no episode is long enough for a window of {span} steps "
+                            f"(history {history} x frameskip {frameskip})")
+        self.pixels = np.concatenate([ep.pixels for ep in usable])  # all frames, episodes back to back
+        # Pad every episode's actions by one row so that frame and action rows share indices.
+        self.actions = np.concatenate([np.vstack([ep.actions, np.zeros_like(ep.actions[:1])]) for ep in usable])
+        offsets = np.cumsum([0] + [len(ep.pixels) for ep in usable])
+        self.starts = np.concatenate([np.arange(o, o + len(ep) - span + 1) for o, ep in zip(offsets, usable)])
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def sample(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> pixels (B, history+1, H, W, 3) uint8, actions (B, history, frameskip * A) float32."""
+        s = self.starts[self.rng.integers(0, len(self.starts), batch_size)]
+        k = self.frameskip
+        frame_idx = s[:, None] + k * np.arange(self.history + 1)  # (B, T+1)
+        act_idx = s[:, None] + np.arange(self.history * k)  # (B, T*k)
+        acts = self.actions[act_idx].reshape(batch_size, self.history, -1)
+        return torch.from_numpy(self.pixels[frame_idx]), torch.from_numpy(acts)

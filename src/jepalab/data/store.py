@@ -1,0 +1,135 @@
+"""Episode store: a folder of per-episode `.npz` files plus a `dataset.json` index.
+
+    data/x/dataset.json              format, schema version, world, shapes
+    data/x/episodes/ep_000000.npz    pixels (T+1,H,W,3) uint8, actions (T,A) float32, proprio (T+1,P) float32
+
+Each episode is written to a temporary file and renamed into place, so a
+collection killed at any moment leaves a readable store of the completed
+episodes. Files are read with `allow_pickle=False`: a store never runs code.
+Every problem found on reading names the file and the field.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "jepalab-episodes"
+SCHEMA_VERSION = 1
+REQUIRED = ("pixels", "actions", "proprio")
+
+
+class DataError(ValueError):
+    """A dataset on disk is missing, malformed or inconsistent."""
+
+
+@dataclass
+class Episode:
+    pixels: np.ndarray  # (T+1, H, W, 3) uint8
+    actions: np.ndarray  # (T, A) float32
+    proprio: np.ndarray  # (T+1, P) float32
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2))
+    os.replace(tmp, path)
+
+
+class EpisodeStore:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.index_path = self.root / "dataset.json"
+        self.episode_dir = self.root / "episodes"
+
+    # -- writing ---------------------------------------------------------------
+    @classmethod
+    def create(cls, root, meta: dict) -> "EpisodeStore":
+        """Open a store for writing; an existing store must describe the same data (resume)."""
+        store = cls(root)
+        store.episode_dir.mkdir(parents=True, exist_ok=True)
+        meta = {"format": FORMAT, "schema_version": SCHEMA_VERSION, **meta}
+        if store.index_path.exists():
+            old = store.meta()
+            clash = {k: (old.get(k), v) for k, v in meta.items() if old.get(k) != v}
+            if clash:
+                raise DataError(f"{store.index_path}: existing store was made with other settings {clash}; "
+                                "use another --out folder")
+        else:
+            write_json_atomic(store.index_path, meta)
+        return store
+
+    def append(self, ep: Episode, index: int) -> Path:
+        self.validate(ep, f"episode {index}")
+        path = self.episode_dir / f"ep_{index:06d}.npz"
+        tmp = self.episode_dir / f".ep_{index:06d}.tmp.npz"
+        np.savez_compressed(tmp, pixels=ep.pixels, actions=ep.actions, proprio=ep.proprio)
+        os.replace(tmp, path)
+        return path
+
+    # -- reading ---------------------------------------------------------------
+    def meta(self) -> dict:
+        if not self.root.is_dir():
+            raise DataError(f"{self.root}: no such data folder (make one with `jepalab collect`)")
+        if not self.index_path.is_file():
+            raise DataError(f"{self.root}: not a jepalab episode store (no dataset.json)")
+        try:
+            meta = json.loads(self.index_path.read_text())
+        except json.JSONDecodeError as e:
+            raise DataError(f"{self.index_path}: not valid JSON ({e})") from None
+        if meta.get("format") != FORMAT:
+            raise DataError(f"{self.index_path}: format is {meta.get('format')!r}, expected {FORMAT!r}")
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            raise DataError(f"{self.index_path}: schema version {meta.get('schema_version')} is not supported "
+                            f"(this jepalab reads version {SCHEMA_VERSION})")
+        return meta
+
+    def episode_paths(self) -> list[Path]:
+        return sorted(self.episode_dir.glob("ep_*.npz"))
+
+    def __len__(self) -> int:
+        return len(self.episode_paths())
+
+    def load(self, path: Path) -> Episode:
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                missing = [k for k in REQUIRED if k not in f.files]
+                if missing:
+                    raise DataError(f"{path}: missing field(s) {missing}")
+                ep = Episode(**{k: f[k] for k in REQUIRED})
+        except DataError:
+            raise
+        except Exception as e:  # zip/npy errors come in many types; all mean the file is unreadable
+            raise DataError(f"{path}: unreadable episode file ({type(e).__name__}: {e})") from None
+        self.validate(ep, str(path))
+        return ep
+
+    def load_all(self, limit: int | None = None) -> list[Episode]:
+        self.meta()
+        paths = self.episode_paths()[:limit]
+        if not paths:
+            raise DataError(f"{self.root}: the store holds no episodes")
+        return [self.load(p) for p in paths]
+
+    @staticmethod
+    def validate(ep: Episode, where: str) -> None:
+        p, a, s = ep.pixels, ep.actions, ep.proprio
+        if p.dtype != np.uint8 or p.ndim != 4 or p.shape[-1] != 3:
+            raise DataError(f"{where}: field 'pixels' must be (T+1, H, W, 3) uint8, got {p.shape} {p.dtype}")
+        if a.ndim != 2 or not np.issubdtype(a.dtype, np.floating):
+            raise DataError(f"{where}: field 'actions' must be (T, A) float, got {a.shape} {a.dtype}")
+        if s.ndim != 2 or not np.issubdtype(s.dtype, np.floating):
+            raise DataError(f"{where}: field 'proprio' must be (T+1, P) float, got {s.shape} {s.dtype}")
+        if len(p) != len(a) + 1 or len(s) != len(p):
+            raise DataError(f"{where}: lengths disagree: pixels {len(p)}, actions {len(a)}, proprio {len(s)} "
+                            "(expected T+1, T, T+1)")
+        for name, arr in (("actions", a), ("proprio", s)):
+            if not np.all(np.isfinite(arr)):
+                bad = int(np.argwhere(~np.isfinite(arr))[0][0])
+                raise DataError(f"{where}: field '{name}' holds NaN or inf (first at step {bad})")

@@ -1,0 +1,1 @@
+"""Evaluations: goal reaching by MPC (control) and linear probes."""

@@ -1,0 +1,150 @@
+"""Goal reaching by model-predictive control in latent space, batched over episodes.
+
+    jepalab plan --checkpoint runs/two-room --episodes 50
+
+All evaluation episodes step in lockstep: one planner call plans for every
+episode still running, so CPU time goes into large batched rollouts. Episode i
+is reset with seed `plan.seed + i` — seeds that collection (seed `data.seed + i`
+for a few thousand i at most) does not reach by default — and every policy
+(trained model, untrained model, random actions) sees the same starts and goals.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..config import PlanConfig
+from ..data.collect import HeldRandomPolicy
+from ..models import WorldModel
+from ..planning import make_planner, to_model_actions
+from ..worlds import make
+
+
+@dataclass
+class ControlResult:
+    policy: str
+    success: np.ndarray  # (E,) bool
+    steps: np.ndarray  # (E,) environment steps taken
+    final_distance: np.ndarray  # (E,) proprio distance to the goal at the end
+    plan_seconds: float = 0.0  # wall time spent in planner calls
+    plan_calls: int = 0  # batched planner calls
+    episode_plans: int = 0  # sum over calls of the episodes planned for
+    paths: list = field(default_factory=list)  # per episode: (T, P) proprio path
+    goals: np.ndarray | None = None  # (E, P)
+    first_plans: list = field(default_factory=list)  # per episode: (H, D) imagined latents of the first plan
+
+    @property
+    def success_rate(self) -> float:
+        return float(self.success.mean())
+
+    @property
+    def seconds_per_step(self) -> float:
+        """Planner wall time per (episode, MPC step), amortised over the batch."""
+        return self.plan_seconds / max(1, self.episode_plans)
+
+
+def reset_envs(world: str, cfg: PlanConfig, episodes: int, seed: int):
+    envs, obs, infos = [], [], []
+    for i in range(episodes):
+        env = make(world, max_steps=cfg.max_steps)
+        o, info = env.reset(seed=seed + i)
+        envs.append(env), obs.append(o), infos.append(info)
+    return envs, obs, infos
+
+
+def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: str = "planner",
+                episodes: int | None = None, seed: int | None = None, progress: bool = True) -> ControlResult:
+    """Run `episodes` goal-reaching episodes with the planner on `model`, or with random actions."""
+    episodes = cfg.episodes if episodes is None else episodes
+    seed = cfg.seed if seed is None else seed
+    envs, obs, infos = reset_envs(world, cfg, episodes, seed)
+    E = episodes
+    done = np.zeros(E, bool)
+    success = np.zeros(E, bool)
+    steps = np.zeros(E, int)
+    paths = [[o["proprio"]] for o in obs]
+    result = ControlResult(policy, success, steps, np.zeros(E), goals=np.stack([i["goal_proprio"] for i in infos]))
+
+    def act(i: int, a: np.ndarray) -> None:
+        o, _, terminated, truncated, info = envs[i].step(a)
+        obs[i] = o
+        paths[i].append(o["proprio"])
+        steps[i] += 1
+        success[i] |= bool(info["is_success"])
+        done[i] = terminated or truncated
+
+    bar = tqdm(total=cfg.max_steps, desc=f"control [{policy}]", unit="step", disable=not progress)
+    if policy == "random":
+        rngs = [HeldRandomPolicy(envs[0].action_space.shape[0], np.random.default_rng(seed + i)) for i in range(E)]
+        for _ in range(cfg.max_steps):
+            for i in np.flatnonzero(~done):
+                act(i, rngs[i]())
+            bar.update(1)
+    else:
+        _plan_episodes(envs, obs, infos, cfg, model, done, act, result, bar)
+    bar.close()
+    result.paths = [np.stack(p) for p in paths]
+    result.final_distance = np.array([np.linalg.norm(p[-1] - g) for p, g in zip(result.paths, result.goals)])
+    return result
+
+
+@torch.no_grad()
+def _plan_episodes(envs, obs, infos, cfg: PlanConfig, model: WorldModel, done, act, result: ControlResult, bar):
+    model.eval()
+    k, A = model.cfg.frameskip, envs[0].action_space.shape[0]
+    planner = make_planner(cfg, A, seed=cfg.seed)
+    E = len(envs)
+    z_goal = model.encode(torch.from_numpy(np.stack([i["goal"] for i in infos])))  # (E, D)
+    z_hist: list[torch.Tensor] = []  # per model step: (E, D) observed latents
+    a_hist: list[torch.Tensor] = []  # per model step: (E, k*A) model actions taken
+    warm = torch.zeros(E, cfg.horizon, A)
+    env_steps = 0
+    while not done.all() and env_steps < cfg.max_steps:
+        live = np.flatnonzero(~done)
+        z_hist.append(model.encode(torch.from_numpy(np.stack([obs[i]["pixels"] for i in range(E)]))))
+        n_ctx = min(cfg.context, len(z_hist))
+        z_ctx = torch.stack(z_hist[-n_ctx:], 1)[live]
+        a_ctx = (torch.stack(a_hist[-(n_ctx - 1):], 1)[live] if n_ctx > 1
+                 else torch.zeros(len(live), 0, k * A))
+        tic = time.perf_counter()
+        plan = planner.plan(model, z_ctx, a_ctx, z_goal[live], init=warm[live])
+        result.plan_seconds += time.perf_counter() - tic
+        result.plan_calls += 1
+        result.episode_plans += len(live)
+        if not result.first_plans:
+            result.first_plans = list(plan.imagined.numpy())
+        # execute the first replan_every model steps, each a held action for k environment steps
+        taken = torch.zeros(E, cfg.replan_every, A)
+        taken[live] = plan.actions[:, : cfg.replan_every]
+        for j in range(cfg.replan_every):
+            for _ in range(k):
+                for i in np.flatnonzero(~done):
+                    act(i, taken[i, j].numpy())
+                env_steps += 1
+                bar.update(1)
+            a_hist.append(to_model_actions(taken[:, j], k))
+        # warm start: the unexecuted tail of this plan, then zeros
+        shifted = torch.zeros(E, cfg.horizon, A)
+        shifted[live, : cfg.horizon - cfg.replan_every] = plan.actions[:, cfg.replan_every:]
+        warm = shifted
+
+
+def planning_latency(model: WorldModel, cfg: PlanConfig, world: str, repeats: int = 3) -> float:
+    """Seconds for one planner call on a single episode (what a robot waiting for an action sees)."""
+    env = make(world, max_steps=cfg.max_steps)
+    o, info = env.reset(seed=cfg.seed)
+    planner = make_planner(cfg, env.action_space.shape[0], seed=cfg.seed)
+    with torch.no_grad():
+        model.eval()
+        z = model.encode(torch.from_numpy(o["pixels"][None]))[:, None]
+        zg = model.encode(torch.from_numpy(info["goal"][None]))
+        a0 = torch.zeros(1, 0, model.model_action_dim)
+        planner.plan(model, z, a0, zg)  # warm-up
+        tic = time.perf_counter()
+        for _ in range(repeats):
+            planner.plan(model, z, a0, zg)
+    return (time.perf_counter() - tic) / repeats

@@ -1,0 +1,58 @@
+"""The WorldModel: the only surface planners and evaluations see.
+
+    encode(pixels)                     (..., H, W, 3) uint8 -> z (..., D)
+    predict(z_hist, actions)           (B, T, D), (B, T, A) -> next latents (B, T, D)
+    rollout(z_ctx, a_ctx, actions)     context + H future actions -> imagined z_1..z_H (B, H, D)
+
+Actions here are model actions: `frameskip` environment actions concatenated.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from ..config import ModelConfig
+from .encoder import Encoder
+from .predictor import Predictor
+
+
+class WorldModel(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg)
+        self.predictor = Predictor(cfg)
+
+    @property
+    def model_action_dim(self) -> int:
+        return self.cfg.action_dim * self.cfg.frameskip
+
+    def encode(self, pixels: torch.Tensor) -> torch.Tensor:
+        lead = pixels.shape[:-3]
+        z = self.encoder(pixels.reshape(-1, *pixels.shape[-3:]))
+        return z.reshape(*lead, -1)
+
+    def predict(self, z_hist: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return self.predictor(z_hist, actions)
+
+    def rollout(self, z_ctx: torch.Tensor, a_ctx: torch.Tensor, actions: torch.Tensor,
+                window: int | None = None) -> torch.Tensor:
+        """Imagine H steps ahead, feeding predictions back in.
+
+        z_ctx (B, T0, D): observed latents, newest last; a_ctx (B, T0-1, A): the actions
+        between them; actions (B, H, A): the future, starting from the newest latent.
+        Returns (B, H, D). Only the last `window` (default: `history`) latents are kept
+        as context; a window of 1 is the cheapest and enough for Markov worlds.
+        """
+        W = self.cfg.history if window is None else min(window, self.cfg.history)
+        zs = list(z_ctx.unbind(1))
+        acts = list(a_ctx.unbind(1))
+        out = []
+        for h in range(actions.shape[1]):
+            acts.append(actions[:, h])
+            z_win = torch.stack(zs[-W:], 1)
+            a_win = torch.stack(acts[-W:], 1)
+            nxt = self.predictor(z_win, a_win)[:, -1]
+            zs.append(nxt)
+            out.append(nxt)
+        return torch.stack(out, 1)

@@ -1,0 +1,83 @@
+"""Losses: next-latent prediction and the anti-collapse terms. Small, pure, unit-tested.
+
+    from jepalab.objectives import sigreg
+    sigreg(torch.randn(1024, 128))        # ~0: already an isotropic Gaussian
+    sigreg(torch.zeros(1024, 128))        # large: collapsed
+
+SIGReg (LeJEPA, Balestriero & LeCun 2025) projects the batch of latents on
+random unit directions and, on each 1-D projection, measures the Epps–Pulley
+distance between the empirical characteristic function and that of N(0, 1).
+By Cramér–Wold, matching every 1-D marginal matches the joint distribution, so
+driving it to zero spreads the latents as an isotropic Gaussian — they cannot
+collapse to a point or a low-dimensional subspace.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+
+def prediction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error between predicted and encoded next latents (gradients reach both)."""
+    return F.mse_loss(pred, target)
+
+
+def sigreg(z: torch.Tensor, projections: int = 256, knots: int = 17, t_max: float = 5.0,
+           generator: torch.Generator | None = None) -> torch.Tensor:
+    """Sketched isotropic Gaussian regulariser of z (N, D); a scalar >= 0.
+
+    For each random direction u, with x = z @ u: integrate over t the squared gap
+    |E[exp(i t x)] - exp(-t^2/2)|^2, weighted by the Gaussian window exp(-t^2/2)
+    (trapezoid rule on `knots` points of [-t_max, t_max]); average over directions.
+    """
+    n, d = z.shape
+    if n < 2:
+        raise ValueError("sigreg needs a batch of at least 2 latents")
+    directions = torch.randn(d, projections, generator=generator, device=z.device, dtype=z.dtype)
+    directions = directions / directions.norm(dim=0, keepdim=True)
+    t = torch.linspace(-t_max, t_max, knots, device=z.device, dtype=z.dtype)
+    target_cf = torch.exp(-0.5 * t * t)  # characteristic function of N(0, 1), real
+    xt = (z @ directions).unsqueeze(-1) * t  # (N, M, K)
+    real = torch.cos(xt).mean(0)  # (M, K)
+    imag = torch.sin(xt).mean(0)
+    gap = ((real - target_cf) ** 2 + imag ** 2) * target_cf
+    return torch.trapezoid(gap, t, dim=-1).mean()
+
+
+def vicreg(z: torch.Tensor, std_target: float = 1.0, cov_weight: float = 1.0) -> torch.Tensor:
+    """VICReg's variance (hinge on each dimension's std) + covariance (off-diagonal) terms of z (N, D)."""
+    n, d = z.shape
+    if n < 2:
+        raise ValueError("vicreg needs a batch of at least 2 latents")
+    z = z - z.mean(0)
+    std = torch.sqrt(z.var(0) + 1e-4)
+    variance = F.relu(std_target - std).mean()
+    cov = (z.T @ z) / (n - 1)
+    off_diag = cov - torch.diag(torch.diag(cov))
+    return variance + cov_weight * off_diag.pow(2).sum() / d
+
+
+def make_regularizer(name: str, projections: int = 256) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The anti-collapse term by name; every one maps latents (N, D) to a scalar."""
+    if name == "sigreg":
+        return lambda z: sigreg(z, projections=projections)
+    if name == "vicreg":
+        return vicreg
+    raise ValueError(f"unknown regularizer {name!r}: expected sigreg or vicreg")
+
+
+@torch.no_grad()
+def latent_stats(z: torch.Tensor) -> dict[str, float]:
+    """Collapse diagnostics of z (N, D): mean per-dimension std and effective rank.
+
+    Effective rank = exp(entropy of the normalised singular values) (Roy & Vetterli 2007):
+    D for a well-spread latent, 1 for a latent that lives on a line.
+    """
+    z = z.float()
+    zc = z - z.mean(0)
+    s = torch.linalg.svdvals(zc)
+    p = s / s.sum().clamp_min(1e-12)
+    entropy = -(p * torch.log(p.clamp_min(1e-12))).sum()
+    return {"latent_std": float(z.std(0).mean()), "effective_rank": float(torch.exp(entropy))}

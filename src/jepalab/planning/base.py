@@ -1,0 +1,92 @@
+"""What every planner shares: the protocol, the cost, and how plans become model actions.
+
+A planner searches over *held* actions: one environment action per model step,
+repeated `frameskip` times to form the model's action. This keeps the search
+space at horizon x action_dim (12 numbers in two-room) instead of
+horizon x frameskip x action_dim, and matches how MPC executes a plan.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+from ..models import WorldModel
+
+
+@dataclass
+class Plan:
+    actions: torch.Tensor  # (B, H, A) environment actions in [-1, 1], one per model step
+    cost: torch.Tensor  # (B,) imagined cost of these actions
+    imagined: torch.Tensor  # (B, H, D) latents the model imagines under them
+
+
+class Planner(Protocol):
+    def plan(self, model: WorldModel, z_ctx: torch.Tensor, a_ctx: torch.Tensor, z_goal: torch.Tensor,
+             init: torch.Tensor | None = None) -> Plan: ...
+
+
+def to_model_actions(actions: torch.Tensor, frameskip: int) -> torch.Tensor:
+    """(..., A) held environment actions -> (..., frameskip * A) model actions."""
+    return actions.repeat(*([1] * (actions.dim() - 1)), frameskip)
+
+
+def goal_cost(imagined: torch.Tensor, z_goal: torch.Tensor) -> torch.Tensor:
+    """Squared latent distance of the final imagined state to the goal: (B, N, H, D), (B, D) -> (B, N).
+
+    Only the end of the horizon counts, so a plan may first move away from the goal
+    (around a wall, through a door) as long as it ends closer.
+    """
+    return (imagined[:, :, -1] - z_goal[:, None]).pow(2).sum(-1)
+
+
+def imagine(model: WorldModel, z_ctx: torch.Tensor, a_ctx: torch.Tensor, candidates: torch.Tensor,
+            window: int | None = None) -> torch.Tensor:
+    """Roll out N candidate plans per batch item: candidates (B, N, H, A) -> latents (B, N, H, D)."""
+    B, N, H, _ = candidates.shape
+    expand = lambda x: x[:, None].expand(B, N, *x.shape[1:]).reshape(B * N, *x.shape[1:])
+    acts = to_model_actions(candidates, model.cfg.frameskip).reshape(B * N, H, -1)
+    return model.rollout(expand(z_ctx), expand(a_ctx), acts, window).reshape(B, N, H, -1)
+
+
+class SamplingPlanner:
+    """Shared loop of CEM and MPPI: sample around a Gaussian, score, refit; keep the best seen."""
+
+    def __init__(self, cfg, action_dim: int, seed: int = 0):
+        self.cfg, self.action_dim = cfg, action_dim
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def refit(self, candidates, cost):  # -> new (mean, std), each (B, H, A)
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def plan(self, model, z_ctx, a_ctx, z_goal, init=None) -> Plan:
+        c = self.cfg
+        B, H, A = z_ctx.shape[0], c.horizon, self.action_dim
+        mean = torch.zeros(B, H, A) if init is None else init.clone()
+        std = torch.full((B, H, A), c.init_std)
+        best_cost = torch.full((B,), float("inf"))
+        best_actions = mean.clone()
+        best_imagined = None
+        rows = torch.arange(B)
+        for _ in range(c.iterations):
+            # sample: the current mean is always candidate 0, so refits never lose it
+            noise = torch.randn(B, c.samples, H, A, generator=self.generator)
+            candidates = (mean[:, None] + std[:, None] * noise).clamp(-1, 1)
+            candidates[:, 0] = mean
+            # score
+            imagined = imagine(model, z_ctx, a_ctx, candidates, c.context)
+            cost = goal_cost(imagined, z_goal)
+            # keep the best plan seen over all iterations
+            i = cost.argmin(1)
+            better = cost[rows, i] < best_cost
+            best_cost = torch.where(better, cost[rows, i], best_cost)
+            best_actions[better] = candidates[rows, i][better]
+            if best_imagined is None:
+                best_imagined = imagined[rows, i].clone()
+            best_imagined[better] = imagined[rows, i][better]
+            # refit
+            mean, std = self.refit(candidates, cost)
+            std = std.clamp_min(c.min_std)
+        return Plan(best_actions, best_cost, best_imagined)

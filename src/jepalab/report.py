@@ -1,0 +1,74 @@
+"""Plots of a run: training curves and planned vs executed trajectories on the world's map.
+
+Matplotlib with the Agg backend: works on machines without a screen.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_training(metrics: list[dict], path: Path) -> Path:
+    plt = _plt()
+    steps = [m["step"] for m in metrics]
+    fig, ax = plt.subplots(1, 4, figsize=(16, 3.4))
+    ax[0].semilogy(steps, [m["pred_loss"] for m in metrics], label="prediction (train)")
+    ax[0].semilogy(steps, [m["val_pred_loss"] for m in metrics], label="prediction (held-out)")
+    ax[0].set_title("prediction loss")
+    ax[0].legend()
+    ax[1].plot(steps, [m["reg_loss"] for m in metrics])
+    ax[1].set_title("anti-collapse term")
+    ax[2].plot(steps, [m["latent_std"] for m in metrics])
+    ax[2].set_title("latent per-dim std (collapse -> 0)")
+    ax[3].plot(steps, [m["effective_rank"] for m in metrics])
+    ax[3].set_title("latent effective rank (collapse -> 1)")
+    for a in ax:
+        a.set_xlabel("step")
+        a.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_trajectories(background: np.ndarray, results: list, path: Path, episodes: int = 6,
+                      plan_positions: list | None = None, goal_radius: float = 0.08) -> Path:
+    """One panel per episode: the map, the start, the goal, each policy's executed path and
+    (dashed) the first plan the model imagined, read out through a position probe."""
+    plt = _plt()
+    colors = {"planner": "tab:blue", "untrained": "tab:orange", "random": "tab:gray"}
+    n = min(episodes, len(results[0].paths))
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4))
+    axes = np.atleast_1d(axes)
+    for e, ax in enumerate(axes):
+        ax.imshow(background, extent=(0, 1, 1, 0))
+        goal = results[0].goals[e]
+        ax.add_patch(plt.Circle(goal, goal_radius, color="tab:green", alpha=0.35))
+        ax.plot(*goal, marker="*", color="tab:green", ms=14, label="goal")
+        start = results[0].paths[e][0]
+        ax.plot(*start, marker="o", color="black", ms=6, label="start")
+        for r in results:
+            p = r.paths[e]
+            mark = "✓" if r.success[e] else "✗"
+            ax.plot(p[:, 0], p[:, 1], color=colors.get(r.policy, "tab:red"), lw=1.6, label=f"{r.policy} {mark}")
+        if plan_positions is not None:
+            q = np.vstack([start, plan_positions[e]])
+            ax.plot(q[:, 0], q[:, 1], "--", color="tab:purple", lw=1.4, label="imagined plan")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(1, 0)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"episode {e}")
+    axes[0].legend(loc="lower left", fontsize=7, framealpha=0.8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

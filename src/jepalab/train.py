@@ -1,0 +1,194 @@
+"""The training loop: one loop for every objective.
+
+    jepalab train --data data/two-room --preset two-room --out runs/two-room
+
+Each step: sample windows -> encode every frame (context and targets share the
+encoder; no stop-gradient, as in LeWorldModel) -> predict next latents with
+teacher forcing -> prediction loss + weight * anti-collapse term -> backward ->
+clip -> AdamW step. Metrics (losses, latent std, effective rank, throughput) go
+to metrics.jsonl; checkpoints are written atomically every
+`train.checkpoint_every` steps and resume exactly with `resume=True`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import checkpoint
+from .config import RunConfig, dumps
+from .data.sequences import SequenceSampler
+from .data.store import Episode
+from .models import WorldModel
+from .objectives import latent_stats, make_regularizer, prediction_loss
+from .runtime import tune_allocator
+
+
+# Settings a resumed run may change: the step budget (to train longer) and bookkeeping.
+RESUMABLE_CHANGES = {"train.steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
+                     "train.threads"}
+
+
+def lr_at(step: int, cfg) -> float:
+    """Linear warm-up, then cosine decay to 10% of the peak."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    return cfg.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def split_episodes(episodes: list[Episode], val_fraction: float = 0.05) -> tuple[list[Episode], list[Episode]]:
+    """Hold out the last few episodes to measure prediction on data the model never trained on."""
+    n_val = max(1, int(len(episodes) * val_fraction)) if len(episodes) >= 4 else 0
+    return episodes[: len(episodes) - n_val], episodes[len(episodes) - n_val:]
+
+
+class Trainer:
+    def __init__(self, cfg: RunConfig, episodes: list[Episode], out: str | Path, progress: bool = True):
+        self.cfg, self.out, self.progress = cfg, Path(out), progress
+        t = cfg.train
+        tune_allocator()
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        torch.manual_seed(t.seed)
+        m = cfg.model
+        train_eps, val_eps = split_episodes(episodes)
+        self.sampler = SequenceSampler(train_eps, m.history, m.frameskip, m.image_size, m.action_dim, seed=t.seed)
+        self.val_sampler = (SequenceSampler(val_eps, m.history, m.frameskip, m.image_size, m.action_dim, seed=t.seed + 1)
+                            if val_eps else None)
+        self.model = WorldModel(m)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        self.regularizer = make_regularizer(cfg.objective.regularizer, cfg.objective.projections)
+        self.step = 0
+        self.train_seconds = 0.0
+
+    # -- state -------------------------------------------------------------------
+    def resume(self) -> bool:
+        """Load the newest checkpoint of this run folder; False when there is none."""
+        root = self.out / "checkpoints"
+        if not (root / "latest.json").exists():
+            return False
+        ckpt = checkpoint.resolve(root)
+        meta = checkpoint.read_meta(ckpt)
+        saved, now = meta.get("config", {}), self.cfg.to_dict()
+        keys = [f"{s}.{k}" for s in now for k in now[s] if saved.get(s, {}).get(k) != now[s][k]]
+        clash = [k for k in keys if k not in RESUMABLE_CHANGES and not k.startswith("plan.")]
+        if clash:
+            raise checkpoint.CheckpointError(f"{ckpt}: cannot resume, the config differs in {clash}")
+        checkpoint.load_weights(self.model, ckpt / "model.safetensors")
+        checkpoint.load_trainer_state(ckpt, self.optimizer, meta)
+        self.sampler.rng.bit_generator.state = meta["sampler_rng"]
+        self.step, self.train_seconds = meta["step"], meta.get("train_seconds", 0.0)
+        self._truncate_metrics(self.step)
+        return True
+
+    def save(self) -> Path:
+        return checkpoint.save(self.out / "checkpoints", self.step, self.model, self.cfg, self.optimizer,
+                               extra={"sampler_rng": self.sampler.rng.bit_generator.state,
+                                      "train_seconds": self.train_seconds},
+                               keep=self.cfg.train.keep_checkpoints)
+
+    def _truncate_metrics(self, step: int) -> None:
+        path = self.out / "metrics.jsonl"
+        if path.exists():
+            keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+            path.write_text("".join(line + "\n" for line in keep))
+
+    # -- one step ----------------------------------------------------------------
+    def losses(self, pixels: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        z = self.model.encode(pixels)  # (B, T+1, D)
+        pred = self.model.predict(z[:, :-1], actions)  # (B, T, D): z_1..z_T from z_0..z_{T-1}
+        pred_loss = prediction_loss(pred, z[:, 1:])
+        reg = self.regularizer(z.reshape(-1, z.shape[-1]))
+        loss = pred_loss + self.cfg.objective.weight * reg
+        return loss, {"loss": loss.item(), "pred_loss": pred_loss.item(), "reg_loss": reg.item(), "z": z.detach()}
+
+    def train_step(self) -> dict:
+        t = self.cfg.train
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr_at(self.step, t)
+        pixels, actions = self.sampler.sample(t.batch_size)
+        self.model.train()
+        loss, info = self.losses(pixels, actions)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss.item()} at step {self.step}; lower train.lr")
+        if t.grad_clip > 0:
+            info["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip))
+        self.optimizer.step()
+        self.step += 1
+        return info
+
+    @torch.no_grad()
+    def validate(self, batch_size: int = 128) -> float:
+        if self.val_sampler is None:
+            return float("nan")
+        state = self.val_sampler.rng.bit_generator.state
+        pixels, actions = self.val_sampler.sample(batch_size)
+        self.val_sampler.rng.bit_generator.state = state  # the same windows every time: comparable numbers
+        self.model.eval()
+        z = self.model.encode(pixels)
+        return prediction_loss(self.model.predict(z[:, :-1], actions), z[:, 1:]).item()
+
+    # -- the loop ----------------------------------------------------------------
+    def fit(self, until: int | None = None) -> dict:
+        """Train to `train.steps` (or stop early at step `until`, keeping the schedule of the full run)."""
+        t = self.cfg.train
+        stop = t.steps if until is None else min(until, t.steps)
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "config.json").write_text(dumps(self.cfg))
+        bar = tqdm(total=t.steps, initial=self.step, desc="train", unit="step", disable=not self.progress)
+        window_start, window_steps, last = time.perf_counter(), 0, {}
+        try:
+            with (self.out / "metrics.jsonl").open("a") as metrics:
+                while self.step < stop:
+                    tic = time.perf_counter()
+                    info = self.train_step()
+                    self.train_seconds += time.perf_counter() - tic
+                    window_steps += 1
+                    if self.step % t.log_every == 0 or self.step == t.steps:
+                        elapsed = time.perf_counter() - window_start
+                        last = {"step": self.step, "lr": lr_at(self.step - 1, t),
+                                **{k: v for k, v in info.items() if k != "z"},
+                                **latent_stats(info["z"].reshape(-1, info["z"].shape[-1])),
+                                "val_pred_loss": self.validate(),
+                                "samples_per_s": window_steps * t.batch_size / elapsed,
+                                "train_seconds": self.train_seconds}
+                        metrics.write(json.dumps(last) + "\n")
+                        metrics.flush()
+                        bar.set_postfix(loss=f"{last['loss']:.4f}", pred=f"{last['pred_loss']:.4f}",
+                                        rank=f"{last['effective_rank']:.1f}", sps=f"{last['samples_per_s']:.0f}")
+                        window_start, window_steps = time.perf_counter(), 0
+                    if self.step % t.checkpoint_every == 0 or self.step == t.steps:
+                        self.save()
+                    bar.update(1)
+        except KeyboardInterrupt:
+            self.save()  # Ctrl-C keeps everything up to this step; --resume continues from here
+            raise
+        finally:
+            bar.close()
+        return {"step": self.step, "train_seconds": self.train_seconds, **last}
+
+
+def train(cfg: RunConfig, episodes: list[Episode], out: str | Path, resume: bool = False,
+          progress: bool = True) -> tuple[WorldModel, dict]:
+    trainer = Trainer(cfg, episodes, out, progress)
+    if resume and trainer.resume():
+        print(f"resumed {out} at step {trainer.step}")
+    result = trainer.fit()
+    return trainer.model.eval(), result
+
+
+def latest_metrics(run: Path) -> list[dict]:
+    path = Path(run) / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line] if path.exists() else []
+
+
+def episodes_array(episodes: list[Episode], key: str) -> np.ndarray:
+    return np.concatenate([getattr(ep, key) for ep in episodes])

@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+import torch
+
+from jepalab.config import override, preset
+from jepalab.data.collect import collect
+
+
+@pytest.fixture(autouse=True)
+def _fixed_threads():
+    torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def debug_store(tmp_path_factory):
+    """A small two-room episode store shared by the tests that only read it."""
+    cfg = preset("debug")
+    return collect("two-room", 24, cfg.data.steps_per_episode, tmp_path_factory.mktemp("data") / "two-room",
+                   seed=0, progress=False)
+
+
+@pytest.fixture(scope="session")
+def learned(tmp_path_factory):
+    """A small model trained for a few hundred steps on two-room (about half a minute on 2 cores).
+
+    Shared by the tests that check that training learned something and that planning with
+    what it learned beats random actions.
+    """
+    from jepalab.train import train
+    cfg = override(preset("debug"), ["data.episodes=120", "data.steps_per_episode=48", "train.steps=400",
+                                     "train.batch_size=32", "train.checkpoint_every=400", "train.log_every=20",
+                                     "model.width=16", "model.latent_dim=64", "model.pred_dim=64",
+                                     "model.frameskip=4", "model.history=2", "train.lr=2e-3"])
+    root = tmp_path_factory.mktemp("learned")
+    store = collect("two-room", cfg.data.episodes, cfg.data.steps_per_episode, root / "data", seed=0, progress=False)
+    episodes = store.load_all()
+    model, result = train(cfg, episodes, root / "run", progress=False)
+    return {"model": model, "cfg": cfg, "episodes": episodes, "run": root / "run", "result": result}
+
+
+def finite(x) -> bool:
+    return bool(np.all(np.isfinite(np.asarray(x))))

@@ -1,0 +1,100 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from jepalab import checkpoint
+from jepalab.checkpoint import CheckpointError, load_model
+from jepalab.config import override, preset
+from jepalab.train import Trainer
+
+
+def params(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_resume_is_exact(debug_store, tmp_path):
+    cfg = override(preset("debug"), ["train.steps=20", "train.checkpoint_every=10"])
+    episodes = debug_store.load_all()
+    straight = Trainer(cfg, episodes, tmp_path / "a", progress=False)
+    straight.fit()
+    first = Trainer(cfg, episodes, tmp_path / "b", progress=False)
+    first.fit(until=13)  # stop part way, as if killed at step 13: the step-10 checkpoint is the last one
+    resumed = Trainer(cfg, episodes, tmp_path / "b", progress=False)
+    assert resumed.resume() and resumed.step == 10
+    resumed.fit()
+    a, b = params(straight.model), params(resumed.model)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps))  # no duplicated metric lines after resuming
+
+
+def test_killed_training_resumes_from_last_checkpoint(debug_store, tmp_path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "jepalab", "train", "--data", str(debug_store.root), "--preset", "debug",
+           "--out", str(run), "--quiet", "--set", "train.steps=150", "--set", "train.checkpoint_every=5"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while not (run / "checkpoints" / "latest.json").exists() and time.time() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)  # no chance to clean up: whatever is on disk must be usable
+        proc.wait()
+    killed_at = load_model(run)[2]["step"]
+    assert 5 <= killed_at < 150
+    # another architecture cannot continue this run ...
+    refused = subprocess.run(cmd + ["--set", "model.latent_dim=48", "--resume"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "cannot resume, the config differs in ['model.latent_dim']" in refused.stderr
+    # ... the same command with --resume picks up where it stopped and finishes
+    done = subprocess.run(cmd + ["--resume"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"resumed {run} at step" in done.stdout
+    assert load_model(run)[2]["step"] == 150
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[-1] == 150
+
+
+def test_corrupt_and_foreign_checkpoints_are_refused(debug_store, tmp_path):
+    cfg = override(preset("debug"), ["train.steps=2", "train.checkpoint_every=2"])
+    Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).fit()
+    ckpt = checkpoint.resolve(tmp_path / "run")
+    model, loaded_cfg, meta = load_model(tmp_path / "run")
+    assert meta["step"] == 2 and loaded_cfg == cfg
+    with pytest.raises(CheckpointError, match="model config differs"):
+        other = preset("debug").model
+        other.latent_dim = 48
+        load_model(tmp_path / "run", expect=other)
+    weights = ckpt / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match=r"model.safetensors: corrupt or not a safetensors file"):
+        load_model(tmp_path / "run")
+    weights.write_bytes(data)
+    meta_path = ckpt / "meta.json"
+    m = json.loads(meta_path.read_text())
+    m["config"]["model"]["latent_dim"] = 48  # weights from one architecture, config of another
+    meta_path.write_text(json.dumps(m))
+    with pytest.raises(CheckpointError, match="does not match this model's architecture"):
+        load_model(tmp_path / "run")
+    meta_path.write_text("{ not json")
+    with pytest.raises(CheckpointError, match="meta.json: corrupt JSON"):
+        load_model(tmp_path / "run")
+    meta_path.write_text(json.dumps({"format": "someone-else"}))
+    with pytest.raises(CheckpointError, match="not a jepalab checkpoint"):
+        load_model(tmp_path / "run")
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        load_model(tmp_path / "missing")
+
+
+def test_checkpoints_hold_no_pickles(debug_store, tmp_path):
+    cfg = override(preset("debug"), ["train.steps=2", "train.checkpoint_every=2"])
+    Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).fit()
+    ckpt = checkpoint.resolve(tmp_path / "run")
+    assert sorted(os.listdir(ckpt)) == ["meta.json", "model.safetensors", "trainer.safetensors"]
+    json.loads((ckpt / "meta.json").read_text())

@@ -1,0 +1,91 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from jepalab.cli import EXAMPLES, main
+
+
+def test_demo_end_to_end_on_debug_preset(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--preset", "debug", "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("success_rate", "random_success_rate", "untrained_success_rate", "seconds_per_step",
+                "train_seconds", "episodes"):
+        assert key in summary and np.isfinite(summary[key])
+    for name in ("config.json", "metrics.jsonl", "training.png", "trajectories.png", "eval.json",
+                 "checkpoints/latest.json"):
+        assert (out / name).is_file(), name
+    assert (out / "training.png").read_bytes()[:4] == b"\x89PNG"
+    printed = capsys.readouterr().out
+    assert "random actions" in printed and "untrained model + CEM" in printed
+
+
+def test_step_by_step_commands(tmp_path, capsys):
+    data, run = tmp_path / "data", tmp_path / "run"
+    assert main(["collect", "--world", "two-room", "--episodes", "6", "--steps", "24", "--out", str(data),
+                 "--quiet"]) == 0
+    assert main(["train", "--data", str(data), "--preset", "debug", "--out", str(run), "--quiet",
+                 "--set", "train.steps=6"]) == 0
+    assert main(["plan", "--checkpoint", str(run), "--episodes", "3", "--quiet", "--planner", "mppi"]) == 0
+    summary = json.loads((run / "plan" / "summary.json").read_text())
+    assert summary["episodes"] == 3 and summary["planner"] == "mppi" and summary["checkpoint_step"] == 6
+    assert main(["train", "--world", "two-room", "--preset", "debug", "--out", str(tmp_path / "run2"), "--quiet",
+                 "--set", "train.steps=2", "--set", "data.episodes=3"]) == 0
+
+
+def test_every_command_has_help_with_an_example():
+    for name in EXAMPLES:
+        out = subprocess.run([sys.executable, "-m", "jepalab", name, "--help"], capture_output=True, text=True)
+        assert out.returncode == 0 and "example:" in out.stdout and f"jepalab {name}" in out.stdout
+        options = [line for line in out.stdout.splitlines() if line.strip().startswith("--")]
+        assert all(len(line.split()) > 1 for line in options)  # every option is described
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from jepalab.cli import main\ntry: main(['--help'])\nexcept SystemExit: pass\n" \
+           "assert 'torch' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--data", "{tmp}/nope", "--preset", "debug", "--out", "{tmp}/r"], "no such data folder"),
+    (["plan", "--checkpoint", "{tmp}/nope"], "no such checkpoint"),
+    (["train", "--data", "{tmp}", "--preset", "debug", "--out", "{tmp}/r", "--set", "train.stepz=3"],
+     "cannot set 'train.stepz=3'"),
+    (["train", "--data", "{tmp}", "--preset", "debug", "--out", "{tmp}/r", "--set", "train.steps=many"],
+     "train.steps: expected int"),
+])
+def test_bad_input_gives_a_clear_error(tmp_path, capsys, argv, message):
+    assert main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_wrong_image_size_and_nan_actions_are_named(tmp_path, capsys):
+    from jepalab.data.store import Episode, EpisodeStore
+    store = EpisodeStore.create(tmp_path / "small", {"world": "two-room"})
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        store.append(Episode(rng.integers(0, 255, (33, 32, 32, 3), dtype=np.uint8),
+                             rng.uniform(-1, 1, (32, 2)).astype(np.float32), np.zeros((33, 2), np.float32)), i)
+    assert main(["train", "--data", str(store.root), "--preset", "debug", "--out", str(tmp_path / "r")]) == 2
+    assert "frames are 32x32, the model takes 64x64" in capsys.readouterr().err
+    ep = np.load(store.episode_paths()[0])
+    actions = ep["actions"].copy()
+    actions[5, 0] = np.nan
+    np.savez(store.episode_paths()[0], pixels=ep["pixels"], actions=actions, proprio=ep["proprio"])
+    assert main(["train", "--data", str(store.root), "--preset", "debug", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "ep_000000.npz: field 'actions' holds NaN or inf (first at step 5)" in err
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--world", "two-room", "--preset", "debug", "--out", str(run), "--quiet",
+                 "--set", "train.steps=2", "--set", "data.episodes=3"]) == 0
+    weights = next((run / "checkpoints").glob("step_*/model.safetensors"))
+    weights.write_bytes(b"garbage")
+    assert main(["plan", "--checkpoint", str(run), "--episodes", "2", "--quiet"]) == 2
+    assert "model.safetensors: corrupt or not a safetensors file" in capsys.readouterr().err

@@ -1,0 +1,34 @@
+import json
+
+import numpy as np
+import torch
+
+from jepalab.config import override, preset
+from jepalab.evals.probe import position_probe
+from jepalab.models import WorldModel
+from jepalab.train import split_episodes
+
+
+def test_training_lowers_prediction_loss_and_does_not_collapse(learned):
+    lines = [json.loads(line) for line in (learned["run"] / "metrics.jsonl").read_text().splitlines()]
+    first, last = lines[0], lines[-1]
+    assert last["step"] == learned["cfg"].train.steps
+    assert last["val_pred_loss"] < first["val_pred_loss"]
+    assert last["latent_std"] > 0.1 and last["effective_rank"] > 2.0  # spread, not a point or a line
+    for line in lines:
+        assert all(np.isfinite(v) for v in line.values())
+
+
+def test_trained_latent_encodes_position_better_than_untrained(learned):
+    train_eps, test_eps = split_episodes(learned["episodes"], 0.2)
+    _, r2_trained = position_probe(learned["model"], train_eps, test_eps, max_frames=1500)
+    torch.manual_seed(0)
+    _, r2_untrained = position_probe(WorldModel(learned["cfg"].model), train_eps, test_eps, max_frames=1500)
+    assert r2_trained > 0.8 and r2_trained > r2_untrained + 0.1, (r2_trained, r2_untrained)
+
+
+def test_vicreg_objective_trains_too(debug_store, tmp_path):
+    from jepalab.train import train
+    cfg = override(preset("debug"), ["objective.regularizer=vicreg", "objective.weight=1.0", "train.steps=40"])
+    _, result = train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
+    assert np.isfinite(result["loss"]) and result["effective_rank"] > 1.5
