@@ -39,15 +39,19 @@ class ModelConfig:
     pred_dim: int = opt(128, "predictor token width")
     pred_depth: int = opt(3, "predictor transformer blocks")
     pred_heads: int = opt(4, "predictor attention heads")
-    history: int = opt(3, "latents of context the causal predictor sees")
+    history: int = opt(1, "latents of context the causal predictor sees (two-room is Markov: 1 is enough; "
+                          "worlds with momentum need more)")
     dropout: float = opt(0.1, "predictor dropout (LeWorldModel found 0.1 important for stability)")
 
 
 @dataclass
 class ObjectiveConfig:
     regularizer: str = opt("sigreg", "anti-collapse term: sigreg | vicreg")
-    weight: float = opt(0.1, "weight of the anti-collapse term")
+    weight: float = opt(0.5, "weight of the anti-collapse term")
     projections: int = opt(256, "sigreg: random 1-D projections per step")
+    rollout_steps: int = opt(3, "also predict this many steps ahead from the first latent, feeding predictions "
+                                "back in as planning does (1: next-step prediction only)")
+    rollout_weight: float = opt(1.0, "weight of the multi-step rollout loss")
 
 
 @dataclass
@@ -72,6 +76,7 @@ class PlanConfig:
     samples: int = opt(128, "candidate action sequences per iteration")
     iterations: int = opt(3, "refinement iterations per plan")
     elites: int = opt(16, "cem: best candidates the distribution is refit to")
+    stage_weight: float = opt(0.0, "weight of the intermediate states' distance to the goal (0: only the end counts)")
     temperature: float = opt(0.05, "mppi: softmax temperature on costs (relative to the cost spread)")
     init_std: float = opt(1.0, "initial std of the action distribution")
     min_std: float = opt(0.05, "floor of the action std")
@@ -104,8 +109,9 @@ class RunConfig:
             (1 <= p.replan_every <= p.horizon, "plan.replan_every must be in 1..plan.horizon"),
             (1 <= p.context <= m.history, "plan.context must be in 1..model.history"),
             (t.batch_size >= 2, "train.batch_size must be >= 2 (the anti-collapse term needs a batch)"),
-            (self.data.steps_per_episode >= m.history * m.frameskip + 1,
-             "data.steps_per_episode is too short for model.history * model.frameskip"),
+            (o.rollout_steps >= 1, "objective.rollout_steps must be >= 1"),
+            (self.data.steps_per_episode >= max(m.history, o.rollout_steps) * m.frameskip + 1,
+             "data.steps_per_episode is too short for max(model.history, objective.rollout_steps) * model.frameskip"),
         ]
         errors = [msg for ok, msg in checks if not ok]
         if errors:
@@ -138,6 +144,7 @@ def _debug() -> RunConfig:
     c = RunConfig()
     c.data = DataConfig(episodes=24, steps_per_episode=32)
     c.model = ModelConfig(width=8, latent_dim=32, pred_dim=32, pred_depth=1, pred_heads=2, history=2, frameskip=2)
+    c.objective = ObjectiveConfig(rollout_steps=3)
     c.train = TrainConfig(steps=30, batch_size=16, warmup_steps=5, log_every=5, checkpoint_every=10)
     c.plan = PlanConfig(horizon=3, samples=32, iterations=2, elites=4, episodes=4, max_steps=20)
     return c

@@ -22,6 +22,8 @@ def plot_training(metrics: list[dict], path: Path) -> Path:
     fig, ax = plt.subplots(1, 4, figsize=(16, 3.4))
     ax[0].semilogy(steps, [m["pred_loss"] for m in metrics], label="prediction (train)")
     ax[0].semilogy(steps, [m["val_pred_loss"] for m in metrics], label="prediction (held-out)")
+    if "rollout_loss" in metrics[0]:
+        ax[0].semilogy(steps, [m["rollout_loss"] for m in metrics], label="multi-step rollout (train)")
     ax[0].set_title("prediction loss")
     ax[0].legend()
     ax[1].plot(steps, [m["reg_loss"] for m in metrics])

@@ -32,13 +32,19 @@ def to_model_actions(actions: torch.Tensor, frameskip: int) -> torch.Tensor:
     return actions.repeat(*([1] * (actions.dim() - 1)), frameskip)
 
 
-def goal_cost(imagined: torch.Tensor, z_goal: torch.Tensor) -> torch.Tensor:
-    """Squared latent distance of the final imagined state to the goal: (B, N, H, D), (B, D) -> (B, N).
+def goal_cost(imagined: torch.Tensor, z_goal: torch.Tensor, stage_weight: float = 0.0) -> torch.Tensor:
+    """Squared latent distance to the goal: (B, N, H, D), (B, D) -> (B, N).
 
-    Only the end of the horizon counts, so a plan may first move away from the goal
-    (around a wall, through a door) as long as it ends closer.
+    The end of the horizon counts fully, so a plan may first move away from the goal
+    (around a wall, through a door) as long as it ends closer; `stage_weight` adds the
+    mean distance of the intermediate states, which favours plans that get there early
+    and stay, over plans that wander and come back.
     """
-    return (imagined[:, :, -1] - z_goal[:, None]).pow(2).sum(-1)
+    dist = (imagined - z_goal[:, None, None]).pow(2).sum(-1)  # (B, N, H)
+    cost = dist[:, :, -1]
+    if stage_weight > 0 and dist.shape[-1] > 1:
+        cost = cost + stage_weight * dist[:, :, :-1].mean(-1)
+    return cost
 
 
 def imagine(model: WorldModel, z_ctx: torch.Tensor, a_ctx: torch.Tensor, candidates: torch.Tensor,
@@ -77,7 +83,7 @@ class SamplingPlanner:
             candidates[:, 0] = mean
             # score
             imagined = imagine(model, z_ctx, a_ctx, candidates, c.context)
-            cost = goal_cost(imagined, z_goal)
+            cost = goal_cost(imagined, z_goal, c.stage_weight)
             # keep the best plan seen over all iterations
             i = cost.argmin(1)
             better = cost[rows, i] < best_cost
