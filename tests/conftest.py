@@ -30,7 +30,7 @@ def learned(tmp_path_factory):
     cfg = override(preset("debug"), ["data.episodes=120", "data.steps_per_episode=48", "train.steps=400",
                                      "train.batch_size=32", "train.checkpoint_every=400", "train.log_every=20",
                                      "model.width=16", "model.latent_dim=64", "model.pred_dim=64",
-                                     "model.frameskip=4", "model.history=2", "train.lr=2e-3"])
+                                     "model.frameskip=4", "model.history=2"])
     root = tmp_path_factory.mktemp("learned")
     store = collect("two-room", cfg.data.episodes, cfg.data.steps_per_episode, root / "data", seed=0, progress=False)
     episodes = store.load_all()

@@ -47,7 +47,7 @@ class ModelConfig:
 @dataclass
 class ObjectiveConfig:
     regularizer: str = opt("sigreg", "anti-collapse term: sigreg | vicreg")
-    weight: float = opt(0.5, "weight of the anti-collapse term")
+    weight: float = opt(1.0, "weight of the anti-collapse term (raise it if the logged latent_std heads to 0)")
     projections: int = opt(256, "sigreg: random 1-D projections per step")
     rollout_steps: int = opt(3, "also predict this many steps ahead from the first latent, feeding predictions "
                                 "back in as planning does (1: next-step prediction only)")
@@ -76,7 +76,7 @@ class PlanConfig:
     samples: int = opt(128, "candidate action sequences per iteration")
     iterations: int = opt(3, "refinement iterations per plan")
     elites: int = opt(16, "cem: best candidates the distribution is refit to")
-    stage_weight: float = opt(0.0, "weight of the intermediate states' distance to the goal (0: only the end counts)")
+    stage_weight: float = opt(0.1, "weight of the intermediate states' distance to the goal (0: only the end counts)")
     temperature: float = opt(0.05, "mppi: softmax temperature on costs (relative to the cost spread)")
     init_std: float = opt(1.0, "initial std of the action distribution")
     min_std: float = opt(0.05, "floor of the action std")

@@ -50,13 +50,8 @@ def test_planning_with_a_learned_model_beats_random_actions(learned):
     """A model trained for ~30 s on 2 cores plans to goals anywhere in the arena better than random."""
     cfg = override(learned["cfg"], ["plan.horizon=5", "plan.samples=64", "plan.iterations=3", "plan.elites=8",
                                     "plan.episodes=24", "plan.max_steps=60"]).plan
-    from jepalab.worlds import WORLDS
-    original = WORLDS["two-room"]
-    WORLDS["two-room"] = lambda **kw: original(**{**kw, "goal_mode": "anywhere"})  # an easier, quicker task
-    try:
-        planned = run_control("two-room", cfg, learned["model"], "planner", progress=False)
-        random = run_control("two-room", cfg, None, "random", progress=False)
-    finally:
-        WORLDS["two-room"] = original
+    easier = {"goal_mode": "anywhere"}  # goals anywhere, not only behind the wall: a quicker task
+    planned = run_control("two-room", cfg, learned["model"], "planner", progress=False, world_kwargs=easier)
+    random = run_control("two-room", cfg, None, "random", progress=False, world_kwargs=easier)
     assert planned.success_rate >= random.success_rate + 0.25, (planned.success_rate, random.success_rate)
     assert np.mean(planned.final_distance) < np.mean(random.final_distance)

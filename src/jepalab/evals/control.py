@@ -47,21 +47,23 @@ class ControlResult:
         return self.plan_seconds / max(1, self.episode_plans)
 
 
-def reset_envs(world: str, cfg: PlanConfig, episodes: int, seed: int):
+def reset_envs(world: str, cfg: PlanConfig, episodes: int, seed: int, world_kwargs: dict | None = None):
     envs, obs, infos = [], [], []
     for i in range(episodes):
-        env = make(world, max_steps=cfg.max_steps)
+        env = make(world, max_steps=cfg.max_steps, **(world_kwargs or {}))
         o, info = env.reset(seed=seed + i)
         envs.append(env), obs.append(o), infos.append(info)
     return envs, obs, infos
 
 
 def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: str = "planner",
-                episodes: int | None = None, seed: int | None = None, progress: bool = True) -> ControlResult:
-    """Run `episodes` goal-reaching episodes with the planner on `model`, or with random actions."""
+                episodes: int | None = None, seed: int | None = None, progress: bool = True,
+                world_kwargs: dict | None = None) -> ControlResult:
+    """Run `episodes` goal-reaching episodes with the planner on `model`, or with random actions.
+    `world_kwargs` go to the world's factory (e.g. {"goal_mode": "anywhere"} for two-room)."""
     episodes = cfg.episodes if episodes is None else episodes
     seed = cfg.seed if seed is None else seed
-    envs, obs, infos = reset_envs(world, cfg, episodes, seed)
+    envs, obs, infos = reset_envs(world, cfg, episodes, seed, world_kwargs)
     E = episodes
     done = np.zeros(E, bool)
     success = np.zeros(E, bool)

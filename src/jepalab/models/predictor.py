@@ -38,9 +38,13 @@ class AdaLNBlock(nn.Module):
         B, T, C = x.shape
         shift1, scale1, gate1, shift2, scale2, gate2 = self.ada(cond).chunk(6, dim=-1)
         q, k, v = self.qkv(modulate(self.norm1(x), shift1, scale1)).view(B, T, 3, self.heads, C // self.heads).unbind(2)
-        attn = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=True,
-                                              dropout_p=self.dropout if self.training else 0.0)
-        x = x + gate1 * self.proj(attn.transpose(1, 2).reshape(B, T, C))
+        if T == 1 and not self.training:
+            attn = v.reshape(B, T, C)  # one token attends only to itself: softmax weight 1, exactly v
+        else:
+            attn = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+                                                  is_causal=True, dropout_p=self.dropout if self.training else 0.0)
+            attn = attn.transpose(1, 2).reshape(B, T, C)
+        x = x + gate1 * self.proj(attn)
         return x + gate2 * self.mlp(modulate(self.norm2(x), shift2, scale2))
 
 
