@@ -23,6 +23,7 @@ from .evals.probe import position_probe
 from .models import WorldModel
 from .report import plot_training, plot_trajectories
 from .train import latest_metrics, split_episodes, train
+from .worlds import make
 
 
 def evaluate(model: WorldModel, cfg: RunConfig, out: Path, train_eps=None, baselines: bool = True,
@@ -57,7 +58,6 @@ def evaluate(model: WorldModel, cfg: RunConfig, out: Path, train_eps=None, basel
         probe, r2 = position_probe(model, train_part, held_out or train_part)
         summary["position_probe_r2"] = r2
         plan_xy = [probe(z) for z in results["planner"].first_plans]
-    from .worlds import make
     env = make(world)
     plot_trajectories(env.unwrapped.render_background() if hasattr(env.unwrapped, "render_background") else env.render(),
                       list(results.values()), out / "trajectories.png", plan_positions=plan_xy,
@@ -108,7 +108,3 @@ def run_demo(cfg: RunConfig, out: str | Path, data: str | Path | None = None, re
     print(f"run folder: {out}  (summary.json, metrics.jsonl, training.png, trajectories.png, checkpoints/)")
     return summary
 
-
-def describe_data(store: EpisodeStore) -> str:
-    meta = store.meta()
-    return f"{store.root}: {len(store)} episodes of {meta.get('world', '?')} ({meta.get('steps_per_episode', '?')} steps)"

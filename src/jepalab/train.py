@@ -67,6 +67,7 @@ class Trainer:
         self.regularizer = make_regularizer(cfg.objective.regularizer, cfg.objective.projections)
         self.step = 0
         self.train_seconds = 0.0
+        self.warned_collapse = False
 
     # -- state -------------------------------------------------------------------
     def resume(self) -> bool:
@@ -122,8 +123,8 @@ class Trainer:
                                keep=self.cfg.train.keep_checkpoints)
 
     def _warn_if_collapsing(self, m: dict) -> None:
-        if m["latent_std"] < 0.05 and not getattr(self, "_warned", False) and self.step > self.cfg.train.warmup_steps:
-            self._warned = True
+        if m["latent_std"] < 0.05 and not self.warned_collapse and self.step > self.cfg.train.warmup_steps:
+            self.warned_collapse = True
             tqdm.write(f"warning: the latent is collapsing (per-dimension std {m['latent_std']:.4f} at step "
                        f"{self.step}); raise objective.weight (now {self.cfg.objective.weight}) or lower "
                        "objective.rollout_weight")
@@ -242,6 +243,3 @@ def latest_metrics(run: Path) -> list[dict]:
     path = Path(run) / "metrics.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line] if path.exists() else []
 
-
-def episodes_array(episodes: list[Episode], key: str) -> np.ndarray:
-    return np.concatenate([getattr(ep, key) for ep in episodes])

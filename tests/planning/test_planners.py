@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from jepalab.config import PlanConfig, override, preset
+from jepalab.config import PlanConfig, override
 from jepalab.evals.control import run_control
 from jepalab.planning import make_planner, to_model_actions
 
