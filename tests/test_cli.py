@@ -32,8 +32,12 @@ def test_step_by_step_commands(tmp_path, capsys):
     assert main(["plan", "--checkpoint", str(run), "--episodes", "3", "--quiet", "--planner", "mppi"]) == 0
     summary = json.loads((run / "plan" / "summary.json").read_text())
     assert summary["episodes"] == 3 and summary["planner"] == "mppi" and summary["checkpoint_step"] == 6
-    assert main(["train", "--world", "two-room", "--preset", "debug", "--out", str(tmp_path / "run2"), "--quiet",
+    assert "position_probe_r2" not in summary  # trained on outside data: nothing to fit the probe on
+    run2 = tmp_path / "run2"
+    assert main(["train", "--world", "two-room", "--preset", "debug", "--out", str(run2), "--quiet",
                  "--set", "train.steps=2", "--set", "data.episodes=3"]) == 0
+    assert main(["plan", "--checkpoint", str(run2), "--episodes", "2", "--quiet", "--no-baselines"]) == 0
+    assert "position_probe_r2" in json.loads((run2 / "plan" / "summary.json").read_text())
 
 
 def test_every_command_has_help_with_an_example():

@@ -123,6 +123,7 @@ def cmd_plan(args) -> None:
     import json
     from .checkpoint import load_model, resolve
     from .config import override
+    from .data.store import EpisodeStore
     from .pipeline import evaluate, format_table
     model, cfg, meta = load_model(args.checkpoint)
     sets = list(args.sets)
@@ -134,7 +135,11 @@ def cmd_plan(args) -> None:
         raise ValueError(f"plan only takes plan.* settings, got {bad}")
     cfg = override(cfg, sets)
     out = Path(args.out) if args.out else Path(args.checkpoint) / "plan"
-    summary = evaluate(model, cfg, out, baselines=not args.no_baselines, progress=not args.quiet)
+    # A run made with --world or by `demo` keeps its episodes: they fit the position probe
+    # that draws the model's imagined plans on the map.
+    run_data = EpisodeStore(Path(args.checkpoint) / "data")
+    episodes = run_data.load_all(limit=200) if run_data.index_path.is_file() else None
+    summary = evaluate(model, cfg, out, train_eps=episodes, baselines=not args.no_baselines, progress=not args.quiet)
     summary["checkpoint"] = str(resolve(args.checkpoint))
     summary["checkpoint_step"] = meta["step"]
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
