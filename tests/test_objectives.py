@@ -38,3 +38,21 @@ def test_latent_stats_detect_collapse():
     spread = latent_stats(torch.randn(1024, 32))
     flat = latent_stats(torch.randn(1024, 1) @ torch.randn(1, 32))
     assert spread["effective_rank"] > 28 and flat["effective_rank"] < 1.1
+
+
+def test_ema_update_is_exact_and_copies_buffers():
+    from jepalab.objectives import ema_update
+    torch.manual_seed(0)
+    online = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))
+    target = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))
+    online[1].running_mean.fill_(2.0)
+    before = [p.clone() for p in target.parameters()]
+    ema_update(target, online, 0.9)
+    for b, t, o in zip(before, target.parameters(), online.parameters()):
+        assert torch.allclose(t, 0.9 * b + 0.1 * o, atol=1e-7)
+    assert torch.equal(target[1].running_mean, online[1].running_mean)
+    ema_update(target, online, 0.0)
+    assert all(torch.equal(t, o) for t, o in zip(target.parameters(), online.parameters()))
+    import pytest
+    with pytest.raises(ValueError, match="momentum"):
+        ema_update(target, online, 1.5)

@@ -59,6 +59,24 @@ def vicreg(z: torch.Tensor, std_target: float = 1.0, cov_weight: float = 1.0) ->
     return variance + cov_weight * off_diag.pow(2).sum() / d
 
 
+@torch.no_grad()
+def ema_update(target: torch.nn.Module, online: torch.nn.Module, momentum: float) -> None:
+    """target <- momentum * target + (1 - momentum) * online, parameter by parameter.
+
+    The target encoder of V-JEPA / BYOL: a slow copy that gives stable targets and, with
+    the stop-gradient, keeps the online encoder from collapsing onto its own output.
+    Buffers (e.g. BatchNorm statistics) are copied, not averaged.
+    """
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"EMA momentum must be in [0, 1], got {momentum}")
+    t_params, o_params = list(target.parameters()), list(online.parameters())
+    if len(t_params) != len(o_params):
+        raise ValueError("EMA target and online modules have different parameters")
+    torch._foreach_lerp_(t_params, o_params, 1.0 - momentum)
+    for tb, ob in zip(target.buffers(), online.buffers()):
+        tb.copy_(ob)
+
+
 def make_regularizer(name: str, projections: int = 256) -> Callable[[torch.Tensor], torch.Tensor]:
     """The anti-collapse term by name; every one maps latents (N, D) to a scalar."""
     if name == "sigreg":
