@@ -1,0 +1,245 @@
+"""The built-in passive world `bounce`: 2-D rigid bodies simulated with pymunk.
+
+    from jepalab.worlds.bounce import sample_scene, simulate
+    clip = simulate(sample_scene(np.random.default_rng(0)))
+    clip.frames      # (T, 64, 64, 3) uint8
+    clip.positions   # (T, N, 2) ground truth, arena units, y grows downwards like image rows
+
+One to four balls and boxes in a walled unit square, with gravity or without,
+and optionally an occluder drawn in front of them. Every frame records each
+object's position, velocity, whether it is present and how much of it is
+visible, and the collisions that began since the last frame: the ground truth
+for probes. A scene is a plain description (`SceneSpec`) and can carry scripted
+`Event`s — an object vanishes, teleports, stops, changes colour — applied at a
+given frame: the violation-of-expectation suite is built from them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+SIZE = 64
+BACKGROUND = np.array([30, 30, 40], np.float32)
+OCCLUDER = np.array([150, 150, 150], np.float32)
+PALETTE = [(230, 80, 60), (70, 170, 240), (240, 210, 60), (110, 220, 120), (220, 120, 230), (250, 150, 60)]
+EVENT_KINDS = ("vanish", "appear", "teleport", "freeze", "reverse", "recolor")
+
+
+@dataclass
+class ObjectSpec:
+    shape: str = "ball"
+    """ball | box"""
+    size: float = 0.07
+    """radius of a ball, half side of a box (arena units)"""
+    color: tuple = (230, 80, 60)
+    position: tuple = (0.5, 0.5)
+    velocity: tuple = (0.0, 0.0)
+    """arena units per second"""
+    angle: float = 0.0
+    present: bool = True
+    """False: absent until an 'appear' event"""
+
+
+@dataclass
+class Event:
+    frame: int
+    """applied just before this frame is rendered"""
+    kind: str
+    """vanish | appear | teleport | freeze | reverse | recolor"""
+    target: int = 0
+    """index of the object"""
+    position: tuple | None = None
+    """teleport: where to"""
+    color: tuple | None = None
+    """recolor: the new colour"""
+
+
+@dataclass
+class SceneSpec:
+    objects: list[ObjectSpec]
+    gravity: float = 0.0
+    """downward acceleration (arena units / s^2); 0 for a top-down table"""
+    occluder: tuple | None = None
+    """(x0, y0, x1, y1) of a rectangle drawn in front of the objects"""
+    events: list[Event] = field(default_factory=list)
+    frames: int = 16
+    fps: float = 10.0
+    substeps: int = 8
+    elasticity: float = 0.95
+
+
+@dataclass
+class Clip:
+    frames: np.ndarray  # (T, H, W, 3) uint8
+    positions: np.ndarray  # (T, N, 2)
+    velocities: np.ndarray  # (T, N, 2)
+    present: np.ndarray  # (T, N) bool
+    visible: np.ndarray  # (T, N) fraction of the object's pixels not hidden by the occluder (0 if absent)
+    collisions: np.ndarray  # (T,) collisions that began between the previous frame and this one
+    spec: SceneSpec
+
+
+# ---------------------------------------------------------------- scene sampling
+def sample_scene(rng: np.random.Generator, frames: int = 16, max_objects: int = 4,
+                 occluder_prob: float = 0.5, gravity_prob: float = 0.5) -> SceneSpec:
+    """A random scene: 1..max_objects non-overlapping objects with random velocities."""
+    n = int(rng.integers(1, max_objects + 1))
+    objects: list[ObjectSpec] = []
+    colors = rng.permutation(len(PALETTE))
+    while len(objects) < n:
+        size = float(rng.uniform(0.05, 0.1))
+        pos = rng.uniform(size + 0.03, 1 - size - 0.03, 2)
+        if any(np.linalg.norm(pos - np.array(o.position)) < size + o.size + 0.02 for o in objects):
+            continue
+        speed, heading = rng.uniform(0.2, 0.8), rng.uniform(0, 2 * np.pi)
+        objects.append(ObjectSpec(shape=str(rng.choice(["ball", "box"])), size=size,
+                                  color=PALETTE[colors[len(objects)]], position=tuple(pos),
+                                  velocity=(speed * np.cos(heading), speed * np.sin(heading)),
+                                  angle=float(rng.uniform(0, np.pi / 2))))
+    occluder = None
+    if rng.random() < occluder_prob:
+        x0, w = rng.uniform(0.15, 0.6), rng.uniform(0.15, 0.3)
+        occluder = (x0, 0.0, x0 + w, 1.0) if rng.random() < 0.5 else (0.0, x0, 1.0, x0 + w)
+    gravity = float(rng.uniform(0.5, 1.5)) if rng.random() < gravity_prob else 0.0
+    return SceneSpec(objects, gravity=gravity, occluder=occluder, frames=frames)
+
+
+# ---------------------------------------------------------------- simulation
+def _build(spec: SceneSpec):
+    import pymunk
+    space = pymunk.Space()
+    space.gravity = (0.0, spec.gravity)
+    walls = [((0, 0), (1, 0)), ((1, 0), (1, 1)), ((1, 1), (0, 1)), ((0, 1), (0, 0))]
+    for a, b in walls:
+        seg = pymunk.Segment(space.static_body, a, b, 0.01)
+        seg.elasticity, seg.friction = 1.0, 0.2
+        space.add(seg)
+    bodies, shapes = [], []
+    for i, o in enumerate(spec.objects):
+        if o.shape == "ball":
+            moment = pymunk.moment_for_circle(1.0, 0, o.size)
+            body = pymunk.Body(1.0, moment)
+            shape = pymunk.Circle(body, o.size)
+        elif o.shape == "box":
+            moment = pymunk.moment_for_box(1.0, (2 * o.size, 2 * o.size))
+            body = pymunk.Body(1.0, moment)
+            shape = pymunk.Poly.create_box(body, (2 * o.size, 2 * o.size))
+        else:
+            raise ValueError(f"object {i}: shape must be 'ball' or 'box', got {o.shape!r}")
+        body.position, body.velocity, body.angle = o.position, o.velocity, o.angle
+        shape.elasticity, shape.friction, shape.collision_type = spec.elasticity, 0.2, 1
+        bodies.append(body)
+        shapes.append(shape)
+    return space, bodies, shapes
+
+
+def simulate(spec: SceneSpec) -> Clip:
+    """Run the scene and render every frame; deterministic for a given spec."""
+    space, bodies, shapes = _build(spec)
+    N, T = len(spec.objects), spec.frames
+    present = [o.present for o in spec.objects]
+    for shape, here in zip(shapes, present):
+        if here:
+            space.add(shape.body, shape)
+    colors = [np.array(o.color, np.float32) for o in spec.objects]
+    frozen = [False] * N
+    hits = [0]
+    space.on_collision(begin=lambda arbiter, space, data: hits.__setitem__(0, hits[0] + 1))
+    out = Clip(np.zeros((T, SIZE, SIZE, 3), np.uint8), np.zeros((T, N, 2), np.float32),
+               np.zeros((T, N, 2), np.float32), np.zeros((T, N), bool), np.zeros((T, N), np.float32),
+               np.zeros(T, np.int32), spec)
+    events = sorted(spec.events, key=lambda e: e.frame)
+    dt = 1.0 / (spec.fps * spec.substeps)
+    for t in range(T):
+        if t > 0:
+            for _ in range(spec.substeps):
+                for i, body in enumerate(bodies):
+                    if frozen[i]:
+                        body.velocity, body.angular_velocity = (0.0, 0.0), 0.0
+                space.step(dt)
+        for ev in (e for e in events if e.frame == t):
+            _apply(ev, space, bodies, shapes, present, colors, frozen)
+        out.collisions[t], hits[0] = hits[0], 0
+        for i, body in enumerate(bodies):
+            out.positions[t, i] = body.position
+            out.velocities[t, i] = body.velocity
+            out.present[t, i] = present[i]
+        out.frames[t], out.visible[t] = render(spec, shapes, present, colors)
+    return out
+
+
+def _apply(ev: Event, space, bodies, shapes, present, colors, frozen) -> None:
+    i = ev.target
+    if not 0 <= i < len(bodies):
+        raise ValueError(f"event {ev.kind} at frame {ev.frame}: no object {i}")
+    body = bodies[i]
+    if ev.kind == "vanish" and present[i]:
+        space.remove(body, shapes[i])
+        present[i] = False
+    elif ev.kind == "appear" and not present[i]:
+        space.add(body, shapes[i])
+        present[i] = True
+    elif ev.kind == "teleport":
+        if ev.position is None:
+            raise ValueError(f"teleport event at frame {ev.frame} needs a position")
+        body.position = ev.position
+        space.reindex_shapes_for_body(body)
+    elif ev.kind == "freeze":
+        frozen[i] = True
+    elif ev.kind == "reverse":
+        body.velocity = (-body.velocity[0], -body.velocity[1])
+    elif ev.kind == "recolor":
+        if ev.color is None:
+            raise ValueError(f"recolor event at frame {ev.frame} needs a color")
+        colors[i] = np.array(ev.color, np.float32)
+    elif ev.kind not in EVENT_KINDS:
+        raise ValueError(f"unknown event kind {ev.kind!r}; kinds: {', '.join(EVENT_KINDS)}")
+
+
+# ---------------------------------------------------------------- rendering
+_C = (np.arange(SIZE, dtype=np.float32) + 0.5) / SIZE
+_X, _Y = np.meshgrid(_C, _C)  # row index is y
+
+
+def _coverage(shape) -> np.ndarray:
+    """Anti-aliased coverage (H, W) in [0, 1] of a pymunk Circle or box Poly."""
+    body = shape.body
+    px, py = _X - body.position[0], _Y - body.position[1]
+    if hasattr(shape, "radius") and not hasattr(shape, "get_vertices"):
+        dist = np.sqrt(px * px + py * py) - shape.radius  # signed distance, arena units
+    else:
+        c, s = np.cos(body.angle), np.sin(body.angle)
+        lx, ly = c * px + s * py, -s * px + c * py  # into the box frame
+        half = np.abs(np.array(shape.get_vertices())[:, 0]).max()
+        qx, qy = np.abs(lx) - half, np.abs(ly) - half
+        dist = np.sqrt(np.maximum(qx, 0) ** 2 + np.maximum(qy, 0) ** 2) + np.minimum(np.maximum(qx, qy), 0)
+    return np.clip(0.5 - dist * SIZE, 0.0, 1.0)
+
+
+def occluder_mask(spec: SceneSpec) -> np.ndarray:
+    if spec.occluder is None:
+        return np.zeros((SIZE, SIZE), bool)
+    x0, y0, x1, y1 = spec.occluder
+    return (_X >= x0) & (_X <= x1) & (_Y >= y0) & (_Y <= y1)
+
+
+def render(spec: SceneSpec, shapes, present, colors) -> tuple[np.ndarray, np.ndarray]:
+    """-> frame (H, W, 3) uint8, visible fraction per object (N,)."""
+    img = np.broadcast_to(BACKGROUND, (SIZE, SIZE, 3)).copy()
+    occ = occluder_mask(spec)
+    visible = np.zeros(len(shapes), np.float32)
+    for i, shape in enumerate(shapes):
+        if not present[i]:
+            continue
+        a = _coverage(shape)
+        total = a.sum()
+        visible[i] = float(a[~occ].sum() / total) if total > 0 else 0.0
+        img = img * (1 - a[..., None]) + colors[i] * a[..., None]
+    img[occ] = OCCLUDER
+    return img.round().astype(np.uint8), visible
+
+
+def with_events(spec: SceneSpec, events: list[Event]) -> SceneSpec:
+    """A copy of the scene with extra scripted events (the original is untouched)."""
+    return replace(spec, events=list(spec.events) + list(events))
