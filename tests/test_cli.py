@@ -93,3 +93,17 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path, capsys):
     weights.write_bytes(b"garbage")
     assert main(["plan", "--checkpoint", str(run), "--episodes", "2", "--quiet"]) == 2
     assert "model.safetensors: corrupt or not a safetensors file" in capsys.readouterr().err
+
+
+def test_custom_action_size_is_taken_from_the_data(tmp_path):
+    from jepalab.data.store import Episode, EpisodeStore
+    from jepalab.checkpoint import load_model
+    store = EpisodeStore.create(tmp_path / "arm", {"world": "my-arm", "action_dim": 3, "image_size": 64})
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        store.append(Episode(rng.integers(0, 255, (25, 64, 64, 3), dtype=np.uint8),
+                             rng.uniform(-1, 1, (24, 3)).astype(np.float32), np.zeros((25, 2), np.float32)), i)
+    assert main(["train", "--data", str(store.root), "--preset", "debug", "--out", str(tmp_path / "r"), "--quiet",
+                 "--set", "train.steps=2"]) == 0
+    _, cfg, _ = load_model(tmp_path / "r")
+    assert cfg.model.action_dim == 3 and cfg.data.world == "my-arm"

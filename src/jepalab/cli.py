@@ -110,8 +110,12 @@ def cmd_train(args) -> None:
     else:
         store = EpisodeStore(args.data)
         meta = store.meta()
-        if meta.get("world"):
-            cfg = override(cfg, [f"data.world={meta['world']}"])
+        # the data decides the shapes it holds: a custom action size or frame size needs no flag
+        explicit = {s.partition("=")[0] for s in args.sets}
+        from_data = [f"{key}={meta[field]}" for key, field in (("data.world", "world"), ("model.action_dim", "action_dim"),
+                                                              ("model.image_size", "image_size"))
+                     if meta.get(field) is not None and key not in explicit]
+        cfg = override(cfg, from_data)
     print(f"training on {len(store)} episodes from {store.root}")
     _, result = train(cfg, store.load_all(), args.out, resume=args.resume, progress=not args.quiet)
     print(f"done: step {result['step']}, prediction loss {result.get('pred_loss', float('nan')):.4f}, "
