@@ -22,6 +22,8 @@ EXAMPLES = {
              "  jepalab train --data data/two-room --out runs/two-room --resume   # after an interruption",
     "plan": "jepalab plan --checkpoint runs/two-room --episodes 50\n"
             "  jepalab plan --checkpoint runs/two-room --planner mppi --set plan.samples=256",
+    "pretrain": "jepalab pretrain --world bounce --preset video-small --out runs/video\n"
+                "  jepalab pretrain --videos my_videos/,extra.mp4 --preset video-small --out runs/my-video",
     "config": "jepalab config --preset two-room",
 }
 
@@ -75,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--no-baselines", action="store_true", help="skip the random and untrained baselines")
     c.add_argument("--out", help="folder for eval.json and plots (default: CHECKPOINT/plan)")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    c = command("pretrain", "Self-supervised V-JEPA pretraining on clips of a built-in world or on your video files.")
+    src = c.add_mutually_exclusive_group(required=True)
+    src.add_argument("--world", help="built-in passive world to generate clips from (bounce)")
+    src.add_argument("--videos", nargs="+", help="video files or folders (mp4, avi, mkv, webm, ...)")
+    config_options(c, default_preset="video-small")
+    c.add_argument("--out", required=True, help="run folder for config, checkpoints and metrics")
+    c.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
 
     c = command("config", "Print every setting of a preset with its value and a one-line description.")
     c.add_argument("--preset", default="two-room", help="preset to print")
@@ -149,6 +159,21 @@ def cmd_plan(args) -> None:
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(format_table(summary))
     print(f"results: {out / 'summary.json'}, {out / 'eval.json'}, {out / 'trajectories.png'}")
+
+
+def cmd_pretrain(args) -> None:
+    from .config import override
+    from .pretrain import pretrain
+    cfg = _build_config(args)
+    if not hasattr(cfg, "video"):
+        raise ValueError(f"preset {args.preset!r} is not a video pretraining preset (use video-small or video-debug)")
+    sets = [f"source.world={args.world}"] if args.world else [f"source.videos={','.join(args.videos)}"]
+    cfg = override(cfg, sets)
+    _, result = pretrain(cfg, args.out, resume=args.resume, progress=not args.quiet)
+    skipped = result["skipped_files"]
+    print(f"done: step {result['step']}, loss {result.get('loss', float('nan')):.4f}, "
+          f"{result['train_seconds']:.0f} s; checkpoints in {Path(args.out) / 'checkpoints'}"
+          + (f"; skipped {len(skipped)} unreadable file(s): {', '.join(skipped)}" if skipped else ""))
 
 
 def cmd_config(args) -> None:

@@ -87,8 +87,34 @@ class PlanConfig:
     seed: int = opt(1000, "evaluation episode i uses seed + i (collection seeds start at data.seed)")
 
 
+class Sections:
+    """to_dict / from_dict for a dataclass whose fields are dataclasses (the config sections)."""
+
+    def validate(self):
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "config"):
+        unknown = set(d) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"{where}: unknown section(s) {sorted(unknown)}")
+        defaults = cls()
+        kwargs = {}
+        for f in fields(cls):
+            sub_cls = type(getattr(defaults, f.name))
+            sub = d.get(f.name, {})
+            extra = set(sub) - {g.name for g in fields(sub_cls)}
+            if extra:
+                raise ValueError(f"{where}: unknown key(s) {sorted(f'{f.name}.{k}' for k in extra)}")
+            kwargs[f.name] = sub_cls(**sub)
+        return cls(**kwargs).validate()
+
+
 @dataclass
-class RunConfig:
+class RunConfig(Sections):
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
@@ -118,26 +144,6 @@ class RunConfig:
             raise ValueError("invalid config:\n  " + "\n  ".join(errors))
         return self
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict, where: str = "config") -> "RunConfig":
-        sections = {f.name: f.type for f in fields(cls)}
-        unknown = set(d) - set(sections)
-        if unknown:
-            raise ValueError(f"{where}: unknown section(s) {sorted(unknown)}")
-        kwargs = {}
-        for f in fields(cls):
-            sub_cls = type(getattr(cls(), f.name))
-            sub = d.get(f.name, {})
-            names = {g.name for g in fields(sub_cls)}
-            extra = set(sub) - names
-            if extra:
-                raise ValueError(f"{where}: unknown key(s) {sorted(f'{f.name}.{k}' for k in extra)}")
-            kwargs[f.name] = sub_cls(**sub)
-        return cls(**kwargs).validate()
-
 
 def _debug() -> RunConfig:
     """Shrinks every size so that the real entry points run in seconds in a test."""
@@ -150,13 +156,76 @@ def _debug() -> RunConfig:
     return c
 
 
+@dataclass
+class VideoConfig:
+    frames: int = opt(16, "frames per clip")
+    size: int = opt(64, "side of the square frames")
+    tubelet: int = opt(2, "frames per space-time patch")
+    patch: int = opt(8, "pixels per patch side")
+    dim: int = opt(192, "encoder token width")
+    depth: int = opt(6, "encoder transformer blocks")
+    heads: int = opt(3, "encoder attention heads")
+    pred_dim: int = opt(96, "predictor token width")
+    pred_depth: int = opt(4, "predictor transformer blocks")
+    target: str = opt("ema", "targets: ema (V-JEPA: EMA encoder, stop-gradient) | sigreg (LeJEPA: no EMA, SIGReg)")
+    ema_start: float = opt(0.996, "EMA momentum at the start, rising linearly to ema_end")
+    ema_end: float = opt(1.0, "EMA momentum at the end of training")
+    reg_weight: float = opt(1.0, "sigreg target: weight of SIGReg on the encoder's tokens")
+    projections: int = opt(256, "sigreg target: random 1-D projections per step")
+
+    @property
+    def tokens(self) -> int:
+        return (self.frames // self.tubelet) * (self.size // self.patch) ** 2
+
+
+@dataclass
+class SourceConfig:
+    world: str = opt("bounce", "built-in passive world to generate clips from (when no videos are given)")
+    videos: str = opt("", "video files or folders, comma-separated (instead of a world)")
+    fps: float = opt(10.0, "frames per second clips are sampled at from video files")
+    seed: int = opt(0, "seed of generated scenes and of the clip order")
+
+
+@dataclass
+class PretrainConfig(Sections):
+    video: VideoConfig = field(default_factory=VideoConfig)
+    source: SourceConfig = field(default_factory=SourceConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=1000, batch_size=16, lr=5e-4,
+                                                                   warmup_steps=50))
+
+    def validate(self) -> "PretrainConfig":
+        v = self.video
+        checks = [
+            (v.frames % v.tubelet == 0, f"video.frames ({v.frames}) must be a multiple of video.tubelet ({v.tubelet})"),
+            (v.size % v.patch == 0, f"video.size ({v.size}) must be a multiple of video.patch ({v.patch})"),
+            (v.dim % v.heads == 0, "video.dim must be divisible by video.heads"),
+            (v.target in ("ema", "sigreg"), f"video.target must be ema or sigreg, got {v.target!r}"),
+            (0.0 <= v.ema_start <= v.ema_end <= 1.0, "need 0 <= video.ema_start <= video.ema_end <= 1"),
+            (self.train.batch_size >= 2, "train.batch_size must be >= 2"),
+        ]
+        errors = [msg for ok, msg in checks if not ok]
+        if errors:
+            raise ValueError("invalid config:\n  " + "\n  ".join(errors))
+        return self
+
+
+def _video_debug() -> PretrainConfig:
+    c = PretrainConfig()
+    c.video = VideoConfig(frames=4, size=32, dim=32, depth=1, heads=2, pred_dim=32, pred_depth=1)
+    c.train = TrainConfig(steps=20, batch_size=8, lr=1e-3, warmup_steps=5, log_every=5, checkpoint_every=10)
+    return c
+
+
 PRESETS = {"two-room": RunConfig, "debug": _debug}
+VIDEO_PRESETS = {"video-small": PretrainConfig, "video-debug": _video_debug}
 
 
-def preset(name: str) -> RunConfig:
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
-    return PRESETS[name]().validate()
+def preset(name: str):
+    """A run preset (two-room, debug) or a video pretraining preset (video-small, video-debug)."""
+    table = {**PRESETS, **VIDEO_PRESETS}
+    if name not in table:
+        raise ValueError(f"unknown preset {name!r}; presets: {', '.join(table)}")
+    return table[name]().validate()
 
 
 def _parse(value: str, kind: type, key: str):
@@ -172,7 +241,7 @@ def _parse(value: str, kind: type, key: str):
         raise ValueError(f"{key}: expected {kind.__name__}, got {value!r}") from None
 
 
-def override(cfg: RunConfig, assignments: list[str]) -> RunConfig:
+def override(cfg, assignments: list[str]):
     """Apply 'section.key=value' strings, each parsed by the field's declared type."""
     types = {"int": int, "float": float, "str": str, "bool": bool}
     for item in assignments:
@@ -187,7 +256,7 @@ def override(cfg: RunConfig, assignments: list[str]) -> RunConfig:
     return cfg.validate()
 
 
-def help_lines(cfg: RunConfig) -> list[str]:
+def help_lines(cfg) -> list[str]:
     """'section.key (default): help' for every field, for --help texts."""
     out = []
     for sec in fields(cfg):
@@ -197,5 +266,5 @@ def help_lines(cfg: RunConfig) -> list[str]:
     return out
 
 
-def dumps(cfg: RunConfig) -> str:
+def dumps(cfg) -> str:
     return json.dumps(cfg.to_dict(), indent=2)

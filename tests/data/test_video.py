@@ -5,22 +5,21 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from jepalab.data.video import VideoError, find_videos, iter_clips, iter_frames, video_info  # noqa: E402
+from jepalab.data.video import (VideoError, find_videos, iter_clips, iter_frames, video_info,  # noqa: E402
+                                write_video as write_frames)
 
 
-def write_video(path, frames=30, fps=30, width=96, height=72, codec="mpeg4", pix_fmt="yuv420p"):
-    """A moving white square on black; frame i has the square at column 2*i."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream(codec, rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
-        for i in range(frames):
-            img = np.zeros((height, width, 3), np.uint8)
-            img[height // 3: height // 3 + 12, (2 * i) % (width - 12):(2 * i) % (width - 12) + 12] = 255
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+def moving_square(frames, width, height):
+    """A white square on black; frame i has the square at column 2*i."""
+    video = np.zeros((frames, height, width, 3), np.uint8)
+    for i in range(frames):
+        col = (2 * i) % (width - 12)
+        video[i, height // 3: height // 3 + 12, col:col + 12] = 255
+    return video
+
+
+def write_video(path, frames=30, fps=30, width=96, height=72, codec="mpeg4", pix_fmt=None):
+    return write_frames(path, moving_square(frames, width, height), fps, codec)
 
 
 def test_clips_have_the_requested_shape_and_rate(tmp_path):
@@ -36,7 +35,7 @@ def test_clips_have_the_requested_shape_and_rate(tmp_path):
 
 
 def test_odd_sizes_and_other_containers(tmp_path):
-    path = write_video(tmp_path / "odd.mkv", frames=40, width=97, height=41, codec="ffv1", pix_fmt="yuv444p")
+    path = write_video(tmp_path / "odd.mkv", frames=40, width=97, height=41, codec="ffv1")
     frames = list(iter_frames(path, fps=None, size=32))
     assert len(frames) == 40 and frames[0].shape == (32, 32, 3)
     # the square enters the centre crop and moves right, frame after frame
@@ -62,7 +61,7 @@ def test_damaged_files_give_clear_errors(tmp_path):
     text.write_text("this is not a video\n" * 50)
     with pytest.raises(VideoError, match="notes.mp4: not a readable video"):
         list(iter_frames(text))
-    good = write_video(tmp_path / "good.mkv", frames=40, codec="ffv1", pix_fmt="yuv444p")
+    good = write_video(tmp_path / "good.mkv", frames=40, codec="ffv1")
     data = good.read_bytes()
     cut = tmp_path / "cut.mkv"
     cut.write_bytes(data[: len(data) // 2])
@@ -79,3 +78,12 @@ def test_damaged_files_give_clear_errors(tmp_path):
     with pytest.raises(VideoError, match="no such file or folder"):
         find_videos([tmp_path / "missing"])
     assert [p.name for p in find_videos(tmp_path)] == sorted(["cut.mkv", "empty.mp4", "good.mkv", "notes.mp4"])
+
+
+def test_write_video_round_trips_losslessly_in_mkv(tmp_path):
+    video = np.random.default_rng(0).integers(0, 255, (6, 33, 47, 3), dtype=np.uint8)
+    path = write_frames(tmp_path / "exact.mkv", video, fps=10)
+    back = np.stack(list(iter_frames(path, fps=None, size=33)))  # short side already 33: no scaling
+    assert np.array_equal(back, video[:, :, 7:40])  # centre crop of the 47-wide frames
+    with pytest.raises(ValueError, match="even frame sides"):
+        write_frames(tmp_path / "odd.mp4", video)

@@ -143,3 +143,31 @@ def find_videos(paths) -> list[Path]:
         else:
             raise VideoError(f"{p}: no such file or folder")
     return found
+
+
+def write_video(path, frames: np.ndarray, fps: float = 10.0, codec: str | None = None) -> Path:
+    """Write (T, H, W, 3) uint8 frames as an ordinary video file; the codec follows the extension
+    (mp4: H.264, mkv: lossless FFV1, webm: VP8, avi: MPEG-4) unless given."""
+    av = _av()
+    path = Path(path)
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"{path}: frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
+    ext = path.suffix.lower()
+    codec = codec or {".mkv": "ffv1", ".webm": "libvpx", ".avi": "mpeg4"}.get(ext, "libx264")
+    # FFV1 in planar RGB keeps odd sizes and exact pixels; 4:2:0 codecs need even sides
+    pix_fmt = "bgr0" if codec == "ffv1" else "yuv420p"
+    h, w = frames.shape[1:3]
+    if pix_fmt == "yuv420p" and (h % 2 or w % 2):
+        raise ValueError(f"{path}: {codec} needs even frame sides, got {w}x{h} (use .mkv for odd sizes)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as out:
+        from fractions import Fraction
+        stream = out.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))
+        stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
+        for img in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path

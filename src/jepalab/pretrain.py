@@ -1,0 +1,98 @@
+"""Self-supervised video pretraining (V-JEPA): predict masked space-time latents.
+
+    jepalab pretrain --world bounce --preset video-small --out runs/v
+    jepalab pretrain --videos my_videos/ --preset video-small --out runs/v
+
+Each step: a batch of clips -> multi-block masks (masks.py) -> context tokens
+through the encoder, target latents from the EMA encoder (or the encoder itself
+with SIGReg) -> L1 between predicted and target latents -> AdamW step -> EMA
+update. Metrics and checkpoints as in train.py; the checkpoint's meta says
+`"kind": "video"`.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from . import checkpoint
+from .config import PretrainConfig, dumps
+from .data.clips import make_clip_source
+from .masks import VJEPA_SPECS, multiblock_masks
+from .models.video import VideoJEPA
+from .objectives import latent_stats
+from .runtime import tune_allocator
+from .train import lr_at
+
+
+def ema_momentum(step: int, cfg: PretrainConfig) -> float:
+    v = cfg.video
+    return v.ema_start + (v.ema_end - v.ema_start) * min(1.0, step / max(1, cfg.train.steps))
+
+
+def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progress: bool = True) -> tuple[VideoJEPA, dict]:
+    tune_allocator()
+    t, v, out = cfg.train, cfg.video, Path(out)
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    torch.manual_seed(t.seed)
+    model = VideoJEPA(v)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
+    step, seconds = 0, 0.0
+    if resume and (out / "checkpoints" / "latest.json").exists():
+        ckpt = checkpoint.resolve(out)
+        meta = checkpoint.read_meta(ckpt)
+        if meta.get("kind") != "video" or meta["config"]["video"] != cfg.to_dict()["video"]:
+            raise checkpoint.CheckpointError(f"{ckpt}: cannot resume, it is not this video model")
+        checkpoint.load_weights(model, ckpt / "model.safetensors")
+        checkpoint.load_trainer_state(ckpt, optimizer, meta)
+        step, seconds = meta["step"], meta.get("train_seconds", 0.0)
+        print(f"resumed {out} at step {step}")
+    source = make_clip_source(cfg.source, v, seed_offset=step)  # a resumed stream continues with fresh clips
+    masks_gen = torch.Generator().manual_seed(t.seed + step)
+    grid = (v.frames // v.tubelet, v.size // v.patch, v.size // v.patch)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(dumps(cfg))
+
+    def save():
+        return checkpoint.save(out / "checkpoints", step, model, cfg, optimizer, keep=t.keep_checkpoints,
+                               extra={"kind": "video", "train_seconds": seconds, "skipped_files": source.skipped})
+
+    last: dict = {}
+    bar = tqdm(total=t.steps, initial=step, desc="pretrain", unit="step", disable=not progress)
+    with (out / "metrics.jsonl").open("a") as metrics:
+        while step < t.steps:
+            tic = time.perf_counter()
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step, t)
+            video = source.batch(t.batch_size)
+            ctx_idx, tgt_idx = multiblock_masks(t.batch_size, grid, VJEPA_SPECS, masks_gen)
+            model.train()
+            loss, info = model.loss(video, ctx_idx, tgt_idx)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower train.lr")
+            if t.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, t.grad_clip)
+            optimizer.step()
+            model.update_target(ema_momentum(step, cfg))
+            step += 1
+            seconds += time.perf_counter() - tic
+            if step % t.log_every == 0 or step == t.steps:
+                z = info.pop("z")
+                last = {"step": step, "loss": loss.item(), **info, **latent_stats(z.reshape(-1, z.shape[-1])),
+                        "clips_per_s": t.batch_size / (time.perf_counter() - tic), "train_seconds": seconds,
+                        "skipped_files": len(source.skipped)}
+                metrics.write(json.dumps(last) + "\n")
+                metrics.flush()
+                bar.set_postfix(loss=f"{last['loss']:.4f}", std=f"{last['latent_std']:.3f}")
+            if step % t.checkpoint_every == 0 or step == t.steps:
+                save()
+            bar.update(1)
+    bar.close()
+    return model.eval(), {**last, "step": step, "train_seconds": seconds, "skipped_files": source.skipped}

@@ -1,0 +1,69 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from jepalab.cli import main
+from jepalab.config import override, preset
+from jepalab.data.video import write_video
+from jepalab.models.video import VideoJEPA
+from jepalab.pretrain import pretrain
+
+
+def logged(run):
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("target", ["ema", "sigreg"])
+def test_tiny_pretraining_on_bounce_lowers_the_loss(tmp_path, target):
+    cfg = override(preset("video-debug"), ["train.steps=80", "train.log_every=10", f"video.target={target}"])
+    model, result = pretrain(cfg, tmp_path / "run", progress=False)
+    lines = logged(tmp_path / "run")
+    first, last = lines[0]["pred_loss"], np.mean([m["pred_loss"] for m in lines[-2:]])
+    assert last < 0.9 * first, (first, last)
+    assert all(np.isfinite(m["loss"]) for m in lines) and result["step"] == 80
+    meta = json.loads(next((tmp_path / "run" / "checkpoints").glob("step_*/meta.json")).read_text())
+    assert meta["kind"] == "video"
+
+
+def test_ema_target_follows_the_encoder_slowly(tmp_path):
+    cfg = override(preset("video-debug"), ["train.steps=10", "video.ema_start=0.9", "video.ema_end=0.9"])
+    torch.manual_seed(cfg.train.seed)
+    initial = VideoJEPA(cfg.video)
+    model, _ = pretrain(cfg, tmp_path / "run", progress=False)
+    moved_online = sum((a - b).abs().sum() for a, b in zip(model.encoder.parameters(), initial.encoder.parameters()))
+    moved_target = sum((a - b).abs().sum() for a, b in zip(model.target_encoder.parameters(),
+                                                           initial.target_encoder.parameters()))
+    assert 0 < moved_target < moved_online
+    assert not any(p.requires_grad for p in model.target_encoder.parameters())
+
+
+def test_pretrain_on_video_files_skips_and_counts_broken_ones(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "videos"
+    for i in range(2):
+        frames = np.zeros((24, 48, 64, 3), np.uint8)
+        for t in range(24):
+            frames[t, 10:22, 2 * t: 2 * t + 12] = (255, 200 - 50 * i, 0)
+        write_video(folder / f"clip{i}.mp4", frames + rng.integers(0, 20, frames.shape, dtype=np.uint8), fps=20)
+    (folder / "broken.mp4").write_bytes(b"\x00" * 100)
+    run = tmp_path / "run"
+    with pytest.warns(UserWarning, match="broken.mp4"):
+        code = main(["pretrain", "--videos", str(folder), "--preset", "video-debug", "--out", str(run), "--quiet",
+                     "--set", "train.steps=6"])
+    assert code == 0
+    assert "skipped 1 unreadable file(s)" in capsys.readouterr().out
+    assert logged(run)[-1]["skipped_files"] == 1
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    (empty / "bad.mp4").write_text("not a video")
+    with pytest.warns(UserWarning, match="bad.mp4"):
+        assert main(["pretrain", "--videos", str(empty), "--preset", "video-debug", "--out", str(tmp_path / "r2"),
+                     "--quiet"]) == 2
+    assert "none of the 1 video file(s) yields a clip" in capsys.readouterr().err
+
+
+def test_pretrain_refuses_a_run_preset(tmp_path, capsys):
+    assert main(["pretrain", "--world", "bounce", "--preset", "two-room", "--out", str(tmp_path / "r")]) == 2
+    assert "not a video pretraining preset" in capsys.readouterr().err
