@@ -93,6 +93,13 @@ class Sections:
     def validate(self):
         return self
 
+    def _require(self, checks: list[tuple[bool, str]]):
+        """Raise one ValueError listing every failed (ok, message) check; else return self."""
+        errors = [msg for ok, msg in checks if not ok]
+        if errors:
+            raise ValueError("invalid config:\n  " + "\n  ".join(errors))
+        return self
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -139,10 +146,7 @@ class RunConfig(Sections):
             (self.data.steps_per_episode >= max(m.history, o.rollout_steps) * m.frameskip + 1,
              "data.steps_per_episode is too short for max(model.history, objective.rollout_steps) * model.frameskip"),
         ]
-        errors = [msg for ok, msg in checks if not ok]
-        if errors:
-            raise ValueError("invalid config:\n  " + "\n  ".join(errors))
-        return self
+        return self._require(checks)
 
 
 def _debug() -> RunConfig:
@@ -203,10 +207,7 @@ class PretrainConfig(Sections):
             (0.0 <= v.ema_start <= v.ema_end <= 1.0, "need 0 <= video.ema_start <= video.ema_end <= 1"),
             (self.train.batch_size >= 2, "train.batch_size must be >= 2"),
         ]
-        errors = [msg for ok, msg in checks if not ok]
-        if errors:
-            raise ValueError("invalid config:\n  " + "\n  ".join(errors))
-        return self
+        return self._require(checks)
 
 
 def _video_debug() -> PretrainConfig:

@@ -25,7 +25,7 @@ from .masks import VJEPA_SPECS, multiblock_masks
 from .models.video import VideoJEPA
 from .objectives import latent_stats
 from .runtime import tune_allocator
-from .train import lr_at
+from .train import apply_gradients, lr_at
 
 
 def ema_momentum(step: int, cfg: PretrainConfig) -> float:
@@ -73,13 +73,7 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
             ctx_idx, tgt_idx = multiblock_masks(t.batch_size, grid, VJEPA_SPECS, masks_gen)
             model.train()
             loss, info = model.loss(video, ctx_idx, tgt_idx)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower train.lr")
-            if t.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(params, t.grad_clip)
-            optimizer.step()
+            apply_gradients(loss, optimizer, params, step, t)
             model.update_target(ema_momentum(step, cfg))
             step += 1
             seconds += time.perf_counter() - tic

@@ -42,6 +42,17 @@ def lr_at(step: int, cfg) -> float:
     return cfg.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
+def apply_gradients(loss: torch.Tensor, optimizer: torch.optim.Optimizer, params, step: int, t) -> float | None:
+    """backward -> refuse a non-finite loss -> clip (train.grad_clip) -> optimizer step; -> grad norm."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower train.lr")
+    norm = float(torch.nn.utils.clip_grad_norm_(params, t.grad_clip)) if t.grad_clip > 0 else None
+    optimizer.step()
+    return norm
+
+
 def split_episodes(episodes: list[Episode], val_fraction: float = 0.05) -> tuple[list[Episode], list[Episode]]:
     """Hold out the last few episodes to measure prediction on data the model never trained on."""
     n_val = max(1, int(len(episodes) * val_fraction)) if len(episodes) >= 4 else 0
@@ -163,13 +174,9 @@ class Trainer:
         pixels, actions = self.sampler.sample(t.batch_size)
         self.model.train()
         loss, info = self.losses(pixels, actions)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss.item()} at step {self.step}; lower train.lr")
-        if t.grad_clip > 0:
-            info["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip))
-        self.optimizer.step()
+        norm = apply_gradients(loss, self.optimizer, self.model.parameters(), self.step, t)
+        if norm is not None:
+            info["grad_norm"] = norm
         self.step += 1
         return info
 
