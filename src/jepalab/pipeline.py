@@ -37,7 +37,7 @@ def evaluate(model: WorldModel, cfg: RunConfig, out: Path, train_eps=None, basel
     if baselines:
         results["random"] = run_control(world, p, None, "random", progress=progress)
         torch.manual_seed(cfg.train.seed)
-        untrained = WorldModel(cfg.model).eval()
+        untrained = model.fresh_copy().eval()
         results["untrained"] = run_control(world, p, untrained, "planner", progress=progress)
         results["untrained"].policy = "untrained"
     summary = {

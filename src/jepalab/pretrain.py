@@ -24,7 +24,7 @@ from .data.clips import make_clip_source
 from .masks import VJEPA_SPECS, multiblock_masks
 from .models.video import VideoJEPA
 from .objectives import latent_stats
-from .runtime import tune_allocator
+from .runtime import autocast, tune_allocator
 from .train import apply_gradients, lr_at
 
 
@@ -72,7 +72,8 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
             video = source.batch(t.batch_size)
             ctx_idx, tgt_idx = multiblock_masks(t.batch_size, grid, VJEPA_SPECS, masks_gen)
             model.train()
-            loss, info = model.loss(video, ctx_idx, tgt_idx)
+            with autocast(t.precision, video.device.type):
+                loss, info = model.loss(video, ctx_idx, tgt_idx)
             apply_gradients(loss, optimizer, params, step, t)
             model.update_target(ema_momentum(step, cfg))
             step += 1

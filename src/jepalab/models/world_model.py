@@ -17,11 +17,31 @@ from .predictor import Predictor
 
 
 class WorldModel(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    """`video`: the VideoConfig of a frozen pretrained video encoder used as the frame encoder
+    (model.video_encoder). Left None with model.video_encoder set, the encoder is read from that
+    run; a saved world model carries the encoder's config and weights, so it loads without it."""
+
+    def __init__(self, cfg: ModelConfig, video=None):
         super().__init__()
         self.cfg = cfg
-        self.encoder = Encoder(cfg)
+        pretrained = None
+        if cfg.video_encoder and video is None:
+            from ..checkpoint import load_video_model
+            pretrained, pcfg, _ = load_video_model(cfg.video_encoder)
+            video = pcfg.video
+        self.video = video
+        self.encoder = Encoder(cfg, video=video)
         self.predictor = Predictor(cfg)
+        if pretrained is not None:
+            self.encoder.backbone.video.load_state_dict(pretrained.feature_encoder.state_dict())
+
+    def fresh_copy(self) -> "WorldModel":
+        """The same architecture with new random weights, keeping a frozen pretrained encoder: the
+        'untrained' baseline of a model built on one is the frozen encoder with untrained parts."""
+        fresh = WorldModel(self.cfg, video=self.video)
+        if self.video is not None:
+            fresh.encoder.backbone.video.load_state_dict(self.encoder.backbone.video.state_dict())
+        return fresh
 
     @property
     def model_action_dim(self) -> int:
