@@ -136,6 +136,14 @@ def load_weights(model: torch.nn.Module, path: Path) -> None:
     model.load_state_dict(tensors)
 
 
+def _config(ckpt: Path, meta: dict, cls):
+    """The checkpoint's config as `cls`, or a CheckpointError naming the file."""
+    try:
+        return cls.from_dict(meta["config"], where=str(ckpt / "meta.json"))
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{ckpt / 'meta.json'}: bad config ({e})") from None
+
+
 def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
     """-> (WorldModel in eval mode, RunConfig, meta). `expect` refuses a different architecture."""
     from .models import WorldModel
@@ -144,10 +152,7 @@ def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
     if meta.get("kind", "world") != "world":
         raise CheckpointError(f"{ckpt}: a {meta['kind']} checkpoint, not an action-conditioned world model "
                               "(load it with load_video_model, or use it as a frozen encoder: --set model.video_encoder=...)")
-    try:
-        cfg = RunConfig.from_dict(meta["config"], where=str(ckpt / "meta.json"))
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"{ckpt / 'meta.json'}: bad config ({e})") from None
+    cfg = _config(ckpt, meta, RunConfig)
     if expect is not None and expect != cfg.model:
         diff = {k: (v, getattr(expect, k)) for k, v in vars(cfg.model).items() if getattr(expect, k) != v}
         raise CheckpointError(f"{ckpt}: model config differs from the one expected (checkpoint vs expected): {diff}")
@@ -172,10 +177,7 @@ def load_video_model(path: str | os.PathLike):
     if meta.get("kind") != "video":
         raise CheckpointError(f"{ckpt}: not a video-pretrained checkpoint (kind {meta.get('kind', 'world')!r}); "
                               "make one with `jepalab pretrain`")
-    try:
-        cfg = PretrainConfig.from_dict(meta["config"], where=str(ckpt / "meta.json"))
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"{ckpt / 'meta.json'}: bad config ({e})") from None
+    cfg = _config(ckpt, meta, PretrainConfig)
     model = VideoJEPA(cfg.video)
     load_weights(model, ckpt / "model.safetensors")
     return model.eval(), cfg, meta
