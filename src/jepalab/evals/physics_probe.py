@@ -154,32 +154,36 @@ def encode_tokens(encoder, video: torch.Tensor, batch: int = 32) -> torch.Tensor
     return torch.cat([encoder(video[i:i + batch]) for i in range(0, len(video), batch)])
 
 
+def held_out_clips(clips: int) -> int:
+    """Held-out clips per task: a quarter of the training clips, at least 32."""
+    return max(32, clips // 4)
+
+
 def probe_encoders(encoders: dict, cfg, clips: int = 256, seed: int = 10_000, attentive_steps: int = 400,
                    progress: bool = False) -> dict:
     """-> {quantity: {probe: {features: score}}} for each encoder (name -> VideoEncoder) and raw pixels.
 
-    `clips` train clips per task and a quarter as many test clips (at least 32), from seeds
-    seed.. (disjoint from the pretraining stream, seed 0 unless configured otherwise)."""
-    n_test = max(32, clips // 4)
-    sets = {"one": (one_object_set(clips, cfg, seed), one_object_set(n_test, cfg, seed + 1)),
-            "count": (count_set(clips, cfg, seed + 2), count_set(n_test, cfg, seed + 3))}
+    `clips` train clips per task and held_out_clips(clips) held-out ones, from seeds seed..
+    (disjoint from the pretraining stream, seed 0 unless configured otherwise)."""
+    n_test = held_out_clips(clips)
+    tasks = [(("position", "velocity"), one_object_set(clips, cfg, seed), one_object_set(n_test, cfg, seed + 1)),
+             (("count",), count_set(clips, cfg, seed + 2), count_set(n_test, cfg, seed + 3))]
     featurizers = {name: (lambda v, e=e: step_tokens(encode_tokens(e, v), cfg)) for name, e in encoders.items()}
     featurizers["raw pixels"] = lambda v: step_tokens(pixel_tokens(v, cfg), cfg)
-    jobs = [(q, "one" if q != "count" else "count") for q in QUANTITIES]
-    bar = tqdm(total=len(jobs) * len(featurizers) * 2, desc="probes", disable=not progress)
+    bar = tqdm(total=len(QUANTITIES) * len(featurizers) * 2, desc="probes", disable=not progress)
     results: dict = {q: {"linear": {}, "attentive": {}} for q in ("position", "hidden position", "velocity", "count")}
-    for key, (train, test) in sets.items():
-        feats = {name: (f(train.video), f(test.video)) for name, f in featurizers.items()}
-        for quantity in (q for q, k in jobs if k == key):
-            y_tr, y_te = train.targets[quantity], test.targets[quantity]
-            for name, (tr, te) in feats.items():
-                for probe, pred in (("linear", lambda: fit_linear(tr, y_tr, te)),
-                                    ("attentive", lambda: fit_attentive(tr, y_tr, te, attentive_steps))):
-                    pred = pred()
+    for quantities, train, test in tasks:
+        hidden = test.targets.get("visible", np.ones(0)) < 0.5  # steps where the object is at least half hidden
+        for name, f in featurizers.items():
+            tr, te = f(train.video), f(test.video)
+            for quantity in quantities:
+                y_tr, y_te = train.targets[quantity], test.targets[quantity]
+                for probe in ("linear", "attentive"):
+                    pred = fit_linear(tr, y_tr, te) if probe == "linear" else fit_attentive(tr, y_tr, te, attentive_steps)
                     results[quantity][probe][name] = score(quantity, pred, y_te)
-                    if quantity == "position":  # the same predictions, on the steps where the object is hidden
-                        hidden = test.targets["visible"] < 0.5
-                        results["hidden position"][probe][name] = r2(pred[hidden], y_te[hidden]) if hidden.sum() >= 8 else float("nan")
+                    if quantity == "position":  # the same predictions, scored on the hidden steps only
+                        results["hidden position"][probe][name] = (r2(pred[hidden], y_te[hidden])
+                                                                   if hidden.sum() >= 8 else float("nan"))
                     bar.update()
     bar.close()
     return results
@@ -207,5 +211,5 @@ def probe_checkpoint(path, clips: int = 256, attentive_steps: int = 400, seed: i
     untrained = VideoJEPA(cfg.video)
     results = probe_encoders({"trained": model.feature_encoder, "untrained": untrained.encoder}, cfg.video, clips=clips,
                              seed=seed, attentive_steps=attentive_steps, progress=progress)
-    return {"checkpoint": str(resolve(path)), "step": meta["step"], "clips": clips, "test_clips": max(32, clips // 4),
+    return {"checkpoint": str(resolve(path)), "step": meta["step"], "clips": clips, "test_clips": held_out_clips(clips),
             "seed": seed, "attentive_steps": attentive_steps, "results": results}

@@ -80,6 +80,13 @@ class VideoEncoder(nn.Module):
         x = video.permute(0, 4, 1, 2, 3).float().div(127.5).sub(1.0)  # (B, 3, T, H, W)
         return self.embed(x).flatten(2).transpose(1, 2) + self.pos
 
+    def encode_image(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, 3, size, size) float in [-1, 1] -> (B, H'*W', dim): the frame fills one tubelet by
+        repetition and takes the positions of the first time step (how V-JEPA 2 encodes images)."""
+        clip = x[:, :, None].expand(-1, -1, self.cfg.tubelet, -1, -1)  # (B, 3, t, H, W)
+        tokens = self.embed(clip).flatten(2).transpose(1, 2)
+        return self.norm(self.blocks(tokens + self.pos[:, :tokens.shape[1]]))
+
     def forward(self, video: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
         """-> latents (B, N, dim) of all tokens, or (B, K, dim) of the tokens in `keep` (B, K)."""
         x = self.tokens(video)
@@ -90,15 +97,13 @@ class VideoEncoder(nn.Module):
 
 class FrozenVideoBackbone(nn.Module):
     """A pretrained video encoder, frozen, as the frame encoder of an action-conditioned world model
-    (as V-JEPA 2-AC). A frame fills one tubelet by repetition and is encoded with the position
-    embeddings of the first time step; a trained linear readout maps its patch tokens, layout kept,
-    to features. Only the readout learns."""
+    (as V-JEPA 2-AC): `VideoEncoder.encode_image`, then a trained linear readout maps its patch
+    tokens, layout kept, to features. Only the readout learns."""
 
     def __init__(self, vcfg, out_dim: int):
         super().__init__()
         self.video = VideoEncoder(vcfg).requires_grad_(False)
-        self.per_step = (vcfg.size // vcfg.patch) ** 2
-        self.readout = nn.Linear(self.per_step * vcfg.dim, out_dim)
+        self.readout = nn.Linear((vcfg.size // vcfg.patch) ** 2 * vcfg.dim, out_dim)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -111,10 +116,8 @@ class FrozenVideoBackbone(nn.Module):
         size = v.cfg.size
         if x.shape[-1] != size:
             x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
-        clip = x[:, :, None].expand(-1, -1, v.cfg.tubelet, -1, -1)  # (B, 3, t, H, W)
         with torch.no_grad():
-            tokens = v.embed(clip).flatten(2).transpose(1, 2) + v.pos[:, :self.per_step]
-            tokens = v.norm(v.blocks(tokens))
+            tokens = v.encode_image(x)
         return self.readout(tokens.flatten(1))
 
 
