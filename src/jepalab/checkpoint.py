@@ -183,6 +183,13 @@ def load_video_model(path: str | os.PathLike):
     return model.eval(), cfg, meta
 
 
+def load_any(path: str | os.PathLike):
+    """-> (model, config, meta) for either kind: a VideoJEPA from `jepalab pretrain`, a WorldModel
+    from `jepalab train`; for commands that serve both (surprise, physics)."""
+    kind = read_meta(resolve(path)).get("kind", "world")
+    return load_video_model(path) if kind == "video" else load_model(path)
+
+
 def load_trainer_state(ckpt: Path, optimizer: torch.optim.Optimizer, meta: dict) -> None:
     tensors = _load_tensors(ckpt / "trainer.safetensors")
     try:

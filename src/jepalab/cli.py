@@ -26,6 +26,11 @@ EXAMPLES = {
                 "  jepalab pretrain --videos my_videos/,extra.mp4 --preset video-small --out runs/my-video",
     "probe": "jepalab probe --checkpoint runs/video --world bounce\n"
              "  jepalab probe --checkpoint runs/video --clips 64 --steps 200   # a quick look",
+    "surprise": "jepalab surprise --checkpoint runs/video clip.mp4 other.mkv --json surprise.json\n"
+                "  jepalab surprise --checkpoint runs/two-room --fps 5 episode.mp4   # an action-conditioned model",
+    "physics": "jepalab physics --checkpoint runs/video\n"
+               "  jepalab physics --make-suite suite/ --pairs 100      # write the suite as video files + index.json\n"
+               "  jepalab physics --checkpoint runs/video --suite suite/",
     "config": "jepalab config --preset two-room",
 }
 
@@ -97,6 +102,29 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=10_000, help="first clip seed (pretraining streams start at source.seed)")
     c.add_argument("--out", help="where probe.json goes (default: CHECKPOINT/probe.json)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    c = command("surprise", "Per-frame surprise (latent prediction error) of a trained model on video files, "
+                            "with its peak and a plot.")
+    c.add_argument("--checkpoint", required=True, help="run folder or checkpoint (video-pretrained or action-conditioned)")
+    c.add_argument("videos", nargs="+", help="video files")
+    c.add_argument("--context", type=int, help="video model: time steps (tubelets) of context (default: half its clip)")
+    c.add_argument("--horizon", type=int, default=1, help="video model: time steps predicted per window (averaged)")
+    c.add_argument("--fps", type=float, help="resample the videos to this frame rate (default: every frame)")
+    c.add_argument("--json", help="write {\"videos\": [{path, frames, surprise, peak_frame, peak}]} here")
+    c.add_argument("--plots", default="surprise", help="folder for one PNG per video (default: ./surprise)")
+
+    c = command("physics", "Violation-of-expectation suite on bounce: is the model more surprised by the impossible "
+                           "twin of each pair? Beside an untrained model and a pixel-space predictor.")
+    what = c.add_mutually_exclusive_group(required=True)
+    what.add_argument("--checkpoint", help="run folder or checkpoint to score")
+    what.add_argument("--make-suite", metavar="DIR", help="write the suite as video files + index.json, and stop")
+    c.add_argument("--suite", help="score this suite folder (from --make-suite) instead of generating one")
+    c.add_argument("--pairs", type=int, default=100, help="pairs per category (generated suites)")
+    c.add_argument("--seed", type=int, default=50_000, help="first scene seed (pretraining streams start at 0)")
+    c.add_argument("--pixel-steps", type=int, default=400, help="training steps of the pixel-space baseline")
+    c.add_argument("--context", type=int, help="time steps (tubelets) of context (default: half the model's clip)")
+    c.add_argument("--out", help="folder for physics.json and the plot (default: CHECKPOINT/physics)")
+    c.add_argument("--quiet", action="store_true", help="no progress bars")
 
     c = command("config", "Print every setting of a preset with its value and a one-line description.")
     c.add_argument("--preset", default="two-room", help="preset to print")
@@ -202,6 +230,51 @@ def cmd_probe(args) -> None:
           f"clips per task, seeds from {args.seed}:")
     print(format_probe_table(report["results"]))
     print(f"results: {out}")
+
+
+def cmd_surprise(args) -> None:
+    import json
+    from .checkpoint import load_any
+    from .data.video import iter_frames
+    from .evals.surprise import plot_curve, summarize, surprise_curve
+    model, cfg, _ = load_any(args.checkpoint)
+    size = cfg.video.size if hasattr(cfg, "video") else cfg.model.image_size
+    plots = Path(args.plots)
+    rows = []
+    for path in args.videos:
+        import numpy as np
+        frames = np.stack(list(iter_frames(path, fps=args.fps, size=size)))
+        row = {"path": str(path), **summarize(surprise_curve(model, frames, args.context, args.horizon, name=str(path)))}
+        png = plot_curve(row, plots / f"{Path(path).stem}.surprise.png")
+        rows.append(row)
+        print(f"{path}: {row['frames']} frames, peak surprise {row['peak']:.4f} at frame {row['peak_frame']}; plot {png}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"checkpoint": args.checkpoint, "videos": rows}, indent=1))
+        print(f"results: {args.json}")
+
+
+def cmd_physics(args) -> None:
+    import json
+    from .evals.intuitive_physics import format_physics_table, physics_checkpoint, plot_examples
+    from .evals.physics_suite import make_suite, write_suite
+    if args.pairs < 1:
+        raise ValueError("--pairs must be >= 1")
+    if args.make_suite:
+        index = write_suite(make_suite(args.pairs, args.seed, progress=not args.quiet), args.make_suite, seed=args.seed)
+        print(f"suite: {args.pairs} pairs per category, seeds from {args.seed}; index {index}")
+        return
+    report, pairs, curves = physics_checkpoint(args.checkpoint, suite=args.suite, pairs_per_category=args.pairs,
+                                               seed=args.seed, pixel_steps=args.pixel_steps, context=args.context,
+                                               progress=not args.quiet)
+    out = Path(args.out) if args.out else Path(args.checkpoint) / "physics"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "physics.json").write_text(json.dumps(report, indent=1))
+    plot_examples(pairs, curves["trained"], out / "examples.png")
+    print(f"{report['checkpoint']} (step {report['step']}), {report['results']['trained']['overall']['pairs']} pairs; "
+          "acc: pairwise accuracy, AUROC of clip surprise, loc.: share of impossible clips peaking at the event")
+    print(format_physics_table(report["results"]))
+    print(f"results: {out / 'physics.json'}, {out / 'examples.png'}")
 
 
 def cmd_config(args) -> None:

@@ -50,6 +50,9 @@ class ModelConfig:
 class ObjectiveConfig:
     regularizer: str = opt("sigreg", "anti-collapse term: sigreg | vicreg")
     weight: float = opt(1.0, "weight of the anti-collapse term (raise it if the logged latent_std heads to 0)")
+    reg_over: str = opt("tokens", "sigreg target: the samples SIGReg shapes: tokens (every token of the batch) | clips "
+                                  "(each token position across the batch's clips, its batch mean removed: "
+                                  "what varies between scenes, not between places)")
     projections: int = opt(256, "sigreg: random 1-D projections per step")
     rollout_steps: int = opt(3, "also predict this many steps ahead from the first latent, feeding predictions "
                                 "back in as planning does (1: next-step prediction only)")
@@ -180,7 +183,15 @@ class VideoConfig:
     ema_start: float = opt(0.996, "EMA momentum at the start, rising linearly to ema_end")
     ema_end: float = opt(1.0, "EMA momentum at the end of training")
     reg_weight: float = opt(1.0, "sigreg target: weight of SIGReg on the encoder's tokens")
+    reg_over: str = opt("tokens", "sigreg target: the samples SIGReg shapes: tokens (every token of the batch) | clips "
+                                  "(each token position across the batch's clips, its batch mean removed: "
+                                  "what varies between scenes, not between places)")
     projections: int = opt(256, "sigreg target: random 1-D projections per step")
+    short_blocks: int = opt(8, "short-range target blocks per clip (15% of the frame each, whole clip in time)")
+    long_blocks: int = opt(2, "long-range target blocks per clip (70% of the frame each); V-JEPA: 8 and 2")
+    future_prob: float = opt(0.0, "share of pretraining steps that forecast: predict every token of the later "
+                                  "time steps from all tokens of the first ones (masks.future_masks)")
+    future_context: int = opt(0, "time steps of context in forecasting steps (0: half the clip's steps)")
     recompute: bool = opt(False, "activation checkpointing: recompute each transformer block in the backward "
                                  "pass instead of storing its activations (less memory, ~1/3 more compute)")
 
@@ -188,6 +199,16 @@ class VideoConfig:
     def grid(self) -> tuple[int, int, int]:
         """(time steps, rows, columns) of space-time tokens."""
         return self.frames // self.tubelet, self.size // self.patch, self.size // self.patch
+
+    @property
+    def mask_specs(self):
+        from .masks import MaskSpec
+        return tuple(MaskSpec(n, (scale, scale)) for n, scale in ((self.short_blocks, 0.15), (self.long_blocks, 0.7)) if n)
+
+    @property
+    def context_steps(self) -> int:
+        """Time steps of context when forecasting (pretraining's future masks, surprise)."""
+        return self.future_context or max(1, self.grid[0] // 2)
 
     @property
     def tokens(self) -> int:
@@ -218,6 +239,12 @@ class PretrainConfig(Sections):
             (v.dim % v.heads == 0, "video.dim must be divisible by video.heads"),
             (v.target in ("ema", "sigreg"), f"video.target must be ema or sigreg, got {v.target!r}"),
             (0.0 <= v.ema_start <= v.ema_end <= 1.0, "need 0 <= video.ema_start <= video.ema_end <= 1"),
+            (v.short_blocks >= 0 and v.long_blocks >= 0 and v.short_blocks + v.long_blocks >= 1,
+             "need video.short_blocks, video.long_blocks >= 0 and at least one block"),
+            (v.reg_over in ("tokens", "clips"), f"video.reg_over must be tokens or clips, got {v.reg_over!r}"),
+            (0.0 <= v.future_prob <= 1.0, "video.future_prob must be in [0, 1]"),
+            (0 <= v.future_context < v.frames // v.tubelet,
+             f"video.future_context must be in 0..{v.frames // v.tubelet - 1} (0: half the time steps)"),
             (self.train.batch_size >= 2, "train.batch_size must be >= 2"),
             (self.train.precision in ("fp32", "bf16"), f"train.precision must be fp32 or bf16, got {self.train.precision!r}"),
         ]

@@ -88,3 +88,17 @@ def multiblock_masks(batch: int, grid: tuple[int, int, int], specs=VJEPA_SPECS,
     ctx = torch.stack([keep(torch.nonzero(~m).squeeze(1), n_ctx) for m in masks])
     tgt = torch.stack([keep(torch.nonzero(m).squeeze(1), n_tgt) for m in masks])
     return ctx, tgt
+
+
+def future_masks(batch: int, grid: tuple[int, int, int], context_steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forecasting: context = every token of the first `context_steps` time steps, target = every token
+    of the later ones. -> (ctx (B, Nc), tgt (B, Nt)) as multiblock_masks. Mixed into pretraining
+    (video.future_prob) it makes the features carry what forecasting needs (where things go next), and
+    it is the query that surprise scoring asks of the predictor."""
+    T, H, W = grid
+    if not 1 <= context_steps < T:
+        raise ValueError(f"context_steps must be in 1..{T - 1} for {T} time steps, got {context_steps}")
+    split = context_steps * H * W
+    ctx = torch.arange(split).expand(batch, -1)
+    tgt = torch.arange(split, T * H * W).expand(batch, -1)
+    return ctx, tgt

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from . import checkpoint
 from .config import PretrainConfig, dumps
 from .data.clips import make_clip_source
-from .masks import VJEPA_SPECS, multiblock_masks
+from .masks import future_masks, multiblock_masks
 from .models.video import VideoJEPA
 from .objectives import latent_stats
 from .runtime import autocast, tune_allocator
@@ -70,7 +70,10 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, t)
             video = source.batch(t.batch_size)
-            ctx_idx, tgt_idx = multiblock_masks(t.batch_size, grid, VJEPA_SPECS, masks_gen)
+            if float(torch.rand((), generator=masks_gen)) < v.future_prob:
+                ctx_idx, tgt_idx = future_masks(t.batch_size, grid, v.context_steps)
+            else:
+                ctx_idx, tgt_idx = multiblock_masks(t.batch_size, grid, v.mask_specs, masks_gen)
             model.train()
             with autocast(t.precision, video.device.type):
                 loss, info = model.loss(video, ctx_idx, tgt_idx)

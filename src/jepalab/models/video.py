@@ -168,7 +168,10 @@ class VideoJEPA(nn.Module):
         loss = pred_loss
         if c.target == "sigreg":
             with fp32(video.device.type):
-                reg = sigreg(full.reshape(-1, full.shape[-1]).float(), projections=c.projections)
+                z = full.float()
+                if c.reg_over == "clips":  # each position's batch mean out: positions alone cannot satisfy SIGReg
+                    z = z - z.mean(0, keepdim=True)
+                reg = sigreg(z.reshape(-1, z.shape[-1]), projections=c.projections)
             loss = loss + c.reg_weight * reg
             info["reg_loss"] = reg.item()
         info["z"] = ctx.detach()

@@ -10,8 +10,9 @@ and optionally an occluder drawn in front of them. Every frame records each
 object's position, velocity, whether it is present and how much of it is
 visible, and the collisions that began since the last frame: the ground truth
 for probes. A scene is a plain description (`SceneSpec`) and can carry scripted
-`Event`s — an object vanishes, teleports, stops, changes colour — applied at a
-given frame: the violation-of-expectation suite is built from them.
+`Event`s — an object vanishes, teleports, stops, floats up, passes through solid
+things, changes colour or shape — applied at a given frame: the
+violation-of-expectation suite (evals/physics_suite.py) is built from them.
 """
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ import numpy as np
 SIZE = 64
 BACKGROUND = np.array([30, 30, 40], np.float32)
 OCCLUDER = np.array([150, 150, 150], np.float32)
+BARRIER = np.array([200, 200, 200], np.float32)
 PALETTE = [(230, 80, 60), (70, 170, 240), (240, 210, 60), (110, 220, 120), (220, 120, 230), (250, 150, 60)]
-EVENT_KINDS = ("vanish", "appear", "teleport", "freeze", "reverse", "recolor")
+EVENT_KINDS = ("vanish", "appear", "teleport", "freeze", "reverse", "recolor", "reshape", "float", "ghost")
 
 
 @dataclass
@@ -46,7 +48,8 @@ class Event:
     frame: int
     """applied just before this frame is rendered"""
     kind: str
-    """vanish | appear | teleport | freeze | reverse | recolor"""
+    """vanish | appear | teleport | freeze | reverse | recolor | reshape (drawn as the other shape) |
+    float (gravity acts upwards on it) | ghost (passes through the barrier and other objects)"""
     target: int = 0
     """index of the object"""
     position: tuple | None = None
@@ -62,6 +65,8 @@ class SceneSpec:
     """downward acceleration (arena units / s^2); 0 for a top-down table"""
     occluder: tuple | None = None
     """(x0, y0, x1, y1) of a rectangle drawn in front of the objects"""
+    barrier: tuple | None = None
+    """(x0, y0, x1, y1) of a solid static wall inside the arena, drawn behind the objects"""
     events: list[Event] = field(default_factory=list)
     frames: int = 16
     fps: float = 10.0
@@ -106,6 +111,9 @@ def sample_scene(rng: np.random.Generator, frames: int = 16, max_objects: int = 
 
 
 # ---------------------------------------------------------------- simulation
+_ARENA, _SOLID = 0b01, 0b10  # collision categories: a ghost collides with the arena walls only
+
+
 def _build(spec: SceneSpec):
     import pymunk
     space = pymunk.Space()
@@ -114,7 +122,14 @@ def _build(spec: SceneSpec):
     for a, b in walls:
         seg = pymunk.Segment(space.static_body, a, b, 0.01)
         seg.elasticity, seg.friction = 1.0, 0.2
+        seg.filter = pymunk.ShapeFilter(categories=_ARENA)
         space.add(seg)
+    if spec.barrier is not None:
+        x0, y0, x1, y1 = spec.barrier
+        wall = pymunk.Poly(space.static_body, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+        wall.elasticity, wall.friction = 1.0, 0.2
+        wall.filter = pymunk.ShapeFilter(categories=_SOLID)
+        space.add(wall)
     bodies, shapes = [], []
     for i, o in enumerate(spec.objects):
         if o.shape == "ball":
@@ -129,6 +144,7 @@ def _build(spec: SceneSpec):
             raise ValueError(f"object {i}: shape must be 'ball' or 'box', got {o.shape!r}")
         body.position, body.velocity, body.angle = o.position, o.velocity, o.angle
         shape.elasticity, shape.friction, shape.collision_type = spec.elasticity, 0.2, 1
+        shape.filter = pymunk.ShapeFilter(categories=_SOLID)
         bodies.append(body)
         shapes.append(shape)
     return space, bodies, shapes
@@ -143,33 +159,37 @@ def simulate(spec: SceneSpec) -> Clip:
         if here:
             space.add(shape.body, shape)
     colors = [np.array(o.color, np.float32) for o in spec.objects]
-    frozen = [False] * N
+    drawn = [o.shape for o in spec.objects]
+    frozen, floating = [False] * N, [False] * N
+    dt = 1.0 / (spec.fps * spec.substeps)
+    lift = 2.0 * max(spec.gravity, 1.0) * dt  # per substep: cancels gravity, then as much upwards
     hits = [0]
     space.on_collision(begin=lambda arbiter, space, data: hits.__setitem__(0, hits[0] + 1))
     out = Clip(np.zeros((T, SIZE, SIZE, 3), np.uint8), np.zeros((T, N, 2), np.float32),
                np.zeros((T, N, 2), np.float32), np.zeros((T, N), bool), np.zeros((T, N), np.float32),
                np.zeros(T, np.int32), spec)
     events = sorted(spec.events, key=lambda e: e.frame)
-    dt = 1.0 / (spec.fps * spec.substeps)
     for t in range(T):
         if t > 0:
             for _ in range(spec.substeps):
                 for i, body in enumerate(bodies):
                     if frozen[i]:
                         body.velocity, body.angular_velocity = (0.0, 0.0), 0.0
+                    elif floating[i]:  # gravity turned upwards, for this object only
+                        body.velocity = (body.velocity[0], body.velocity[1] - lift)
                 space.step(dt)
         for ev in (e for e in events if e.frame == t):
-            _apply(ev, space, bodies, shapes, present, colors, frozen)
+            _apply(ev, space, bodies, shapes, present, colors, drawn, frozen, floating)
         out.collisions[t], hits[0] = hits[0], 0
         for i, body in enumerate(bodies):
             out.positions[t, i] = body.position
             out.velocities[t, i] = body.velocity
             out.present[t, i] = present[i]
-        out.frames[t], out.visible[t] = render(spec, shapes, present, colors)
+        out.frames[t], out.visible[t] = render(spec, shapes, present, colors, drawn)
     return out
 
 
-def _apply(ev: Event, space, bodies, shapes, present, colors, frozen) -> None:
+def _apply(ev: Event, space, bodies, shapes, present, colors, drawn, frozen, floating) -> None:
     i = ev.target
     if not 0 <= i < len(bodies):
         raise ValueError(f"event {ev.kind} at frame {ev.frame}: no object {i}")
@@ -193,6 +213,13 @@ def _apply(ev: Event, space, bodies, shapes, present, colors, frozen) -> None:
         if ev.color is None:
             raise ValueError(f"recolor event at frame {ev.frame} needs a color")
         colors[i] = np.array(ev.color, np.float32)
+    elif ev.kind == "reshape":
+        drawn[i] = "box" if drawn[i] == "ball" else "ball"
+    elif ev.kind == "float":
+        floating[i] = True
+    elif ev.kind == "ghost":
+        import pymunk
+        shapes[i].filter = pymunk.ShapeFilter(categories=_SOLID, mask=_ARENA)
     elif ev.kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {ev.kind!r}; kinds: {', '.join(EVENT_KINDS)}")
 
@@ -202,37 +229,41 @@ _C = (np.arange(SIZE, dtype=np.float32) + 0.5) / SIZE
 _X, _Y = np.meshgrid(_C, _C)  # row index is y
 
 
-def _coverage(shape) -> np.ndarray:
-    """Anti-aliased coverage (H, W) in [0, 1] of a pymunk Circle or box Poly."""
-    body = shape.body
+def _coverage(kind: str, size: float, body) -> np.ndarray:
+    """Anti-aliased coverage (H, W) in [0, 1] of a ball of radius `size` or a box of half side `size`."""
     px, py = _X - body.position[0], _Y - body.position[1]
-    if hasattr(shape, "radius") and not hasattr(shape, "get_vertices"):
-        dist = np.sqrt(px * px + py * py) - shape.radius  # signed distance, arena units
+    if kind == "ball":
+        dist = np.sqrt(px * px + py * py) - size  # signed distance, arena units
     else:
         c, s = np.cos(body.angle), np.sin(body.angle)
         lx, ly = c * px + s * py, -s * px + c * py  # into the box frame
-        half = np.abs(np.array(shape.get_vertices())[:, 0]).max()
-        qx, qy = np.abs(lx) - half, np.abs(ly) - half
+        qx, qy = np.abs(lx) - size, np.abs(ly) - size
         dist = np.sqrt(np.maximum(qx, 0) ** 2 + np.maximum(qy, 0) ** 2) + np.minimum(np.maximum(qx, qy), 0)
     return np.clip(0.5 - dist * SIZE, 0.0, 1.0)
 
 
-def occluder_mask(spec: SceneSpec) -> np.ndarray:
-    if spec.occluder is None:
+def _rect_mask(rect: tuple | None) -> np.ndarray:
+    if rect is None:
         return np.zeros((SIZE, SIZE), bool)
-    x0, y0, x1, y1 = spec.occluder
+    x0, y0, x1, y1 = rect
     return (_X >= x0) & (_X <= x1) & (_Y >= y0) & (_Y <= y1)
 
 
-def render(spec: SceneSpec, shapes, present, colors) -> tuple[np.ndarray, np.ndarray]:
-    """-> frame (H, W, 3) uint8, visible fraction per object (N,)."""
+def occluder_mask(spec: SceneSpec) -> np.ndarray:
+    return _rect_mask(spec.occluder)
+
+
+def render(spec: SceneSpec, shapes, present, colors, drawn=None) -> tuple[np.ndarray, np.ndarray]:
+    """-> frame (H, W, 3) uint8, visible fraction per object (N,). `drawn`: the shape each object is
+    drawn as (default: its own)."""
     img = np.broadcast_to(BACKGROUND, (SIZE, SIZE, 3)).copy()
+    img[_rect_mask(spec.barrier)] = BARRIER
     occ = occluder_mask(spec)
     visible = np.zeros(len(shapes), np.float32)
     for i, shape in enumerate(shapes):
         if not present[i]:
             continue
-        a = _coverage(shape)
+        a = _coverage(drawn[i] if drawn else spec.objects[i].shape, spec.objects[i].size, shape.body)
         total = a.sum()
         visible[i] = float(a[~occ].sum() / total) if total > 0 else 0.0
         img = img * (1 - a[..., None]) + colors[i] * a[..., None]

@@ -1,0 +1,148 @@
+"""`jepalab physics`: score a model on the violation-of-expectation suite (evals/physics_suite.py).
+
+    jepalab physics --checkpoint runs/video                # generated suite, seeds from 50,000
+    jepalab physics --checkpoint runs/video --suite suite/ # a suite written by --make-suite
+
+Per clip, the surprise curve (evals/surprise.py) and its peak: the clip-level surprise, which needs
+no knowledge of where the event is. Per category and overall (the mean over categories):
+- pairwise accuracy: the impossible clip of a pair peaks higher than its possible twin (ties: half);
+- AUROC of the clip-level surprise, impossible clips against possible ones (no pairing);
+- localisation: the share of impossible clips whose peak frame falls from one frame before the first
+  frame that differs from the twin (a tubelet spans two frames) to `LOCALISE_AFTER` frames after it.
+Three models in the same run: the checkpoint, the same architecture untrained (the weights it started
+from), and a pixel-space predictor trained on the checkpoint's own clip stream.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .physics_suite import Pair
+from .surprise import surprise_curve
+
+LOCALISE_AFTER = 4
+
+
+def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Probability that a positive scores above a negative (ties: half): Mann-Whitney U / (n m)."""
+    pos, neg = np.asarray(pos, float), np.asarray(neg, float)
+    greater = (pos[:, None] > neg[None, :]).sum()
+    ties = (pos[:, None] == neg[None, :]).sum()
+    return float((greater + 0.5 * ties) / (len(pos) * len(neg)))
+
+
+def score_pairs(curves: list[tuple[np.ndarray, np.ndarray]], pairs: list[Pair]) -> dict:
+    """curves[i] = (possible, impossible) curves of pairs[i] -> {"categories": {c: metrics}, "overall": metrics}."""
+    per: dict = {}
+    for (cp, ci), p in zip(curves, pairs):
+        sp, si = np.nanmax(cp), np.nanmax(ci)
+        peak = int(np.nanargmax(ci))
+        d = per.setdefault(p.category, {"possible": [], "impossible": [], "win": [], "localised": []})
+        d["possible"].append(sp)
+        d["impossible"].append(si)
+        d["win"].append(1.0 if si > sp else 0.5 if si == sp else 0.0)
+        d["localised"].append(float(p.diverge_frame - 1 <= peak <= p.diverge_frame + LOCALISE_AFTER))
+    cats = {c: {"pairs": len(d["win"]), "pairwise_accuracy": float(np.mean(d["win"])),
+                "auroc": auroc(d["impossible"], d["possible"]), "localised": float(np.mean(d["localised"]))}
+            for c, d in per.items()}
+    overall = {k: float(np.mean([m[k] for m in cats.values()])) for k in ("pairwise_accuracy", "auroc", "localised")}
+    return {"categories": cats, "overall": {"pairs": sum(m["pairs"] for m in cats.values()), **overall}}
+
+
+def suite_curves(model, pairs: list[Pair], context: int | None = None, horizon: int = 1, desc: str = "surprise",
+                 progress: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+    kw = {"context": context, "horizon": horizon}
+    return [(surprise_curve(model, p.possible, **kw), surprise_curve(model, p.impossible, **kw))
+            for p in tqdm(pairs, desc=desc, disable=not progress)]
+
+
+def untrained_twin(model, seed: int):
+    """The same architecture with the weights its training started from (its config's seed)."""
+    from ..models.video import VideoJEPA
+    from ..models.world_model import WorldModel
+    if isinstance(model, VideoJEPA):
+        torch.manual_seed(seed)
+        return VideoJEPA(model.cfg).eval()
+    if isinstance(model, WorldModel):
+        return model.fresh_copy().eval()
+    raise TypeError(f"no untrained twin for {type(model).__name__}")
+
+
+def evaluate_models(models: dict, pairs: list[Pair], context: int | None = None, horizon: int = 1,
+                    progress: bool = False) -> tuple[dict, dict]:
+    """-> ({model name: score_pairs(...)}, {model name: curves})."""
+    results, curves = {}, {}
+    for name, model in models.items():
+        curves[name] = suite_curves(model, pairs, context, horizon, desc=f"surprise ({name})", progress=progress)
+        results[name] = score_pairs(curves[name], pairs)
+    return results, curves
+
+
+def format_physics_table(results: dict) -> str:
+    names = list(results)
+    cats = list(next(iter(results.values()))["categories"])
+    head = f"{'category':<13}{'pairs':>6}" + "".join(f"{n + ' acc':>16}{'AUROC':>7}{'loc.':>6}" for n in names)
+    lines = [head, "-" * len(head)]
+    for c in cats + ["overall"]:
+        first = results[names[0]]["overall" if c == "overall" else "categories"]
+        pairs = first["pairs"] if c == "overall" else first[c]["pairs"]
+        row = f"{c:<13}{pairs:>6}"
+        for n in names:
+            m = results[n]["overall"] if c == "overall" else results[n]["categories"][c]
+            row += f"{m['pairwise_accuracy']:>16.3f}{m['auroc']:>7.3f}{m['localised']:>6.2f}"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def plot_examples(pairs: list[Pair], curves: list, path, per_category: int = 2, title: str = "") -> None:
+    """Surprise curves of a few pairs per category: possible vs impossible, the divergence marked."""
+    from ..report import _plt
+    plt = _plt()
+    cats = list(dict.fromkeys(p.category for p in pairs))
+    fig, axes = plt.subplots(per_category, len(cats), figsize=(3.2 * len(cats), 2.4 * per_category), squeeze=False)
+    for j, c in enumerate(cats):
+        idx = [i for i, p in enumerate(pairs) if p.category == c][:per_category]
+        for r, i in enumerate(idx):
+            ax = axes[r, j]
+            ax.plot(curves[i][0], label="possible", color="tab:blue")
+            ax.plot(curves[i][1], label="impossible", color="tab:red")
+            ax.axvline(pairs[i].diverge_frame, color="grey", ls="--", lw=1)
+            ax.set_title(f"{c} / {pairs[i].variant}", fontsize=9)
+            ax.set_xlabel("frame")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(title or "surprise over frames (dashed: first frame that differs)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def physics_checkpoint(path, suite=None, pairs_per_category: int = 100, seed: int = 50_000,
+                       pixel_steps: int = 400, context: int | None = None, horizon: int = 1,
+                       progress: bool = True) -> tuple[dict, list[Pair], dict]:
+    """`jepalab physics`: the checkpoint, its untrained twin and the pixel baseline on one suite
+    (read from `suite`, or generated from `seed`). -> (report, pairs, curves by model name)."""
+    from dataclasses import replace
+
+    from ..checkpoint import load_any, resolve
+    from ..config import SourceConfig, VideoConfig
+    from ..data.clips import make_clip_source
+    from .physics_suite import GENERATOR, make_suite, read_suite
+    from .surprise import train_pixel_predictor
+    model, cfg, meta = load_any(path)
+    pairs = read_suite(suite) if suite else make_suite(pairs_per_category, seed, progress=progress)
+    video_cfg = getattr(cfg, "video", None) or VideoConfig()
+    source_cfg = getattr(cfg, "source", None) or SourceConfig()
+    # the pixel baseline learns from the model's own clip stream (bounce for an action-conditioned model)
+    ctx = context or video_cfg.context_steps
+    window = replace(video_cfg, frames=(ctx + 1) * video_cfg.tubelet, future_context=ctx)
+    pixel = train_pixel_predictor(window, make_clip_source(source_cfg, window), steps=pixel_steps,
+                                  seed=cfg.train.seed, progress=progress)
+    models = {"trained": model, "untrained": untrained_twin(model, cfg.train.seed), "pixels": pixel}
+    results, curves = evaluate_models(models, pairs, context, horizon, progress=progress)
+    report = {"checkpoint": str(resolve(path)), "step": meta["step"], "kind": meta.get("kind", "world"),
+              "suite": str(suite) if suite else {"generator": GENERATOR, "seed": seed,
+                                                 "pairs_per_category": pairs_per_category},
+              "context": ctx, "horizon": horizon, "pixel_steps": pixel_steps,
+              "localise_after": LOCALISE_AFTER, "results": results}
+    return report, pairs, curves

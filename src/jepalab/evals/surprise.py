@@ -1,0 +1,224 @@
+"""Surprise: how badly a model predicted what it then saw, frame by frame.
+
+    from jepalab.evals.surprise import surprise_curve
+    curve = surprise_curve(model, frames)      # (T,) floats, NaN where no prediction is made
+
+Video model (`jepalab pretrain`): windows of the model's clip length slide over the video one tubelet
+at a time. In each, the predictor sees every token of the first `context` time steps (tubelets) and
+predicts the latents of the next `horizon` steps; a step's surprise is the L1 error against the EMA
+encoder's layer-normed latents, the training target. A step predicted from several windows (horizon
+> 1) averages them. Each frame takes its tubelet step's value, so the curve has the frame rate of the
+video; it is NaN over the first context and over the last steps that no window predicts (with an
+8-frame window, 2 steps of context and a horizon of 1: the first 4 and the last 2 frames).
+
+Action-conditioned world model (`jepalab train`): every frame is one model step (choose the video's
+fps to match the world's step); the predictor sees the latents of the previous `history` frames with
+**zero actions** (a video carries none: "the agent does nothing"), and a frame's surprise is the
+mean squared error of its predicted latent. NaN over the first `history` frames.
+
+Pixel baseline (`PixelPredictor`): the same windows and steps as the video model, predicting pixels
+instead of latents; its error per patch of the video model's grid is the mean squared pixel error.
+
+Both pool a time step's token (patch) errors the same way: the mean of the largest eighth
+(`top_tokens`), so that one small object that misbehaves is not averaged away by the background.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..models.encoder import resize_frames
+from ..models.video import VideoJEPA, gather_tokens
+from ..models.world_model import WorldModel
+
+
+class SurpriseError(ValueError):
+    pass
+
+
+def _as_video(frames, size: int, need: int, name: str = "video") -> torch.Tensor:
+    v = torch.from_numpy(np.array(frames))  # a copy: callers may hand read-only or strided arrays
+    if v.ndim != 4 or v.shape[-1] != 3 or v.dtype != torch.uint8:
+        raise SurpriseError(f"{name}: frames must be (T, H, W, 3) uint8, got {tuple(v.shape)} {v.dtype}")
+    if len(v) < need:
+        raise SurpriseError(f"{name}: {len(v)} frames, the model needs at least {need} to make one prediction")
+    return resize_frames(v, size) if v.shape[1:3] != (size, size) else v
+
+
+def top_tokens(errors: torch.Tensor) -> torch.Tensor:
+    """(..., tokens) -> (...): the mean of the largest eighth of a time step's token errors. An object
+    covers a few of the 64 tokens of a bounce frame; averaged over all of them, its error would drown
+    in the background's."""
+    k = max(1, errors.shape[-1] // 8)
+    return errors.topk(k, dim=-1).values.mean(-1)
+
+
+def _steps_to_frames(step_values: np.ndarray, tubelet: int, frames: int) -> np.ndarray:
+    out = np.repeat(step_values, tubelet)
+    return np.concatenate([out, np.full(frames - len(out), np.nan)])[:frames]
+
+
+def _window_curve(step_errors, video: torch.Tensor, window: int, tubelet: int, context: int, horizon: int,
+                  batch: int) -> np.ndarray:
+    """Windows of `window` frames slide by one tubelet; `step_errors(clips) -> (B, horizon)`: errors of
+    the window steps context..context+horizon-1 given the steps before them. The query is the same in
+    every window (the same positions), so a constant video gets a flat curve; the price is that the
+    last steps of a video, which no window can reach at that place, get none. A step predicted by
+    several windows (horizon > 1) averages them. -> per-frame curve."""
+    T, S = len(video) // tubelet, window // tubelet
+    starts = list(range(0, T - S + 1))
+    total, count = np.zeros(T), np.zeros(T)
+    for i in range(0, len(starts), batch):
+        chunk = starts[i:i + batch]
+        clips = torch.stack([video[w * tubelet:w * tubelet + window] for w in chunk])
+        for w, e in zip(chunk, step_errors(clips).cpu().double().numpy()):
+            total[w + context:w + context + horizon] += e
+            count[w + context:w + context + horizon] += 1
+    with np.errstate(invalid="ignore"):
+        return _steps_to_frames(total / np.where(count > 0, count, np.nan), tubelet, len(video))
+
+
+def _check_steps(steps: int, context: int, horizon: int) -> None:
+    if not 1 <= context < steps:
+        raise SurpriseError(f"context must be 1..{steps - 1} time steps for this model, got {context}")
+    if not 1 <= horizon <= steps - context:
+        raise SurpriseError(f"horizon must be 1..{steps - context} time steps with context {context}, got {horizon}")
+
+
+@torch.no_grad()
+def video_model_curve(model: VideoJEPA, frames, context: int | None = None, horizon: int = 1,
+                      batch: int = 32, name: str = "video") -> np.ndarray:
+    c = model.cfg
+    steps, per_step = c.grid[0], c.grid[1] * c.grid[2]
+    context = context or c.context_steps
+    _check_steps(steps, context, horizon)
+    video = _as_video(frames, c.size, c.frames, name)
+    model.eval()
+    target_encoder = model.feature_encoder
+
+    def step_errors(clips: torch.Tensor) -> torch.Tensor:
+        B = len(clips)
+        ctx = torch.arange(context * per_step).expand(B, -1)
+        tgt = torch.arange(context * per_step, (context + horizon) * per_step).expand(B, -1)
+        full = target_encoder(clips)
+        target = gather_tokens(F.layer_norm(full, full.shape[-1:]), tgt)
+        pred = model.predictor(model.encoder(clips, keep=ctx), ctx, tgt)
+        return top_tokens((pred - target).abs().mean(-1).reshape(B, horizon, per_step))
+
+    return _window_curve(step_errors, video, c.frames, c.tubelet, context, horizon, batch)
+
+
+@torch.no_grad()
+def world_model_curve(model: WorldModel, frames, batch: int = 256, name: str = "video") -> np.ndarray:
+    H = model.cfg.history
+    video = _as_video(frames, model.cfg.image_size, H + 1, name)
+    model.eval()
+    z = torch.cat([model.encode(video[i:i + batch]) for i in range(0, len(video), batch)])  # (T, D)
+    T = len(z)
+    hist = torch.stack([z[f - H:f] for f in range(H, T)])  # (T - H, H, D)
+    actions = torch.zeros(len(hist), H, model.model_action_dim)
+    pred = torch.cat([model.predict(hist[i:i + batch], actions[i:i + batch])[:, -1] for i in range(0, len(hist), batch)])
+    err = (pred - z[H:]).pow(2).mean(-1).double().numpy()
+    return np.concatenate([np.full(H, np.nan), err])
+
+
+class PixelPredictor(nn.Module):
+    """The pixel-space baseline: a small conv net that sees the context frames of a window (stacked
+    as channels) and predicts the frames of the next time step. Trained on the same stream of clips
+    as the video model, it asks whether latent prediction adds anything over predicting pixels."""
+
+    def __init__(self, cfg, width: int = 48):
+        super().__init__()
+        self.cfg = cfg
+        self.context = cfg.context_steps * cfg.tubelet
+        self.net = nn.Sequential(
+            nn.Conv2d(3 * self.context, width, 3, padding=1), nn.GELU(),
+            nn.Conv2d(width, width, 3, padding=2, dilation=2), nn.GELU(),
+            nn.Conv2d(width, width, 3, padding=4, dilation=4), nn.GELU(),
+            nn.Conv2d(width, width, 3, padding=1), nn.GELU(),
+            nn.Conv2d(width, 3 * cfg.tubelet, 3, padding=1))
+
+    @staticmethod
+    def _floats(clips: torch.Tensor) -> torch.Tensor:
+        return clips.permute(0, 1, 4, 2, 3).float().div(255)  # (B, T, 3, H, W)
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        """clips (B, >= context, H, W, 3) uint8 -> next `tubelet` frames (B, tubelet, 3, H, W) in [0, 1]."""
+        x = self._floats(clips[:, :self.context])
+        last = x[:, -1:]
+        delta = self.net(x.flatten(1, 2)).view(len(x), self.cfg.tubelet, 3, *x.shape[-2:])
+        return last + delta  # a change from the last frame seen: "nothing moves" is the easy answer
+
+    def step_errors(self, clips: torch.Tensor) -> torch.Tensor:
+        """Errors of the step after the context (its windows are exactly context + one step long)."""
+        t = self.cfg.tubelet
+        target = self._floats(clips[:, self.context:self.context + t])
+        err = (self(clips) - target).pow(2).mean((1, 2))  # (B, H, W)
+        patches = F.avg_pool2d(err[:, None], self.cfg.patch).flatten(1)  # (B, patches): the video model's grid
+        return top_tokens(patches[:, None])
+
+    def curve(self, frames, batch: int = 64, name: str = "video") -> np.ndarray:
+        c = self.cfg
+        video = _as_video(frames, c.size, self.context + c.tubelet, name)
+        self.eval()
+        with torch.no_grad():
+            return _window_curve(self.step_errors, video, self.context + c.tubelet, c.tubelet, c.context_steps, 1, batch)
+
+
+def train_pixel_predictor(cfg, source, steps: int = 300, batch: int = 16, lr: float = 2e-3, seed: int = 0,
+                          progress: bool = False) -> PixelPredictor:
+    """Fit the pixel baseline on clips from `source` (a clip source, as pretraining's)."""
+    from tqdm.auto import tqdm
+    torch.manual_seed(seed)
+    model = PixelPredictor(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    for step in tqdm(range(steps), desc="pixel baseline", disable=not progress):
+        for group in opt.param_groups:
+            group["lr"] = lr * 0.5 * (1 + np.cos(np.pi * step / steps))
+        loss = model.step_errors(source.batch(batch)).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+def surprise_curve(model, frames, context: int | None = None, horizon: int = 1, name: str = "video") -> np.ndarray:
+    """Per-frame surprise of any jepalab model (see the module docstring); NaN where none is made."""
+    if isinstance(model, VideoJEPA):
+        return video_model_curve(model, frames, context, horizon, name=name)
+    if isinstance(model, WorldModel):
+        return world_model_curve(model, frames, name=name)
+    if isinstance(model, PixelPredictor):
+        return model.curve(frames, name=name)
+    raise SurpriseError(f"no surprise for a {type(model).__name__}")
+
+
+def summarize(curve: np.ndarray) -> dict:
+    """-> {"frames", "surprise" (NaN kept), "peak_frame", "peak"}; peak over the frames with a value."""
+    if np.isnan(curve).all():
+        raise SurpriseError("no frame has a prediction")
+    k = int(np.nanargmax(curve))
+    return {"frames": len(curve), "surprise": [float(x) for x in curve], "peak_frame": k, "peak": float(curve[k])}
+
+
+def plot_curve(row: dict, path):
+    """One video's surprise over its frames, the peak marked; -> the PNG path."""
+    from pathlib import Path
+
+    from ..report import _plt
+    plt = _plt()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(7, 2.6))
+    ax.plot(row["surprise"], color="tab:red")
+    ax.axvline(row["peak_frame"], color="grey", ls="--", lw=1)
+    ax.set_xlabel("frame")
+    ax.set_ylabel("surprise")
+    ax.set_title(f"{Path(row.get('path', '')).name}: peak {row['peak']:.4f} at frame {row['peak_frame']}", fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
