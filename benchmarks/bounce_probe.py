@@ -1,6 +1,6 @@
 """Benchmark: V-JEPA pretraining on `bounce`, then what the frozen encoder knows.
 
-    python benchmarks/bounce_probe.py --out runs/bench-bounce       # ~20 min on 2 CPU cores
+    python benchmarks/bounce_probe.py --out runs/bench-bounce       # ~10 min on 2 CPU cores
     python benchmarks/bounce_probe.py --set video.target=sigreg      # LeJEPA-style targets
 
 Pretrains the video-small preset on a stream of bounce clips (seed 0), then runs the same

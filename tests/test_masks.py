@@ -48,3 +48,13 @@ def test_short_range_only_masks_less_and_temporal_blocks_are_partial():
 def test_impossible_specs_are_refused():
     with pytest.raises(ValueError, match="fewer than"):
         sample_target_mask((2, 2, 2), (MaskSpec(4, (1.0, 1.0)),), torch.Generator(), min_context=1)
+
+
+def test_future_masks_split_time_and_refuse_empty_sides():
+    from jepalab.masks import future_masks
+    ctx, tgt = future_masks(3, (4, 2, 2), context_steps=1)
+    assert ctx.shape == (3, 4) and tgt.shape == (3, 12)
+    assert ctx.max() < tgt.min() and torch.equal(torch.cat([ctx[0], tgt[0]]), torch.arange(16))
+    for bad in (0, 4):
+        with pytest.raises(ValueError, match="context_steps"):
+            future_masks(1, (4, 2, 2), bad)

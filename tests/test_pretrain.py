@@ -15,9 +15,10 @@ def logged(run):
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.parametrize("target", ["ema", "sigreg"])
-def test_tiny_pretraining_on_bounce_lowers_the_loss(tmp_path, target):
-    cfg = override(preset("video-debug"), ["train.steps=80", "train.log_every=10", f"video.target={target}"])
+@pytest.mark.parametrize("sets", [["video.target=ema"], ["video.target=sigreg"],
+                                  ["video.target=sigreg", "video.reg_over=clips", "video.future_prob=1"]])
+def test_tiny_pretraining_on_bounce_lowers_the_loss(tmp_path, sets):
+    cfg = override(preset("video-debug"), ["train.steps=80", "train.log_every=10", *sets])
     model, result = pretrain(cfg, tmp_path / "run", progress=False)
     lines = logged(tmp_path / "run")
     first, last = lines[0]["pred_loss"], np.mean([m["pred_loss"] for m in lines[-2:]])

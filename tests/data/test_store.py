@@ -68,3 +68,14 @@ def test_store_level_errors(tmp_path):
     store.index_path.write_text(json.dumps(meta))
     with pytest.raises(DataError, match="schema version 99 is not supported"):
         store.load_all()
+
+
+def test_passive_bounce_episodes_carry_zero_actions_and_true_positions(tmp_path):
+    from jepalab.data.collect import collect
+    store = collect("bounce", 3, 10, tmp_path / "bounce", seed=5, progress=False)
+    assert store.meta()["action_dim"] == 1 and len(store) == 3
+    ep = store.load_all()[0]
+    assert ep.pixels.shape == (11, 64, 64, 3) and ep.actions.shape == (10, 1) and not ep.actions.any()
+    assert ep.proprio.shape == (11, 8) and 0 < ep.proprio[:, 0].max() < 1
+    again = collect("bounce", 3, 10, tmp_path / "again", seed=5, progress=False).load_all()[0]
+    assert np.array_equal(ep.pixels, again.pixels)

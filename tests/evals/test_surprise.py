@@ -68,18 +68,23 @@ def test_pixel_predictor_errors_are_per_frame():
 
 def test_scores_count_wins_ties_and_localisation():
     assert auroc([2, 3], [1, 1]) == 1.0 and auroc([1], [1]) == 0.5 and auroc([0], [1, 2]) == 0.0
-    flat = np.full(10, 1.0)
-    spike = flat.copy()
-    spike[6] = 5.0
-    pairs = [Pair("continuity", "teleport", 0, None, None, 6, 6), Pair("continuity", "teleport", 1, None, None, 6, 6),
-             Pair("gravity", "freeze", 2, None, None, 6, 6)]
-    late = flat.copy()
-    late[1] = 5.0  # peaks before the event: a win for the clip, but not localised
-    out = score_pairs([(flat, spike), (flat, late), (flat, flat)], pairs)
+    flat = np.full(20, 1.0)
+
+    def spike(at):
+        c = flat.copy()
+        c[at] = 5.0
+        return c
+
+    pairs = [Pair("continuity", "teleport", i, None, None, 6, 6) for i in range(3)] + \
+        [Pair("gravity", "freeze", 3, None, None, 6, 6)]
+    # a spike at the event: a win, localised; 7 frames after it: a win, not localised; a spike of the
+    # possible twin long after the pair diverged (its own later bounce) does not count against it
+    out = score_pairs([(flat, spike(6)), (flat, spike(13)), (spike(19), spike(7)), (flat, flat)], pairs)
     cont, grav = out["categories"]["continuity"], out["categories"]["gravity"]
-    assert cont["pairwise_accuracy"] == 1.0 and cont["localised"] == 0.5
+    assert cont["pairwise_accuracy"] == 1.0 and cont["localised"] == pytest.approx(2 / 3)
+    assert cont["auroc"] == pytest.approx(3 * (2 + 0.5) / 9)  # unpaired peaks over whole clips: 5 vs 1, 1, 5
     assert grav["pairwise_accuracy"] == 0.5  # a tie counts half
-    assert out["overall"]["pairwise_accuracy"] == 0.75 and out["overall"]["pairs"] == 3
+    assert out["overall"]["pairwise_accuracy"] == 0.75 and out["overall"]["pairs"] == 4
 
 
 def test_summary_and_errors():
@@ -129,3 +134,11 @@ def test_physics_command_scores_every_category_beside_its_baselines(video_run, t
     assert main(["physics", "--checkpoint", str(video_run), "--suite", str(suite), "--pixel-steps", "2",
                  "--out", str(out), "--quiet"]) == 0
     assert json.loads((out / "physics.json").read_text())["results"]["trained"]["overall"]["pairs"] == 5
+
+
+def test_physics_command_scores_an_action_conditioned_model_with_zero_actions(learned, tmp_path):
+    out = tmp_path / "phys"
+    assert main(["physics", "--checkpoint", str(learned["run"]), "--pairs", "1", "--pixel-steps", "2",
+                 "--out", str(out), "--quiet"]) == 0
+    report = json.loads((out / "physics.json").read_text())
+    assert report["kind"] == "world" and report["results"]["trained"]["overall"]["pairs"] == 5

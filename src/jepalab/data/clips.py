@@ -61,14 +61,12 @@ class VideoFileClips:
                 path = self.files[i]
                 if str(path) in self.skipped:
                     continue
+                # no warnings.catch_warnings around this loop: a generator suspended at `yield` inside
+                # one would leave the process's warning filters swapped until it is garbage collected
                 try:
-                    with warnings.catch_warnings(record=True) as caught:
-                        warnings.simplefilter("always")
-                        for clip in iter_clips(path, self.frames, self.fps, self.size, stride=max(1, self.frames // 2)):
-                            produced += 1
-                            yield clip
-                    for w in caught:
-                        warnings.warn(str(w.message), stacklevel=2)
+                    for clip in iter_clips(path, self.frames, self.fps, self.size, stride=max(1, self.frames // 2)):
+                        produced += 1
+                        yield clip
                 except VideoError as e:
                     warnings.warn(f"skipping {e}", stacklevel=2)
                     self.skipped.append(str(path))

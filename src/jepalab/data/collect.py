@@ -51,8 +51,23 @@ def rollout_episode(env, steps: int, seed: int) -> Episode:
     return Episode(np.stack(pixels), np.stack(actions).astype(np.float32), np.stack(proprio).astype(np.float32))
 
 
+PASSIVE_OBJECTS = 4  # bounce's most objects: proprio holds each one's position (zeros when absent)
+
+
+def passive_episode(steps: int, seed: int) -> Episode:
+    """A `bounce` clip as an episode: nothing acts in a passive world, so its one action dimension is
+    always zero ("the agent does nothing"), and proprio carries the objects' true positions for probes."""
+    from ..worlds.bounce import sample_scene, simulate
+    clip = simulate(sample_scene(np.random.default_rng(seed), frames=steps + 1))
+    state = np.zeros((steps + 1, PASSIVE_OBJECTS, 2), np.float32)
+    state[:, :clip.positions.shape[1]] = clip.positions * clip.present[..., None]
+    return Episode(clip.frames, np.zeros((steps, 1), np.float32), state.reshape(steps + 1, -1))
+
+
 def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress: bool = True) -> EpisodeStore:
     """Write `episodes` episodes of `steps` steps each; skips the ones already on disk."""
+    if world == "bounce":
+        return _collect_passive(episodes, steps, out, seed, progress)
     # max_steps beyond `steps`: collection episodes never end early, and never on reaching a goal.
     env = make(world, max_steps=steps + 1, goal_mode="anywhere")
     n = env.observation_space["pixels"].shape[0]
@@ -65,4 +80,16 @@ def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress:
     todo = [i for i in range(episodes) if i not in done]
     for i in tqdm(todo, desc=f"collect {world}", unit="ep", disable=not progress):
         store.append(rollout_episode(env, steps, seed + i), i)
+    return store
+
+
+def _collect_passive(episodes: int, steps: int, out, seed: int, progress: bool) -> EpisodeStore:
+    from ..worlds.bounce import SIZE
+    store = EpisodeStore.create(out, {
+        "world": "bounce", "steps_per_episode": steps, "seed": seed, "image_size": SIZE, "action_dim": 1,
+        "proprio_dim": 2 * PASSIVE_OBJECTS, "policy": "none (passive world: zero actions)",
+    })
+    done = {int(p.stem.split("_")[1]) for p in store.episode_paths()}
+    for i in tqdm([i for i in range(episodes) if i not in done], desc="collect bounce", unit="ep", disable=not progress):
+        store.append(passive_episode(steps, seed + i), i)
     return store
