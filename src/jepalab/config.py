@@ -51,6 +51,9 @@ class ObjectiveConfig:
     regularizer: str = opt("sigreg", "anti-collapse term: sigreg | vicreg")
     weight: float = opt(1.0, "weight of the anti-collapse term (raise it if the logged latent_std heads to 0)")
     projections: int = opt(256, "sigreg: random 1-D projections per step")
+    reg_over: str = opt("frames", "what the anti-collapse term spreads: frames (every encoded frame of the batch) | "
+                                  "changes (each frame minus its sequence's mean: what moves, not what tells scenes "
+                                  "apart; for passive worlds where the scene dominates the latent)")
     rollout_steps: int = opt(3, "also predict this many steps ahead from the first latent, feeding predictions "
                                 "back in as planning does (1: next-step prediction only)")
     rollout_weight: float = opt(1.0, "weight of the multi-step rollout loss")
@@ -148,6 +151,7 @@ class RunConfig(Sections):
             (t.batch_size >= 2, "train.batch_size must be >= 2 (the anti-collapse term needs a batch)"),
             (t.precision in ("fp32", "bf16"), f"train.precision must be fp32 or bf16, got {t.precision!r}"),
             (o.rollout_steps >= 1, "objective.rollout_steps must be >= 1"),
+            (o.reg_over in ("frames", "changes"), f"objective.reg_over must be frames or changes, got {o.reg_over!r}"),
             (self.data.steps_per_episode >= max(m.history, o.rollout_steps) * m.frameskip + 1,
              "data.steps_per_episode is too short for max(model.history, objective.rollout_steps) * model.frameskip"),
         ]
@@ -266,11 +270,16 @@ def _video_base() -> PretrainConfig:
 
 
 def _bounce() -> RunConfig:
-    """An action-free world model of `bounce` (LeWorldModel-style: one latent per frame, SIGReg), the
-    model the intuitive-physics suite is scored with: passive clips carry a single zero action."""
+    """An action-free world model of `bounce` (LeWorldModel-style: one latent per frame), the model
+    the intuitive-physics suite is scored with: passive clips carry a single zero action."""
     c = RunConfig()
     c.data = DataConfig(world="bounce", episodes=1000, steps_per_episode=24)
     c.model = ModelConfig(action_dim=1, frameskip=1, history=4)
+    # the latent must carry what moves: SIGReg spreads each frame's departure from its sequence's mean
+    # (plain SIGReg let the scene dominate and the predictor copy its input); the rollout loss starts
+    # from one frame, which cannot know a velocity
+    c.objective = ObjectiveConfig(reg_over="changes", rollout_steps=1)
+    c.train = TrainConfig(steps=2000)
     return c
 
 

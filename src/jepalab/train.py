@@ -167,7 +167,8 @@ class Trainer:
             info["rollout_loss"] = rollout_loss.item()
         # anti-collapse on every encoded frame
         with fp32(z.device.type):
-            reg = self.regularizer(z.reshape(-1, z.shape[-1]).float())
+            spread = z - z.mean(1, keepdim=True) if o.reg_over == "changes" else z
+            reg = self.regularizer(spread.reshape(-1, z.shape[-1]).float())
         loss = loss + o.weight * reg
         return loss, {"loss": loss.item(), **info, "reg_loss": reg.item(), "z": z.detach()}
 

@@ -36,7 +36,9 @@ def test_horizon_and_context_are_checked_and_short_videos_refused():
     model = small_video_model()
     video = np.zeros((12, 32, 32, 3), np.uint8)
     assert np.isnan(surprise_curve(model, video, context=1)[:2]).all()
-    assert np.isfinite(surprise_curve(model, video, context=1, horizon=3)[2:]).all()  # last window reaches the end
+    # 6 steps, windows of 4: only step 3 is predicted 1, 2 and 3 steps ahead, by the three windows
+    far = surprise_curve(model, video, context=1, horizon=3)
+    assert np.isfinite(far[6:8]).all() and np.isnan(np.delete(far, [6, 7])).all()
     with pytest.raises(SurpriseError, match="horizon"):
         surprise_curve(model, video, context=2, horizon=3)
     with pytest.raises(SurpriseError, match="at least 8"):
@@ -57,6 +59,9 @@ def test_world_model_surprise_uses_zero_actions_and_its_history(learned):
     curve = surprise_curve(model, frames)
     H = model.cfg.history
     assert np.isnan(curve[:H]).all() and np.isfinite(curve[H:]).all() and (curve[H:] >= 0).all()
+    still = np.repeat(frames[:1], 10, axis=0)
+    flat = surprise_curve(model, still, horizon=3)
+    assert np.isnan(flat[:H]).all() and np.nanstd(flat) <= 1e-5 * max(np.nanmean(flat), 1e-12)
 
 
 def test_pixel_predictor_errors_are_per_frame():

@@ -81,3 +81,17 @@ def test_bad_scenes_are_refused():
         simulate(with_events(one_ball(), [Event(2, "vanish", target=3)]))
     with pytest.raises(ValueError, match="unknown event kind"):
         simulate(with_events(one_ball(), [Event(2, "explode")]))
+
+
+def test_barriers_are_optional_solid_and_leave_other_scenes_unchanged():
+    from jepalab.worlds.bounce import sample_scene, simulate
+    plain = [sample_scene(np.random.default_rng(s)) for s in range(5)]
+    again = [sample_scene(np.random.default_rng(s), barrier_prob=0.0) for s in range(5)]
+    assert plain == again  # no random number is spent on barriers unless asked
+    walled = [sample_scene(np.random.default_rng(s), barrier_prob=1.0, frames=20) for s in range(20)]
+    for spec in walled:
+        x0, y0, x1, y1 = spec.barrier
+        clip = simulate(spec)
+        inside = ((clip.positions[..., 0] > x0) & (clip.positions[..., 0] < x1)
+                  & (clip.positions[..., 1] > y0) & (clip.positions[..., 1] < y1))
+        assert not inside.any()  # nothing starts in it or passes through it

@@ -52,13 +52,14 @@ def rollout_episode(env, steps: int, seed: int) -> Episode:
 
 
 PASSIVE_OBJECTS = 4  # bounce's most objects: proprio holds each one's position (zeros when absent)
+BARRIER_PROB = 0.3  # a world model that never met a wall inside the arena cannot expect a bounce off one
 
 
 def passive_episode(steps: int, seed: int) -> Episode:
     """A `bounce` clip as an episode: nothing acts in a passive world, so its one action dimension is
     always zero ("the agent does nothing"), and proprio carries the objects' true positions for probes."""
     from ..worlds.bounce import sample_scene, simulate
-    clip = simulate(sample_scene(np.random.default_rng(seed), frames=steps + 1))
+    clip = simulate(sample_scene(np.random.default_rng(seed), frames=steps + 1, barrier_prob=BARRIER_PROB))
     state = np.zeros((steps + 1, PASSIVE_OBJECTS, 2), np.float32)
     state[:, :clip.positions.shape[1]] = clip.positions * clip.present[..., None]
     return Episode(clip.frames, np.zeros((steps, 1), np.float32), state.reshape(steps + 1, -1))

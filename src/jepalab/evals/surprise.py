@@ -13,8 +13,11 @@ video; it is NaN over the first context and over the last steps that no window p
 
 Action-conditioned world model (`jepalab train`): every frame is one model step (choose the video's
 fps to match the world's step); the predictor sees the latents of the previous `history` frames with
-**zero actions** (a video carries none: "the agent does nothing"), and a frame's surprise is the
-mean squared error of its predicted latent. NaN over the first `history` frames.
+**zero actions** (a video carries none: "the agent does nothing"; for a passive world such as
+`bounce` that is exactly its training data), and a frame's surprise is the mean squared error of its
+predicted latent; with `horizon` > 1, the mean over the predictions made 1..horizon frames ahead
+(imagined by feeding predictions back, as planning does). NaN over the first history + horizon - 1
+frames and the last horizon - 1, which not every lead reaches.
 
 Pixel baseline (`PixelPredictor`): the same windows and steps as the video model, predicting pixels
 instead of latents; its error per patch of the video model's grid is the mean squared pixel error.
@@ -65,8 +68,10 @@ def _window_curve(step_errors, video: torch.Tensor, window: int, tubelet: int, c
     """Windows of `window` frames slide by one tubelet; `step_errors(clips) -> (B, horizon)`: errors of
     the window steps context..context+horizon-1 given the steps before them. The query is the same in
     every window (the same positions), so a constant video gets a flat curve; the price is that the
-    last steps of a video, which no window can reach at that place, get none. A step predicted by
-    several windows (horizon > 1) averages them. -> per-frame curve."""
+    last steps of a video, which no window can reach at that place, get none. With horizon > 1 a
+    step's value is the mean over the windows that predicted it 1..horizon steps ahead, and steps
+    that not all of them reach get none (so a constant video still gives a flat curve).
+    -> per-frame curve."""
     T, S = len(video) // tubelet, window // tubelet
     starts = list(range(0, T - S + 1))
     total, count = np.zeros(T), np.zeros(T)
@@ -77,7 +82,7 @@ def _window_curve(step_errors, video: torch.Tensor, window: int, tubelet: int, c
             total[w + context:w + context + horizon] += e
             count[w + context:w + context + horizon] += 1
     with np.errstate(invalid="ignore"):
-        return _steps_to_frames(total / np.where(count > 0, count, np.nan), tubelet, len(video))
+        return _steps_to_frames(total / np.where(count == horizon, count, np.nan), tubelet, len(video))
 
 
 def _check_steps(steps: int, context: int, horizon: int) -> None:
@@ -111,17 +116,30 @@ def video_model_curve(model: VideoJEPA, frames, context: int | None = None, hori
 
 
 @torch.no_grad()
-def world_model_curve(model: WorldModel, frames, batch: int = 256, name: str = "video") -> np.ndarray:
+def world_model_curve(model: WorldModel, frames, horizon: int = 1, batch: int = 256, name: str = "video") -> np.ndarray:
+    """Frame f's surprise: the mean squared error of its latent as imagined (zero actions) from the
+    `history` frames before f - l + 1, averaged over leads l = 1..horizon; NaN where not every lead
+    can be made."""
     H = model.cfg.history
-    video = _as_video(frames, model.cfg.image_size, H + 1, name)
+    if horizon < 1:
+        raise SurpriseError(f"horizon must be >= 1, got {horizon}")
+    video = _as_video(frames, model.cfg.image_size, H + horizon, name)
     model.eval()
     z = torch.cat([model.encode(video[i:i + batch]) for i in range(0, len(video), batch)])  # (T, D)
-    T = len(z)
-    hist = torch.stack([z[f - H:f] for f in range(H, T)])  # (T - H, H, D)
-    actions = torch.zeros(len(hist), H, model.model_action_dim)
-    pred = torch.cat([model.predict(hist[i:i + batch], actions[i:i + batch])[:, -1] for i in range(0, len(hist), batch)])
-    err = (pred - z[H:]).pow(2).mean(-1).double().numpy()
-    return np.concatenate([np.full(H, np.nan), err])
+    T, A = len(z), model.model_action_dim
+    ends = list(range(H, T - horizon + 1))  # the history is z[end - H:end]; it imagines end .. end + horizon - 1
+    total, count = np.zeros(T), np.zeros(T)
+    for i in range(0, len(ends), batch):
+        chunk = ends[i:i + batch]
+        ctx = torch.stack([z[e - H:e] for e in chunk])
+        imagined = model.rollout(ctx, torch.zeros(len(chunk), H - 1, A), torch.zeros(len(chunk), horizon, A))
+        truth = torch.stack([z[e:e + horizon] for e in chunk])
+        err = (imagined - truth).pow(2).mean(-1).double().numpy()  # (B, horizon)
+        for e, row in zip(chunk, err):
+            total[e:e + horizon] += row
+            count[e:e + horizon] += 1
+    with np.errstate(invalid="ignore"):
+        return total / np.where(count == horizon, count, np.nan)
 
 
 class PixelPredictor(nn.Module):
@@ -189,7 +207,7 @@ def surprise_curve(model, frames, context: int | None = None, horizon: int = 1, 
     if isinstance(model, VideoJEPA):
         return video_model_curve(model, frames, context, horizon, name=name)
     if isinstance(model, WorldModel):
-        return world_model_curve(model, frames, name=name)
+        return world_model_curve(model, frames, horizon, name=name)
     if isinstance(model, PixelPredictor):
         return model.curve(frames, name=name)
     raise SurpriseError(f"no surprise for a {type(model).__name__}")

@@ -86,16 +86,30 @@ class Clip:
 
 
 # ---------------------------------------------------------------- scene sampling
+def _inside(pos: np.ndarray, margin: float, rect: tuple | None) -> bool:
+    if rect is None:
+        return False
+    x0, y0, x1, y1 = rect
+    return x0 - margin < pos[0] < x1 + margin and y0 - margin < pos[1] < y1 + margin
+
+
 def sample_scene(rng: np.random.Generator, frames: int = 16, max_objects: int = 4,
-                 occluder_prob: float = 0.5, gravity_prob: float = 0.5) -> SceneSpec:
-    """A random scene: 1..max_objects non-overlapping objects with random velocities."""
+                 occluder_prob: float = 0.5, gravity_prob: float = 0.5, barrier_prob: float = 0.0) -> SceneSpec:
+    """A random scene: 1..max_objects non-overlapping objects with random velocities; with
+    `barrier_prob`, a solid wall across part of the arena (at 0, the default, no random number is
+    spent on it, so every seed gives the scene it gave before barriers existed)."""
     n = int(rng.integers(1, max_objects + 1))
     objects: list[ObjectSpec] = []
     colors = rng.permutation(len(PALETTE))
+    barrier = None
+    if barrier_prob and rng.random() < barrier_prob:
+        at, lo, length = rng.uniform(0.3, 0.7), rng.uniform(0.05, 0.3), rng.uniform(0.4, 0.6)
+        barrier = (at, lo, at + 0.06, lo + length) if rng.random() < 0.5 else (lo, at, lo + length, at + 0.06)
     while len(objects) < n:
         size = float(rng.uniform(0.05, 0.1))
         pos = rng.uniform(size + 0.03, 1 - size - 0.03, 2)
-        if any(np.linalg.norm(pos - np.array(o.position)) < size + o.size + 0.02 for o in objects):
+        if any(np.linalg.norm(pos - np.array(o.position)) < size + o.size + 0.02 for o in objects) \
+                or _inside(pos, size + 0.02, barrier):
             continue
         speed, heading = rng.uniform(0.2, 0.8), rng.uniform(0, 2 * np.pi)
         objects.append(ObjectSpec(shape=str(rng.choice(["ball", "box"])), size=size,
@@ -107,7 +121,7 @@ def sample_scene(rng: np.random.Generator, frames: int = 16, max_objects: int = 
         x0, w = rng.uniform(0.15, 0.6), rng.uniform(0.15, 0.3)
         occluder = (x0, 0.0, x0 + w, 1.0) if rng.random() < 0.5 else (0.0, x0, 1.0, x0 + w)
     gravity = float(rng.uniform(0.5, 1.5)) if rng.random() < gravity_prob else 0.0
-    return SceneSpec(objects, gravity=gravity, occluder=occluder, frames=frames)
+    return SceneSpec(objects, gravity=gravity, occluder=occluder, barrier=barrier, frames=frames)
 
 
 # ---------------------------------------------------------------- simulation
