@@ -20,7 +20,7 @@ import torch
 
 from jepalab.config import override, preset
 from jepalab.data.collect import collect
-from jepalab.evals.intuitive_physics import format_physics_table, physics_checkpoint, plot_examples
+from jepalab.evals.intuitive_physics import format_physics_table, physics_checkpoint, write_physics_report
 from jepalab.train import train
 
 
@@ -38,10 +38,7 @@ def main() -> None:
     _, result = train(cfg, store.load_all(), args.out, resume=True)
     train_s = time.perf_counter() - tic
     report, pairs, curves = physics_checkpoint(args.out, pairs_per_category=args.pairs, pixel_steps=args.pixel_steps)
-    out = Path(args.out) / "physics"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "physics.json").write_text(json.dumps(report, indent=1))
-    plot_examples(pairs, curves["trained"], out / "examples.png")
+    write_physics_report(report, pairs, curves, Path(args.out) / "physics")
     res = report["results"]
     summary = {
         "benchmark": "bounce-physics",

@@ -108,7 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--checkpoint", required=True, help="run folder or checkpoint (video-pretrained or action-conditioned)")
     c.add_argument("videos", nargs="+", help="video files")
     c.add_argument("--context", type=int, help="video model: time steps (tubelets) of context (default: half its clip)")
-    c.add_argument("--horizon", type=int, default=1, help="video model: time steps predicted per window (averaged)")
+    c.add_argument("--horizon", type=int, default=1, help="average the predictions made 1..N steps ahead (video model: "
+                                                          "tubelets; action-conditioned model: frames)")
     c.add_argument("--fps", type=float, help="resample the videos to this frame rate (default: every frame)")
     c.add_argument("--json", help="write {\"videos\": [{path, frames, surprise, peak_frame, peak}]} here")
     c.add_argument("--plots", default="surprise", help="folder for one PNG per video (default: ./surprise)")
@@ -234,6 +235,9 @@ def cmd_probe(args) -> None:
 
 def cmd_surprise(args) -> None:
     import json
+
+    import numpy as np
+
     from .checkpoint import load_any
     from .data.video import iter_frames
     from .evals.surprise import plot_curve, summarize, surprise_curve
@@ -242,7 +246,6 @@ def cmd_surprise(args) -> None:
     plots = Path(args.plots)
     rows = []
     for path in args.videos:
-        import numpy as np
         frames = np.stack(list(iter_frames(path, fps=args.fps, size=size)))
         row = {"path": str(path), **summarize(surprise_curve(model, frames, args.context, args.horizon, name=str(path)))}
         png = plot_curve(row, plots / f"{Path(path).stem}.surprise.png")
@@ -255,8 +258,7 @@ def cmd_surprise(args) -> None:
 
 
 def cmd_physics(args) -> None:
-    import json
-    from .evals.intuitive_physics import format_physics_table, physics_checkpoint, plot_examples
+    from .evals.intuitive_physics import format_physics_table, physics_checkpoint, write_physics_report
     from .evals.physics_suite import make_suite, write_suite
     if args.pairs < 1:
         raise ValueError("--pairs must be >= 1")
@@ -267,10 +269,7 @@ def cmd_physics(args) -> None:
     report, pairs, curves = physics_checkpoint(args.checkpoint, suite=args.suite, pairs_per_category=args.pairs,
                                                seed=args.seed, pixel_steps=args.pixel_steps, context=args.context,
                                                progress=not args.quiet)
-    out = Path(args.out) if args.out else Path(args.checkpoint) / "physics"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "physics.json").write_text(json.dumps(report, indent=1))
-    plot_examples(pairs, curves["trained"], out / "examples.png")
+    out = write_physics_report(report, pairs, curves, Path(args.out) if args.out else Path(args.checkpoint) / "physics")
     print(f"{report['checkpoint']} (step {report['step']}), {report['results']['trained']['overall']['pairs']} pairs; "
           "acc: pairwise accuracy, AUROC of clip surprise, loc.: share of impossible clips peaking at the event")
     print(format_physics_table(report["results"]))

@@ -158,3 +158,14 @@ def physics_checkpoint(path, suite=None, pairs_per_category: int = 100, seed: in
               "context": ctx, "horizon": horizon, "pixel_steps": pixel_steps,
               "localise_after": LOCALISE_AFTER, "results": results}
     return report, pairs, curves
+
+
+def write_physics_report(report: dict, pairs: list[Pair], curves: dict, out):
+    """physics.json and examples.png (the trained model's curves) into `out`; -> out."""
+    import json
+    from pathlib import Path
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "physics.json").write_text(json.dumps(report, indent=1))
+    plot_examples(pairs, curves["trained"], out / "examples.png")
+    return out
