@@ -90,15 +90,20 @@ def multiblock_masks(batch: int, grid: tuple[int, int, int], specs=VJEPA_SPECS,
     return ctx, tgt
 
 
-def future_masks(batch: int, grid: tuple[int, int, int], context_steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+def future_masks(batch: int, grid: tuple[int, int, int], context_steps: int,
+                 horizon: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Forecasting: context = every token of the first `context_steps` time steps, target = every token
-    of the later ones. -> (ctx (B, Nc), tgt (B, Nt)) as multiblock_masks. Mixed into pretraining
-    (video.future_prob) it makes the features carry what forecasting needs (where things go next), and
-    it is the query that surprise scoring asks of the predictor."""
+    of the next `horizon` ones (default: all the later ones). -> (ctx (B, Nc), tgt (B, Nt)) as
+    multiblock_masks. Mixed into pretraining (video.future_prob) it makes the features carry what
+    forecasting needs (where things go next), and it is the query that surprise scoring asks of the
+    predictor."""
     T, H, W = grid
     if not 1 <= context_steps < T:
         raise ValueError(f"context_steps must be in 1..{T - 1} for {T} time steps, got {context_steps}")
+    horizon = T - context_steps if horizon is None else horizon
+    if not 1 <= horizon <= T - context_steps:
+        raise ValueError(f"horizon must be in 1..{T - context_steps} after {context_steps} context steps, got {horizon}")
     split = context_steps * H * W
     ctx = torch.arange(split).expand(batch, -1)
-    tgt = torch.arange(split, T * H * W).expand(batch, -1)
+    tgt = torch.arange(split, split + horizon * H * W).expand(batch, -1)
     return ctx, tgt

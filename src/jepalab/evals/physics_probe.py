@@ -205,10 +205,9 @@ def probe_checkpoint(path, clips: int = 256, attentive_steps: int = 400, seed: i
     """`jepalab probe`: the checkpoint's encoder beside the same architecture untrained (the weights
     pretraining started from) and raw pixels. -> {"checkpoint", "step", "clips", "results"}."""
     from ..checkpoint import load_video_model, resolve
-    from ..models.video import VideoJEPA
+    from .intuitive_physics import untrained_twin
     model, cfg, meta = load_video_model(path)
-    torch.manual_seed(cfg.train.seed)
-    untrained = VideoJEPA(cfg.video)
+    untrained = untrained_twin(model, cfg.train.seed)
     results = probe_encoders({"trained": model.feature_encoder, "untrained": untrained.encoder}, cfg.video, clips=clips,
                              seed=seed, attentive_steps=attentive_steps, progress=progress)
     return {"checkpoint": str(resolve(path)), "step": meta["step"], "clips": clips, "test_clips": held_out_clips(clips),

@@ -32,6 +32,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..masks import future_masks
 from ..models.encoder import resize_frames
 from ..models.video import VideoJEPA, gather_tokens
 from ..models.world_model import WorldModel
@@ -63,26 +64,30 @@ def _steps_to_frames(step_values: np.ndarray, tubelet: int, frames: int) -> np.n
     return np.concatenate([out, np.full(frames - len(out), np.nan)])[:frames]
 
 
+def _mean_over_leads(firsts: list[int], errors: np.ndarray, length: int, horizon: int) -> np.ndarray:
+    """errors[i] (horizon,) are the errors of predicting steps firsts[i]..firsts[i]+horizon-1, 1..horizon
+    steps ahead. -> (length,): each step's mean over its leads, NaN unless every lead was made (so a
+    constant video gives a flat curve)."""
+    total, count = np.zeros(length), np.zeros(length)
+    for first, row in zip(firsts, errors):
+        total[first:first + horizon] += row
+        count[first:first + horizon] += 1
+    with np.errstate(invalid="ignore"):
+        return total / np.where(count == horizon, count, np.nan)
+
+
 def _window_curve(step_errors, video: torch.Tensor, window: int, tubelet: int, context: int, horizon: int,
                   batch: int) -> np.ndarray:
     """Windows of `window` frames slide by one tubelet; `step_errors(clips) -> (B, horizon)`: errors of
     the window steps context..context+horizon-1 given the steps before them. The query is the same in
     every window (the same positions), so a constant video gets a flat curve; the price is that the
-    last steps of a video, which no window can reach at that place, get none. With horizon > 1 a
-    step's value is the mean over the windows that predicted it 1..horizon steps ahead, and steps
-    that not all of them reach get none (so a constant video still gives a flat curve).
-    -> per-frame curve."""
+    last steps of a video, which no window can reach at that place, get none. -> per-frame curve."""
     T, S = len(video) // tubelet, window // tubelet
     starts = list(range(0, T - S + 1))
-    total, count = np.zeros(T), np.zeros(T)
-    for i in range(0, len(starts), batch):
-        chunk = starts[i:i + batch]
-        clips = torch.stack([video[w * tubelet:w * tubelet + window] for w in chunk])
-        for w, e in zip(chunk, step_errors(clips).cpu().double().numpy()):
-            total[w + context:w + context + horizon] += e
-            count[w + context:w + context + horizon] += 1
-    with np.errstate(invalid="ignore"):
-        return _steps_to_frames(total / np.where(count == horizon, count, np.nan), tubelet, len(video))
+    errors = [step_errors(torch.stack([video[w * tubelet:w * tubelet + window] for w in starts[i:i + batch]]))
+              .cpu().double().numpy() for i in range(0, len(starts), batch)]
+    steps = _mean_over_leads([w + context for w in starts], np.concatenate(errors), T, horizon)
+    return _steps_to_frames(steps, tubelet, len(video))
 
 
 def _check_steps(steps: int, context: int, horizon: int) -> None:
@@ -105,8 +110,7 @@ def video_model_curve(model: VideoJEPA, frames, context: int | None = None, hori
 
     def step_errors(clips: torch.Tensor) -> torch.Tensor:
         B = len(clips)
-        ctx = torch.arange(context * per_step).expand(B, -1)
-        tgt = torch.arange(context * per_step, (context + horizon) * per_step).expand(B, -1)
+        ctx, tgt = future_masks(B, c.grid, context, horizon)
         full = target_encoder(clips)
         target = gather_tokens(F.layer_norm(full, full.shape[-1:]), tgt)
         pred = model.predictor(model.encoder(clips, keep=ctx), ctx, tgt)
@@ -128,18 +132,14 @@ def world_model_curve(model: WorldModel, frames, horizon: int = 1, batch: int = 
     z = torch.cat([model.encode(video[i:i + batch]) for i in range(0, len(video), batch)])  # (T, D)
     T, A = len(z), model.model_action_dim
     ends = list(range(H, T - horizon + 1))  # the history is z[end - H:end]; it imagines end .. end + horizon - 1
-    total, count = np.zeros(T), np.zeros(T)
+    errors = []
     for i in range(0, len(ends), batch):
         chunk = ends[i:i + batch]
         ctx = torch.stack([z[e - H:e] for e in chunk])
         imagined = model.rollout(ctx, torch.zeros(len(chunk), H - 1, A), torch.zeros(len(chunk), horizon, A))
         truth = torch.stack([z[e:e + horizon] for e in chunk])
-        err = (imagined - truth).pow(2).mean(-1).double().numpy()  # (B, horizon)
-        for e, row in zip(chunk, err):
-            total[e:e + horizon] += row
-            count[e:e + horizon] += 1
-    with np.errstate(invalid="ignore"):
-        return total / np.where(count == horizon, count, np.nan)
+        errors.append((imagined - truth).pow(2).mean(-1).double().numpy())  # (B, horizon)
+    return _mean_over_leads(ends, np.concatenate(errors), T, horizon)
 
 
 class PixelPredictor(nn.Module):
