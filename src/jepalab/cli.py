@@ -31,6 +31,10 @@ EXAMPLES = {
     "physics": "jepalab physics --checkpoint runs/video\n"
                "  jepalab physics --make-suite suite/ --pairs 100      # write the suite as video files + index.json\n"
                "  jepalab physics --checkpoint runs/video --suite suite/",
+    "bench": "jepalab bench --checkpoint runs/demo --out results/demo            # every suite that applies, 3 seeds\n"
+             "  jepalab bench --checkpoint runs/bounce --suites physics --seeds 5 --out results/bounce\n"
+             "  jepalab bench --compare results/demo results/other    # side by side ('A+B': one column, same checkpoint)\n"
+             "  jepalab bench --verify results/demo                   # do the results still describe their files?",
     "config": "jepalab config --preset two-room",
 }
 
@@ -125,6 +129,25 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--pixel-steps", type=int, default=400, help="training steps of the pixel-space baseline")
     c.add_argument("--context", type=int, help="time steps (tubelets) of context (default: half the model's clip)")
     c.add_argument("--out", help="folder for physics.json and the plot (default: CHECKPOINT/physics)")
+    c.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    c = command("bench", "One checkpoint on every suite that applies (control, physics, probe) with baselines, over "
+                         "several seeds: results.json, manifest.json, report.md/html.")
+    what = c.add_mutually_exclusive_group(required=True)
+    what.add_argument("--checkpoint", help="run folder or checkpoint to measure")
+    what.add_argument("--compare", nargs="+", metavar="RESULTS", help="bench folders side by side")
+    what.add_argument("--verify", metavar="RESULTS", help="re-hash the checkpoint and data a bench folder describes")
+    c.add_argument("--suites", help="comma-separated subset of control,physics,probe (default: all that apply)")
+    c.add_argument("--seeds", type=int, default=3, help="evaluation seeds per suite (default 3)")
+    c.add_argument("--out", help="results folder (bench; resumed if it holds this checkpoint's parts) or table file (compare)")
+    c.add_argument("--episodes", type=int, help="control: episodes per seed (default: the checkpoint's plan.episodes)")
+    c.add_argument("--pairs", type=int, default=100, help="physics: pairs per category per seed")
+    c.add_argument("--pixel-steps", type=int, default=400, help="physics: training steps of the pixel-space baseline")
+    c.add_argument("--probe-clips", type=int, default=256, help="probe (video model): training clips per task")
+    c.add_argument("--probe-steps", type=int, default=400, help="probe (video model): attentive probe steps")
+    c.add_argument("--probe-episodes", type=int, default=40, help="probe (world model): episodes to fit the probe on")
+    c.add_argument("--set", dest="sets", action="append", default=[], metavar="plan.KEY=VALUE",
+                   help="planner setting for the control suite (repeatable)")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
 
     c = command("config", "Print every setting of a preset with its value and a one-line description.")
@@ -274,6 +297,47 @@ def cmd_physics(args) -> None:
           "acc: pairwise accuracy, AUROC of clip surprise, loc.: share of impossible clips peaking at the event")
     print(format_physics_table(report["results"]))
     print(f"results: {out / 'physics.json'}, {out / 'examples.png'}")
+
+
+def cmd_bench(args) -> None:
+    import shlex
+    if args.verify:
+        from .bench.verify import verify
+        checks = verify(args.verify, progress=not args.quiet)
+        for what, ok, detail in checks:
+            print(f"{'ok  ' if ok else 'FAIL'} {what}: {detail}")
+        if not all(ok for _, ok, _ in checks):
+            raise ValueError(f"{args.verify}: the results no longer describe their checkpoint or data")
+        print(f"{args.verify}: verified")
+        return
+    if args.compare:
+        from .bench.verify import compare
+        table = compare(args.compare)
+        print(table)
+        if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(table + "\n")
+            print(f"table: {args.out}")
+        return
+    from .bench.run import bench
+    from .bench.stats import format_stat
+    from .bench.suites import BenchOptions
+    if not args.out:
+        raise ValueError("bench needs --out (a results folder)")
+    bad = [s for s in args.sets if not s.startswith("plan.")]
+    if bad:
+        raise ValueError(f"bench only takes plan.* settings, got {bad}")
+    options = BenchOptions(episodes=args.episodes, pairs=args.pairs, pixel_steps=args.pixel_steps,
+                           probe_clips=args.probe_clips, probe_steps=args.probe_steps, probe_episodes=args.probe_episodes)
+    suites = [s.strip() for s in args.suites.split(",") if s.strip()] if args.suites else None
+    results = bench(args.checkpoint, args.out, suites, args.seeds, options, sets=args.sets,
+                    command="jepalab " + shlex.join(sys.argv[1:]), progress=not args.quiet)
+    for suite, res in results["suites"].items():
+        for model, metrics in res["models"].items():
+            print(f"{suite:<8} {model:<10} " + ", ".join(f"{k} {format_stat(v)}" for k, v in list(metrics.items())[:4]))
+    for suite, why in results["skipped_suites"].items():
+        print(f"{suite:<8} not run: {why}")
+    print(f"results: {Path(args.out) / 'results.json'}, {Path(args.out) / 'manifest.json'}, {Path(args.out) / 'report.html'}")
 
 
 def cmd_config(args) -> None:

@@ -53,13 +53,15 @@ def rollout_episode(env, steps: int, seed: int) -> Episode:
 
 PASSIVE_OBJECTS = 4  # bounce's most objects: proprio holds each one's position (zeros when absent)
 BARRIER_PROB = 0.3  # a world model that never met a wall inside the arena cannot expect a bounce off one
+FAMILY_PROB = 0.5  # share of clips from bounce's scene families (see worlds.bounce.sample_mixed_scene)
 
 
 def passive_episode(steps: int, seed: int) -> Episode:
     """A `bounce` clip as an episode: nothing acts in a passive world, so its one action dimension is
     always zero ("the agent does nothing"), and proprio carries the objects' true positions for probes."""
-    from ..worlds.bounce import sample_scene, simulate
-    clip = simulate(sample_scene(np.random.default_rng(seed), frames=steps + 1, barrier_prob=BARRIER_PROB))
+    from ..worlds.bounce import sample_mixed_scene, simulate
+    scene = sample_mixed_scene(np.random.default_rng(seed), steps + 1, FAMILY_PROB, BARRIER_PROB)
+    clip = simulate(scene)
     state = np.zeros((steps + 1, PASSIVE_OBJECTS, 2), np.float32)
     state[:, :clip.positions.shape[1]] = clip.positions * clip.present[..., None]
     return Episode(clip.frames, np.zeros((steps, 1), np.float32), state.reshape(steps + 1, -1))
@@ -89,6 +91,7 @@ def _collect_passive(episodes: int, steps: int, out, seed: int, progress: bool) 
     store = EpisodeStore.create(out, {
         "world": "bounce", "steps_per_episode": steps, "seed": seed, "image_size": SIZE, "action_dim": 1,
         "proprio_dim": 2 * PASSIVE_OBJECTS, "policy": "none (passive world: zero actions)",
+        "scenes": f"bounce mixed: families {FAMILY_PROB}, barriers {BARRIER_PROB}",
     })
     done = {int(p.stem.split("_")[1]) for p in store.episode_paths()}
     for i in tqdm([i for i in range(episodes) if i not in done], desc="collect bounce", unit="ep", disable=not progress):

@@ -129,28 +129,35 @@ def plot_examples(pairs: list[Pair], curves: list, path, per_category: int = 2, 
     plt.close(fig)
 
 
+def physics_models(model, cfg, pixel_steps: int = 400, context: int | None = None,
+                   progress: bool = True) -> tuple[dict, int]:
+    """The models a suite is scored with: the checkpoint's, its untrained twin and a pixel-space
+    predictor trained on the model's own clip stream (bounce for an action-conditioned model).
+    -> ({name: model}, context steps)."""
+    from dataclasses import replace
+
+    from ..config import SourceConfig, VideoConfig
+    from ..data.clips import make_clip_source
+    from .surprise import train_pixel_predictor
+    video_cfg = getattr(cfg, "video", None) or VideoConfig()
+    source_cfg = getattr(cfg, "source", None) or SourceConfig()
+    ctx = context or video_cfg.context_steps
+    window = replace(video_cfg, frames=(ctx + 1) * video_cfg.tubelet, future_context=ctx)
+    pixel = train_pixel_predictor(window, make_clip_source(source_cfg, window), steps=pixel_steps,
+                                  seed=cfg.train.seed, progress=progress)
+    return {"trained": model, "untrained": untrained_twin(model, cfg.train.seed), "pixels": pixel}, ctx
+
+
 def physics_checkpoint(path, suite=None, pairs_per_category: int = 100, seed: int = 50_000,
                        pixel_steps: int = 400, context: int | None = None, horizon: int = 1,
                        progress: bool = True) -> tuple[dict, list[Pair], dict]:
     """`jepalab physics`: the checkpoint, its untrained twin and the pixel baseline on one suite
     (read from `suite`, or generated from `seed`). -> (report, pairs, curves by model name)."""
-    from dataclasses import replace
-
     from ..checkpoint import load_any, resolve
-    from ..config import SourceConfig, VideoConfig
-    from ..data.clips import make_clip_source
     from .physics_suite import GENERATOR, make_suite, read_suite
-    from .surprise import train_pixel_predictor
     model, cfg, meta = load_any(path)
     pairs = read_suite(suite) if suite else make_suite(pairs_per_category, seed, progress=progress)
-    video_cfg = getattr(cfg, "video", None) or VideoConfig()
-    source_cfg = getattr(cfg, "source", None) or SourceConfig()
-    # the pixel baseline learns from the model's own clip stream (bounce for an action-conditioned model)
-    ctx = context or video_cfg.context_steps
-    window = replace(video_cfg, frames=(ctx + 1) * video_cfg.tubelet, future_context=ctx)
-    pixel = train_pixel_predictor(window, make_clip_source(source_cfg, window), steps=pixel_steps,
-                                  seed=cfg.train.seed, progress=progress)
-    models = {"trained": model, "untrained": untrained_twin(model, cfg.train.seed), "pixels": pixel}
+    models, ctx = physics_models(model, cfg, pixel_steps, context, progress)
     results, curves = evaluate_models(models, pairs, context, horizon, progress=progress)
     report = {"checkpoint": str(resolve(path)), "step": meta["step"], "kind": meta.get("kind", "world"),
               "suite": str(suite) if suite else {"generator": GENERATOR, "seed": seed,

@@ -160,11 +160,12 @@ def held_out_clips(clips: int) -> int:
 
 
 def probe_encoders(encoders: dict, cfg, clips: int = 256, seed: int = 10_000, attentive_steps: int = 400,
-                   progress: bool = False) -> dict:
+                   progress: bool = False, scatter: dict | None = None) -> dict:
     """-> {quantity: {probe: {features: score}}} for each encoder (name -> VideoEncoder) and raw pixels.
 
     `clips` train clips per task and held_out_clips(clips) held-out ones, from seeds seed..
-    (disjoint from the pretraining stream, seed 0 unless configured otherwise)."""
+    (disjoint from the pretraining stream, seed 0 unless configured otherwise). A `scatter` dict
+    receives, per features, the attentive probe's held-out (predicted, true) positions."""
     n_test = held_out_clips(clips)
     tasks = [(("position", "velocity"), one_object_set(clips, cfg, seed), one_object_set(n_test, cfg, seed + 1)),
              (("count",), count_set(clips, cfg, seed + 2), count_set(n_test, cfg, seed + 3))]
@@ -181,6 +182,8 @@ def probe_encoders(encoders: dict, cfg, clips: int = 256, seed: int = 10_000, at
                 for probe in ("linear", "attentive"):
                     pred = fit_linear(tr, y_tr, te) if probe == "linear" else fit_attentive(tr, y_tr, te, attentive_steps)
                     results[quantity][probe][name] = score(quantity, pred, y_te)
+                    if quantity == "position" and probe == "attentive" and scatter is not None:
+                        scatter[name] = (pred, y_te)
                     if quantity == "position":  # the same predictions, scored on the hidden steps only
                         results["hidden position"][probe][name] = (r2(pred[hidden], y_te[hidden])
                                                                    if hidden.sum() >= 8 else float("nan"))

@@ -29,13 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..worlds.bounce import PALETTE, Clip, Event, ObjectSpec, SceneSpec, simulate, with_events
+from ..worlds.bounce import (FPS, PALETTE, Clip, Event, SceneSpec, collision_scene, crossing_scene, free_flight_scene,
+                             simulate, with_events)
 
 GENERATOR = "bounce-voe/1"  # bump when the scenes a seed produces change
 CATEGORIES = ("permanence", "continuity", "solidity", "gravity", "constancy")
 VARIANTS = {"permanence": ("vanish", "appear"), "continuity": ("teleport",), "solidity": ("barrier", "object"),
             "gravity": ("freeze", "reverse", "float"), "constancy": ("recolor", "reshape")}
-FRAMES, FPS = 24, 10.0
+FRAMES = 24
 QUIET_AFTER = 8  # frames after the divergence in which the possible twin has no collision
 
 
@@ -54,66 +55,6 @@ class SuiteError(ValueError):
     pass
 
 
-# ---------------------------------------------------------------- scene builders
-def _crossing(rng, frames: int, hidden_at: float) -> tuple[SceneSpec, int]:
-    """One object crossing a vertical occluder band, fully behind it around frame `hidden_at` and for
-    one to three frames only: a model must remember what went behind for as long as it stays hidden,
-    and the suite asks that of no more than a few frames of memory. Mirrored at random.
-    -> (scene, index of the crossing object)."""
-    size = float(rng.uniform(0.05, 0.075))
-    step = float(rng.uniform(0.04, 0.065))  # arena units per frame
-    w = 2 * size + float(rng.uniform(0.02, 2.5 * step))
-    centre = float(rng.uniform(0.45, 0.6))
-    start = max(size + 0.03, centre - step * hidden_at)
-    y, vy = float(rng.uniform(0.25, 0.75)), float(rng.uniform(-0.08, 0.08))
-    flip = rng.random() < 0.5
-    mirror = (lambda x: 1 - x) if flip else (lambda x: x)
-    speed = step * FPS
-    crossing = ObjectSpec(shape=str(rng.choice(["ball", "box"])), size=size, color=PALETTE[int(rng.integers(len(PALETTE)))],
-                          position=(mirror(start), y), velocity=(-speed if flip else speed, vy))
-    x0, x1 = centre - w / 2, centre + w / 2
-    occluder = (mirror(x1), 0.0, mirror(x0), 1.0) if flip else (x0, 0.0, x1, 1.0)
-    return SceneSpec([crossing], occluder=occluder, frames=frames), 0
-
-
-def _free_flight(rng, frames: int, gravity: float) -> SceneSpec:
-    size = float(rng.uniform(0.05, 0.08))
-    pos = rng.uniform(0.3, 0.7, 2)
-    speed, heading = rng.uniform(0.25, 0.6), rng.uniform(0, 2 * np.pi)
-    vel = (speed * np.cos(heading), speed * np.sin(heading) - (0.5 * gravity if gravity else 0.0))
-    obj = ObjectSpec(shape=str(rng.choice(["ball", "box"])), size=size, color=PALETTE[int(rng.integers(len(PALETTE)))],
-                     position=tuple(pos), velocity=vel, angle=float(rng.uniform(0, np.pi / 2)))
-    return SceneSpec([obj], gravity=gravity, frames=frames)
-
-
-def _collision_course(rng, frames: int, barrier: bool) -> SceneSpec:
-    """An object heading for the barrier, or two objects heading for each other; mirrored at random."""
-    size = float(rng.uniform(0.05, 0.075))
-    y = float(rng.uniform(0.3, 0.7))
-    hit_at = float(rng.uniform(7, 11)) / FPS
-    colors = rng.permutation(len(PALETTE))
-    if barrier:
-        bx = float(rng.uniform(0.5, 0.6))
-        start = float(rng.uniform(0.08, 0.16))
-        speed = (bx - size - start) / hit_at
-        objs = [ObjectSpec("ball" if rng.random() < 0.5 else "box", size, PALETTE[colors[0]], (start, y), (speed, 0.0))]
-        scene = SceneSpec(objs, barrier=(bx, 0.15, bx + 0.06, 0.85), frames=frames)
-    else:
-        meet = float(rng.uniform(0.4, 0.6))
-        a, b = float(rng.uniform(0.08, 0.16)), float(rng.uniform(0.84, 0.92))
-        objs = [ObjectSpec("ball", size, PALETTE[colors[0]], (a, y), ((meet - size - a) / hit_at, 0.0)),
-                ObjectSpec("ball", size, PALETTE[colors[1]], (b, y + float(rng.uniform(-0.3, 0.3)) * size),
-                           ((meet + size - b) / hit_at, 0.0))]
-        scene = SceneSpec(objs, frames=frames)
-    if rng.random() < 0.5:  # mirror left-right
-        for o in scene.objects:
-            o.position, o.velocity = (1 - o.position[0], o.position[1]), (-o.velocity[0], o.velocity[1])
-        if scene.barrier:
-            x0, y0, x1, y1 = scene.barrier
-            scene.barrier = (1 - x1, y0, 1 - x0, y1)
-    return scene
-
-
 def _quiet(clip: Clip, lo: int, hi: int) -> bool:
     """No collision in frames lo..hi."""
     return not clip.collisions[max(0, lo):hi + 1].any()
@@ -123,7 +64,7 @@ def _quiet(clip: Clip, lo: int, hi: int) -> bool:
 def _pair(category: str, variant: str, rng, frames: int) -> tuple[SceneSpec, list[Event]] | None:
     """A possible scene and the events that break it, or None when this draw is not usable."""
     if category in ("permanence", "constancy"):
-        scene, i = _crossing(rng, frames, hidden_at=float(rng.uniform(6, 10)))
+        scene, i = crossing_scene(rng, frames, hidden_at=float(rng.uniform(6, 10)))
         if variant == "appear":  # the twin: nothing comes out; the impossible clip: something does
             o = scene.objects[i]
             centre = (scene.occluder[0] + scene.occluder[2]) / 2
@@ -143,7 +84,7 @@ def _pair(category: str, variant: str, rng, frames: int) -> tuple[SceneSpec, lis
             return scene, [Event(k, "recolor", i, color=new[int(rng.integers(len(new)))])]
         return scene, [Event(k, "reshape", i)]
     if category == "continuity":
-        scene = _free_flight(rng, frames, gravity=float(rng.choice([0.0, 1.0])))
+        scene = free_flight_scene(rng, frames, gravity=float(rng.choice([0.0, 1.0])))
         clip = simulate(scene)
         k = int(rng.integers(8, 13))
         if not _quiet(clip, k - 2, k + 2):
@@ -155,14 +96,14 @@ def _pair(category: str, variant: str, rng, frames: int) -> tuple[SceneSpec, lis
                 return scene, [Event(k, "teleport", 0, position=tuple(float(v) for v in there))]
         return None
     if category == "solidity":
-        scene = _collision_course(rng, frames, barrier=variant == "barrier")
+        scene = collision_scene(rng, frames, barrier=variant == "barrier")
         clip = simulate(scene)
         hits = np.flatnonzero(clip.collisions)
         if not len(hits) or not 5 <= hits[0] <= frames - 8:
             return None
         return scene, [Event(1, "ghost", 0)]  # from the start: identical pixels until the contact
     if category == "gravity":
-        scene = _free_flight(rng, frames, gravity=float(rng.uniform(0.8, 1.5)))
+        scene = free_flight_scene(rng, frames, gravity=float(rng.uniform(0.8, 1.5)))
         clip = simulate(scene)
         k = int(rng.integers(7, 12))
         if not _quiet(clip, k - 2, k + 4) or np.linalg.norm(clip.velocities[k, 0]) < 0.2:

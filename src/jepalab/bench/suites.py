@@ -1,0 +1,266 @@
+"""The suites `jepalab bench` runs on one checkpoint, each with its baselines in the same run.
+
+- control: goal-reaching success of MPC in the world the model was trained in, beside the same
+  planner on the untrained model and random actions; on the first seed also success against the
+  planning budget (candidates per iteration) and the trajectories.
+- physics: the violation-of-expectation suite (evals/physics_suite.py), the trained model beside
+  its untrained twin and a pixel-space predictor.
+- probe: what the latent knows. A video model: frozen-feature probes of position, velocity and count
+  (evals/physics_probe.py); an action-conditioned model: a linear probe of the world's state
+  (proprio) from the latent, on fresh episodes.
+
+Evaluation seed index s maps to data seeds no training run reaches (see each `*_seed`), and the same
+s always gives the same data. Each suite's `fingerprint(s)` re-creates its data for `--verify`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from .manifest import sha256_arrays
+
+SUITES = ("control", "physics", "probe")
+
+
+@dataclass
+class BenchOptions:
+    episodes: int | None = None  # control episodes per seed (None: the checkpoint's plan.episodes)
+    budgets: tuple = (0.25, 0.5, 1.0)  # control: planning budget sweep, as fractions of plan.samples
+    pairs: int = 100  # physics: pairs per category per seed
+    pixel_steps: int = 400  # physics: training steps of the pixel-space predictor
+    probe_clips: int = 256  # probe (video model): training clips per task
+    probe_steps: int = 400  # probe (video model): attentive probe steps
+    probe_episodes: int = 40  # probe (world model): episodes to fit on (and half as many to test on)
+
+
+def applicable(kind: str, cfg) -> dict[str, str | None]:
+    """suite -> None if it applies to this checkpoint, else why not."""
+    from ..worlds import WORLDS
+    world = None if kind == "video" else cfg.data.world
+    return {
+        "control": None if world in WORLDS else
+        ("a video-pretrained model has no actions to plan with" if kind == "video"
+         else f"{world!r} is a passive world: there is nothing to control"),
+        "physics": None if kind == "video" or world == "bounce" else
+        f"the suite is made of bounce clips; this model was trained on {world!r}",
+        "probe": None,
+    }
+
+
+def _seeded(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+
+
+# ---------------------------------------------------------------- control
+class ControlSuite:
+    name = "control"
+
+    def __init__(self, model, cfg, options: BenchOptions, progress: bool = True):
+        self.model, self.cfg, self.progress = model, cfg, progress
+        episodes = options.episodes or cfg.plan.episodes
+        self.plan = replace(cfg.plan, episodes=episodes)
+        self.budgets = options.budgets
+        d = cfg.data
+        for s in range(2):  # stride between seeds is 1000 episodes: check the first one stays clear of training
+            lo = self.seed(s)
+            if lo < d.seed + d.episodes and d.seed < lo + 1000:
+                raise ValueError(f"control: evaluation seeds {lo}.. overlap the training episodes' seeds "
+                                 f"{d.seed}..{d.seed + d.episodes - 1}; set plan.seed beyond them")
+
+    def seed(self, s: int) -> int:
+        return self.plan.seed + 1000 * s
+
+    def options(self) -> dict:
+        return {"world": self.cfg.data.world, "plan": vars(self.plan), "budgets": list(self.budgets)}
+
+    def fingerprint(self, s: int) -> dict:
+        from ..evals.control import reset_envs
+        _, obs, infos = reset_envs(self.cfg.data.world, self.plan, self.plan.episodes, self.seed(s))
+        digest = sha256_arrays(*[o["pixels"] for o in obs], *[i["goal"] for i in infos],
+                               *[np.asarray(i["goal_proprio"]) for i in infos])
+        return {"world": self.cfg.data.world, "episode_seeds": [self.seed(s), self.seed(s) + self.plan.episodes - 1],
+                "sha256": digest}
+
+    def run(self, s: int, plots) -> tuple[dict, dict]:
+        from ..evals.control import run_control
+        from ..evals.intuitive_physics import untrained_twin
+        from ..report import plot_trajectories
+        world, seed = self.cfg.data.world, self.seed(s)
+        _seeded(self.cfg.train.seed)
+        results = {"trained": run_control(world, self.plan, self.model, seed=seed, progress=self.progress),
+                   "untrained": run_control(world, self.plan, untrained_twin(self.model, self.cfg.train.seed),
+                                            seed=seed, progress=self.progress),
+                   "random": run_control(world, self.plan, None, "random", seed=seed, progress=self.progress)}
+        results["trained"].policy, results["untrained"].policy = "planner", "untrained"
+        metrics = {name: {"success_rate": r.success_rate, "mean_final_distance": float(r.final_distance.mean()),
+                          "mean_steps": float(r.steps.mean())} for name, r in results.items()}
+        extra = {"seconds_per_step": results["trained"].seconds_per_step}  # timings vary: kept out of the metrics
+        if plots is not None:  # first seed: the budget sweep and the trajectories
+            sweep = []
+            for f in self.budgets:
+                samples = max(self.plan.elites + 1, round(self.plan.samples * f))
+                r = results["trained"] if samples == self.plan.samples else run_control(
+                    world, replace(self.plan, samples=samples), self.model, seed=seed, progress=self.progress)
+                sweep.append({"samples": samples, "success_rate": r.success_rate, "seconds_per_step": r.seconds_per_step})
+            extra["budget_sweep"] = sweep
+            from ..worlds import make
+            env = make(world)
+            background = env.unwrapped.render_background() if hasattr(env.unwrapped, "render_background") else env.render()
+            plot_trajectories(background, list(results.values()), plots / "control_trajectories.png")
+            _plot_budget(sweep, metrics, plots / "control_budget.png")
+        return metrics, extra
+
+
+def _plot_budget(sweep: list[dict], metrics: dict, path) -> None:
+    from ..report import _plt
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    ax.plot([r["samples"] for r in sweep], [r["success_rate"] for r in sweep], "o-", label="trained + planner")
+    for name, style in (("untrained", "--"), ("random", ":")):
+        ax.axhline(metrics[name]["success_rate"], ls=style, color="grey", label=f"{name} (full budget)" if name == "untrained" else name)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("planning budget: candidates per iteration")
+    ax.set_ylabel("success rate")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- physics
+class PhysicsSuite:
+    name = "physics"
+
+    def __init__(self, model, cfg, options: BenchOptions, progress: bool = True):
+        self.model, self.cfg, self.options_, self.progress = model, cfg, options, progress
+        self._models = None
+
+    def seed(self, s: int) -> int:
+        return 50_000 + 10_000 * s  # a suite of p pairs per category uses seed .. seed + 5000 (p <= 1000)
+
+    def options(self) -> dict:
+        from ..evals.physics_suite import GENERATOR
+        return {"generator": GENERATOR, "pairs_per_category": self.options_.pairs, "pixel_steps": self.options_.pixel_steps}
+
+    def _pairs(self, s: int):
+        from ..evals.physics_suite import make_suite
+        return make_suite(self.options_.pairs, self.seed(s), progress=self.progress)
+
+    def fingerprint(self, s: int, pairs=None) -> dict:
+        from ..evals.physics_suite import GENERATOR
+        pairs = pairs if pairs is not None else self._pairs(s)
+        return {"generator": GENERATOR, "seed": self.seed(s), "pairs": len(pairs),
+                "sha256": sha256_arrays(*[a for p in pairs for a in (p.possible, p.impossible)],
+                                        np.array([p.diverge_frame for p in pairs]))}
+
+    def run(self, s: int, plots) -> tuple[dict, dict]:
+        from ..evals.intuitive_physics import evaluate_models, physics_models, plot_examples
+        if self._models is None:  # built once: the pixel baseline trains on a fixed seed
+            _seeded(self.cfg.train.seed)
+            self._models, _ = physics_models(self.model, self.cfg, self.options_.pixel_steps, progress=self.progress)
+        pairs = self._pairs(s)
+        results, curves = evaluate_models(self._models, pairs, progress=self.progress)
+        metrics = {}
+        for name, r in results.items():
+            m = {k: r["overall"][k] for k in ("pairwise_accuracy", "auroc", "localised")}
+            m.update({f"{c} pairwise_accuracy": v["pairwise_accuracy"] for c, v in r["categories"].items()})
+            metrics[name] = m
+        if plots is not None:
+            plot_examples(pairs, curves["trained"], plots / "physics_examples.png")
+        return metrics, {"fingerprint": self.fingerprint(s, pairs)}
+
+
+# ---------------------------------------------------------------- probe
+class ProbeSuite:
+    name = "probe"
+
+    def __init__(self, model, cfg, options: BenchOptions, progress: bool = True):
+        self.model, self.cfg, self.o, self.progress = model, cfg, options, progress
+        self.video = hasattr(cfg, "video")
+
+    def seed(self, s: int) -> int:
+        # video: probe_encoders uses seed .. seed + 3; world: 1.5 x probe_episodes episode seeds
+        return 10_000 + 10 * s if self.video else 900_000 + 10_000 * s
+
+    def options(self) -> dict:
+        if self.video:
+            return {"kind": "video features", "clips": self.o.probe_clips, "attentive_steps": self.o.probe_steps}
+        return {"kind": "linear probe of proprio", "world": self.cfg.data.world, "episodes": self.o.probe_episodes,
+                "steps_per_episode": self.cfg.data.steps_per_episode}
+
+    def _episodes(self, s: int):
+        from ..data.collect import passive_episode, rollout_episode
+        from ..worlds import make
+        n = self.o.probe_episodes + max(2, self.o.probe_episodes // 2)
+        world, steps, seed = self.cfg.data.world, self.cfg.data.steps_per_episode, self.seed(s)
+        if world == "bounce":
+            return [passive_episode(steps, seed + i) for i in range(n)]
+        env = make(world, max_steps=steps + 1, goal_mode="anywhere")
+        return [rollout_episode(env, steps, seed + i) for i in range(n)]
+
+    def fingerprint(self, s: int) -> dict:
+        if self.video:
+            from ..evals.physics_probe import count_set, held_out_clips, one_object_set
+            v, n, seed = self.cfg.video, self.o.probe_clips, self.seed(s)
+            sets = [one_object_set(n, v, seed), one_object_set(held_out_clips(n), v, seed + 1),
+                    count_set(n, v, seed + 2), count_set(held_out_clips(n), v, seed + 3)]
+            return {"generator": "bounce probe clips", "seed": seed, "sha256": sha256_arrays(*[c.video for c in sets])}
+        eps = self._episodes(s)
+        return {"world": self.cfg.data.world, "episode_seeds": [self.seed(s), self.seed(s) + len(eps) - 1],
+                "sha256": sha256_arrays(*[a for e in eps for a in (e.pixels, e.actions, e.proprio)])}
+
+    def run(self, s: int, plots) -> tuple[dict, dict]:
+        from ..evals.intuitive_physics import untrained_twin
+        _seeded(self.cfg.train.seed)
+        twin = untrained_twin(self.model, self.cfg.train.seed)
+        scatter: dict = {}
+        if self.video:
+            from ..evals.physics_probe import probe_encoders
+            res = probe_encoders({"trained": self.model.feature_encoder, "untrained": twin.encoder}, self.cfg.video,
+                                 clips=self.o.probe_clips, seed=self.seed(s), attentive_steps=self.o.probe_steps,
+                                 progress=self.progress, scatter=scatter)
+            metrics: dict = {}
+            for quantity, probes in res.items():
+                for probe, row in probes.items():
+                    for name, v in row.items():
+                        metrics.setdefault(name, {})[f"{quantity} ({probe})"] = v
+        else:
+            from ..evals.probe import encode_frames, position_probe
+            eps = self._episodes(s)
+            train, test = eps[: self.o.probe_episodes], eps[self.o.probe_episodes:]
+            metrics = {}
+            y = np.concatenate([e.proprio for e in test])
+            for name, m in (("trained", self.model), ("untrained", twin)):
+                probe, r2 = position_probe(m, train, test, seed=self.cfg.train.seed)
+                metrics[name] = {"state R²": r2}
+                scatter[name] = (probe(encode_frames(m, np.concatenate([e.pixels for e in test]))), y)
+        if plots is not None:
+            _plot_scatter(scatter, plots / "probe_scatter.png")
+        return metrics, {}
+
+
+def _plot_scatter(scatter: dict, path) -> None:
+    """Predicted against true x position (first state dimension) on held-out data, one panel per features."""
+    from ..report import _plt
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(scatter), figsize=(3.4 * len(scatter), 3.4), squeeze=False)
+    for ax, (name, (pred, y)) in zip(axes[0], scatter.items()):
+        k = min(len(y), 2000)
+        ax.scatter(y[:k, 0], pred[:k, 0], s=3, alpha=0.4)
+        lo, hi = float(y[:, 0].min()), float(y[:, 0].max())
+        ax.plot([lo, hi], [lo, hi], color="grey", lw=1)
+        ax.set_title(name)
+        ax.set_xlabel("true x")
+        ax.set_ylabel("predicted x")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+SUITE_CLASSES = {"control": ControlSuite, "physics": PhysicsSuite, "probe": ProbeSuite}

@@ -1,0 +1,144 @@
+"""`jepalab bench`: one checkpoint, every applicable suite, a manifest that cannot be silently wrong."""
+import json
+import shutil
+from html.parser import HTMLParser
+
+import pytest
+
+from jepalab.bench import BenchOptions, bench
+from jepalab.bench.run import load_results
+from jepalab.bench.verify import compare, verify
+from jepalab.cli import main
+
+TINY = BenchOptions(episodes=3, budgets=(0.5, 1.0), probe_episodes=6, pairs=1, pixel_steps=3, probe_clips=8,
+                    probe_steps=3)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    assert main(["train", "--world", "two-room", "--preset", "debug", "--out", str(root / "run"), "--quiet"]) == 0
+    return root / "run"
+
+
+def metrics_of(folder):
+    results, _ = load_results(folder)
+    return {s: {m: {k: v["values"] for k, v in ms.items()} for m, ms in r["models"].items()}
+            for s, r in results["suites"].items()}
+
+
+def test_bench_writes_results_manifest_and_is_deterministic(run, tmp_path):
+    a = bench(run, tmp_path / "a", seeds=2, options=TINY, progress=False)
+    bench(run, tmp_path / "b", seeds=2, options=TINY, progress=False)
+    assert set(a["suites"]) == {"control", "probe"} and "physics" in a["skipped_suites"]
+    assert metrics_of(tmp_path / "a") == metrics_of(tmp_path / "b")
+    control = a["suites"]["control"]
+    assert control["baselines"] == ["untrained", "random"]
+    stat = control["models"]["trained"]["success_rate"]
+    assert len(stat["values"]) == 2 and stat["ci95"][0] <= stat["mean"] <= stat["ci95"][1]
+    assert len(set(control["data_seeds"])) == 2  # each seed is other episodes
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert len(manifest["checkpoint"]["sha256"]) == 64 and "model.safetensors" in manifest["checkpoint"]["files"]
+    assert manifest["config"]["model"]["latent_dim"] == 32 and manifest["software"]["torch"]
+    assert manifest["training_data"]["episodes"] == 24
+    for suite in ("control", "probe"):
+        rec = manifest["suites"][suite]
+        assert len(rec["fingerprints"]) == 2 and rec["wall_seconds"] > 0 and rec["started"] <= rec["ended"]
+    assert manifest["hardware"]["torch_threads"] >= 1
+
+
+def test_verify_fails_when_one_byte_of_the_checkpoint_changes(run, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    bench(copy, tmp_path / "res", suites=["probe"], seeds=1, options=TINY, progress=False)
+    assert all(ok for _, ok, _ in verify(tmp_path / "res"))
+    latest = json.loads((copy / "checkpoints" / "latest.json").read_text())["name"]
+    weights = copy / "checkpoints" / latest / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    checks = verify(tmp_path / "res")
+    bad = [what for what, ok, _ in checks if not ok]
+    assert len(bad) == 1 and bad[0].startswith("checkpoint")
+    assert main(["bench", "--verify", str(tmp_path / "res")]) == 2
+
+
+def test_bench_resumes_per_part_and_refuses_another_checkpoint(run, tmp_path, monkeypatch):
+    from jepalab.bench import suites
+    calls = []
+    real = suites.ProbeSuite.run
+
+    def flaky(self, s, plots):
+        calls.append(s)
+        if s == 1 and len(calls) == 2:
+            raise KeyboardInterrupt  # killed during the second seed
+        return real(self, s, plots)
+
+    monkeypatch.setattr(suites.ProbeSuite, "run", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        bench(run, tmp_path / "r", suites=["probe"], seeds=2, options=TINY, progress=False)
+    assert (tmp_path / "r" / "parts" / "probe_seed0.json").is_file()
+    bench(run, tmp_path / "r", suites=["probe"], seeds=2, options=TINY, progress=False)
+    assert calls == [0, 1, 1]  # seed 0 was not recomputed
+    other = sorted((run / "checkpoints").glob("step_*"))[0]  # an earlier checkpoint of the same run
+    with pytest.raises(ValueError, match="another checkpoint"):
+        bench(other, tmp_path / "r", suites=["probe"], seeds=1, options=TINY, progress=False)
+
+
+def test_compare_refuses_two_checkpoints_in_one_column(run, tmp_path):
+    first, last = sorted((run / "checkpoints").glob("step_*"))
+    bench(first, tmp_path / "a", suites=["probe"], seeds=1, options=TINY, progress=False)
+    bench(last, tmp_path / "b", suites=["probe"], seeds=1, options=TINY, progress=False)
+    table = compare([str(tmp_path / "a"), str(tmp_path / "b")])
+    assert "state R²" in table and len(table.splitlines()) == 4  # header, rule, trained, untrained
+    with pytest.raises(ValueError, match="different checkpoints in one column"):
+        compare([f"{tmp_path / 'a'}+{tmp_path / 'b'}"])
+    assert main(["bench", "--compare", f"{tmp_path / 'a'}+{tmp_path / 'b'}"]) == 2
+    assert main(["bench", "--compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "t.md")]) == 0
+    assert (tmp_path / "t.md").read_text().startswith("| suite")
+
+
+def test_a_suite_that_does_not_apply_is_a_clear_error(run, tmp_path):
+    with pytest.raises(ValueError, match="physics.*does not apply.*bounce"):
+        bench(run, tmp_path / "x", suites=["physics"], seeds=1, options=TINY, progress=False)
+    with pytest.raises(ValueError, match="not a bench results folder"):
+        verify(tmp_path)
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.tables, self.cells = [], 0, 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        self.tables += tag == "table"
+        self.cells += tag == "td"
+
+
+def test_html_report_embeds_every_plot_and_the_table(run, tmp_path):
+    import base64
+    bench(run, tmp_path / "r", seeds=1, options=TINY, progress=False)
+    page = _Page()
+    page.feed((tmp_path / "r" / "report.html").read_text())
+    pngs = sorted((tmp_path / "r" / "plots").glob("*.png"))
+    assert {p.name for p in pngs} >= {"control_budget.png", "control_trajectories.png", "probe_scatter.png", "training.png"}
+    assert len(page.images) == len(pngs)
+    for src in page.images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert page.tables >= 2 and page.cells >= 3 * 4
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "| control | success_rate |" in md and "Reproduce: `(library call)`" in md
+
+
+def test_video_model_bench_runs_physics_and_probe(tmp_path):
+    out = tmp_path / "video"
+    assert main(["pretrain", "--world", "bounce", "--preset", "video-debug", "--out", str(out), "--quiet"]) == 0
+    res = bench(out, tmp_path / "r", seeds=1, options=TINY, progress=False)
+    assert set(res["suites"]) == {"physics", "probe"} and "control" in res["skipped_suites"]
+    assert set(res["suites"]["physics"]["models"]) == {"trained", "untrained", "pixels"}
+    assert "position (attentive)" in res["suites"]["probe"]["models"]["trained"]
+    assert (tmp_path / "r" / "plots" / "physics_examples.png").is_file()
