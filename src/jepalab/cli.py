@@ -176,11 +176,16 @@ def cmd_train(args) -> None:
     from .data.collect import collect
     from .data.store import EpisodeStore
     from .train import train
+    from .parallel import barrier, distributed
+    rank, _ = distributed()  # under torchrun: rank 0 collects and reports, every rank trains
     cfg = _build_config(args)
     if args.world:
         cfg = override(cfg, [f"data.world={args.world}"])
-        store = collect(args.world, cfg.data.episodes, cfg.data.steps_per_episode, Path(args.out) / "data",
-                        seed=cfg.data.seed, progress=not args.quiet)
+        if rank == 0:
+            collect(args.world, cfg.data.episodes, cfg.data.steps_per_episode, Path(args.out) / "data",
+                    seed=cfg.data.seed, progress=not args.quiet)
+        barrier()
+        store = EpisodeStore(Path(args.out) / "data")
     else:
         store = EpisodeStore(args.data)
         meta = store.meta()
@@ -190,8 +195,11 @@ def cmd_train(args) -> None:
                                                               ("model.image_size", "image_size"))
                      if meta.get(field) is not None and key not in explicit]
         cfg = override(cfg, from_data)
-    print(f"training on {len(store)} episodes from {store.root}")
+    if rank == 0:
+        print(f"training on {len(store)} episodes from {store.root}")
     _, result = train(cfg, store.load_all(), args.out, resume=args.resume, progress=not args.quiet)
+    if rank != 0:
+        return
     print(f"done: step {result['step']}, prediction loss {result.get('pred_loss', float('nan')):.4f}, "
           f"effective rank {result.get('effective_rank', float('nan')):.1f}, {result['train_seconds']:.0f} s; "
           f"checkpoints in {Path(args.out) / 'checkpoints'}")

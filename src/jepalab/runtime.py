@@ -43,3 +43,4 @@ def fp32(device: str = "cpu"):
     of 1-D projections loses its small differences in bf16)."""
     import torch
     return torch.autocast(device, enabled=False)
+

@@ -27,6 +27,7 @@ from .data.sequences import SequenceSampler
 from .data.store import Episode
 from .models import WorldModel
 from .objectives import latent_stats, make_regularizer, prediction_loss
+from .parallel import distributed, gather_rows, local_statistics, use_global_batchnorm
 from .runtime import autocast, fp32, tune_allocator
 
 
@@ -60,10 +61,28 @@ def split_episodes(episodes: list[Episode], val_fraction: float = 0.05) -> tuple
     return episodes[: len(episodes) - n_val], episodes[len(episodes) - n_val:]
 
 
+class _Objective(torch.nn.Module):
+    """The loss as a module's forward, so DistributedDataParallel can wrap it: the world model's
+    encode/predict/rollout are methods, and DDP synchronises gradients of what runs in forward."""
+
+    def __init__(self, model: WorldModel, losses):
+        super().__init__()
+        self.model, self._losses = model, losses
+
+    def forward(self, pixels, actions):
+        return self._losses(pixels, actions)
+
+
 class Trainer:
     def __init__(self, cfg: RunConfig, episodes: list[Episode], out: str | Path, progress: bool = True):
-        self.cfg, self.out, self.progress = cfg, Path(out), progress
+        self.cfg, self.out = cfg, Path(out)
         t = cfg.train
+        # under torchrun: train.batch_size is the global batch, each rank computes its slice, DDP
+        # averages the gradients; only rank 0 logs, validates, checkpoints and shows progress
+        self.rank, self.world = distributed()
+        if t.batch_size % self.world:
+            raise ValueError(f"train.batch_size ({t.batch_size}) must be divisible by the number of processes ({self.world})")
+        self.progress = progress and self.rank == 0
         tune_allocator()
         if t.threads:
             torch.set_num_threads(t.threads)
@@ -75,6 +94,11 @@ class Trainer:
         self.val_sampler = (SequenceSampler(val_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed + 1)
                             if val_eps else None)
         self.model = WorldModel(m)
+        self.objective = _Objective(self.model, self.losses)
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+            use_global_batchnorm(self.model)
+            self.objective = DistributedDataParallel(self.objective)  # also makes every rank start from rank 0's weights
         self.params = [p for p in self.model.parameters() if p.requires_grad]  # a frozen video encoder stays out
         self.optimizer = torch.optim.AdamW(self.params, lr=t.lr, weight_decay=t.weight_decay)
         self.regularizer = make_regularizer(cfg.objective.regularizer, cfg.objective.projections)
@@ -123,13 +147,17 @@ class Trainer:
             m.momentum = None  # cumulative average
         self.model.train()
         for _ in range(batches):
-            self.model.encode(self.sampler.sample(self.cfg.train.batch_size)[0])
+            self.model.encode(self.sampler.sample(self.cfg.train.batch_size, (self.rank, self.world))[0])
         for m, mom in zip(norms, momenta):
             m.momentum = mom
         self.sampler.rng = saved_rng
 
-    def save(self) -> Path:
-        self.recalibrate_batchnorm()
+    def save(self, recalibrate: bool = True) -> Path | None:
+        """Every rank recalibrates (its BatchNorm statistics are the global batch's); rank 0 writes."""
+        if recalibrate:
+            self.recalibrate_batchnorm()
+        if self.rank != 0:
+            return None
         return checkpoint.save(self.out / "checkpoints", self.step, self.model, self.cfg, self.optimizer,
                                extra={"sampler_rng": self.sampler.rng.bit_generator.state,
                                       "video_encoder": asdict(self.model.video) if self.model.video else None,
@@ -168,7 +196,7 @@ class Trainer:
         # anti-collapse on every encoded frame
         with fp32(z.device.type):
             spread = z - z.mean(1, keepdim=True) if o.reg_over == "changes" else z
-            reg = self.regularizer(spread.reshape(-1, z.shape[-1]).float())
+            reg = self.regularizer(gather_rows(spread.reshape(-1, z.shape[-1]).float()))  # the global batch
         loss = loss + o.weight * reg
         return loss, {"loss": loss.item(), **info, "reg_loss": reg.item(), "z": z.detach()}
 
@@ -176,10 +204,10 @@ class Trainer:
         t = self.cfg.train
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(self.step, t)
-        pixels, actions = self.sampler.sample(t.batch_size)
+        pixels, actions = self.sampler.sample(t.batch_size, (self.rank, self.world))
         self.model.train()
         with autocast(t.precision, pixels.device.type):
-            loss, info = self.losses(pixels, actions)
+            loss, info = self.objective(pixels, actions)
         norm = apply_gradients(loss, self.optimizer, self.params, self.step, t)
         if norm is not None:
             info["grad_norm"] = norm
@@ -198,7 +226,8 @@ class Trainer:
         self.model.eval()
         self.model.encoder.projector.train()  # batch statistics, see the docstring
         W = self.cfg.model.history
-        z = self.model.encode(pixels)
+        with local_statistics():  # rank 0 validates alone
+            z = self.model.encode(pixels)
         self.model.eval()
         return prediction_loss(self.model.predict(z[:, :W], actions[:, :W]), z[:, 1:W + 1]).item()
 
@@ -207,18 +236,20 @@ class Trainer:
         """Train to `train.steps` (or stop early at step `until`, keeping the schedule of the full run)."""
         t = self.cfg.train
         stop = t.steps if until is None else min(until, t.steps)
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "config.json").write_text(dumps(self.cfg))
+        main = self.rank == 0
+        if main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.json").write_text(dumps(self.cfg))
         bar = tqdm(total=t.steps, initial=self.step, desc="train", unit="step", disable=not self.progress)
         window_start, window_steps, last = time.perf_counter(), 0, {}
         try:
-            with (self.out / "metrics.jsonl").open("a") as metrics:
+            with (self.out / "metrics.jsonl").open("a") if main else _Discard() as metrics:
                 while self.step < stop:
                     tic = time.perf_counter()
                     info = self.train_step()
                     self.train_seconds += time.perf_counter() - tic
                     window_steps += 1
-                    if self.step % t.log_every == 0 or self.step == t.steps:
+                    if main and (self.step % t.log_every == 0 or self.step == t.steps):
                         elapsed = time.perf_counter() - window_start
                         last = {"step": self.step, "lr": lr_at(self.step - 1, t),
                                 **{k: v for k, v in info.items() if k != "z"},
@@ -236,17 +267,35 @@ class Trainer:
                         self.save()
                     bar.update(1)
         except KeyboardInterrupt:
-            self.save()  # Ctrl-C keeps everything up to this step; --resume continues from here
+            if main:  # Ctrl-C keeps everything up to this step; --resume continues from here (with
+                # several ranks the others may be gone: no collective recalibration then)
+                self.save(recalibrate=self.world == 1)
             raise
         finally:
             bar.close()
         return {"step": self.step, "train_seconds": self.train_seconds, **last}
 
 
+class _Discard:
+    """metrics.jsonl for ranks other than 0: writes nothing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def write(self, text: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
 def train(cfg: RunConfig, episodes: list[Episode], out: str | Path, resume: bool = False,
           progress: bool = True) -> tuple[WorldModel, dict]:
     trainer = Trainer(cfg, episodes, out, progress)
-    if resume and trainer.resume():
+    if resume and trainer.resume() and trainer.rank == 0:
         print(f"resumed {out} at step {trainer.step}")
     result = trainer.fit()
     return trainer.model.eval(), result

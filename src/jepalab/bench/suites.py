@@ -27,7 +27,7 @@ SUITES = ("control", "physics", "probe")
 @dataclass
 class BenchOptions:
     episodes: int | None = None  # control episodes per seed (None: the checkpoint's plan.episodes)
-    budgets: tuple = (0.25, 0.5, 1.0)  # control: planning budget sweep, as fractions of plan.samples
+    budgets: tuple = (0.125, 0.25, 0.5, 1.0)  # control: planning budget sweep, as fractions of plan.samples
     pairs: int = 100  # physics: pairs per category per seed
     pixel_steps: int = 400  # physics: training steps of the pixel-space predictor
     probe_clips: int = 256  # probe (video model): training clips per task

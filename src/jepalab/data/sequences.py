@@ -37,9 +37,18 @@ class SequenceSampler:
     def __len__(self) -> int:
         return len(self.starts)
 
-    def sample(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> pixels (B, history+1, H, W, 3) uint8, actions (B, history, frameskip * A) float32."""
+    def sample(self, batch_size: int, part: tuple[int, int] = (0, 1)) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> pixels (B, history+1, H, W, 3) uint8, actions (B, history, frameskip * A) float32.
+
+        part=(rank, world): draw the whole batch of `batch_size` windows, return only this rank's
+        slice of batch_size // world rows. Every rank draws the same numbers, so the processes
+        together train on exactly the batch one process would, whatever their number."""
         s = self.starts[self.rng.integers(0, len(self.starts), batch_size)]
+        rank, world = part
+        if world > 1:
+            per = batch_size // world
+            s = s[rank * per:(rank + 1) * per]
+            batch_size = len(s)
         k = self.frameskip
         frame_idx = s[:, None] + k * np.arange(self.history + 1)  # (B, T+1)
         act_idx = s[:, None] + np.arange(self.history * k)  # (B, T*k)
