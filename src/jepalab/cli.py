@@ -35,6 +35,8 @@ EXAMPLES = {
              "  jepalab bench --checkpoint runs/bounce --suites physics --seeds 5 --out results/bounce\n"
              "  jepalab bench --compare results/demo results/other    # side by side ('A+B': one column, same checkpoint)\n"
              "  jepalab bench --verify results/demo                   # do the results still describe their files?",
+    "serve": "jepalab serve --checkpoint runs/demo                       # http://127.0.0.1:8000, localhost only\n"
+             "  jepalab serve --checkpoint runs/demo --host 0.0.0.0 --token $SECRET --goals goals/",
     "config": "jepalab config --preset two-room",
 }
 
@@ -149,6 +151,18 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--set", dest="sets", action="append", default=[], metavar="plan.KEY=VALUE",
                    help="planner setting for the control suite (repeatable)")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    c = command("serve", "Serve a world model over HTTP: POST /plan, POST /surprise, GET /health, GET /info.")
+    c.add_argument("--checkpoint", required=True, help="run folder or checkpoint of an action-conditioned model")
+    c.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    c.add_argument("--port", type=int, default=8000, help="port (0: any free one; the URL is printed)")
+    c.add_argument("--token", help="require 'Authorization: Bearer TOKEN' (default: $JEPALAB_TOKEN if set)")
+    c.add_argument("--goals", help="folder of goal images, addressed by file stem as goal_id")
+    c.add_argument("--max-batch", type=int, default=32, help="plan requests batched into one planner call (1: off)")
+    c.add_argument("--batch-wait-ms", type=float, default=5.0, help="how long a request waits for others to batch with")
+    c.add_argument("--queue-size", type=int, default=64, help="requests waiting for the model before 503")
+    c.add_argument("--max-body", type=int, default=8 << 20, help="largest request body in bytes (413 beyond)")
+    c.add_argument("--verbose", action="store_true", help="log every request")
 
     c = command("config", "Print every setting of a preset with its value and a one-line description.")
     c.add_argument("--preset", default="two-room", help="preset to print")
@@ -346,6 +360,18 @@ def cmd_bench(args) -> None:
     for suite, why in results["skipped_suites"].items():
         print(f"{suite:<8} not run: {why}")
     print(f"results: {Path(args.out) / 'results.json'}, {Path(args.out) / 'manifest.json'}, {Path(args.out) / 'report.html'}")
+
+
+def cmd_serve(args) -> None:
+    import os
+
+    from .serve import ServeOptions, serve
+    if args.max_batch < 1 or args.queue_size < 1 or args.max_body < 1024:
+        raise ValueError("--max-batch and --queue-size must be >= 1, --max-body >= 1024")
+    options = ServeOptions(host=args.host, port=args.port, token=args.token or os.environ.get("JEPALAB_TOKEN"),
+                           max_batch=args.max_batch, batch_wait_ms=args.batch_wait_ms, queue_size=args.queue_size,
+                           max_body=args.max_body)
+    serve(args.checkpoint, options, goals=args.goals, verbose=args.verbose)
 
 
 def cmd_config(args) -> None:

@@ -1,0 +1,160 @@
+"""`jepalab serve`: plans over HTTP, batches requests, refuses bad ones with 4xx, stops cleanly."""
+import base64
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from jepalab.cli import main
+from jepalab.client import Client, ServerError
+from jepalab.serve import PlanningServer, PlanningService, ServeOptions, encode_image
+from jepalab.worlds import make
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("serve") / "run"
+    assert main(["train", "--world", "two-room", "--preset", "debug", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def episode():
+    env = make("two-room")
+    obs, info = env.reset(seed=3)
+    return obs["pixels"], info["goal"]
+
+
+def start(run, **kw):
+    service = PlanningService(run, ServeOptions(port=0, **kw))
+    server = PlanningServer(service)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    return server, thread
+
+
+@pytest.fixture(scope="module")
+def server(run):
+    server, thread = start(run, batch_wait_ms=50, max_body=1 << 20, token="s3cret")
+    yield server
+    server.stop()
+    server.server_close()
+    server.service.close()
+
+
+def raw(server, method, path, body=b"", headers=None):
+    host, port = server.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    conn.request(method, path, body=body, headers={"Authorization": "Bearer s3cret", **(headers or {})})
+    r = conn.getresponse()
+    doc = json.loads(r.read() or b"{}")
+    conn.close()
+    return r.status, doc
+
+
+def test_plan_surprise_health_info(server, episode):
+    obs, goal = episode
+    c = Client(server.url, token="s3cret")
+    assert c.health()["status"] == "ok"
+    info = c.info()
+    assert len(info["checkpoint"]["sha256"]) == 64 and info["model"]["image_size"] == 64 and "token" not in info["limits"]
+    plan = c.plan(obs, goal=goal)
+    actions = np.array(plan["actions"])
+    assert actions.shape == (info["plan"]["horizon"], 2) and np.all(np.abs(actions) <= 1) and np.isfinite(plan["cost"])
+    frames = [obs] * 6
+    s = c.surprise(frames)
+    assert len(s["surprise"]) == 6 and s["surprise"][0] is None and s["peak_frame"] >= 1
+
+
+def test_requests_arriving_together_share_one_planner_call(server, episode):
+    obs, goal = episode
+    c = Client(server.url, token="s3cret")
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(c.plan(obs, goal=goal))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(out) == 6 and max(p["batch"] for p in out) > 1
+
+
+@pytest.mark.parametrize("body, status, words", [
+    (b"{not json", 400, "not JSON"),
+    (b"[1, 2]", 400, "JSON object"),
+    (json.dumps({"goal": "x"}).encode(), 400, "missing field 'observation'"),
+    (json.dumps({"observation": "%%%notbase64", "goal": "x"}).encode(), 400, "not valid base64"),
+    (json.dumps({"observation": base64.b64encode(b"hello").decode(), "goal": "x"}).encode(), 400, "not a PNG"),
+    (json.dumps({"observation": encode_image(np.zeros((32, 32, 3), np.uint8)), "goal": "x"}).encode(), 422, "32x32"),
+    (json.dumps({"observation": {"shape": [64, 64, 3], "data": "AAAA"}, "goal": "x"}).encode(), 400, "bytes"),
+    (json.dumps({"observation": encode_image(np.zeros((64, 64, 3), np.uint8)), "goal_id": "nope"}).encode(), 404, "unknown"),
+])
+def test_malformed_plan_requests_get_4xx_with_a_message(server, body, status, words):
+    code, doc = raw(server, "POST", "/plan", body, {"Content-Type": "application/json"})
+    assert code == status and words in doc["error"], doc
+
+
+def test_limits_auth_and_routes(server):
+    code, doc = raw(server, "POST", "/plan", b"x" * ((1 << 20) + 1))
+    assert code == 413 and "exceeds" in doc["error"]
+    assert raw(server, "GET", "/info", headers={"Authorization": "Bearer wrong"})[0] == 401
+    assert raw(server, "GET", "/health", headers={"Authorization": ""})[0] == 200  # health needs no token
+    assert raw(server, "GET", "/nope")[0] == 404
+    assert raw(server, "GET", "/plan")[0] == 405
+    with pytest.raises(ServerError, match="401"):
+        Client(server.url).info()
+    assert Client(server.url, token="s3cret").health()["status"] == "ok"  # still standing after all that
+
+
+def test_a_full_queue_answers_503(run, episode):
+    obs, goal = episode
+    server, _ = start(run, queue_size=1, max_batch=1, batch_wait_ms=0)
+    try:
+        c = Client(server.url)
+        codes = []
+
+        def call():
+            try:
+                c.plan(obs, goal=goal)
+                codes.append(200)
+            except ServerError as e:
+                codes.append(e.status)
+
+        threads = [threading.Thread(target=call) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert 503 in codes and 200 in codes and set(codes) <= {200, 503}
+    finally:
+        server.stop()
+        server.server_close()
+        server.service.close()
+
+
+def test_sigterm_finishes_the_request_in_flight(run, episode):
+    obs, goal = episode
+    proc = subprocess.Popen([sys.executable, "-m", "jepalab", "serve", "--checkpoint", str(run), "--port", "0",
+                             "--batch-wait-ms", "1500"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "JEPALAB_TOKEN": ""})
+    try:
+        line = proc.stdout.readline()
+        assert "serving" in line and "127.0.0.1" in line, line + proc.stderr.read()
+        url = line.split(" on ")[1].split(";")[0].split(" ")[0]
+        result = {}
+        t = threading.Thread(target=lambda: result.update(Client(url).plan(obs, goal=goal)))
+        t.start()
+        time.sleep(0.5)  # the request now waits in the batcher for 1.5 s
+        proc.send_signal(signal.SIGTERM)
+        t.join(timeout=60)
+        assert result.get("actions"), "the request in flight was dropped"
+        assert proc.wait(timeout=30) == 0
+        assert "stopped" in proc.stdout.read()
+    finally:
+        proc.kill()
