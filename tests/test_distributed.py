@@ -1,4 +1,5 @@
 """torchrun on CPU (gloo): two processes train as one with the same global batch."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -66,3 +67,14 @@ def test_resume_with_another_number_of_processes(debug_store, tmp_path):
     one = torchrun(tmp_path, debug_store.root, tmp_path / "run", 1, STEPS, resume=True)[0]
     ckpts = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("step_*"))
     assert ckpts == ["step_0000004", "step_0000008"] and all(torch.isfinite(v.float()).all() for v in one.values())
+
+
+def test_pretrain_under_torchrun(tmp_path):
+    from jepalab.checkpoint import load_video_model
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "jepalab",
+           "pretrain", "--world", "bounce", "--preset", "video-debug", "--out", str(tmp_path / "v"), "--quiet"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("done: step 20") == 1  # rank 0 alone reports
+    model, _, meta = load_video_model(tmp_path / "v")
+    assert meta["step"] == 20 and all(torch.isfinite(p).all() for p in model.parameters())

@@ -59,7 +59,7 @@ def resolve(path: str | os.PathLike) -> Path:
 
 def _flatten_optimizer(opt: torch.optim.Optimizer) -> tuple[dict, list]:
     sd = opt.state_dict()
-    tensors = {f"optim.{idx}.{key}": val for idx, st in sd["state"].items() for key, val in st.items()}
+    tensors = {f"optim.{idx}.{key}": val.detach().cpu() for idx, st in sd["state"].items() for key, val in st.items()}
     return tensors, sd["param_groups"]
 
 
@@ -79,7 +79,7 @@ def save(ckpt_root: Path, step: int, model: torch.nn.Module, cfg: RunConfig,
     final, tmp = ckpt_root / name, ckpt_root / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "step": step, "config": cfg.to_dict(),
             "versions": versions(), **(extra or {})}
     if optimizer is not None:

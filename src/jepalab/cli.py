@@ -256,6 +256,9 @@ def cmd_pretrain(args) -> None:
     sets = [f"source.world={args.world}"] if args.world else [f"source.videos={','.join(args.videos)}"]
     cfg = override(cfg, sets)
     _, result = pretrain(cfg, args.out, resume=args.resume, progress=not args.quiet)
+    from .parallel import distributed
+    if distributed()[0] != 0:  # under torchrun, rank 0 reports
+        return
     skipped = result["skipped_files"]
     print(f"done: step {result['step']}, loss {result.get('loss', float('nan')):.4f}, "
           f"{result['train_seconds']:.0f} s; checkpoints in {Path(args.out) / 'checkpoints'}"

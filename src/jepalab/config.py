@@ -74,6 +74,8 @@ class TrainConfig:
     threads: int = opt(0, "torch CPU threads (0: all cores)")
     precision: str = opt("fp32", "fp32 | bf16: bf16 autocast of the forward pass (fast on GPUs and on CPUs with "
                                  "AMX/AVX512-BF16; weights and optimizer stay fp32)")
+    device: str = opt("auto", "auto (a CUDA GPU when there is one, else the CPU) | cpu | cuda | cuda:N")
+    compile: bool = opt(False, "torch.compile the training step (pays a compile time up front; for long GPU runs)")
 
 
 @dataclass
@@ -150,6 +152,7 @@ class RunConfig(Sections):
             (1 <= p.context <= m.history, "plan.context must be in 1..model.history"),
             (t.batch_size >= 2, "train.batch_size must be >= 2 (the anti-collapse term needs a batch)"),
             (t.precision in ("fp32", "bf16"), f"train.precision must be fp32 or bf16, got {t.precision!r}"),
+            (t.device in ("auto", "cpu") or t.device.startswith("cuda"), f"train.device must be auto, cpu or cuda[:N], got {t.device!r}"),
             (o.rollout_steps >= 1, "objective.rollout_steps must be >= 1"),
             (o.reg_over in ("frames", "changes"), f"objective.reg_over must be frames or changes, got {o.reg_over!r}"),
             (self.data.steps_per_episode >= max(m.history, o.rollout_steps) * m.frameskip + 1,

@@ -24,8 +24,20 @@ from .data.clips import make_clip_source
 from .masks import future_masks, multiblock_masks
 from .models.video import VideoJEPA
 from .objectives import latent_stats
-from .runtime import autocast, tune_allocator
+from .parallel import distributed
+from .runtime import autocast, resolve_device, tune_allocator
 from .train import apply_gradients, lr_at
+
+
+class _VideoObjective(torch.nn.Module):
+    """model.loss as a forward, for DistributedDataParallel (see train._Objective)."""
+
+    def __init__(self, model: VideoJEPA):
+        super().__init__()
+        self.model = model
+
+    def forward(self, video, ctx_idx, tgt_idx):
+        return self.model.loss(video, ctx_idx, tgt_idx)
 
 
 def ema_momentum(step: int, cfg: PretrainConfig) -> float:
@@ -38,8 +50,21 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
     t, v, out = cfg.train, cfg.video, Path(out)
     if t.threads:
         torch.set_num_threads(t.threads)
+    # under torchrun: train.batch_size clips per step in all, each rank draws its own from its own
+    # stream; DDP averages the gradients; rank 0 alone logs and writes checkpoints
+    rank, world = distributed()
+    if t.batch_size % world:
+        raise ValueError(f"train.batch_size ({t.batch_size}) must be divisible by the number of processes ({world})")
+    progress = progress and rank == 0
+    device = resolve_device(t.device)
     torch.manual_seed(t.seed)
-    model = VideoJEPA(v)
+    model = VideoJEPA(v).to(device)
+    objective = _VideoObjective(model)
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+        objective = DistributedDataParallel(objective, device_ids=[device] if device.type == "cuda" else None)
+    if t.compile:
+        objective = torch.compile(objective)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
     step, seconds = 0, 0.0
@@ -51,37 +76,46 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
         checkpoint.load_weights(model, ckpt / "model.safetensors")
         checkpoint.load_trainer_state(ckpt, optimizer, meta)
         step, seconds = meta["step"], meta.get("train_seconds", 0.0)
-        print(f"resumed {out} at step {step}")
-    source = make_clip_source(cfg.source, v, seed_offset=step)  # a resumed stream continues with fresh clips
-    masks_gen = torch.Generator().manual_seed(t.seed + step)
+        if rank == 0:
+            print(f"resumed {out} at step {step}")
+    # a resumed stream continues with fresh clips; each rank has a stream of its own
+    source = make_clip_source(cfg.source, v, seed_offset=step + 100_000_000 * rank)
+    masks_gen = torch.Generator().manual_seed(t.seed + step + 100_000_000 * rank)
     grid = (v.frames // v.tubelet, v.size // v.patch, v.size // v.patch)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(dumps(cfg))
+    local_batch = t.batch_size // world
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(dumps(cfg))
 
     def save():
+        if rank != 0:
+            return None
         return checkpoint.save(out / "checkpoints", step, model, cfg, optimizer, keep=t.keep_checkpoints,
                                extra={"kind": "video", "train_seconds": seconds, "skipped_files": source.skipped})
 
     last: dict = {}
     bar = tqdm(total=t.steps, initial=step, desc="pretrain", unit="step", disable=not progress)
-    with (out / "metrics.jsonl").open("a") as metrics:
+    from .train import _Discard
+    with (out / "metrics.jsonl").open("a") if rank == 0 else _Discard() as metrics:
         while step < t.steps:
             tic = time.perf_counter()
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, t)
-            video = source.batch(t.batch_size)
+            video = source.batch(local_batch)
             if float(torch.rand((), generator=masks_gen)) < v.future_prob:
-                ctx_idx, tgt_idx = future_masks(t.batch_size, grid, v.context_steps)
+                ctx_idx, tgt_idx = future_masks(local_batch, grid, v.context_steps)
             else:
-                ctx_idx, tgt_idx = multiblock_masks(t.batch_size, grid, v.mask_specs, masks_gen)
+                ctx_idx, tgt_idx = multiblock_masks(local_batch, grid, v.mask_specs, masks_gen)
+            if device.type != "cpu":
+                video, ctx_idx, tgt_idx = (x.pin_memory().to(device, non_blocking=True) for x in (video, ctx_idx, tgt_idx))
             model.train()
             with autocast(t.precision, video.device.type):
-                loss, info = model.loss(video, ctx_idx, tgt_idx)
+                loss, info = objective(video, ctx_idx, tgt_idx)
             apply_gradients(loss, optimizer, params, step, t)
             model.update_target(ema_momentum(step, cfg))
             step += 1
             seconds += time.perf_counter() - tic
-            if step % t.log_every == 0 or step == t.steps:
+            if rank == 0 and (step % t.log_every == 0 or step == t.steps):
                 z = info.pop("z")
                 last = {"step": step, "loss": loss.item(), **info, **latent_stats(z.reshape(-1, z.shape[-1])),
                         "clips_per_s": t.batch_size / (time.perf_counter() - tic), "train_seconds": seconds,
@@ -93,4 +127,4 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
                 save()
             bar.update(1)
     bar.close()
-    return model.eval(), {**last, "step": step, "train_seconds": seconds, "skipped_files": source.skipped}
+    return model.cpu().eval(), {**last, "step": step, "train_seconds": seconds, "skipped_files": source.skipped}

@@ -44,3 +44,21 @@ def fp32(device: str = "cpu"):
     import torch
     return torch.autocast(device, enabled=False)
 
+
+
+def resolve_device(name: str):
+    """'auto' -> the local rank's CUDA GPU when there is one, else the CPU; 'cuda' under torchrun ->
+    this rank's GPU (LOCAL_RANK)."""
+    import os
+
+    import torch
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError("train.device=cuda but no CUDA GPU is visible (torch.cuda.is_available() is False)")
+        name = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+    device = torch.device(name)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    return device

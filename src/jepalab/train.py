@@ -28,12 +28,12 @@ from .data.store import Episode
 from .models import WorldModel
 from .objectives import latent_stats, make_regularizer, prediction_loss
 from .parallel import distributed, gather_rows, local_statistics, use_global_batchnorm
-from .runtime import autocast, fp32, tune_allocator
+from .runtime import autocast, fp32, resolve_device, tune_allocator
 
 
 # Settings a resumed run may change: the step budget (to train longer) and bookkeeping.
 RESUMABLE_CHANGES = {"train.steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
-                     "train.threads"}
+                     "train.threads", "train.device", "train.compile"}
 
 
 def lr_at(step: int, cfg) -> float:
@@ -93,12 +93,16 @@ class Trainer:
         self.sampler = SequenceSampler(train_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed)
         self.val_sampler = (SequenceSampler(val_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed + 1)
                             if val_eps else None)
-        self.model = WorldModel(m)
+        self.device = resolve_device(t.device)
+        self.model = WorldModel(m).to(self.device)
         self.objective = _Objective(self.model, self.losses)
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel
             use_global_batchnorm(self.model)
-            self.objective = DistributedDataParallel(self.objective)  # also makes every rank start from rank 0's weights
+            # also makes every rank start from rank 0's weights
+            self.objective = DistributedDataParallel(self.objective, device_ids=[self.device] if self.device.type == "cuda" else None)
+        if t.compile:
+            self.objective = torch.compile(self.objective)
         self.params = [p for p in self.model.parameters() if p.requires_grad]  # a frozen video encoder stays out
         self.optimizer = torch.optim.AdamW(self.params, lr=t.lr, weight_decay=t.weight_decay)
         self.regularizer = make_regularizer(cfg.objective.regularizer, cfg.objective.projections)
@@ -147,7 +151,7 @@ class Trainer:
             m.momentum = None  # cumulative average
         self.model.train()
         for _ in range(batches):
-            self.model.encode(self.sampler.sample(self.cfg.train.batch_size, (self.rank, self.world))[0])
+            self.model.encode(self.to_device(self.sampler.sample(self.cfg.train.batch_size, (self.rank, self.world))[0])[0])
         for m, mom in zip(norms, momenta):
             m.momentum = mom
         self.sampler.rng = saved_rng
@@ -200,11 +204,16 @@ class Trainer:
         loss = loss + o.weight * reg
         return loss, {"loss": loss.item(), **info, "reg_loss": reg.item(), "z": z.detach()}
 
+    def to_device(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
+        if self.device.type == "cpu":
+            return list(tensors)
+        return [x.pin_memory().to(self.device, non_blocking=True) for x in tensors]
+
     def train_step(self) -> dict:
         t = self.cfg.train
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(self.step, t)
-        pixels, actions = self.sampler.sample(t.batch_size, (self.rank, self.world))
+        pixels, actions = self.to_device(*self.sampler.sample(t.batch_size, (self.rank, self.world)))
         self.model.train()
         with autocast(t.precision, pixels.device.type):
             loss, info = self.objective(pixels, actions)
@@ -221,7 +230,7 @@ class Trainer:
         if self.val_sampler is None:
             return float("nan")
         state = self.val_sampler.rng.bit_generator.state
-        pixels, actions = self.val_sampler.sample(batch_size)
+        pixels, actions = self.to_device(*self.val_sampler.sample(batch_size))
         self.val_sampler.rng.bit_generator.state = state  # the same windows every time: comparable numbers
         self.model.eval()
         self.model.encoder.projector.train()  # batch statistics, see the docstring
@@ -298,7 +307,7 @@ def train(cfg: RunConfig, episodes: list[Episode], out: str | Path, resume: bool
     if resume and trainer.resume() and trainer.rank == 0:
         print(f"resumed {out} at step {trainer.step}")
     result = trainer.fit()
-    return trainer.model.eval(), result
+    return trainer.model.cpu().eval(), result  # planning and evaluation run on the CPU
 
 
 def latest_metrics(run: Path) -> list[dict]:

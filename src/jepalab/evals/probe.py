@@ -41,10 +41,12 @@ class LinearProbe:
         return z @ self.weight + self.bias
 
     def r2(self, z: np.ndarray, y: np.ndarray) -> float:
-        """Coefficient of determination, averaged over output dimensions."""
-        resid = ((y - self(z)) ** 2).sum(0)
-        total = ((y - y.mean(0)) ** 2).sum(0)
-        return float(np.mean(1 - resid / np.maximum(total, 1e-12)))
+        """Coefficient of determination over all output dimensions together (variance-weighted: a
+        dimension that barely varies, such as the position of an object that is rarely there, cannot
+        blow the figure up)."""
+        resid = ((y - self(z)) ** 2).sum()
+        total = ((y - y.mean(0)) ** 2).sum()
+        return float(1 - resid / max(total, 1e-12))
 
 
 def position_probe(model, train_eps, test_eps, max_frames: int = 4000, seed: int = 0) -> tuple[LinearProbe, float]:

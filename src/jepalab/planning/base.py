@@ -82,8 +82,10 @@ class SamplingPlanner:
             candidates = (mean[:, None] + std[:, None] * noise).clamp(-1, 1)
             candidates[:, 0] = mean
             # score
-            imagined = imagine(model, z_ctx, a_ctx, candidates, c.context)
-            cost = goal_cost(imagined, z_goal, c.stage_weight)
+            # the search lives on the CPU (small tensors, one seeded generator); the model may not
+            imagined = imagine(model, z_ctx, a_ctx, candidates.to(z_ctx.device), c.context)
+            cost = goal_cost(imagined, z_goal, c.stage_weight).cpu()
+            imagined = imagined.cpu()
             # keep the best plan seen over all iterations
             i = cost.argmin(1)
             better = cost[rows, i] < best_cost
