@@ -201,6 +201,8 @@ class Trainer:
         with fp32(z.device.type):
             spread = z - z.mean(1, keepdim=True) if o.reg_over == "changes" else z
             reg = self.regularizer(gather_rows(spread.reshape(-1, z.shape[-1]).float()))  # the global batch
+            if o.reg_over == "changes" and o.frames_weight > 0:
+                reg = reg + o.frames_weight * self.regularizer(gather_rows(z.reshape(-1, z.shape[-1]).float()))
         loss = loss + o.weight * reg
         return loss, {"loss": loss.item(), **info, "reg_loss": reg.item(), "z": z.detach()}
 
