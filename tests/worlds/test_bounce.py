@@ -95,3 +95,19 @@ def test_barriers_are_optional_solid_and_leave_other_scenes_unchanged():
         inside = ((clip.positions[..., 0] > x0) & (clip.positions[..., 0] < x1)
                   & (clip.positions[..., 1] > y0) & (clip.positions[..., 1] < y1))
         assert not inside.any()  # nothing starts in it or passes through it
+
+
+def test_mixed_training_scenes_hold_the_suite_families_and_nothing_impossible():
+    from jepalab.worlds.bounce import sample_mixed_scene
+    rng = np.random.default_rng(5)
+    scenes = [sample_mixed_scene(rng, 25, family_prob=1.0) for _ in range(40)]
+    assert all(not s.events for s in scenes)  # possible clips only
+    crossings = [s for s in scenes if s.occluder is not None and len(s.objects) == 1]
+    barriers = [s for s in scenes if s.barrier is not None]
+    meetings = [s for s in scenes if len(s.objects) == 2]
+    assert crossings and barriers and meetings
+    a = sample_mixed_scene(np.random.default_rng(9), 25, family_prob=0.5)
+    b = sample_mixed_scene(np.random.default_rng(9), 25, family_prob=0.5)
+    assert np.array_equal(simulate(a).frames, simulate(b).frames)  # seeded
+    clip = simulate(crossings[0])
+    assert (clip.visible[:, 0] == 0).any() and clip.visible[-1, 0] > 0  # goes behind, comes out again

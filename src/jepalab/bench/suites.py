@@ -169,6 +169,8 @@ class PhysicsSuite:
         for name, r in results.items():
             m = {k: r["overall"][k] for k in ("pairwise_accuracy", "auroc", "localised")}
             m.update({f"{c} pairwise_accuracy": v["pairwise_accuracy"] for c, v in r["categories"].items()})
+            m.update({f"{c}/{var} pairwise_accuracy": acc for c, v in r["categories"].items()
+                      for var, acc in v["variant_accuracy"].items()})
             metrics[name] = m
         if plots is not None:
             plot_examples(pairs, curves["trained"], plots / "physics_examples.png")
