@@ -103,6 +103,8 @@ def test_a_suite_that_does_not_apply_is_a_clear_error(run, tmp_path):
         bench(run, tmp_path / "x", suites=["physics"], seeds=1, options=TINY, progress=False)
     with pytest.raises(ValueError, match="not a bench results folder"):
         verify(tmp_path)
+    with pytest.raises(ValueError, match="overlap the training episodes"):  # never evaluate on training seeds
+        bench(run, tmp_path / "y", suites=["control"], seeds=1, options=TINY, sets=["plan.seed=10"], progress=False)
 
 
 class _Page(HTMLParser):

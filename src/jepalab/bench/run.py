@@ -72,9 +72,8 @@ def bench(checkpoint, out, suites: list[str] | None = None, seeds: int = 3, opti
                 "software": software(), "hardware": hardware(), "seeds": seeds,
                 "options": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(options).items()},
                 "suites": {}, "skipped_suites": skipped, "started": started}
-    results = {"format": RESULTS_FORMAT, "checkpoint": manifest["checkpoint"] | {"files": None}, "seeds": seeds,
-               "suites": {}, "skipped_suites": skipped}
-    results["checkpoint"].pop("files")
+    results = {"format": RESULTS_FORMAT, "checkpoint": {k: v for k, v in manifest["checkpoint"].items() if k != "files"},
+               "seeds": seeds, "suites": {}, "skipped_suites": skipped}
     bar = tqdm(total=len(chosen) * seeds, desc="bench", unit="part", disable=not progress)
     for name in chosen:
         suite = SUITE_CLASSES[name](model, cfg, options, progress=progress)

@@ -63,15 +63,15 @@ class ControlSuite:
         episodes = options.episodes or cfg.plan.episodes
         self.plan = replace(cfg.plan, episodes=episodes)
         self.budgets = options.budgets
-        d = cfg.data
-        for s in range(2):  # stride between seeds is 1000 episodes: check the first one stays clear of training
-            lo = self.seed(s)
-            if lo < d.seed + d.episodes and d.seed < lo + 1000:
-                raise ValueError(f"control: evaluation seeds {lo}.. overlap the training episodes' seeds "
-                                 f"{d.seed}..{d.seed + d.episodes - 1}; set plan.seed beyond them")
+        self.seed(0)  # refuse at once what the first seed would refuse
 
     def seed(self, s: int) -> int:
-        return self.plan.seed + 1000 * s
+        """First episode seed of evaluation seed s; never one that collected training episodes."""
+        lo, d = self.plan.seed + 1000 * s, self.cfg.data
+        if lo < d.seed + d.episodes and d.seed < lo + self.plan.episodes:
+            raise ValueError(f"control: evaluation seeds {lo}..{lo + self.plan.episodes - 1} overlap the training "
+                             f"episodes' seeds {d.seed}..{d.seed + d.episodes - 1}; set plan.seed beyond them")
+        return lo
 
     def options(self) -> dict:
         return {"world": self.cfg.data.world, "plan": vars(self.plan), "budgets": list(self.budgets)}
