@@ -101,9 +101,56 @@ class GlobalBatchNorm(_BatchNorm):
 def use_global_batchnorm(module: nn.Module) -> nn.Module:
     """Swap every BatchNorm layer of `module` for a GlobalBatchNorm that shares its parameters and
     buffers (in place)."""
-    for name, child in module.named_children():
+    for child in module.children():
         if isinstance(child, _BatchNorm) and not isinstance(child, GlobalBatchNorm):
             child.__class__ = GlobalBatchNorm  # same state; only forward changes
         else:
             use_global_batchnorm(child)
     return module
+
+
+class LossModule(nn.Module):
+    """A loss function as a module's forward, so DistributedDataParallel can wrap it: the models'
+    encode/predict/loss are methods, and DDP synchronises the gradients of what runs in forward."""
+
+    def __init__(self, model: nn.Module, loss_fn):
+        super().__init__()
+        self.model, self._loss_fn = model, loss_fn
+
+    def forward(self, *batch):
+        return self._loss_fn(*batch)
+
+
+def training_step_module(model: nn.Module, loss_fn, device: torch.device, compile: bool = False) -> nn.Module:
+    """What a training loop calls for its loss: `loss_fn` as a module, under torchrun wrapped in DDP
+    (every rank starts from rank 0's weights; BatchNorm layers see the global batch), compiled when
+    asked."""
+    step = LossModule(model, loss_fn)
+    if active():
+        from torch.nn.parallel import DistributedDataParallel
+        use_global_batchnorm(model)
+        step = DistributedDataParallel(step, device_ids=[device] if device.type == "cuda" else None)
+    if compile:
+        step = torch.compile(step)
+    return step
+
+
+class NullWriter:
+    """A metrics file for ranks other than 0: writes nothing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def write(self, text: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+def open_metrics(path, main: bool):
+    """metrics.jsonl opened for appending on rank 0, a NullWriter elsewhere."""
+    return open(path, "a") if main else NullWriter()

@@ -24,20 +24,9 @@ from .data.clips import make_clip_source
 from .masks import future_masks, multiblock_masks
 from .models.video import VideoJEPA
 from .objectives import latent_stats
-from .parallel import distributed
-from .runtime import autocast, resolve_device, tune_allocator
+from .parallel import distributed, open_metrics, training_step_module
+from .runtime import autocast, resolve_device, to_device, tune_allocator
 from .train import apply_gradients, lr_at
-
-
-class _VideoObjective(torch.nn.Module):
-    """model.loss as a forward, for DistributedDataParallel (see train._Objective)."""
-
-    def __init__(self, model: VideoJEPA):
-        super().__init__()
-        self.model = model
-
-    def forward(self, video, ctx_idx, tgt_idx):
-        return self.model.loss(video, ctx_idx, tgt_idx)
 
 
 def ema_momentum(step: int, cfg: PretrainConfig) -> float:
@@ -59,12 +48,7 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
     device = resolve_device(t.device)
     torch.manual_seed(t.seed)
     model = VideoJEPA(v).to(device)
-    objective = _VideoObjective(model)
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-        objective = DistributedDataParallel(objective, device_ids=[device] if device.type == "cuda" else None)
-    if t.compile:
-        objective = torch.compile(objective)
+    objective = training_step_module(model, model.loss, device, t.compile)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
     step, seconds = 0, 0.0
@@ -95,8 +79,7 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
 
     last: dict = {}
     bar = tqdm(total=t.steps, initial=step, desc="pretrain", unit="step", disable=not progress)
-    from .train import _Discard
-    with (out / "metrics.jsonl").open("a") if rank == 0 else _Discard() as metrics:
+    with open_metrics(out / "metrics.jsonl", rank == 0) as metrics:
         while step < t.steps:
             tic = time.perf_counter()
             for group in optimizer.param_groups:
@@ -106,8 +89,7 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
                 ctx_idx, tgt_idx = future_masks(local_batch, grid, v.context_steps)
             else:
                 ctx_idx, tgt_idx = multiblock_masks(local_batch, grid, v.mask_specs, masks_gen)
-            if device.type != "cpu":
-                video, ctx_idx, tgt_idx = (x.pin_memory().to(device, non_blocking=True) for x in (video, ctx_idx, tgt_idx))
+            video, ctx_idx, tgt_idx = to_device(device, video, ctx_idx, tgt_idx)
             model.train()
             with autocast(t.precision, video.device.type):
                 loss, info = objective(video, ctx_idx, tgt_idx)

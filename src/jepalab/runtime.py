@@ -62,3 +62,10 @@ def resolve_device(name: str):
     if device.type == "cuda":
         torch.cuda.set_device(device)
     return device
+
+
+def to_device(device, *tensors):
+    """CPU batches -> `device`; to a GPU through pinned memory, without waiting for the copy."""
+    if device.type == "cpu":
+        return list(tensors)
+    return [x.pin_memory().to(device, non_blocking=True) for x in tensors]

@@ -110,10 +110,10 @@ class PlanningService:
         self.size = self.cfg.model.image_size
         self.action_dim = self.cfg.model.action_dim
         self.planner = make_planner(self.cfg.plan, self.action_dim, seed=self.cfg.plan.seed)
-        self.info = {"checkpoint": checkpoint_fingerprint(checkpoint) | {"step": meta.get("step")},
+        fingerprint = checkpoint_fingerprint(checkpoint)
+        self.info = {"checkpoint": {"path": fingerprint["path"], "sha256": fingerprint["sha256"], "step": meta.get("step")},
                      "model": asdict(self.cfg.model), "plan": asdict(self.cfg.plan), "world": self.cfg.data.world,
                      "limits": {k: v for k, v in asdict(options).items() if k != "token"}}
-        self.info["checkpoint"].pop("files")
         self.goals = {}
         if goals:
             from PIL import Image

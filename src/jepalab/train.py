@@ -27,8 +27,8 @@ from .data.sequences import SequenceSampler
 from .data.store import Episode
 from .models import WorldModel
 from .objectives import latent_stats, make_regularizer, prediction_loss
-from .parallel import distributed, gather_rows, local_statistics, use_global_batchnorm
-from .runtime import autocast, fp32, resolve_device, tune_allocator
+from .parallel import distributed, gather_rows, local_statistics, open_metrics, training_step_module
+from .runtime import autocast, fp32, resolve_device, to_device, tune_allocator
 
 
 # Settings a resumed run may change: the step budget (to train longer) and bookkeeping.
@@ -61,18 +61,6 @@ def split_episodes(episodes: list[Episode], val_fraction: float = 0.05) -> tuple
     return episodes[: len(episodes) - n_val], episodes[len(episodes) - n_val:]
 
 
-class _Objective(torch.nn.Module):
-    """The loss as a module's forward, so DistributedDataParallel can wrap it: the world model's
-    encode/predict/rollout are methods, and DDP synchronises gradients of what runs in forward."""
-
-    def __init__(self, model: WorldModel, losses):
-        super().__init__()
-        self.model, self._losses = model, losses
-
-    def forward(self, pixels, actions):
-        return self._losses(pixels, actions)
-
-
 class Trainer:
     def __init__(self, cfg: RunConfig, episodes: list[Episode], out: str | Path, progress: bool = True):
         self.cfg, self.out = cfg, Path(out)
@@ -95,14 +83,7 @@ class Trainer:
                             if val_eps else None)
         self.device = resolve_device(t.device)
         self.model = WorldModel(m).to(self.device)
-        self.objective = _Objective(self.model, self.losses)
-        if self.world > 1:
-            from torch.nn.parallel import DistributedDataParallel
-            use_global_batchnorm(self.model)
-            # also makes every rank start from rank 0's weights
-            self.objective = DistributedDataParallel(self.objective, device_ids=[self.device] if self.device.type == "cuda" else None)
-        if t.compile:
-            self.objective = torch.compile(self.objective)
+        self.objective = training_step_module(self.model, self.losses, self.device, t.compile)
         self.params = [p for p in self.model.parameters() if p.requires_grad]  # a frozen video encoder stays out
         self.optimizer = torch.optim.AdamW(self.params, lr=t.lr, weight_decay=t.weight_decay)
         self.regularizer = make_regularizer(cfg.objective.regularizer, cfg.objective.projections)
@@ -151,7 +132,7 @@ class Trainer:
             m.momentum = None  # cumulative average
         self.model.train()
         for _ in range(batches):
-            self.model.encode(self.to_device(self.sampler.sample(self.cfg.train.batch_size, (self.rank, self.world))[0])[0])
+            self.model.encode(to_device(self.device, self.sampler.sample(self.cfg.train.batch_size, (self.rank, self.world))[0])[0])
         for m, mom in zip(norms, momenta):
             m.momentum = mom
         self.sampler.rng = saved_rng
@@ -206,16 +187,11 @@ class Trainer:
         loss = loss + o.weight * reg
         return loss, {"loss": loss.item(), **info, "reg_loss": reg.item(), "z": z.detach()}
 
-    def to_device(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
-        if self.device.type == "cpu":
-            return list(tensors)
-        return [x.pin_memory().to(self.device, non_blocking=True) for x in tensors]
-
     def train_step(self) -> dict:
         t = self.cfg.train
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(self.step, t)
-        pixels, actions = self.to_device(*self.sampler.sample(t.batch_size, (self.rank, self.world)))
+        pixels, actions = to_device(self.device, *self.sampler.sample(t.batch_size, (self.rank, self.world)))
         self.model.train()
         with autocast(t.precision, pixels.device.type):
             loss, info = self.objective(pixels, actions)
@@ -232,7 +208,7 @@ class Trainer:
         if self.val_sampler is None:
             return float("nan")
         state = self.val_sampler.rng.bit_generator.state
-        pixels, actions = self.to_device(*self.val_sampler.sample(batch_size))
+        pixels, actions = to_device(self.device, *self.val_sampler.sample(batch_size))
         self.val_sampler.rng.bit_generator.state = state  # the same windows every time: comparable numbers
         self.model.eval()
         self.model.encoder.projector.train()  # batch statistics, see the docstring
@@ -254,7 +230,7 @@ class Trainer:
         bar = tqdm(total=t.steps, initial=self.step, desc="train", unit="step", disable=not self.progress)
         window_start, window_steps, last = time.perf_counter(), 0, {}
         try:
-            with (self.out / "metrics.jsonl").open("a") if main else _Discard() as metrics:
+            with open_metrics(self.out / "metrics.jsonl", main) as metrics:
                 while self.step < stop:
                     tic = time.perf_counter()
                     info = self.train_step()
@@ -285,22 +261,6 @@ class Trainer:
         finally:
             bar.close()
         return {"step": self.step, "train_seconds": self.train_seconds, **last}
-
-
-class _Discard:
-    """metrics.jsonl for ranks other than 0: writes nothing."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def write(self, text: str) -> None:
-        pass
-
-    def flush(self) -> None:
-        pass
 
 
 def train(cfg: RunConfig, episodes: list[Episode], out: str | Path, resume: bool = False,
