@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from .config import ModelConfig, RunConfig
 from .data.store import write_json_atomic
+from .parallel import load_full_optimizer_state, load_full_state
 
 FORMAT = "jepalab-checkpoint"
 FORMAT_VERSION = 1
@@ -57,8 +58,7 @@ def resolve(path: str | os.PathLike) -> Path:
     raise CheckpointError(f"{p}: holds no jepalab checkpoint (no meta.json, no checkpoints/latest.json)")
 
 
-def _flatten_optimizer(opt: torch.optim.Optimizer) -> tuple[dict, list]:
-    sd = opt.state_dict()
+def _flatten_optimizer(sd: dict) -> tuple[dict, list]:
     tensors = {f"optim.{idx}.{key}": val.detach().cpu() for idx, st in sd["state"].items() for key, val in st.items()}
     return tensors, sd["param_groups"]
 
@@ -72,18 +72,22 @@ def _unflatten_optimizer(tensors: dict, groups: list) -> dict:
     return {"state": state, "param_groups": groups}
 
 
-def save(ckpt_root: Path, step: int, model: torch.nn.Module, cfg: RunConfig,
-         optimizer: torch.optim.Optimizer | None = None, extra: dict | None = None, keep: int = 2) -> Path:
+def save(ckpt_root: Path, step: int, model: torch.nn.Module | dict, cfg: RunConfig,
+         optimizer: torch.optim.Optimizer | dict | None = None, extra: dict | None = None, keep: int = 2) -> Path:
+    """`model`: a module or its full state dict; `optimizer`: an optimizer or its state dict (a
+    sharded run passes the gathered dicts, parallel.full_state / full_optimizer_state)."""
+    weights = model.state_dict() if isinstance(model, torch.nn.Module) else model
     ckpt_root.mkdir(parents=True, exist_ok=True)
     name = f"step_{step:07d}"
     final, tmp = ckpt_root / name, ckpt_root / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+    save_file({k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(tmp / "model.safetensors"))
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "step": step, "config": cfg.to_dict(),
             "versions": versions(), **(extra or {})}
     if optimizer is not None:
-        tensors, groups = _flatten_optimizer(optimizer)
+        tensors, groups = _flatten_optimizer(optimizer.state_dict() if isinstance(optimizer, torch.optim.Optimizer)
+                                             else optimizer)
         tensors["torch_rng"] = torch.get_rng_state()
         save_file(tensors, str(tmp / "trainer.safetensors"))
         meta["optimizer_param_groups"] = groups
@@ -133,7 +137,7 @@ def load_weights(model: torch.nn.Module, path: Path) -> None:
         lines = ([f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}"] if missing else []) + \
                 ([f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"] if unexpected else []) + wrong[:5]
         raise CheckpointError(f"{path}: does not match this model's architecture:\n  " + "\n  ".join(lines))
-    model.load_state_dict(tensors)
+    load_full_state(model, tensors)
 
 
 def _config(ckpt: Path, meta: dict, cls):
@@ -190,10 +194,11 @@ def load_any(path: str | os.PathLike):
     return load_video_model(path) if kind == "video" else load_model(path)
 
 
-def load_trainer_state(ckpt: Path, optimizer: torch.optim.Optimizer, meta: dict) -> None:
+def load_trainer_state(ckpt: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, meta: dict) -> None:
+    """The optimizer state (and torch's RNG) of a checkpoint, into `optimizer` of `model` (sharded or not)."""
     tensors = _load_tensors(ckpt / "trainer.safetensors")
     try:
-        optimizer.load_state_dict(_unflatten_optimizer(tensors, meta["optimizer_param_groups"]))
+        load_full_optimizer_state(model, optimizer, _unflatten_optimizer(tensors, meta["optimizer_param_groups"]))
     except (KeyError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{ckpt}: optimizer state does not fit this run ({e})") from None
     torch.set_rng_state(tensors["torch_rng"])

@@ -8,9 +8,16 @@ the encoder's BatchNorm and the anti-collapse term — so on N ranks they are co
 batch too (`GlobalBatchNorm`, `gather_rows`), with gradients flowing back to every rank. Two
 processes then train as one process with the same global batch would (tested), and a run can
 resume on another number of processes.
+
+`train.parallel=fsdp` shards parameters, gradients and optimizer state across the ranks instead
+(FSDP2 `fully_shard`), for models that do not fit one device: each transformer block and each
+top-level part of the model is a unit that is gathered for its forward and freed after. Checkpoints
+hold full, unsharded tensors either way (gathered to rank 0), so a sharded run resumes under DDP,
+in one process or on another number of ranks, and its checkpoints load anywhere.
 """
 from __future__ import annotations
 
+import itertools
 import os
 
 import torch
@@ -121,18 +128,131 @@ class LossModule(nn.Module):
         return self._loss_fn(*batch)
 
 
-def training_step_module(model: nn.Module, loss_fn, device: torch.device, compile: bool = False) -> nn.Module:
-    """What a training loop calls for its loss: `loss_fn` as a module, under torchrun wrapped in DDP
-    (every rank starts from rank 0's weights; BatchNorm layers see the global batch), compiled when
-    asked."""
+PARALLEL_MODES = ("ddp", "fsdp")
+
+
+def training_step_module(model: nn.Module, loss_fn, device: torch.device, compile: bool = False,
+                         mode: str = "ddp") -> nn.Module:
+    """What a training loop calls for its loss: `loss_fn` as a module; under torchrun, wrapped in DDP
+    or, with mode "fsdp", the model sharded in place (`shard_model`). Either way every rank starts
+    from rank 0's weights and BatchNorm layers see the global batch. Compiled when asked."""
+    if mode not in PARALLEL_MODES:
+        raise ValueError(f"train.parallel must be one of {PARALLEL_MODES}, got {mode!r}")
     step = LossModule(model, loss_fn)
     if active():
-        from torch.nn.parallel import DistributedDataParallel
         use_global_batchnorm(model)
-        step = DistributedDataParallel(step, device_ids=[device] if device.type == "cuda" else None)
+        if mode == "fsdp":
+            shard_model(model, device)
+        else:
+            from torch.nn.parallel import DistributedDataParallel
+            step = DistributedDataParallel(step, device_ids=[device] if device.type == "cuda" else None)
     if compile:
         step = torch.compile(step)
     return step
+
+
+# ---------------------------------------------------------------- FSDP2
+def shard_model(model: nn.Module, device: torch.device) -> nn.Module:
+    """Shard `model` across the ranks in place (FSDP2). Units: every item of a ModuleList (the
+    transformer blocks), then every top-level child. The model's own methods (encode, predict,
+    rollout, loss) call those children's forward, which is where FSDP gathers a unit's parameters,
+    so the root holds none of its own (refused) and needs no forward of its own."""
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import fully_shard
+    own = [name for name, _ in model.named_parameters(recurse=False)]
+    if own:
+        raise ValueError(f"{type(model).__name__} has parameters of its own ({own}); FSDP shards its children only")
+    with torch.no_grad():  # every rank cuts its shard from the same (rank 0's) tensors
+        for t in itertools.chain(model.parameters(), model.buffers()):
+            dist.broadcast(t.data, 0)
+    mesh = init_device_mesh(device.type, (dist.get_world_size(),))
+    for blocks in [m for m in model.modules() if isinstance(m, nn.ModuleList)]:
+        for block in blocks:
+            if any(True for _ in block.parameters()):
+                fully_shard(block, mesh=mesh)
+    for child in model.children():
+        if any(True for _ in child.parameters()):
+            fully_shard(child, mesh=mesh)
+    return model
+
+
+def reshard(model: nn.Module) -> None:
+    """Free every gathered unit back to its shard. FSDP leaves a root unit gathered after a forward
+    without backward (the EMA target encoder's, validation's), and tensors touched outside a forward
+    (an EMA update, a state dict) must be the shards."""
+    from torch.distributed.fsdp import FSDPModule
+    for m in model.modules():
+        if isinstance(m, FSDPModule):
+            m.reshard()
+
+
+def is_sharded(model: nn.Module) -> bool:
+    from torch.distributed.tensor import DTensor
+    return any(isinstance(p, DTensor) for p in model.parameters())
+
+
+def _full_options():
+    from torch.distributed.checkpoint.state_dict import StateDictOptions
+    return StateDictOptions(full_state_dict=True, cpu_offload=True)
+
+
+def full_state(model: nn.Module) -> dict:
+    """The model's state dict as full CPU tensors. Sharded: a collective every rank must call; rank
+    0 gets the tensors, the others an empty dict."""
+    if not is_sharded(model):
+        return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    from torch.distributed.checkpoint.state_dict import get_model_state_dict
+    reshard(model)
+    return get_model_state_dict(model, options=_full_options())
+
+
+def _trainable_names(model: nn.Module) -> list[str]:
+    return [n for n, p in model.named_parameters() if p.requires_grad]
+
+
+def full_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+    """The optimizer's state dict in the unsharded layout (parameters numbered in the model's order
+    of trainable parameters, as `optimizer.state_dict()` of an unsharded run has them), so that a
+    checkpoint does not depend on how the run was parallelised. Sharded: a collective (see
+    full_state); rank 0 gets the dict."""
+    if not is_sharded(model):
+        return optimizer.state_dict()
+    from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict
+    reshard(model)
+    osd = get_optimizer_state_dict(model, optimizer, options=_full_options())
+    if not osd:
+        return {}
+    index = {n: i for i, n in enumerate(_trainable_names(model))}
+    return {"state": {index[n]: v for n, v in osd["state"].items()},
+            "param_groups": [{**g, "params": [index[n] for n in g["params"]]} for g in osd["param_groups"]]}
+
+
+def load_full_state(model: nn.Module, tensors: dict) -> None:
+    """Full (unsharded) tensors into a model that may be sharded: every rank passes the full dict
+    and keeps its own shard."""
+    if not is_sharded(model):
+        model.load_state_dict(tensors)
+        return
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+    set_model_state_dict(model, tensors, options=StateDictOptions(full_state_dict=True))
+
+
+def load_full_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
+    """An optimizer state in the unsharded layout (full_optimizer_state) into `optimizer` of `model`."""
+    if not is_sharded(model):
+        optimizer.load_state_dict(state)
+        return
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+    names = _trainable_names(model)
+    osd = {"state": {names[int(i)]: v for i, v in state["state"].items()},
+           "param_groups": [{**g, "params": [names[int(i)] for i in g["params"]]} for g in state["param_groups"]]}
+    set_optimizer_state_dict(model, optimizer, osd, options=StateDictOptions(full_state_dict=True))
+
+
+def grad_norm_value(norm) -> float:
+    """clip_grad_norm_'s result as a float (a DTensor over sharded gradients)."""
+    from torch.distributed.tensor import DTensor
+    return float(norm.full_tensor() if isinstance(norm, DTensor) else norm)
 
 
 class NullWriter:

@@ -24,7 +24,8 @@ from .data.clips import make_clip_source
 from .masks import future_masks, multiblock_masks
 from .models.video import VideoJEPA
 from .objectives import latent_stats
-from .parallel import distributed, open_metrics, training_step_module
+from .parallel import (distributed, full_optimizer_state, full_state, is_sharded, open_metrics, reshard,
+                       training_step_module)
 from .runtime import autocast, resolve_device, to_device, tune_allocator
 from .train import apply_gradients, lr_at
 
@@ -48,7 +49,8 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
     device = resolve_device(t.device)
     torch.manual_seed(t.seed)
     model = VideoJEPA(v).to(device)
-    objective = training_step_module(model, model.loss, device, t.compile)
+    objective = training_step_module(model, model.loss, device, t.compile, t.parallel)
+    sharded = is_sharded(model)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
     step, seconds = 0, 0.0
@@ -58,7 +60,7 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
         if meta.get("kind") != "video" or meta["config"]["video"] != cfg.to_dict()["video"]:
             raise checkpoint.CheckpointError(f"{ckpt}: cannot resume, it is not this video model")
         checkpoint.load_weights(model, ckpt / "model.safetensors")
-        checkpoint.load_trainer_state(ckpt, optimizer, meta)
+        checkpoint.load_trainer_state(ckpt, model, optimizer, meta)
         step, seconds = meta["step"], meta.get("train_seconds", 0.0)
         if rank == 0:
             print(f"resumed {out} at step {step}")
@@ -72,9 +74,10 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
         (out / "config.json").write_text(dumps(cfg))
 
     def save():
+        weights, optim = full_state(model), full_optimizer_state(model, optimizer)  # sharded: a collective
         if rank != 0:
             return None
-        return checkpoint.save(out / "checkpoints", step, model, cfg, optimizer, keep=t.keep_checkpoints,
+        return checkpoint.save(out / "checkpoints", step, weights, cfg, optim, keep=t.keep_checkpoints,
                                extra={"kind": "video", "train_seconds": seconds, "skipped_files": source.skipped})
 
     last: dict = {}
@@ -94,6 +97,8 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
             with autocast(t.precision, video.device.type):
                 loss, info = objective(video, ctx_idx, tgt_idx)
             apply_gradients(loss, optimizer, params, step, t)
+            if sharded:
+                reshard(model)  # the EMA works on the shards (the target encoder's forward left it gathered)
             model.update_target(ema_momentum(step, cfg))
             step += 1
             seconds += time.perf_counter() - tic
@@ -109,4 +114,8 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
                 save()
             bar.update(1)
     bar.close()
+    if sharded:  # hand back an ordinary model (rank 0 holds its weights)
+        weights, model = full_state(model), VideoJEPA(v)
+        if weights:
+            model.load_state_dict(weights)
     return model.cpu().eval(), {**last, "step": step, "train_seconds": seconds, "skipped_files": source.skipped}

@@ -27,13 +27,14 @@ from .data.sequences import SequenceSampler
 from .data.store import Episode
 from .models import WorldModel
 from .objectives import latent_stats, make_regularizer, prediction_loss
-from .parallel import distributed, gather_rows, local_statistics, open_metrics, training_step_module
+from .parallel import (distributed, full_optimizer_state, full_state, gather_rows, grad_norm_value, is_sharded,
+                       local_statistics, open_metrics, training_step_module)
 from .runtime import autocast, fp32, resolve_device, to_device, tune_allocator
 
 
 # Settings a resumed run may change: the step budget (to train longer) and bookkeeping.
 RESUMABLE_CHANGES = {"train.steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
-                     "train.threads", "train.device", "train.compile"}
+                     "train.threads", "train.device", "train.compile", "train.parallel"}
 
 
 def lr_at(step: int, cfg) -> float:
@@ -50,7 +51,7 @@ def apply_gradients(loss: torch.Tensor, optimizer: torch.optim.Optimizer, params
     loss.backward()
     if not torch.isfinite(loss):
         raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower train.lr")
-    norm = float(torch.nn.utils.clip_grad_norm_(params, t.grad_clip)) if t.grad_clip > 0 else None
+    norm = grad_norm_value(torch.nn.utils.clip_grad_norm_(params, t.grad_clip)) if t.grad_clip > 0 else None
     optimizer.step()
     return norm
 
@@ -83,7 +84,8 @@ class Trainer:
                             if val_eps else None)
         self.device = resolve_device(t.device)
         self.model = WorldModel(m).to(self.device)
-        self.objective = training_step_module(self.model, self.losses, self.device, t.compile)
+        self.objective = training_step_module(self.model, self.losses, self.device, t.compile, t.parallel)
+        self.sharded = is_sharded(self.model)  # FSDP: every forward and every save is a collective
         self.params = [p for p in self.model.parameters() if p.requires_grad]  # a frozen video encoder stays out
         self.optimizer = torch.optim.AdamW(self.params, lr=t.lr, weight_decay=t.weight_decay)
         self.regularizer = make_regularizer(cfg.objective.regularizer, cfg.objective.projections)
@@ -105,7 +107,7 @@ class Trainer:
         if clash:
             raise checkpoint.CheckpointError(f"{ckpt}: cannot resume, the config differs in {clash}")
         checkpoint.load_weights(self.model, ckpt / "model.safetensors")
-        checkpoint.load_trainer_state(ckpt, self.optimizer, meta)
+        checkpoint.load_trainer_state(ckpt, self.model, self.optimizer, meta)
         self.sampler.rng.bit_generator.state = meta["sampler_rng"]
         self.step, self.train_seconds = meta["step"], meta.get("train_seconds", 0.0)
         self._truncate_metrics(self.step)
@@ -138,12 +140,14 @@ class Trainer:
         self.sampler.rng = saved_rng
 
     def save(self, recalibrate: bool = True) -> Path | None:
-        """Every rank recalibrates (its BatchNorm statistics are the global batch's); rank 0 writes."""
+        """Every rank recalibrates (its BatchNorm statistics are the global batch's) and, sharded,
+        helps gather the full tensors; rank 0 writes."""
         if recalibrate:
             self.recalibrate_batchnorm()
+        weights, optim = full_state(self.model), full_optimizer_state(self.model, self.optimizer)
         if self.rank != 0:
             return None
-        return checkpoint.save(self.out / "checkpoints", self.step, self.model, self.cfg, self.optimizer,
+        return checkpoint.save(self.out / "checkpoints", self.step, weights, self.cfg, optim,
                                extra={"sampler_rng": self.sampler.rng.bit_generator.state,
                                       "video_encoder": asdict(self.model.video) if self.model.video else None,
                                       "train_seconds": self.train_seconds},
@@ -236,12 +240,15 @@ class Trainer:
                     info = self.train_step()
                     self.train_seconds += time.perf_counter() - tic
                     window_steps += 1
-                    if main and (self.step % t.log_every == 0 or self.step == t.steps):
+                    logging = self.step % t.log_every == 0 or self.step == t.steps
+                    # sharded, every rank joins the forward passes of validation; rank 0 records it
+                    val = self.validate() if logging and (main or self.sharded) else None
+                    if main and logging:
                         elapsed = time.perf_counter() - window_start
                         last = {"step": self.step, "lr": lr_at(self.step - 1, t),
                                 **{k: v for k, v in info.items() if k != "z"},
                                 **latent_stats(info["z"].reshape(-1, info["z"].shape[-1])),
-                                "val_pred_loss": self.validate(),
+                                "val_pred_loss": val,
                                 "samples_per_s": window_steps * t.batch_size / elapsed,
                                 "train_seconds": self.train_seconds}
                         metrics.write(json.dumps(last) + "\n")
@@ -254,8 +261,9 @@ class Trainer:
                         self.save()
                     bar.update(1)
         except KeyboardInterrupt:
-            if main:  # Ctrl-C keeps everything up to this step; --resume continues from here (with
-                # several ranks the others may be gone: no collective recalibration then)
+            if main and not self.sharded:  # Ctrl-C keeps everything up to this step; --resume continues
+                # from here (with several ranks the others may be gone: no collective recalibration then;
+                # a sharded model cannot be gathered without them: it resumes from its last checkpoint)
                 self.save(recalibrate=self.world == 1)
             raise
         finally:
