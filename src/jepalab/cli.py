@@ -16,7 +16,12 @@ from pathlib import Path
 
 EXAMPLES = {
     "demo": "jepalab demo --out runs/demo\n  jepalab demo --preset debug --out runs/smoke   # seconds, for a quick check",
-    "collect": "jepalab collect --world two-room --episodes 1000 --out data/two-room",
+    "collect": "jepalab collect --world two-room --episodes 1000 --out data/two-room\n"
+               "  MUJOCO_GL=egl jepalab collect --env gymnasium:Reacher-v5 --episodes 400 --steps 50 --out data/reacher\n"
+               "  jepalab collect --env gymnasium:PointMaze_UMaze-v3 --policy my_actions.npy --episodes 20 --out data/maze",
+    "import": "jepalab import --videos recordings/ --out data/mine --fps 10   # clip.mp4 + clip.csv (actions) [+ clip.state.csv]\n"
+              "  jepalab import --lerobot ~/datasets/pusht --out data/pusht --camera observation.image",
+    "inspect": "jepalab inspect data/reacher                 # summary + data/reacher/contact_sheet.png",
     "train": "jepalab train --data data/two-room --preset two-room --out runs/two-room\n"
              "  jepalab train --world two-room --out runs/two-room --set train.steps=500\n"
              "  jepalab train --data data/two-room --out runs/two-room --resume   # after an interruption",
@@ -65,12 +70,34 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--resume", action="store_true", help="continue training from the run folder's last checkpoint")
 
     c = command("collect", "Roll out an exploration policy in a world and store the episodes.")
-    c.add_argument("--world", default="two-room", help="built-in world to collect from")
+    where = c.add_mutually_exclusive_group()
+    where.add_argument("--world", help="built-in world to collect from (default two-room)")
+    where.add_argument("--env", help="gymnasium:ID, any gymnasium env that renders rgb_array (e.g. gymnasium:Reacher-v5, "
+                                     "gymnasium:Pusher-v5, gymnasium:PointMaze_UMaze-v3)")
+    c.add_argument("--policy", default="random", help="random (held random exploration) or a .npy file of actions "
+                                                      "(episodes, steps, action_dim) in [-1, 1] to replay")
+    c.add_argument("--image-size", type=int, default=64, help="frame size for gymnasium envs (built-in worlds have their own)")
     c.add_argument("--episodes", type=int, default=1000, help="number of episodes (an existing store is completed)")
     c.add_argument("--steps", type=int, default=64, help="environment steps per episode")
     c.add_argument("--seed", type=int, default=0, help="episode i uses seed + i")
     c.add_argument("--out", required=True, help="folder of the episode store")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    c = command("import", "Turn your own recordings (videos + actions files, or a LeRobot dataset) into an episode store.")
+    src = c.add_mutually_exclusive_group(required=True)
+    src.add_argument("--videos", help="folder of videos; beside clip.mp4 its actions clip.npy|csv [and clip.state.npy|csv]")
+    src.add_argument("--lerobot", help="a LeRobot v2.x dataset folder (meta/info.json, data/, videos/)")
+    c.add_argument("--out", required=True, help="folder of the episode store (an existing one is completed)")
+    c.add_argument("--fps", type=float, default=None, help="videos: sample frames at this rate (default: every frame)")
+    c.add_argument("--image-size", type=int, default=64, help="side of the square frames stored")
+    c.add_argument("--camera", help="lerobot: which video feature (default: the first)")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    c = command("inspect", "Summarise an episode store and write a contact sheet of its frames.")
+    c.add_argument("data", help="episode store folder")
+    c.add_argument("--sheet", help="contact sheet PNG (default DATA/contact_sheet.png)")
+    c.add_argument("--json", help="also write the summary as JSON here")
+    c.add_argument("--limit", type=int, help="read only the first N episodes")
 
     c = command("train", "Train an action-conditioned JEPA world model on stored episodes (or on a world directly).")
     src = c.add_mutually_exclusive_group(required=True)
@@ -181,8 +208,36 @@ def cmd_demo(args) -> None:
 
 def cmd_collect(args) -> None:
     from .data.collect import collect
-    store = collect(args.world, args.episodes, args.steps, args.out, seed=args.seed, progress=not args.quiet)
-    print(f"{store.root}: {len(store)} episodes of {args.world}, {args.steps} steps each")
+    world = args.env or args.world or "two-room"
+    if args.env and not args.env.startswith("gymnasium:"):
+        raise ValueError(f"--env takes gymnasium:ID (e.g. gymnasium:Reacher-v5), got {args.env!r}")
+    store = collect(world, args.episodes, args.steps, args.out, seed=args.seed, progress=not args.quiet,
+                    policy=args.policy, image_size=args.image_size)
+    print(f"{store.root}: {len(store)} episodes of {world}, {args.steps} steps each")
+
+
+def cmd_import(args) -> None:
+    from .data.importers import import_lerobot, import_videos
+    if args.videos:
+        store = import_videos(args.videos, args.out, args.fps, args.image_size, progress=not args.quiet)
+    else:
+        store = import_lerobot(args.lerobot, args.out, args.camera, args.image_size, progress=not args.quiet)
+    m = store.meta()
+    print(f"{store.root}: {len(store)} episodes ({m['action_dim']} action dims, {m['proprio_dim']} proprio dims); "
+          f"train with: jepalab train --data {store.root} --out runs/NAME")
+
+
+def cmd_inspect(args) -> None:
+    import json
+    from .data.inspect import contact_sheet, format_summary, summarize
+    from .data.store import EpisodeStore
+    store = EpisodeStore(args.data)
+    summary, episodes = summarize(store, args.limit)
+    print(format_summary(summary))
+    sheet = contact_sheet(episodes, args.sheet or store.root / "contact_sheet.png")
+    print(f"contact sheet: {sheet}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2))
 
 
 def cmd_train(args) -> None:

@@ -293,7 +293,19 @@ def _bounce() -> RunConfig:
     return c
 
 
-PRESETS = {"two-room": RunConfig, "debug": _debug, "bounce": _bounce}
+def _reacher() -> RunConfig:
+    """MuJoCo Reacher (gymnasium Reacher-v5, top-down 64x64 frames): a two-joint arm driven by torques,
+    so one frame holds no velocity (history 3); goals are images of the arm on the target."""
+    c = RunConfig()
+    c.data = DataConfig(world="gymnasium:Reacher-v5", episodes=400, steps_per_episode=50)
+    c.model = ModelConfig(frameskip=2, history=3)
+    c.objective = ObjectiveConfig(rollout_steps=3)
+    c.train = TrainConfig(steps=2000)
+    c.plan = PlanConfig(horizon=8, context=3, max_steps=50, episodes=50, seed=100_000)
+    return c
+
+
+PRESETS = {"two-room": RunConfig, "debug": _debug, "bounce": _bounce, "reacher": _reacher}
 VIDEO_PRESETS = {"video-small": PretrainConfig, "video-base": _video_base, "video-debug": _video_debug}
 
 

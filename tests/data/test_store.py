@@ -13,13 +13,53 @@ def episode(T=5, A=2):
                    rng.normal(size=(T, A)).astype(np.float32), rng.normal(size=(T + 1, 2)).astype(np.float32))
 
 
-def test_round_trip_is_bit_exact(tmp_path):
+def full_episode(T=5):
+    rng = np.random.default_rng(1)
+    ep = episode(T)
+    ep.rewards = rng.normal(size=T).astype(np.float32)
+    ep.state = rng.normal(size=(T + 1, 7)).astype(np.float32)
+    ep.goal_proprio = rng.normal(size=2).astype(np.float32)
+    ep.goal_pixels = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    return ep
+
+
+@pytest.mark.parametrize("make", [episode, full_episode])
+def test_round_trip_is_bit_exact(tmp_path, make):
+    store = EpisodeStore.create(tmp_path / "s", {"world": "x"})
+    ep = make()
+    back = store.load(store.append(ep, 0))
+    for k, v in vars(ep).items():
+        if v is None:
+            assert getattr(back, k) is None
+        else:
+            assert np.array_equal(v, getattr(back, k)) and v.dtype == getattr(back, k).dtype, k
+
+
+def test_optional_fields_are_checked_and_errors_name_episode_and_field(tmp_path):
+    store = EpisodeStore.create(tmp_path / "s", {"world": "x"})
+    cases = [("rewards", np.zeros(4, np.float32), r"field 'rewards' must be \(5,\) float, got \(4,\)"),
+             ("state", np.zeros((5, 3), np.float32), r"field 'state' must be \(6, 'S'\) float"),
+             ("goal_proprio", np.array([0, np.inf], np.float32), r"field 'goal_proprio' holds NaN or inf \(first at index 1\)"),
+             ("goal_pixels", np.zeros((64, 64, 3), np.float32), r"field 'goal_pixels' must be \(64, 64, 3\) uint8"),
+             ("rewards", np.array([0, 0, np.nan, 0, 0], np.float32), r"field 'rewards' holds NaN or inf \(first at step 2\)")]
+    for field, value, message in cases:
+        ep = full_episode()
+        setattr(ep, field, value)
+        with pytest.raises(DataError, match="episode 3: " + message):
+            store.append(ep, 3)
+
+
+def test_schema_1_stores_are_read_and_newer_ones_refused(tmp_path):
     store = EpisodeStore.create(tmp_path / "s", {"world": "x"})
     ep = episode()
-    path = store.append(ep, 0)
-    back = store.load(path)
-    for k in ("pixels", "actions", "proprio"):
-        assert np.array_equal(getattr(ep, k), getattr(back, k)) and getattr(ep, k).dtype == getattr(back, k).dtype
+    np.savez(store.episode_dir / "ep_000000.npz", pixels=ep.pixels, actions=ep.actions, proprio=ep.proprio)
+    meta = json.loads(store.index_path.read_text())
+    store.index_path.write_text(json.dumps({**meta, "schema_version": 1}))  # as jepalab 0.1 wrote it
+    back = store.load_all()[0]
+    assert np.array_equal(back.pixels, ep.pixels) and back.rewards is None
+    store.index_path.write_text(json.dumps({**meta, "schema_version": 3}))
+    with pytest.raises(DataError, match="schema version 3 is not supported .*upgrade jepalab"):
+        store.load_all()
 
 
 def test_collect_resumes_and_matches_a_straight_run(tmp_path):
@@ -42,7 +82,7 @@ def test_bad_data_gets_errors_that_name_the_file_and_field(tmp_path):
         store.load_all()
     bad = episode()
     bad.actions[2, 1] = np.nan
-    np.savez(store.episode_dir / "ep_000000.npz", **vars(bad))
+    np.savez(store.episode_dir / "ep_000000.npz", **{k: v for k, v in vars(bad).items() if v is not None})
     with pytest.raises(DataError, match=r"ep_000000.npz: field 'actions' holds NaN or inf \(first at step 2\)"):
         store.load_all()
     short = episode()

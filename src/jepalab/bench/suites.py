@@ -38,11 +38,14 @@ class BenchOptions:
 def applicable(kind: str, cfg) -> dict[str, str | None]:
     """suite -> None if it applies to this checkpoint, else why not."""
     from ..worlds import WORLDS
+    from ..worlds.gym_env import PREFIX, task_for
     world = None if kind == "video" else cfg.data.world
+    with_goals = world in WORLDS or (world or "").startswith(PREFIX) and task_for(world[len(PREFIX):]) is not None
     return {
-        "control": None if world in WORLDS else
+        "control": None if with_goals else
+        (f"{world!r} has no goal jepalab knows how to show (worlds.gym_env.TASKS)" if (world or "").startswith(PREFIX) else
         ("a video-pretrained model has no actions to plan with" if kind == "video"
-         else f"{world!r} is a passive world: there is nothing to control"),
+         else f"{world!r} is a passive world: there is nothing to control")),
         "physics": None if kind == "video" or world == "bounce" else
         f"the suite is made of bounce clips; this model was trained on {world!r}",
         "probe": None,
@@ -108,8 +111,10 @@ class ControlSuite:
             extra["budget_sweep"] = sweep
             from ..worlds import make
             env = make(world)
-            background = env.unwrapped.render_background() if hasattr(env.unwrapped, "render_background") else env.render()
-            plot_trajectories(background, list(results.values()), plots / "control_trajectories.png")
+            if hasattr(env.unwrapped, "render_background"):  # a map that proprio's first two numbers are places on
+                plot_trajectories(env.unwrapped.render_background(), list(results.values()),
+                                  plots / "control_trajectories.png")
+            env.close()
             _plot_budget(sweep, metrics, plots / "control_budget.png")
         return metrics, extra
 

@@ -1,12 +1,16 @@
 """Collect episodes from a world with an exploration policy into an episode store.
 
     jepalab collect --world two-room --episodes 1000 --out data/two-room
+    jepalab collect --env gymnasium:Reacher-v5 --episodes 200 --out data/reacher     # any rgb_array env
+    jepalab collect --env gymnasium:Pusher-v5 --policy actions.npy --episodes 50 --out data/pusher
 
 Episode i is generated from seed `seed + i`, so a collection that was
 interrupted resumes where it stopped and yields the same data as one that ran
 through.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -38,17 +42,50 @@ class HeldRandomPolicy:
         return np.clip(self.current + self.noise * self.rng.normal(size=self.dim), -1, 1).astype(np.float32)
 
 
-def rollout_episode(env, steps: int, seed: int) -> Episode:
-    obs, _ = env.reset(seed=seed)
-    policy = HeldRandomPolicy(env.action_space.shape[0], np.random.default_rng(seed))
-    pixels, proprio, actions = [obs["pixels"]], [obs["proprio"]], []
+class ReplayPolicy:
+    """Actions from a file: a .npy array (episodes, steps, action_dim) in [-1, 1], episode i's row
+    replayed in order (loaded without pickle; nothing in it runs)."""
+
+    def __init__(self, path, episodes: int, steps: int, action_dim: int):
+        from .store import DataError
+        try:
+            table = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise DataError(f"{path}: not a .npy array of actions ({e})") from None
+        want = f"(>= {episodes}, >= {steps}, {action_dim})"
+        if table.ndim != 3 or table.shape[0] < episodes or table.shape[1] < steps or table.shape[2] != action_dim:
+            raise DataError(f"{path}: actions must be {want} for {episodes} episodes of {steps} steps, got {table.shape}")
+        if not np.issubdtype(table.dtype, np.floating):
+            raise DataError(f"{path}: actions must be floats, got dtype {table.dtype}")
+        if not np.isfinite(table).all():
+            e, t, _ = np.argwhere(~np.isfinite(table))[0]
+            raise DataError(f"{path}: actions hold NaN or inf (first at episode {e}, step {t})")
+        self.table = table.astype(np.float32)
+
+    def episode(self, i: int):
+        rows = iter(np.clip(self.table[i], -1, 1))
+        return lambda: next(rows)
+
+
+def rollout_episode(env, steps: int, seed: int, policy=None) -> Episode:
+    """One episode; `policy` () -> action (default: held random from `seed`). Keeps what the world
+    reports beside pixels and proprio: rewards, the true state, the goal."""
+    obs, info = env.reset(seed=seed)
+    policy = policy or HeldRandomPolicy(env.action_space.shape[0], np.random.default_rng(seed))
+    pixels, proprio, actions, rewards, states = [obs["pixels"]], [obs["proprio"]], [], [], [info.get("state")]
     for _ in range(steps):
         a = policy()
-        obs, *_ = env.step(a)
+        obs, reward, _, _, info = env.step(a)
         actions.append(a)
+        rewards.append(reward)
         pixels.append(obs["pixels"])
         proprio.append(obs["proprio"])
-    return Episode(np.stack(pixels), np.stack(actions).astype(np.float32), np.stack(proprio).astype(np.float32))
+        states.append(info.get("state"))
+    f32 = lambda x: np.asarray(x, np.float32)  # noqa: E731
+    return Episode(np.stack(pixels), f32(np.stack(actions)), f32(np.stack(proprio)), rewards=f32(rewards),
+                   state=f32(np.stack(states)) if states[0] is not None else None,
+                   goal_proprio=f32(info["goal_proprio"]) if "goal_proprio" in info else None,
+                   goal_pixels=info.get("goal"))
 
 
 PASSIVE_OBJECTS = 4  # bounce's most objects: proprio holds each one's position (zeros when absent)
@@ -67,22 +104,30 @@ def passive_episode(steps: int, seed: int) -> Episode:
     return Episode(clip.frames, np.zeros((steps, 1), np.float32), state.reshape(steps + 1, -1))
 
 
-def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress: bool = True) -> EpisodeStore:
-    """Write `episodes` episodes of `steps` steps each; skips the ones already on disk."""
+def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress: bool = True,
+            policy: str = "random", image_size: int = 64) -> EpisodeStore:
+    """Write `episodes` episodes of `steps` steps each; skips the ones already on disk. `world`: a
+    built-in world or `gymnasium:ID`; `policy`: random (held random exploration) or a .npy file of
+    actions (see ReplayPolicy)."""
     if world == "bounce":
         return _collect_passive(episodes, steps, out, seed, progress)
     # max_steps beyond `steps`: collection episodes never end early, and never on reaching a goal.
-    env = make(world, max_steps=steps + 1, goal_mode="anywhere")
-    n = env.observation_space["pixels"].shape[0]
-    store = EpisodeStore.create(out, {
-        "world": world, "steps_per_episode": steps, "seed": seed, "image_size": n,
-        "action_dim": int(env.action_space.shape[0]),
-        "proprio_dim": int(env.observation_space["proprio"].shape[0]), "policy": "held-random",
-    })
-    done = {int(p.stem.split("_")[1]) for p in store.episode_paths()}
-    todo = [i for i in range(episodes) if i not in done]
-    for i in tqdm(todo, desc=f"collect {world}", unit="ep", disable=not progress):
-        store.append(rollout_episode(env, steps, seed + i), i)
+    kwargs = {"image_size": image_size} if world.startswith("gymnasium:") else {"goal_mode": "anywhere"}
+    env = make(world, max_steps=steps + 1, **kwargs)
+    try:
+        n, A = env.observation_space["pixels"].shape[0], int(env.action_space.shape[0])
+        replay = None if policy == "random" else ReplayPolicy(policy, episodes, steps, A)
+        store = EpisodeStore.create(out, {
+            "world": world, "steps_per_episode": steps, "seed": seed, "image_size": n, "action_dim": A,
+            "proprio_dim": int(env.observation_space["proprio"].shape[0]),
+            "policy": "held-random" if replay is None else f"replay {Path(policy).name}",
+        })
+        done = {int(p.stem.split("_")[1]) for p in store.episode_paths()}
+        todo = [i for i in range(episodes) if i not in done]
+        for i in tqdm(todo, desc=f"collect {world}", unit="ep", disable=not progress):
+            store.append(rollout_episode(env, steps, seed + i, replay.episode(i) if replay else None), i)
+    finally:
+        env.close()
     return store
 
 

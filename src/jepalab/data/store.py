@@ -1,7 +1,11 @@
 """Episode store: a folder of per-episode `.npz` files plus a `dataset.json` index.
 
     data/x/dataset.json              format, schema version, world, shapes
-    data/x/episodes/ep_000000.npz    pixels (T+1,H,W,3) uint8, actions (T,A) float32, proprio (T+1,P) float32
+    data/x/episodes/ep_000000.npz    pixels (T+1,H,W,3) uint8, actions (T,A) float32, proprio (T+1,P) float32,
+                                     and where the source has them: rewards (T,), state (T+1,S) (the true
+                                     simulator state), goal_proprio (P,), goal_pixels (H,W,3) uint8
+
+Schema versions: 1 had the three required fields only; 2 (now) adds the optional ones. Both are read.
 
 Each episode is written to a temporary file and renamed into place, so a
 collection killed at any moment leaves a readable store of the completed
@@ -18,8 +22,10 @@ from pathlib import Path
 import numpy as np
 
 FORMAT = "jepalab-episodes"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READS = (1, 2)  # schema versions this jepalab reads
 REQUIRED = ("pixels", "actions", "proprio")
+OPTIONAL = ("rewards", "state", "goal_proprio", "goal_pixels")
 
 
 class DataError(ValueError):
@@ -31,6 +37,10 @@ class Episode:
     pixels: np.ndarray  # (T+1, H, W, 3) uint8
     actions: np.ndarray  # (T, A) float32
     proprio: np.ndarray  # (T+1, P) float32
+    rewards: np.ndarray | None = None  # (T,) float32: the reward after each action
+    state: np.ndarray | None = None  # (T+1, S) float32: true simulator state (e.g. MuJoCo qpos, qvel)
+    goal_proprio: np.ndarray | None = None  # (P,) float32: the episode's goal, as proprio
+    goal_pixels: np.ndarray | None = None  # (H, W, 3) uint8: an image of the goal reached
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -69,7 +79,8 @@ class EpisodeStore:
         self.validate(ep, f"episode {index}")
         path = self.episode_dir / f"ep_{index:06d}.npz"
         tmp = self.episode_dir / f".ep_{index:06d}.tmp.npz"
-        np.savez_compressed(tmp, pixels=ep.pixels, actions=ep.actions, proprio=ep.proprio)
+        fields = {k: getattr(ep, k) for k in REQUIRED + OPTIONAL if getattr(ep, k) is not None}
+        np.savez_compressed(tmp, **fields)
         os.replace(tmp, path)
         return path
 
@@ -85,9 +96,10 @@ class EpisodeStore:
             raise DataError(f"{self.index_path}: not valid JSON ({e})") from None
         if meta.get("format") != FORMAT:
             raise DataError(f"{self.index_path}: format is {meta.get('format')!r}, expected {FORMAT!r}")
-        if meta.get("schema_version") != SCHEMA_VERSION:
+        if meta.get("schema_version") not in READS:
             raise DataError(f"{self.index_path}: schema version {meta.get('schema_version')} is not supported "
-                            f"(this jepalab reads version {SCHEMA_VERSION})")
+                            f"(this jepalab reads versions {', '.join(map(str, READS))}; "
+                            f"{'upgrade jepalab' if (meta.get('schema_version') or 0) > SCHEMA_VERSION else 'collect it again'})")
         return meta
 
     def episode_paths(self) -> list[Path]:
@@ -102,7 +114,7 @@ class EpisodeStore:
                 missing = [k for k in REQUIRED if k not in f.files]
                 if missing:
                     raise DataError(f"{path}: missing field(s) {missing}")
-                ep = Episode(**{k: f[k] for k in REQUIRED})
+                ep = Episode(**{k: f[k] for k in REQUIRED + OPTIONAL if k in f.files})
         except DataError:
             raise
         except Exception as e:  # zip/npy errors come in many types; all mean the file is unreadable
@@ -129,7 +141,20 @@ class EpisodeStore:
         if len(p) != len(a) + 1 or len(s) != len(p):
             raise DataError(f"{where}: lengths disagree: pixels {len(p)}, actions {len(a)}, proprio {len(s)} "
                             "(expected T+1, T, T+1)")
-        for name, arr in (("actions", a), ("proprio", s)):
-            if not np.all(np.isfinite(arr)):
+        T = len(a)
+        shapes = {"rewards": (T,), "state": (T + 1, None), "goal_proprio": (s.shape[1],), "goal_pixels": p.shape[1:]}
+        for name, want in shapes.items():
+            arr = getattr(ep, name)
+            if arr is None:
+                continue
+            ok = arr.ndim == len(want) and all(w is None or w == n for w, n in zip(want, arr.shape))
+            kind_ok = arr.dtype == np.uint8 if name == "goal_pixels" else np.issubdtype(arr.dtype, np.floating)
+            if not (ok and kind_ok):
+                shown = tuple("S" if w is None else w for w in want)
+                raise DataError(f"{where}: field '{name}' must be {shown} "
+                                f"{'uint8' if name == 'goal_pixels' else 'float'}, got {arr.shape} {arr.dtype}")
+        for name in ("actions", "proprio", "rewards", "state", "goal_proprio"):
+            arr = getattr(ep, name)
+            if arr is not None and not np.all(np.isfinite(arr)):
                 bad = int(np.argwhere(~np.isfinite(arr))[0][0])
-                raise DataError(f"{where}: field '{name}' holds NaN or inf (first at step {bad})")
+                raise DataError(f"{where}: field '{name}' holds NaN or inf (first at {'index' if name == 'goal_proprio' else 'step'} {bad})")

@@ -63,6 +63,8 @@ def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: s
     `world_kwargs` go to the world's factory (e.g. {"goal_mode": "anywhere"} for two-room)."""
     episodes = cfg.episodes if episodes is None else episodes
     seed = cfg.seed if seed is None else seed
+    if model is not None:  # a gymnasium env renders at the model's size (built-in worlds ignore it)
+        world_kwargs = {"image_size": model.cfg.image_size, **(world_kwargs or {})}
     envs, obs, infos = reset_envs(world, cfg, episodes, seed, world_kwargs)
     E = episodes
     done = np.zeros(E, bool)

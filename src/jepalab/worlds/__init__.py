@@ -4,7 +4,8 @@
     env = make("two-room", max_steps=100)
 
 Every world is a gymnasium `Env` with dict observations {"pixels", "proprio"} and
-an info dict carrying "goal" (an image) and "is_success".
+an info dict carrying "goal" (an image) and "is_success". `make("gymnasium:Reacher-v5")` wraps any
+gymnasium env that renders rgb_array the same way (worlds/gym_env.py).
 """
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ WORLDS: dict[str, Callable[..., gym.Env]] = {"two-room": _two_room}
 
 
 def make(name: str, **kwargs) -> gym.Env:
+    """A built-in world by name, or `gymnasium:ID` for any gymnasium env that renders rgb_array
+    (worlds/gym_env.py; keyword image_size sets its frames' size)."""
+    if name.startswith("gymnasium:"):
+        from .gym_env import GymWorld
+        kwargs.pop("goal_mode", None)  # a built-in world's option; a gymnasium env draws its own goals
+        return GymWorld(name[len("gymnasium:"):], **kwargs)
     if name not in WORLDS:
-        raise ValueError(f"unknown world {name!r}; built-in worlds: {', '.join(sorted(WORLDS))}")
+        raise ValueError(f"unknown world {name!r}; built-in worlds: {', '.join(sorted(WORLDS))}, "
+                         "or gymnasium:ID for a gymnasium environment")
+    kwargs.pop("image_size", None)
     return WORLDS[name](**kwargs)

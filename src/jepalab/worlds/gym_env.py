@@ -1,0 +1,235 @@
+"""Any gymnasium environment that renders `rgb_array`, as a jepalab world.
+
+    from jepalab.worlds import make
+    env = make("gymnasium:Reacher-v5", image_size=64)     # MUJOCO_GL=egl on a machine without a screen
+    obs, info = env.reset(seed=0)                          # {"pixels", "proprio"}, info["goal"] ...
+
+What the wrapper adds to the environment:
+- observations {"pixels": (S, S, 3) uint8 rendered at the model's size, "proprio": the env's own
+  observation vector (a dict observation's "observation")};
+- actions in [-1, 1]^A for every Box action space, mapped linearly onto the env's bounds (Pusher's
+  are +-2), so planners and exploration never need to know them; a Discrete(n) space takes a vector
+  of n scores and steps with the best one;
+- info["state"]: the true simulator state where there is one (MuJoCo qpos and qvel), for probes;
+- goals, for the tasks that have one (`TASKS`): info["goal"] an image of the goal reached,
+  info["goal_proprio"] the observation vector there, info["is_success"] the task's own test.
+  Rendering the goal reached means putting the scene in the goal pose for one frame: the arm of
+  Reacher at the target (two-link inverse kinematics), PointMaze's ball at its goal, Pusher's object
+  at its goal (the arm where it is).
+
+MuJoCo scenes are rendered without shadows and reflections: at 64x64 they are a few pixels of
+detail that cost most of the render time.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import gymnasium as gym
+import numpy as np
+
+PREFIX = "gymnasium:"
+
+
+class GymWorldError(ValueError):
+    pass
+
+
+@dataclass
+class Task:
+    """How to show and test the goal of one environment family."""
+    pose_goal: Callable  # (unwrapped env) -> None: put the scene in the goal pose (state restored after)
+    success: Callable  # (unwrapped env, info) -> bool
+    tolerance: str  # what success means, for reports
+    camera: dict | None = None  # MuJoCo default_camera_config: the task's scene filling a small frame
+
+
+def _reacher_goal(u) -> None:
+    """Joint angles that put the fingertip on the target (elbow-down solution)."""
+    l1, l2 = 0.1, 0.11
+    x, y = u.data.qpos[2:4]
+    c = np.clip((x * x + y * y - l1 * l1 - l2 * l2) / (2 * l1 * l2), -1, 1)
+    q1 = np.arccos(c)
+    q0 = np.arctan2(y, x) - np.arctan2(l2 * np.sin(q1), l1 + l2 * np.cos(q1))
+    u.data.qpos[:2] = q0, q1
+    u.data.qvel[:] = 0
+
+
+def _reacher_distance(u) -> float:
+    return float(np.linalg.norm(u.get_body_com("fingertip") - u.get_body_com("target")))
+
+
+def _pusher_goal(u) -> None:
+    u.data.qpos[-4:-2] = u.data.qpos[-2:]  # the object's slide joints onto the goal's
+    u.data.qvel[:] = 0
+
+
+def _pusher_distance(u) -> float:
+    return float(np.linalg.norm((u.get_body_com("object") - u.get_body_com("goal"))[:2]))
+
+
+def _maze_goal(u) -> None:
+    u.data.qpos[:2] = u.goal[:2] if hasattr(u, "goal") else u.data.qpos[:2]
+    u.data.qvel[:] = 0
+
+
+TASKS: dict[str, Task] = {
+    "Reacher": Task(_reacher_goal, lambda u, info: _reacher_distance(u) < 0.02, "fingertip within 0.02 of the target",
+                    camera={"distance": 0.62, "elevation": -90.0, "azimuth": 90.0, "lookat": np.zeros(3)}),
+    "Pusher": Task(_pusher_goal, lambda u, info: _pusher_distance(u) < 0.05, "object within 0.05 of the goal",
+                   camera={"distance": 1.5, "elevation": -90.0, "azimuth": 90.0, "lookat": np.array([0.25, -0.3, -0.3])}),
+    "PointMaze": Task(_maze_goal, lambda u, info: bool(info.get("success", False)), "the env's own success (0.45)"),
+}
+
+
+def task_for(env_id: str) -> Task | None:
+    family = env_id.split("/")[-1].split("_")[0].split("-")[0]
+    return TASKS.get(family)
+
+
+def _register_robotics(env_id: str) -> None:
+    if env_id not in gym.registry:
+        try:
+            import gymnasium_robotics
+            gym.register_envs(gymnasium_robotics)
+        except ImportError:
+            pass
+    if env_id not in gym.registry:
+        raise GymWorldError(f"gymnasium has no environment {env_id!r} (for MuJoCo envs: pip install "
+                            "'gymnasium[mujoco]'; for PointMaze/AntMaze: pip install gymnasium-robotics)")
+
+
+class GymWorld(gym.Env):
+    metadata = {"render_modes": ["rgb_array"]}
+
+    def __init__(self, env_id: str, image_size: int = 64, max_steps: int | None = None, **env_kwargs):
+        os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; a user's own setting wins
+        _register_robotics(env_id)
+        self.env_id, self.size = env_id, image_size
+        self.task = task_for(env_id)
+        kwargs = dict(render_mode="rgb_array", **env_kwargs)
+        if self.task is not None and self.task.camera is not None:
+            kwargs.setdefault("default_camera_config", self.task.camera)
+        if max_steps is not None:
+            kwargs["max_episode_steps"] = max_steps
+        try:
+            try:  # MuJoCo envs render at the model's size directly; others are resized
+                self.env = gym.make(env_id, width=image_size, height=image_size, **kwargs)
+            except TypeError:
+                self.env = gym.make(env_id, **kwargs)
+        except gym.error.DependencyNotInstalled as e:
+            raise GymWorldError(f"{env_id}: {e}") from None
+        space = self.env.action_space
+        if isinstance(space, gym.spaces.Box):
+            if not (np.isfinite(space.low).all() and np.isfinite(space.high).all()):
+                raise GymWorldError(f"{env_id}: unbounded action space {space}; jepalab needs bounds to scale actions")
+            self.low, self.high = space.low.astype(np.float64), space.high.astype(np.float64)
+            dim = int(np.prod(space.shape))
+        elif isinstance(space, gym.spaces.Discrete):
+            self.low = self.high = None
+            dim = int(space.n)
+        else:
+            raise GymWorldError(f"{env_id}: action space {space} is not supported (Box or Discrete)")
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (dim,), np.float32)
+        proprio = self._proprio(self.env.observation_space.sample())
+        self.observation_space = gym.spaces.Dict({
+            "pixels": gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8),
+            "proprio": gym.spaces.Box(-np.inf, np.inf, proprio.shape, np.float32),
+        })
+        self._styled = False
+
+    # -- conversions -------------------------------------------------------------
+    @staticmethod
+    def _proprio(obs) -> np.ndarray:
+        if isinstance(obs, dict):
+            obs = obs["observation"] if "observation" in obs else np.concatenate(
+                [np.ravel(v) for k, v in sorted(obs.items()) if np.issubdtype(np.asarray(v).dtype, np.number)])
+        if isinstance(obs, tuple):  # PointMaze's agent reports (observation, info)
+            obs = obs[0]
+        return np.ravel(np.asarray(obs, np.float32))
+
+    def _env_action(self, action):
+        a = np.asarray(action, np.float64).ravel()
+        if a.shape != self.action_space.shape or not np.all(np.isfinite(a)):
+            raise GymWorldError(f"{self.env_id}: action must be {self.action_space.shape[0]} finite floats, got {a.tolist()}")
+        if self.low is None:
+            return int(np.argmax(a))
+        return (self.low + (np.clip(a, -1, 1) + 1) / 2 * (self.high - self.low)).reshape(self.env.action_space.shape)
+
+    def pixels(self) -> np.ndarray:
+        frame = self.env.render()
+        if not self._styled:
+            self._no_shadows()
+        if frame.shape[:2] != (self.size, self.size):
+            from PIL import Image
+            frame = np.asarray(Image.fromarray(frame).resize((self.size, self.size), Image.BILINEAR))
+        return np.ascontiguousarray(frame[..., :3], dtype=np.uint8)
+
+    def _no_shadows(self) -> None:
+        self._styled = True
+        u = self.env.unwrapped
+        renderer = getattr(u, "mujoco_renderer", None) or getattr(getattr(u, "point_env", None), "mujoco_renderer", None)
+        viewer = getattr(renderer, "viewer", None)
+        if viewer is None or not hasattr(viewer, "scn"):
+            return
+        import mujoco
+        viewer.scn.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
+        viewer.scn.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
+
+    def state(self) -> np.ndarray | None:
+        data = getattr(self.env.unwrapped, "data", None)
+        if data is None or not hasattr(data, "qpos"):
+            return None
+        return np.concatenate([data.qpos, data.qvel]).astype(np.float32)
+
+    # -- goals ---------------------------------------------------------------------
+    def _goal(self) -> tuple[np.ndarray, np.ndarray]:
+        """(image, observation vector) of the goal reached; the simulator state is restored after."""
+        import mujoco
+        u = self.env.unwrapped
+        saved = u.data.qpos.copy(), u.data.qvel.copy()
+        self.task.pose_goal(u)
+        mujoco.mj_forward(u.model, u.data)
+        image = self.pixels()
+        mj_env = getattr(u, "point_env", u)  # a maze wraps the MuJoCo env of its agent
+        proprio = self._proprio(mj_env._get_obs())
+        u.data.qpos[:], u.data.qvel[:] = saved
+        mujoco.mj_forward(u.model, u.data)
+        return image, proprio
+
+    def _info(self, info: dict) -> dict:
+        info = dict(info)
+        state = self.state()
+        if state is not None:
+            info["state"] = state
+        if self.task is not None:
+            info["goal"], info["goal_proprio"] = self._goal_image, self._goal_proprio
+            info["is_success"] = bool(self.task.success(self.env.unwrapped, info))
+        return info
+
+    # -- gymnasium API -------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        self._obs_raw = obs
+        if self.task is not None:
+            self._goal_image, self._goal_proprio = self._goal()
+        return {"pixels": self.pixels(), "proprio": self._proprio(obs)}, self._info(info)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(self._env_action(action))
+        self._obs_raw = obs
+        return ({"pixels": self.pixels(), "proprio": self._proprio(obs)}, float(reward), bool(terminated),
+                bool(truncated), self._info(info))
+
+    def goal_vector(self) -> np.ndarray | None:
+        """The goal as the env states it (a dict observation's desired_goal), where it does."""
+        if isinstance(self._obs_raw, dict) and "desired_goal" in self._obs_raw:
+            return np.asarray(self._obs_raw["desired_goal"], np.float32).ravel()
+        return None
+
+    def render(self):
+        return self.pixels()
+
+    def close(self):
+        self.env.close()

@@ -1,0 +1,128 @@
+"""`jepalab import` and `jepalab inspect`: users' recordings into an episode store."""
+import json
+
+import numpy as np
+import pytest
+
+from jepalab.cli import main
+from jepalab.data.importers import import_lerobot, import_videos
+from jepalab.data.store import DataError, EpisodeStore
+from jepalab.data.video import write_video
+
+
+def clip(n, seed):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 255, (n, 32, 32, 3), dtype=np.uint8)
+
+
+def recordings(folder, lengths=(6, 8)):
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, n in enumerate(lengths):
+        frames, actions = clip(n, i), np.random.default_rng(10 + i).uniform(-1, 1, (n - 1, 3)).astype(np.float32)
+        write_video(folder / f"take{i}.mkv", frames)  # lossless: pixels compare exactly
+        out.append((frames, actions))
+    # one actions file as CSV with a header, one as .npy; one state file
+    np.savetxt(folder / "take0.csv", out[0][1], delimiter=",", header="ax,ay,az", comments="", fmt="%.9g")
+    np.save(folder / "take1.npy", out[1][1])
+    np.save(folder / "take1.state.npy", np.arange(2 * lengths[1], dtype=np.float32).reshape(lengths[1], 2))
+    return out
+
+
+def test_videos_with_actions_files_become_episodes(tmp_path):
+    want = recordings(tmp_path / "rec", lengths=(6, 6))
+    (tmp_path / "rec" / "take1.state.npy").unlink()  # state for every video or for none
+    store = import_videos(tmp_path / "rec", tmp_path / "data", image_size=32, progress=False)
+    eps = store.load_all()
+    assert [len(e) for e in eps] == [5, 5] and store.meta()["action_dim"] == 3
+    for ep, (frames, actions) in zip(eps, want):
+        assert np.array_equal(ep.pixels, frames) and np.allclose(ep.actions, actions, atol=1e-6)
+        assert ep.proprio.shape == (6, 1) and not ep.proprio.any()
+
+
+def test_import_errors_name_the_file_and_the_problem(tmp_path):
+    recordings(tmp_path / "rec")
+    rec = tmp_path / "rec"
+    # state rows for one video but not the other: dims differ
+    with pytest.raises(DataError, match=r"\(action, state\) columns \(3, 2\), earlier episodes have \(3, 1\)"):
+        import_videos(rec, tmp_path / "a", image_size=32, progress=False)
+    (rec / "take1.state.npy").unlink()
+    np.save(rec / "take1.npy", np.zeros((3, 3), np.float32))
+    with pytest.raises(DataError, match=r"take1.npy: 3 actions for 8 frames of take1.mkv \(expected 7 or 8"):
+        import_videos(rec, tmp_path / "b", image_size=32, progress=False)
+    (rec / "take0.csv").write_text("ax,ay,az\n0,0,0\n1,nan,0\n")
+    with pytest.raises(DataError, match=r"take0.csv: holds NaN or inf \(first in row 1\)"):
+        import_videos(rec, tmp_path / "c", image_size=32, progress=False)
+    (rec / "take0.csv").unlink()
+    with pytest.raises(DataError, match="no actions file .* for take0.mkv"):
+        import_videos(rec, tmp_path / "d", image_size=32, progress=False)
+
+
+def test_interrupted_import_resumes(tmp_path):
+    recordings(tmp_path / "rec", lengths=(6, 6))
+    (tmp_path / "rec" / "take1.state.npy").unlink()
+    store = import_videos(tmp_path / "rec", tmp_path / "data", image_size=32, progress=False)
+    first = store.episode_paths()[0].stat().st_mtime_ns
+    store.episode_paths()[1].unlink()
+    again = import_videos(tmp_path / "rec", tmp_path / "data", image_size=32, progress=False)
+    assert len(again) == 2 and again.episode_paths()[0].stat().st_mtime_ns == first  # not rewritten
+
+
+def lerobot_dataset(root, episodes=2, n=6):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    info = {"codebase_version": "v2.1", "fps": 10, "total_episodes": episodes, "chunks_size": 1000,
+            "data_path": "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet",
+            "video_path": "videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4",
+            "features": {"observation.images.top": {"dtype": "video", "shape": [32, 32, 3]},
+                         "observation.state": {"dtype": "float32", "shape": [4]},
+                         "action": {"dtype": "float32", "shape": [2]}}}
+    (root / "meta").mkdir(parents=True)
+    (root / "meta" / "info.json").write_text(json.dumps(info))
+    rows = []
+    for e in range(episodes):
+        rng = np.random.default_rng(e)
+        actions, state = rng.normal(size=(n, 2)).astype(np.float32), rng.normal(size=(n, 4)).astype(np.float32)
+        table = pa.table({"action": [list(a) for a in actions], "observation.state": [list(s) for s in state],
+                          "frame_index": list(range(n)), "episode_index": [e] * n})
+        (root / "data" / "chunk-000").mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, root / "data" / "chunk-000" / f"episode_{e:06d}.parquet")
+        write_video(root / "videos" / "chunk-000" / "observation.images.top" / f"episode_{e:06d}.mp4", clip(n, e))
+        rows.append((actions, state))
+    return rows
+
+
+def test_lerobot_dataset_on_disk(tmp_path):
+    pytest.importorskip("pyarrow")
+    want = lerobot_dataset(tmp_path / "ds")
+    store = import_lerobot(tmp_path / "ds", tmp_path / "data", image_size=32, progress=False)
+    eps = store.load_all()
+    assert len(eps) == 2 and store.meta()["action_dim"] == 2 and store.meta()["proprio_dim"] == 4
+    for ep, (actions, state) in zip(eps, want):
+        assert ep.pixels.shape == (6, 32, 32, 3) and np.array_equal(ep.actions, actions[:-1])
+        assert np.array_equal(ep.proprio, state)
+    with pytest.raises(DataError, match="no camera 'wrist'; cameras: observation.images.top"):
+        import_lerobot(tmp_path / "ds", tmp_path / "x", camera="wrist", progress=False)
+    info = json.loads((tmp_path / "ds" / "meta" / "info.json").read_text())
+    (tmp_path / "ds" / "meta" / "info.json").write_text(json.dumps({**info, "codebase_version": "v3.0"}))
+    with pytest.raises(DataError, match="LeRobot format v3.0; jepalab reads v2.x"):
+        import_lerobot(tmp_path / "ds", tmp_path / "y", progress=False)
+
+
+def test_inspect_prints_a_summary_and_writes_a_contact_sheet(tmp_path, capsys, debug_store):
+    assert main(["inspect", str(debug_store.root), "--sheet", str(tmp_path / "sheet.png"),
+                 "--json", str(tmp_path / "s.json")]) == 0
+    out = capsys.readouterr().out
+    assert "24 episodes of two-room" in out and "actions (2 dims)" in out
+    assert (tmp_path / "sheet.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["episodes"] == 24 and len(summary["actions"]) == 2
+    from PIL import Image
+    assert Image.open(tmp_path / "sheet.png").size[0] > 8 * 64  # 8 frames across
+
+
+def test_inspect_names_a_damaged_episode(tmp_path, capsys):
+    store = EpisodeStore.create(tmp_path / "s", {"world": "x"})
+    (store.episode_dir / "ep_000000.npz").write_bytes(b"junk")
+    assert main(["inspect", str(store.root)]) == 2
+    assert "ep_000000.npz: unreadable episode file" in capsys.readouterr().err

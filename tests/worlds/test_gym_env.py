@@ -1,0 +1,89 @@
+"""gymnasium environments as jepalab worlds: MuJoCo Reacher and Pusher, gymnasium-robotics PointMaze."""
+import numpy as np
+import pytest
+
+from jepalab.data.collect import collect
+from jepalab.data.store import DataError
+from jepalab.worlds import make
+
+pytest.importorskip("mujoco")  # installed by `make install`; a bare checkout without it skips
+
+ENVS = ["Reacher-v5", "Pusher-v5", "PointMaze_UMaze-v3"]
+
+
+@pytest.mark.parametrize("env_id", ENVS)
+def test_adapter_steps_renders_and_shows_its_goal(env_id):
+    env = make(f"gymnasium:{env_id}", image_size=48, max_steps=10)
+    try:
+        obs, info = env.reset(seed=0)
+        assert obs["pixels"].shape == (48, 48, 3) and obs["pixels"].dtype == np.uint8
+        assert obs["proprio"].dtype == np.float32 and obs["proprio"].shape == env.observation_space["proprio"].shape
+        assert info["goal"].shape == (48, 48, 3) and info["goal_proprio"].shape == obs["proprio"].shape
+        assert not np.array_equal(info["goal"], obs["pixels"])  # the goal pose shows
+        before = env.env.unwrapped.data.qpos.copy()
+        env.reset(seed=0)  # rendering the goal left the simulator where it was
+        assert np.allclose(env.env.unwrapped.data.qpos, before)
+        truncated = False
+        for _ in range(10):
+            obs, reward, _, truncated, info = env.step(np.ones(env.action_space.shape, np.float32))
+            assert np.isfinite(reward) and isinstance(info["is_success"], bool) and np.isfinite(info["state"]).all()
+        assert truncated  # max_steps is the env's time limit
+        with pytest.raises(ValueError, match="finite"):
+            env.step(np.full(env.action_space.shape, np.nan))
+    finally:
+        env.close()
+
+
+def test_actions_in_unit_box_map_onto_the_env_bounds():
+    env = make("gymnasium:Pusher-v5", image_size=32)  # bounds +-2
+    try:
+        assert env.action_space.low.min() == -1 and np.allclose(env._env_action(np.ones(7)), 2.0)
+        assert np.allclose(env._env_action(-np.ones(7)), -2.0) and np.allclose(env._env_action(np.zeros(7)), 0.0)
+    finally:
+        env.close()
+
+
+def test_reacher_goal_image_puts_the_fingertip_on_the_target():
+    import mujoco
+    from jepalab.worlds.gym_env import _reacher_distance, _reacher_goal
+    env = make("gymnasium:Reacher-v5")
+    try:
+        for seed in range(5):
+            env.reset(seed=seed)
+            u = env.env.unwrapped
+            _reacher_goal(u)
+            mujoco.mj_forward(u.model, u.data)
+            assert _reacher_distance(u) < 1e-6
+    finally:
+        env.close()
+
+
+def test_collect_gymnasium_keeps_rewards_state_goal_and_resumes(tmp_path):
+    store = collect("gymnasium:Reacher-v5", 3, 8, tmp_path / "r", seed=0, progress=False, image_size=32)
+    ep = store.load_all()[1]
+    assert ep.pixels.shape == (9, 32, 32, 3) and ep.actions.shape == (8, 2) and ep.rewards.shape == (8,)
+    assert ep.state.shape == (9, 8) and ep.goal_proprio.shape == (10,) and ep.goal_pixels.shape == (32, 32, 3)
+    assert store.meta()["world"] == "gymnasium:Reacher-v5" and store.meta()["proprio_dim"] == 10
+    (store.episode_dir / "ep_000001.npz").unlink()  # killed before episode 1 landed
+    again = collect("gymnasium:Reacher-v5", 3, 8, tmp_path / "r", seed=0, progress=False, image_size=32)
+    assert np.array_equal(again.load_all()[1].pixels, ep.pixels)  # resumed: the same episode again
+
+
+def test_collect_replays_an_actions_file_and_refuses_a_bad_one(tmp_path):
+    actions = np.random.default_rng(0).uniform(-1, 1, (2, 6, 2)).astype(np.float32)
+    np.save(tmp_path / "a.npy", actions)
+    ep = collect("gymnasium:Reacher-v5", 2, 6, tmp_path / "r", progress=False, policy=str(tmp_path / "a.npy"),
+                 image_size=32).load_all()[1]
+    assert np.array_equal(ep.actions, actions[1])
+    np.save(tmp_path / "short.npy", actions[:, :3])
+    with pytest.raises(DataError, match=r"short.npy: actions must be \(>= 2, >= 6, 2\).*got \(2, 3, 2\)"):
+        collect("gymnasium:Reacher-v5", 2, 6, tmp_path / "r2", progress=False, policy=str(tmp_path / "short.npy"))
+    actions[0, 1, 0] = np.nan
+    np.save(tmp_path / "nan.npy", actions)
+    with pytest.raises(DataError, match="NaN or inf"):
+        collect("gymnasium:Reacher-v5", 2, 6, tmp_path / "r3", progress=False, policy=str(tmp_path / "nan.npy"))
+
+
+def test_unknown_env_is_a_clear_error():
+    with pytest.raises(ValueError, match="gymnasium has no environment 'NoSuchEnv-v0'"):
+        make("gymnasium:NoSuchEnv-v0")
