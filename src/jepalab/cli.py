@@ -74,7 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--world", help="built-in world to collect from (default two-room)")
     where.add_argument("--env", help="gymnasium:ID, any gymnasium env that renders rgb_array (e.g. gymnasium:Reacher-v5, "
                                      "gymnasium:Pusher-v5, gymnasium:PointMaze_UMaze-v3)")
-    c.add_argument("--policy", default="random", help="random (held random exploration) or a .npy file of actions "
+    c.add_argument("--policy", default="random", help="random (held random exploration), noisy-expert (worlds with a "
+                                                      "scripted expert: push) or a .npy file of actions "
                                                       "(episodes, steps, action_dim) in [-1, 1] to replay")
     c.add_argument("--image-size", type=int, default=64, help="frame size for gymnasium envs (built-in worlds have their own)")
     c.add_argument("--episodes", type=int, default=1000, help="number of episodes (an existing store is completed)")
@@ -252,7 +253,7 @@ def cmd_train(args) -> None:
         cfg = override(cfg, [f"data.world={args.world}"])
         if rank == 0:
             collect(args.world, cfg.data.episodes, cfg.data.steps_per_episode, Path(args.out) / "data",
-                    seed=cfg.data.seed, progress=not args.quiet)
+                    seed=cfg.data.seed, progress=not args.quiet, policy=cfg.data.policy, image_size=cfg.model.image_size)
         barrier()
         store = EpisodeStore(Path(args.out) / "data")
     else:

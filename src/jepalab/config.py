@@ -24,6 +24,8 @@ class DataConfig:
     episodes: int = opt(1000, "episodes to collect")
     steps_per_episode: int = opt(64, "environment steps per collected episode")
     seed: int = opt(0, "episode i is collected with seed + i")
+    policy: str = opt("random", "collection policy: random (held random exploration) | noisy-expert (worlds with a "
+                                "scripted expert: push)")
 
 
 @dataclass
@@ -305,7 +307,19 @@ def _reacher() -> RunConfig:
     return c
 
 
-PRESETS = {"two-room": RunConfig, "debug": _debug, "bounce": _bounce, "reacher": _reacher}
+def _push() -> RunConfig:
+    """The built-in `push` world (a box to a target pose): the block keeps sliding a little after a
+    push (history 2), and data comes from the noisy scripted expert, which touches the block far more
+    often than random actions do."""
+    c = RunConfig()
+    c.data = DataConfig(world="push", episodes=400, steps_per_episode=60, policy="noisy-expert")
+    c.model = ModelConfig(frameskip=2, history=2)
+    c.train = TrainConfig(steps=2000)
+    c.plan = PlanConfig(horizon=8, context=2, max_steps=80, episodes=50, seed=100_000)
+    return c
+
+
+PRESETS = {"two-room": RunConfig, "debug": _debug, "bounce": _bounce, "reacher": _reacher, "push": _push}
 VIDEO_PRESETS = {"video-small": PretrainConfig, "video-base": _video_base, "video-debug": _video_debug}
 
 

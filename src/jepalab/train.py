@@ -101,7 +101,8 @@ class Trainer:
             return False
         ckpt = checkpoint.resolve(root)
         meta = checkpoint.read_meta(ckpt)
-        saved, now = meta.get("config", {}), self.cfg.to_dict()
+        # a key the saved config lacks (written before the key existed) has its default there
+        saved, now = type(self.cfg).from_dict(meta.get("config", {}), str(ckpt)).to_dict(), self.cfg.to_dict()
         keys = [f"{s}.{k}" for s in now for k in now[s] if saved.get(s, {}).get(k) != now[s][k]]
         clash = [k for k in keys if k not in RESUMABLE_CHANGES and not k.startswith("plan.")]
         if clash:

@@ -42,6 +42,28 @@ class HeldRandomPolicy:
         return np.clip(self.current + self.noise * self.rng.normal(size=self.dim), -1, 1).astype(np.float32)
 
 
+class NoisyExpertPolicy:
+    """The world's scripted expert (`env.unwrapped.expert_action()`) with Gaussian noise, taking turns
+    with stretches of held random exploration (a switch with probability `switch_prob` per step): data
+    that reaches goals, as a demonstrator's does, but also shows what off-course actions do."""
+
+    def __init__(self, env, rng: np.random.Generator, noise: float = 0.3, switch_prob: float = 0.1):
+        if not hasattr(env.unwrapped, "expert_action"):
+            from .store import DataError
+            raise DataError(f"{type(env.unwrapped).__name__} has no scripted expert; use --policy random or a file")
+        self.env, self.rng, self.noise, self.switch_prob = env, rng, noise, switch_prob
+        self.random = HeldRandomPolicy(env.action_space.shape[0], rng)
+        self.exploring = rng.random() < 0.3
+
+    def __call__(self) -> np.ndarray:
+        if self.rng.random() < self.switch_prob:
+            self.exploring = not self.exploring
+        if self.exploring:
+            return self.random()
+        a = self.env.unwrapped.expert_action() + self.noise * self.rng.normal(size=self.env.action_space.shape[0])
+        return np.clip(a, -1, 1).astype(np.float32)
+
+
 class ReplayPolicy:
     """Actions from a file: a .npy array (episodes, steps, action_dim) in [-1, 1], episode i's row
     replayed in order (loaded without pickle; nothing in it runs)."""
@@ -107,8 +129,8 @@ def passive_episode(steps: int, seed: int) -> Episode:
 def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress: bool = True,
             policy: str = "random", image_size: int = 64) -> EpisodeStore:
     """Write `episodes` episodes of `steps` steps each; skips the ones already on disk. `world`: a
-    built-in world or `gymnasium:ID`; `policy`: random (held random exploration) or a .npy file of
-    actions (see ReplayPolicy)."""
+    built-in world or `gymnasium:ID`; `policy`: random (held random exploration), noisy-expert (for
+    worlds with a scripted expert, e.g. push) or a .npy file of actions (see ReplayPolicy)."""
     if world == "bounce":
         return _collect_passive(episodes, steps, out, seed, progress)
     # max_steps beyond `steps`: collection episodes never end early, and never on reaching a goal.
@@ -116,16 +138,20 @@ def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress:
     env = make(world, max_steps=steps + 1, **kwargs)
     try:
         n, A = env.observation_space["pixels"].shape[0], int(env.action_space.shape[0])
-        replay = None if policy == "random" else ReplayPolicy(policy, episodes, steps, A)
+        replay = None if policy in ("random", "noisy-expert") else ReplayPolicy(policy, episodes, steps, A)
+        if policy == "noisy-expert":
+            NoisyExpertPolicy(env, np.random.default_rng(0))  # refuses a world without an expert before writing
         store = EpisodeStore.create(out, {
             "world": world, "steps_per_episode": steps, "seed": seed, "image_size": n, "action_dim": A,
             "proprio_dim": int(env.observation_space["proprio"].shape[0]),
-            "policy": "held-random" if replay is None else f"replay {Path(policy).name}",
+            "policy": {"random": "held-random", "noisy-expert": "noisy-expert"}.get(policy, f"replay {Path(policy).name}"),
         })
         done = {int(p.stem.split("_")[1]) for p in store.episode_paths()}
         todo = [i for i in range(episodes) if i not in done]
         for i in tqdm(todo, desc=f"collect {world}", unit="ep", disable=not progress):
-            store.append(rollout_episode(env, steps, seed + i, replay.episode(i) if replay else None), i)
+            chosen = (replay.episode(i) if replay else
+                      NoisyExpertPolicy(env, np.random.default_rng(seed + i)) if policy == "noisy-expert" else None)
+            store.append(rollout_episode(env, steps, seed + i, chosen), i)
     finally:
         env.close()
     return store

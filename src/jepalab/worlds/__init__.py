@@ -19,7 +19,12 @@ def _two_room(**kwargs) -> gym.Env:
     return TwoRoomEnv(**kwargs)
 
 
-WORLDS: dict[str, Callable[..., gym.Env]] = {"two-room": _two_room}
+def _push(**kwargs) -> gym.Env:
+    from .push import PushEnv
+    return PushEnv(**kwargs)
+
+
+WORLDS: dict[str, Callable[..., gym.Env]] = {"two-room": _two_room, "push": _push}
 
 
 def make(name: str, **kwargs) -> gym.Env:
