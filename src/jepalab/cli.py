@@ -261,9 +261,10 @@ def cmd_train(args) -> None:
         meta = store.meta()
         # the data decides the shapes it holds: a custom action size or frame size needs no flag
         explicit = {s.partition("=")[0] for s in args.sets}
-        from_data = [f"{key}={meta[field]}" for key, field in (("data.world", "world"), ("model.action_dim", "action_dim"),
-                                                              ("model.image_size", "image_size"))
-                     if meta.get(field) is not None and key not in explicit]
+        fields = [("data.world", "world"), ("model.action_dim", "action_dim"), ("model.image_size", "image_size")]
+        if "proprio" in cfg.model.sense_list:
+            fields.append(("model.proprio_dim", "proprio_dim"))
+        from_data = [f"{key}={meta[field]}" for key, field in fields if meta.get(field) is not None and key not in explicit]
         cfg = override(cfg, from_data)
     if rank == 0:
         print(f"training on {len(store)} episodes from {store.root}")

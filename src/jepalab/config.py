@@ -46,6 +46,15 @@ class ModelConfig:
     history: int = opt(1, "latents of context the causal predictor sees (two-room is Markov: 1 is enough; "
                           "worlds with momentum need more)")
     dropout: float = opt(0.1, "predictor dropout (LeWorldModel found 0.1 important for stability)")
+    senses: str = opt("", "senses fused into the latent beside the frames, comma-separated, each optional: "
+                          "proprio (the state vector), audio (log-mel windows, data/audio.py); empty: frames only")
+    proprio_dim: int = opt(0, "size of the proprio vector when senses include proprio (set from the data)")
+    audio_mels: int = opt(16, "audio: mel bands per window")
+    audio_steps: int = opt(8, "audio: spectra per window (one window per frame)")
+
+    @property
+    def sense_list(self) -> list[str]:
+        return [s.strip() for s in self.senses.split(",") if s.strip()]
 
 
 @dataclass
@@ -150,6 +159,10 @@ class RunConfig(Sections):
             (m.image_size % 16 == 0, f"model.image_size must be a multiple of 16, got {m.image_size}"),
             (m.encoder != "vit" or m.image_size % m.patch == 0, "model.image_size must be a multiple of model.patch"),
             (m.pred_dim % m.pred_heads == 0, "model.pred_dim must be divisible by model.pred_heads"),
+            (set(m.sense_list) <= {"proprio", "audio"},
+             f"model.senses may hold proprio and audio, got {m.senses!r}"),
+            ("proprio" not in m.sense_list or m.proprio_dim >= 1,
+             "model.senses includes proprio: set model.proprio_dim (training from a store sets it)"),
             (min(m.frameskip, m.history, m.latent_dim, m.action_dim) >= 1, "model sizes must be >= 1"),
             (o.regularizer in ("sigreg", "vicreg"), f"objective.regularizer must be sigreg or vicreg, got {o.regularizer!r}"),
             (p.planner in ("cem", "mppi"), f"plan.planner must be cem or mppi, got {p.planner!r}"),

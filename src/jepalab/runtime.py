@@ -65,7 +65,11 @@ def resolve_device(name: str):
 
 
 def to_device(device, *tensors):
-    """CPU batches -> `device`; to a GPU through pinned memory, without waiting for the copy."""
+    """CPU batches (tensors, or dicts of them) -> `device`; to a GPU through pinned memory, without
+    waiting for the copy."""
     if device.type == "cpu":
         return list(tensors)
-    return [x.pin_memory().to(device, non_blocking=True) for x in tensors]
+
+    def move(x):
+        return {k: move(v) for k, v in x.items()} if isinstance(x, dict) else x.pin_memory().to(device, non_blocking=True)
+    return [move(x) for x in tensors]

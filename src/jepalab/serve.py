@@ -107,6 +107,9 @@ class PlanningService:
         from .planning import make_planner
         self.options = options
         self.model, self.cfg, meta = load_model(checkpoint)
+        if self.cfg.model.sense_list:
+            raise ValueError(f"{checkpoint}: the model fuses {self.cfg.model.senses} beside the frames; "
+                             "`jepalab serve` takes frame-only models")
         self.size = self.cfg.model.image_size
         self.action_dim = self.cfg.model.action_dim
         self.planner = make_planner(self.cfg.plan, self.action_dim, seed=self.cfg.plan.seed)

@@ -79,9 +79,10 @@ class Trainer:
         m = cfg.model
         train_eps, val_eps = split_episodes(episodes)
         steps = max(m.history, cfg.objective.rollout_steps)  # model steps per training window
-        self.sampler = SequenceSampler(train_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed)
-        self.val_sampler = (SequenceSampler(val_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed + 1)
-                            if val_eps else None)
+        self.sampler = SequenceSampler(train_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed,
+                                       senses=m.sense_list)
+        self.val_sampler = (SequenceSampler(val_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed + 1,
+                                            senses=m.sense_list) if val_eps else None)
         self.device = resolve_device(t.device)
         self.model = WorldModel(m).to(self.device)
         self.objective = training_step_module(self.model, self.losses, self.device, t.compile, t.parallel)
@@ -168,9 +169,10 @@ class Trainer:
             path.write_text("".join(line + "\n" for line in keep))
 
     # -- one step ----------------------------------------------------------------
-    def losses(self, pixels: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    def losses(self, obs, actions: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """obs: frames (B, T+1, H, W, 3), or with other senses a dict of them (SequenceSampler.sample)."""
         o, W = self.cfg.objective, self.cfg.model.history
-        z = self.model.encode(pixels)  # (B, T+1, D)
+        z = self.model.encode(obs)  # (B, T+1, D)
         # context: teacher-forced next-latent prediction over the first `history` steps
         pred = self.model.predict(z[:, :W], actions[:, :W])  # (B, W, D): z_1..z_W
         pred_loss = prediction_loss(pred, z[:, 1:W + 1])
@@ -196,10 +198,10 @@ class Trainer:
         t = self.cfg.train
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(self.step, t)
-        pixels, actions = to_device(self.device, *self.sampler.sample(t.batch_size, (self.rank, self.world)))
+        obs, actions = to_device(self.device, *self.sampler.sample(t.batch_size, (self.rank, self.world)))
         self.model.train()
-        with autocast(t.precision, pixels.device.type):
-            loss, info = self.objective(pixels, actions)
+        with autocast(t.precision, self.device.type):
+            loss, info = self.objective(obs, actions)
         norm = apply_gradients(loss, self.optimizer, self.params, self.step, t)
         if norm is not None:
             info["grad_norm"] = norm
@@ -213,13 +215,13 @@ class Trainer:
         if self.val_sampler is None:
             return float("nan")
         state = self.val_sampler.rng.bit_generator.state
-        pixels, actions = to_device(self.device, *self.val_sampler.sample(batch_size))
+        obs, actions = to_device(self.device, *self.val_sampler.sample(batch_size))
         self.val_sampler.rng.bit_generator.state = state  # the same windows every time: comparable numbers
         self.model.eval()
         self.model.encoder.projector.train()  # batch statistics, see the docstring
         W = self.cfg.model.history
         with local_statistics():  # rank 0 validates alone
-            z = self.model.encode(pixels)
+            z = self.model.encode(obs)
         self.model.eval()
         return prediction_loss(self.model.predict(z[:, :W], actions[:, :W]), z[:, 1:W + 1]).item()
 

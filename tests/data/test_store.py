@@ -20,6 +20,7 @@ def full_episode(T=5):
     ep.state = rng.normal(size=(T + 1, 7)).astype(np.float32)
     ep.goal_proprio = rng.normal(size=2).astype(np.float32)
     ep.goal_pixels = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    ep.audio = rng.uniform(0, 5, (T + 1, 16, 8)).astype(np.float32)
     return ep
 
 
@@ -38,7 +39,7 @@ def test_round_trip_is_bit_exact(tmp_path, make):
 def test_optional_fields_are_checked_and_errors_name_episode_and_field(tmp_path):
     store = EpisodeStore.create(tmp_path / "s", {"world": "x"})
     cases = [("rewards", np.zeros(4, np.float32), r"field 'rewards' must be \(5,\) float, got \(4,\)"),
-             ("state", np.zeros((5, 3), np.float32), r"field 'state' must be \(6, 'S'\) float"),
+             ("state", np.zeros((5, 3), np.float32), r"field 'state' must be \(6, '\*'\) float"),
              ("goal_proprio", np.array([0, np.inf], np.float32), r"field 'goal_proprio' holds NaN or inf \(first at index 1\)"),
              ("goal_pixels", np.zeros((64, 64, 3), np.float32), r"field 'goal_pixels' must be \(64, 64, 3\) uint8"),
              ("rewards", np.array([0, 0, np.nan, 0, 0], np.float32), r"field 'rewards' holds NaN or inf \(first at step 2\)")]

@@ -237,7 +237,7 @@ class ProbeSuite:
                     for name, v in row.items():
                         metrics.setdefault(name, {})[f"{quantity} ({probe})"] = v
         else:
-            from ..evals.probe import encode_frames, position_probe
+            from ..evals.probe import encode_frames, episode_senses, position_probe
             eps = self._episodes(s)
             train, test = eps[: self.o.probe_episodes], eps[self.o.probe_episodes:]
             metrics = {}
@@ -245,7 +245,8 @@ class ProbeSuite:
             for name, m in (("trained", self.model), ("untrained", twin)):
                 probe, r2 = position_probe(m, train, test, seed=self.cfg.train.seed)
                 metrics[name] = {"state R²": r2}
-                scatter[name] = (probe(encode_frames(m, np.concatenate([e.pixels for e in test]))), y)
+                scatter[name] = (probe(encode_frames(m, np.concatenate([e.pixels for e in test]),
+                                                     senses=episode_senses(m, test))), y)
         if plots is not None:
             _plot_scatter(scatter, plots / "probe_scatter.png")
         return metrics, {}

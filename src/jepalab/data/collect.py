@@ -117,13 +117,16 @@ FAMILY_PROB = 0.5  # share of clips from bounce's scene families (see worlds.bou
 
 def passive_episode(steps: int, seed: int) -> Episode:
     """A `bounce` clip as an episode: nothing acts in a passive world, so its one action dimension is
-    always zero ("the agent does nothing"), and proprio carries the objects' true positions for probes."""
-    from ..worlds.bounce import sample_mixed_scene, simulate
+    always zero ("the agent does nothing"), proprio carries the objects' true positions for probes,
+    and audio the sound of its collisions (data/audio.py)."""
+    from ..worlds.bounce import FPS, sample_mixed_scene, simulate
     scene = sample_mixed_scene(np.random.default_rng(seed), steps + 1, FAMILY_PROB, BARRIER_PROB)
     clip = simulate(scene)
     state = np.zeros((steps + 1, PASSIVE_OBJECTS, 2), np.float32)
     state[:, :clip.positions.shape[1]] = clip.positions * clip.present[..., None]
-    return Episode(clip.frames, np.zeros((steps, 1), np.float32), state.reshape(steps + 1, -1))
+    from .audio import frame_features, impact_sound
+    audio = frame_features(impact_sound(clip.collisions, FPS, seed), FPS)  # each collision is heard
+    return Episode(clip.frames, np.zeros((steps, 1), np.float32), state.reshape(steps + 1, -1), audio=audio)
 
 
 def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress: bool = True,

@@ -14,8 +14,8 @@ from .store import DataError, Episode
 
 class SequenceSampler:
     def __init__(self, episodes: list[Episode], history: int, frameskip: int, image_size: int,
-                 action_dim: int, seed: int = 0):
-        self.history, self.frameskip = history, frameskip
+                 action_dim: int, seed: int = 0, senses: tuple[str, ...] = ()):
+        self.history, self.frameskip, self.senses = history, frameskip, tuple(senses)
         span = history * frameskip  # environment steps covered by one window
         for i, ep in enumerate(episodes):
             if ep.pixels.shape[1:3] != (image_size, image_size):
@@ -23,11 +23,15 @@ class SequenceSampler:
                                 f"takes {image_size}x{image_size} (set model.image_size or resize the data)")
             if ep.actions.shape[1] != action_dim:
                 raise DataError(f"episode {i}: actions have {ep.actions.shape[1]} dims, the model takes {action_dim}")
+            for sense in self.senses:
+                if getattr(ep, sense) is None:
+                    raise DataError(f"episode {i}: no '{sense}' field, and the model's senses include {sense}")
         usable = [ep for ep in episodes if len(ep) >= span]
         if not usable:
             raise DataError(f"no episode is long enough for a window of {span} steps "
                             f"(history {history} x frameskip {frameskip})")
         self.pixels = np.concatenate([ep.pixels for ep in usable])  # all frames, episodes back to back
+        self.extra = {s: np.concatenate([getattr(ep, s) for ep in usable]).astype(np.float32) for s in self.senses}
         # Pad every episode's actions by one row so that frame and action rows share indices.
         self.actions = np.concatenate([np.vstack([ep.actions, np.zeros_like(ep.actions[:1])]) for ep in usable])
         offsets = np.cumsum([0] + [len(ep.pixels) for ep in usable])
@@ -37,8 +41,9 @@ class SequenceSampler:
     def __len__(self) -> int:
         return len(self.starts)
 
-    def sample(self, batch_size: int, part: tuple[int, int] = (0, 1)) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, batch_size: int, part: tuple[int, int] = (0, 1)) -> tuple[torch.Tensor | dict, torch.Tensor]:
         """-> pixels (B, history+1, H, W, 3) uint8, actions (B, history, frameskip * A) float32.
+        With senses, the first is an observation dict: {"pixels": ..., sense: (B, history+1, ...)}.
 
         part=(rank, world): draw the whole batch of `batch_size` windows, return only this rank's
         slice of batch_size // world rows. Every rank draws the same numbers, so the processes
@@ -53,4 +58,7 @@ class SequenceSampler:
         frame_idx = s[:, None] + k * np.arange(self.history + 1)  # (B, T+1)
         act_idx = s[:, None] + np.arange(self.history * k)  # (B, T*k)
         acts = self.actions[act_idx].reshape(batch_size, self.history, -1)
-        return torch.from_numpy(self.pixels[frame_idx]), torch.from_numpy(acts)
+        pixels = torch.from_numpy(self.pixels[frame_idx])
+        if self.senses:
+            pixels = {"pixels": pixels, **{s: torch.from_numpy(v[frame_idx]) for s, v in self.extra.items()}}
+        return pixels, torch.from_numpy(acts)

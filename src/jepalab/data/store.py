@@ -3,7 +3,8 @@
     data/x/dataset.json              format, schema version, world, shapes
     data/x/episodes/ep_000000.npz    pixels (T+1,H,W,3) uint8, actions (T,A) float32, proprio (T+1,P) float32,
                                      and where the source has them: rewards (T,), state (T+1,S) (the true
-                                     simulator state), goal_proprio (P,), goal_pixels (H,W,3) uint8
+                                     simulator state), goal_proprio (P,), goal_pixels (H,W,3) uint8,
+                                     audio (T+1,M,S) log-mel windows (data/audio.py)
 
 Schema versions: 1 had the three required fields only; 2 (now) adds the optional ones. Both are read.
 
@@ -25,7 +26,7 @@ FORMAT = "jepalab-episodes"
 SCHEMA_VERSION = 2
 READS = (1, 2)  # schema versions this jepalab reads
 REQUIRED = ("pixels", "actions", "proprio")
-OPTIONAL = ("rewards", "state", "goal_proprio", "goal_pixels")
+OPTIONAL = ("rewards", "state", "goal_proprio", "goal_pixels", "audio")
 
 
 class DataError(ValueError):
@@ -41,6 +42,7 @@ class Episode:
     state: np.ndarray | None = None  # (T+1, S) float32: true simulator state (e.g. MuJoCo qpos, qvel)
     goal_proprio: np.ndarray | None = None  # (P,) float32: the episode's goal, as proprio
     goal_pixels: np.ndarray | None = None  # (H, W, 3) uint8: an image of the goal reached
+    audio: np.ndarray | None = None  # (T+1, MELS, STEPS) float32: log-mel window heard up to each frame
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -142,7 +144,8 @@ class EpisodeStore:
             raise DataError(f"{where}: lengths disagree: pixels {len(p)}, actions {len(a)}, proprio {len(s)} "
                             "(expected T+1, T, T+1)")
         T = len(a)
-        shapes = {"rewards": (T,), "state": (T + 1, None), "goal_proprio": (s.shape[1],), "goal_pixels": p.shape[1:]}
+        shapes = {"rewards": (T,), "state": (T + 1, None), "goal_proprio": (s.shape[1],), "goal_pixels": p.shape[1:],
+                  "audio": (T + 1, None, None)}
         for name, want in shapes.items():
             arr = getattr(ep, name)
             if arr is None:
@@ -150,10 +153,10 @@ class EpisodeStore:
             ok = arr.ndim == len(want) and all(w is None or w == n for w, n in zip(want, arr.shape))
             kind_ok = arr.dtype == np.uint8 if name == "goal_pixels" else np.issubdtype(arr.dtype, np.floating)
             if not (ok and kind_ok):
-                shown = tuple("S" if w is None else w for w in want)
+                shown = tuple("*" if w is None else w for w in want)
                 raise DataError(f"{where}: field '{name}' must be {shown} "
                                 f"{'uint8' if name == 'goal_pixels' else 'float'}, got {arr.shape} {arr.dtype}")
-        for name in ("actions", "proprio", "rewards", "state", "goal_proprio"):
+        for name in ("actions", "proprio", "rewards", "state", "goal_proprio", "audio"):
             arr = getattr(ep, name)
             if arr is not None and not np.all(np.isfinite(arr)):
                 bad = int(np.argwhere(~np.isfinite(arr))[0][0])

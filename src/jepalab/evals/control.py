@@ -102,14 +102,14 @@ def _plan_episodes(envs, obs, infos, cfg: PlanConfig, model: WorldModel, done, a
     k, A = model.cfg.frameskip, envs[0].action_space.shape[0]
     planner = make_planner(cfg, A, seed=cfg.seed)
     E = len(envs)
-    z_goal = model.encode(torch.from_numpy(np.stack([i["goal"] for i in infos])))  # (E, D)
+    z_goal = model.encode_observations(infos, goal=True)  # (E, D)
     z_hist: list[torch.Tensor] = []  # per model step: (E, D) observed latents
     a_hist: list[torch.Tensor] = []  # per model step: (E, k*A) model actions taken
     warm = torch.zeros(E, cfg.horizon, A)
     env_steps = 0
     while not done.all() and env_steps < cfg.max_steps:
         live = np.flatnonzero(~done)
-        z_hist.append(model.encode(torch.from_numpy(np.stack([obs[i]["pixels"] for i in range(E)]))))
+        z_hist.append(model.encode_observations(obs))
         n_ctx = min(cfg.context, len(z_hist))
         z_ctx = torch.stack(z_hist[-n_ctx:], 1)[live]
         a_ctx = (torch.stack(a_hist[-(n_ctx - 1):], 1)[live] if n_ctx > 1
@@ -144,8 +144,8 @@ def planning_latency(model: WorldModel, cfg: PlanConfig, world: str, repeats: in
     planner = make_planner(cfg, env.action_space.shape[0], seed=cfg.seed)
     with torch.no_grad():
         model.eval()
-        z = model.encode(torch.from_numpy(o["pixels"][None]))[:, None]
-        zg = model.encode(torch.from_numpy(info["goal"][None]))
+        z = model.encode_observations([o])[:, None]
+        zg = model.encode_observations([info], goal=True)
         a0 = torch.zeros(1, 0, model.model_action_dim)
         planner.plan(model, z, a0, zg)  # warm-up
         tic = time.perf_counter()

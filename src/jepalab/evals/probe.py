@@ -13,11 +13,20 @@ import torch
 
 
 @torch.no_grad()
-def encode_frames(model, pixels: np.ndarray, batch: int = 512) -> np.ndarray:
-    """(N, H, W, 3) uint8 -> (N, D) latents, in eval mode and in batches."""
+def encode_frames(model, pixels: np.ndarray, batch: int = 512, senses: dict | None = None) -> np.ndarray:
+    """(N, H, W, 3) uint8 [+ the model's other senses, N rows each] -> (N, D) latents, in eval mode
+    and in batches."""
     model.eval()
-    return np.concatenate([model.encode(torch.from_numpy(pixels[i:i + batch])).numpy()
+    senses = senses or {}
+    return np.concatenate([model.encode({"pixels": torch.from_numpy(pixels[i:i + batch]),
+                                         **{k: torch.from_numpy(v[i:i + batch]) for k, v in senses.items()}}).numpy()
                            for i in range(0, len(pixels), batch)])
+
+
+def episode_senses(model, episodes) -> dict:
+    """The other senses a world model fuses, concatenated over episodes as their pixels are."""
+    names = getattr(getattr(model, "encoder", None), "senses", [])
+    return {k: np.concatenate([getattr(e, k) for e in episodes]).astype(np.float32) for k in names}
 
 
 @dataclass
@@ -57,7 +66,8 @@ def position_probe(model, train_eps, test_eps, max_frames: int = 4000, seed: int
         px = np.concatenate([e.pixels for e in eps])
         pr = np.concatenate([e.proprio for e in eps])
         idx = rng.choice(len(px), min(max_frames, len(px)), replace=False)
-        return encode_frames(model, px[idx]), pr[idx]
+        senses = {k: v[idx] for k, v in episode_senses(model, eps).items()}
+        return encode_frames(model, px[idx], senses=senses), pr[idx]
 
     z_tr, y_tr = frames(train_eps)
     z_te, y_te = frames(test_eps)

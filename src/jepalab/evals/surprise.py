@@ -120,16 +120,22 @@ def video_model_curve(model: VideoJEPA, frames, context: int | None = None, hori
 
 
 @torch.no_grad()
-def world_model_curve(model: WorldModel, frames, horizon: int = 1, batch: int = 256, name: str = "video") -> np.ndarray:
+def world_model_curve(model: WorldModel, frames, horizon: int = 1, batch: int = 256, name: str = "video",
+                      senses: dict | None = None) -> np.ndarray:
     """Frame f's surprise: the mean squared error of its latent as imagined (zero actions) from the
     `history` frames before f - l + 1, averaged over leads l = 1..horizon; NaN where not every lead
-    can be made."""
+    can be made. `senses`: the model's other senses, one row per frame (e.g. {"audio": (T, M, S)})."""
     H = model.cfg.history
     if horizon < 1:
         raise SurpriseError(f"horizon must be >= 1, got {horizon}")
     video = _as_video(frames, model.cfg.image_size, H + horizon, name)
+    extra = {k: torch.as_tensor(np.asarray(v, np.float32)) for k, v in (senses or {}).items()}
+    for k, v in extra.items():
+        if len(v) != len(video):
+            raise SurpriseError(f"{name}: {k} has {len(v)} rows for {len(video)} frames")
     model.eval()
-    z = torch.cat([model.encode(video[i:i + batch]) for i in range(0, len(video), batch)])  # (T, D)
+    z = torch.cat([model.encode({"pixels": video[i:i + batch], **{k: v[i:i + batch] for k, v in extra.items()}})
+                   for i in range(0, len(video), batch)])  # (T, D)
     T, A = len(z), model.model_action_dim
     ends = list(range(H, T - horizon + 1))  # the history is z[end - H:end]; it imagines end .. end + horizon - 1
     errors = []
@@ -202,12 +208,14 @@ def train_pixel_predictor(cfg, source, steps: int = 300, batch: int = 16, lr: fl
     return model.eval()
 
 
-def surprise_curve(model, frames, context: int | None = None, horizon: int = 1, name: str = "video") -> np.ndarray:
-    """Per-frame surprise of any jepalab model (see the module docstring); NaN where none is made."""
+def surprise_curve(model, frames, context: int | None = None, horizon: int = 1, name: str = "video",
+                   senses: dict | None = None) -> np.ndarray:
+    """Per-frame surprise of any jepalab model (see the module docstring); NaN where none is made.
+    `senses`: a world model's other senses per frame (e.g. {"audio": ...}), when it fuses any."""
     if isinstance(model, VideoJEPA):
         return video_model_curve(model, frames, context, horizon, name=name)
     if isinstance(model, WorldModel):
-        return world_model_curve(model, frames, horizon, name=name)
+        return world_model_curve(model, frames, horizon, name=name, senses=senses)
     if isinstance(model, PixelPredictor):
         return model.curve(frames, name=name)
     raise SurpriseError(f"no surprise for a {type(model).__name__}")

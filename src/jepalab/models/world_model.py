@@ -1,6 +1,8 @@
 """The WorldModel: the only surface planners and evaluations see.
 
     encode(pixels)                     (..., H, W, 3) uint8 -> z (..., D)
+    encode({"pixels", "audio", ...})   the same, with the model's other senses (model.senses)
+    encode_observations([obs, ...])    a batch of a world's observation dicts -> z (B, D)
     predict(z_hist, actions)           (B, T, D), (B, T, A) -> next latents (B, T, D)
     rollout(z_ctx, a_ctx, actions)     context + H future actions -> imagined z_1..z_H (B, H, D)
 
@@ -8,6 +10,7 @@ Actions here are model actions: `frameskip` environment actions concatenated.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -47,10 +50,28 @@ class WorldModel(nn.Module):
     def model_action_dim(self) -> int:
         return self.cfg.action_dim * self.cfg.frameskip
 
-    def encode(self, pixels: torch.Tensor) -> torch.Tensor:
+    def encode(self, obs) -> torch.Tensor:
+        """Frames (..., H, W, 3) uint8 -> z (..., D); or an observation dict {"pixels", and the
+        model's other senses: "proprio" (..., P), "audio" (..., M, S)} with the same leading dims."""
+        pixels, senses = (obs["pixels"], {k: v for k, v in obs.items() if k != "pixels"}) if isinstance(obs, dict) \
+            else (obs, {})
         lead = pixels.shape[:-3]
-        z = self.encoder(pixels.reshape(-1, *pixels.shape[-3:]))
+        senses = {k: v.reshape(-1, *v.shape[len(lead):]) for k, v in senses.items() if k in self.encoder.senses}
+        z = self.encoder(pixels.reshape(-1, *pixels.shape[-3:]), **senses)
         return z.reshape(*lead, -1)
+
+    def encode_observations(self, observations: list[dict], goal: bool = False) -> torch.Tensor:
+        """A batch of a world's observations (dicts of numpy arrays, as env.reset/step return them)
+        -> z (B, D). goal=True: the goals of those worlds' info dicts ("goal" image, "goal_proprio")."""
+        keys = {"pixels": "goal", "proprio": "goal_proprio"} if goal else {"pixels": "pixels", "proprio": "proprio"}
+        batch = {"pixels": torch.from_numpy(np.stack([o[keys["pixels"]] for o in observations]))}
+        for sense in self.encoder.senses:
+            key = keys.get(sense, sense)
+            if any(key not in o for o in observations):
+                raise ValueError(f"this model fuses {sense}, and the world's {'goal' if goal else 'observation'} "
+                                 f"has no {key!r}")
+            batch[sense] = torch.from_numpy(np.stack([np.asarray(o[key], np.float32) for o in observations]))
+        return self.encode(batch)
 
     def predict(self, z_hist: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         return self.predictor(z_hist, actions)
