@@ -71,5 +71,7 @@ def to_device(device, *tensors):
         return list(tensors)
 
     def move(x):
-        return {k: move(v) for k, v in x.items()} if isinstance(x, dict) else x.pin_memory().to(device, non_blocking=True)
+        if isinstance(x, dict):
+            return {k: move(v) for k, v in x.items()}
+        return (x if x.is_pinned() else x.pin_memory()).to(device, non_blocking=True)  # prefetched: pinned already
     return [move(x) for x in tensors]

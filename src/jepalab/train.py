@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from . import checkpoint
 from .config import RunConfig, dumps
-from .data.sequences import SequenceSampler
+from .data.sequences import Prefetcher, SequenceSampler
 from .data.store import Episode
 from .models import WorldModel
 from .objectives import latent_stats, make_regularizer, prediction_loss
@@ -34,7 +34,7 @@ from .runtime import autocast, fp32, resolve_device, to_device, tune_allocator
 
 # Settings a resumed run may change: the step budget (to train longer) and bookkeeping.
 RESUMABLE_CHANGES = {"train.steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
-                     "train.threads", "train.device", "train.compile", "train.parallel"}
+                     "train.threads", "train.device", "train.compile", "train.parallel", "train.prefetch"}
 
 
 def lr_at(step: int, cfg) -> float:
@@ -87,6 +87,9 @@ class Trainer:
         self.model = WorldModel(m).to(self.device)
         self.objective = training_step_module(self.model, self.losses, self.device, t.compile, t.parallel)
         self.sharded = is_sharded(self.model)  # FSDP: every forward and every save is a collective
+        prefetch = t.prefetch == "on" or (t.prefetch == "auto" and self.device.type == "cuda")
+        self.batches = (Prefetcher(self.sampler, t.batch_size, (self.rank, self.world), pin=self.device.type == "cuda")
+                        if prefetch else None)
         self.params = [p for p in self.model.parameters() if p.requires_grad]  # a frozen video encoder stays out
         self.optimizer = torch.optim.AdamW(self.params, lr=t.lr, weight_decay=t.weight_decay)
         self.regularizer = make_regularizer(cfg.objective.regularizer, cfg.objective.projections)
@@ -128,6 +131,8 @@ class Trainer:
         norms = [m for m in self.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
         if not norms:
             return
+        if self.batches is not None:
+            self.batches.pause()  # the draw in flight is made again after, from the same state
         saved_rng = self.sampler.rng
         self.sampler.rng = np.random.default_rng([self.cfg.train.seed, self.step])
         momenta = [m.momentum for m in norms]
@@ -150,7 +155,8 @@ class Trainer:
         if self.rank != 0:
             return None
         return checkpoint.save(self.out / "checkpoints", self.step, weights, self.cfg, optim,
-                               extra={"sampler_rng": self.sampler.rng.bit_generator.state,
+                               extra={"sampler_rng": self.batches.rng_state() if self.batches else
+                                      self.sampler.rng.bit_generator.state,
                                       "video_encoder": asdict(self.model.video) if self.model.video else None,
                                       "train_seconds": self.train_seconds},
                                keep=self.cfg.train.keep_checkpoints)
@@ -198,7 +204,8 @@ class Trainer:
         t = self.cfg.train
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(self.step, t)
-        obs, actions = to_device(self.device, *self.sampler.sample(t.batch_size, (self.rank, self.world)))
+        batch = self.batches.next() if self.batches else self.sampler.sample(t.batch_size, (self.rank, self.world))
+        obs, actions = to_device(self.device, *batch)
         self.model.train()
         with autocast(t.precision, self.device.type):
             loss, info = self.objective(obs, actions)
@@ -271,6 +278,8 @@ class Trainer:
             raise
         finally:
             bar.close()
+            if self.batches is not None:
+                self.batches.pause()  # nothing in flight between fit() calls: the sampler's state is exact
         return {"step": self.step, "train_seconds": self.train_seconds, **last}
 
 

@@ -110,7 +110,7 @@ def _import(jobs: list, out, meta: dict, progress: bool) -> EpisodeStore:
 
 
 def import_videos(folder, out, fps: float | None = None, image_size: int = 64, progress: bool = True) -> EpisodeStore:
-    videos = [v for v in find_videos(folder)]
+    videos = find_videos(folder)
     if not videos:
         raise DataError(f"{folder}: no video files")
     missing = [v.name for v in videos if _beside(v, "") is None]

@@ -62,3 +62,51 @@ class SequenceSampler:
         if self.senses:
             pixels = {"pixels": pixels, **{s: torch.from_numpy(v[frame_idx]) for s, v in self.extra.items()}}
         return pixels, torch.from_numpy(acts)
+
+
+class Prefetcher:
+    """Draws the next batch on a background thread while the current step runs, pinned for the copy
+    to a GPU: the host work of step t+1 overlaps the device work of step t (train.prefetch).
+
+    The batches and their order are exactly the sampler's own (tested): one draw is in flight at a
+    time, and `rng_state()` is the sampler's state *before* that draw, which is what a checkpoint
+    must store for a resumed run to draw it again. `pause()` waits for the draw in flight and hands
+    the sampler back, for work that uses its generator (BatchNorm recalibration)."""
+
+    def __init__(self, sampler: SequenceSampler, batch_size: int, part: tuple[int, int], pin: bool):
+        from concurrent.futures import ThreadPoolExecutor
+        self.sampler, self.batch_size, self.part, self.pin = sampler, batch_size, part, pin
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="jepalab-prefetch")
+        self.pending = None  # (future, sampler state before the draw)
+
+    def _draw(self):
+        obs, actions = self.sampler.sample(self.batch_size, self.part)
+        if self.pin:
+            obs = {k: v.pin_memory() for k, v in obs.items()} if isinstance(obs, dict) else obs.pin_memory()
+            actions = actions.pin_memory()
+        return obs, actions
+
+    def _submit(self) -> None:
+        self.pending = (self.pool.submit(self._draw), self.sampler.rng.bit_generator.state)
+
+    def next(self):
+        if self.pending is None:
+            self._submit()
+        batch = self.pending[0].result()
+        self._submit()
+        return batch
+
+    def pause(self) -> None:
+        """Wait for the draw in flight and rewind the sampler to before it (it is drawn again later)."""
+        if self.pending is not None:
+            future, state = self.pending
+            future.result()
+            self.sampler.rng.bit_generator.state = state
+            self.pending = None
+
+    def rng_state(self) -> dict:
+        return self.pending[1] if self.pending is not None else self.sampler.rng.bit_generator.state
+
+    def close(self) -> None:
+        self.pause()
+        self.pool.shutdown(wait=True)
