@@ -87,3 +87,19 @@ def test_collect_replays_an_actions_file_and_refuses_a_bad_one(tmp_path):
 def test_unknown_env_is_a_clear_error():
     with pytest.raises(ValueError, match="gymnasium has no environment 'NoSuchEnv-v0'"):
         make("gymnasium:NoSuchEnv-v0")
+
+
+def test_an_env_that_ends_early_ends_its_episode(tmp_path):
+    # the pendulum falls within a few dozen random steps; stepping on would be undefined
+    eps = collect("gymnasium:InvertedPendulum-v5", 3, 200, tmp_path / "c", progress=False, image_size=32).load_all()
+    assert all(1 <= len(e) < 200 for e in eps) and eps[0].actions.shape[1] == 1
+    assert all(len(e.pixels) == len(e) + 1 == len(e.rewards) + 1 for e in eps)
+
+
+def test_discrete_actions_take_one_score_per_choice():
+    env = make("gymnasium:CartPole-v1", image_size=32)  # built without rendering (pygame is not needed here)
+    try:
+        assert env.action_space.shape == (2,) and env._env_action(np.array([0.1, 0.9])) == 1
+        assert env._env_action(np.array([0.5, -0.5])) == 0
+    finally:
+        env.close()

@@ -89,20 +89,24 @@ class ReplayPolicy:
         return lambda: next(rows)
 
 
-def rollout_episode(env, steps: int, seed: int, policy=None) -> Episode:
+def rollout_episode(env, steps: int, seed: int, policy=None, until_done: bool = False) -> Episode:
     """One episode; `policy` () -> action (default: held random from `seed`). Keeps what the world
-    reports beside pixels and proprio: rewards, the true state, the goal."""
+    reports beside pixels and proprio: rewards, the true state, the goal. until_done: end the
+    episode early when the env says it is over (a gymnasium env must not be stepped past that;
+    built-in worlds can go on after reaching a goal, which shows the model more)."""
     obs, info = env.reset(seed=seed)
     policy = policy or HeldRandomPolicy(env.action_space.shape[0], np.random.default_rng(seed))
     pixels, proprio, actions, rewards, states = [obs["pixels"]], [obs["proprio"]], [], [], [info.get("state")]
     for _ in range(steps):
         a = policy()
-        obs, reward, _, _, info = env.step(a)
+        obs, reward, terminated, truncated, info = env.step(a)
         actions.append(a)
         rewards.append(reward)
         pixels.append(obs["pixels"])
         proprio.append(obs["proprio"])
         states.append(info.get("state"))
+        if until_done and (terminated or truncated):
+            break
     f32 = lambda x: np.asarray(x, np.float32)  # noqa: E731
     return Episode(np.stack(pixels), f32(np.stack(actions)), f32(np.stack(proprio)), rewards=f32(rewards),
                    state=f32(np.stack(states)) if states[0] is not None else None,
@@ -154,7 +158,7 @@ def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress:
         for i in tqdm(todo, desc=f"collect {world}", unit="ep", disable=not progress):
             chosen = (replay.episode(i) if replay else
                       NoisyExpertPolicy(env, np.random.default_rng(seed + i)) if policy == "noisy-expert" else None)
-            store.append(rollout_episode(env, steps, seed + i, chosen), i)
+            store.append(rollout_episode(env, steps, seed + i, chosen, until_done=world.startswith("gymnasium:")), i)
     finally:
         env.close()
     return store

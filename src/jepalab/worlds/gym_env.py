@@ -158,7 +158,12 @@ class GymWorld(gym.Env):
         return (self.low + (np.clip(a, -1, 1) + 1) / 2 * (self.high - self.low)).reshape(self.env.action_space.shape)
 
     def pixels(self) -> np.ndarray:
-        frame = self.env.render()
+        try:
+            frame = self.env.render()
+        except gym.error.DependencyNotInstalled as e:  # classic-control envs render through pygame
+            raise GymWorldError(f"{self.env_id}: {e}") from None
+        if frame is None:
+            raise GymWorldError(f"{self.env_id}: render() returned nothing; jepalab needs an env that renders rgb_array")
         if not self._styled:
             self._no_shadows()
         if frame.shape[:2] != (self.size, self.size):
