@@ -140,14 +140,19 @@ def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress:
     worlds with a scripted expert, e.g. push) or a .npy file of actions (see ReplayPolicy)."""
     if world == "bounce":
         return _collect_passive(episodes, steps, out, seed, progress)
-    # max_steps beyond `steps`: collection episodes never end early, and never on reaching a goal.
+    # max_steps beyond `steps`: no time limit cuts a collection episode short, and a built-in world
+    # goes on after reaching a goal; a gymnasium env that ends its episode ends the stored one.
     kwargs = {"image_size": image_size} if world.startswith("gymnasium:") else {"goal_mode": "anywhere"}
     env = make(world, max_steps=steps + 1, **kwargs)
     try:
         n, A = env.observation_space["pixels"].shape[0], int(env.action_space.shape[0])
         replay = None if policy in ("random", "noisy-expert") else ReplayPolicy(policy, episodes, steps, A)
-        if policy == "noisy-expert":
-            NoisyExpertPolicy(env, np.random.default_rng(0))  # refuses a world without an expert before writing
+
+        def policy_for(i: int):
+            if replay is not None:
+                return replay.episode(i)
+            return NoisyExpertPolicy(env, np.random.default_rng(seed + i)) if policy == "noisy-expert" else None
+        policy_for(0)  # a policy that cannot run here (a world without an expert) fails before anything is written
         store = EpisodeStore.create(out, {
             "world": world, "steps_per_episode": steps, "seed": seed, "image_size": n, "action_dim": A,
             "proprio_dim": int(env.observation_space["proprio"].shape[0]),
@@ -156,9 +161,7 @@ def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress:
         done = {int(p.stem.split("_")[1]) for p in store.episode_paths()}
         todo = [i for i in range(episodes) if i not in done]
         for i in tqdm(todo, desc=f"collect {world}", unit="ep", disable=not progress):
-            chosen = (replay.episode(i) if replay else
-                      NoisyExpertPolicy(env, np.random.default_rng(seed + i)) if policy == "noisy-expert" else None)
-            store.append(rollout_episode(env, steps, seed + i, chosen, until_done=world.startswith("gymnasium:")), i)
+            store.append(rollout_episode(env, steps, seed + i, policy_for(i), until_done=world.startswith("gymnasium:")), i)
     finally:
         env.close()
     return store
