@@ -28,6 +28,8 @@ def test_adapter_steps_renders_and_shows_its_goal(env_id):
             obs, reward, _, truncated, info = env.step(np.ones(env.action_space.shape, np.float32))
             assert np.isfinite(reward) and isinstance(info["is_success"], bool) and np.isfinite(info["state"]).all()
         assert truncated  # max_steps is the env's time limit
+        if env_id != "PointMaze_UMaze-v3":  # the task's own distance, and success read from it
+            assert info["is_success"] == (info["distance"] < {"Reacher-v5": 0.02, "Pusher-v5": 0.05}[env_id])
         with pytest.raises(ValueError, match="finite"):
             env.step(np.full(env.action_space.shape, np.nan))
     finally:

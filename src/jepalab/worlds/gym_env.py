@@ -41,6 +41,7 @@ class Task:
     """How to show and test the goal of one environment family."""
     pose_goal: Callable  # (unwrapped env) -> None: put the scene in the goal pose (state restored after)
     success: Callable  # (unwrapped env, info) -> bool
+    distance: Callable | None  # (unwrapped env) -> the task's distance to its goal, where it has one
     tolerance: str  # what success means, for reports
     camera: dict | None = None  # MuJoCo default_camera_config: the task's scene filling a small frame
 
@@ -75,11 +76,14 @@ def _maze_goal(u) -> None:
 
 
 TASKS: dict[str, Task] = {
-    "Reacher": Task(_reacher_goal, lambda u, info: _reacher_distance(u) < 0.02, "fingertip within 0.02 of the target",
+    "Reacher": Task(_reacher_goal, lambda u, info: _reacher_distance(u) < 0.02, _reacher_distance,
+                    "fingertip within 0.02 of the target",
                     camera={"distance": 0.62, "elevation": -90.0, "azimuth": 90.0, "lookat": np.zeros(3)}),
-    "Pusher": Task(_pusher_goal, lambda u, info: _pusher_distance(u) < 0.05, "object within 0.05 of the goal",
+    "Pusher": Task(_pusher_goal, lambda u, info: _pusher_distance(u) < 0.05, _pusher_distance,
+                   "object within 0.05 of the goal",
                    camera={"distance": 1.5, "elevation": -90.0, "azimuth": 90.0, "lookat": np.array([0.25, -0.3, -0.3])}),
-    "PointMaze": Task(_maze_goal, lambda u, info: bool(info.get("success", False)), "the env's own success (0.45)"),
+    "PointMaze": Task(_maze_goal, lambda u, info: bool(info.get("success", False)), None,
+                      "the env's own success (0.45)"),
 }
 
 
@@ -211,6 +215,8 @@ class GymWorld(gym.Env):
         if self.task is not None:
             info["goal"], info["goal_proprio"] = self._goal_image, self._goal_proprio
             info["is_success"] = bool(self.task.success(self.env.unwrapped, info))
+            if self.task.distance is not None:
+                info["distance"] = self.task.distance(self.env.unwrapped)
         return info
 
     # -- gymnasium API -------------------------------------------------------------
