@@ -222,22 +222,14 @@ class GymWorld(gym.Env):
     # -- gymnasium API -------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
-        self._obs_raw = obs
         if self.task is not None:
             self._goal_image, self._goal_proprio = self._goal()
         return {"pixels": self.pixels(), "proprio": self._proprio(obs)}, self._info(info)
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(self._env_action(action))
-        self._obs_raw = obs
         return ({"pixels": self.pixels(), "proprio": self._proprio(obs)}, float(reward), bool(terminated),
                 bool(truncated), self._info(info))
-
-    def goal_vector(self) -> np.ndarray | None:
-        """The goal as the env states it (a dict observation's desired_goal), where it does."""
-        if isinstance(self._obs_raw, dict) and "desired_goal" in self._obs_raw:
-            return np.asarray(self._obs_raw["desired_goal"], np.float32).ravel()
-        return None
 
     def render(self):
         return self.pixels()
