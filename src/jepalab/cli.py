@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     src = c.add_mutually_exclusive_group(required=True)
     src.add_argument("--videos", help="folder of videos; beside clip.mp4 its actions clip.npy|csv [and clip.state.npy|csv]")
     src.add_argument("--lerobot", help="a LeRobot v2.x dataset folder (meta/info.json, data/, videos/)")
+    src.add_argument("--store", help="an episode store of an older schema version, rewritten in the current one")
     c.add_argument("--out", required=True, help="folder of the episode store (an existing one is completed)")
     c.add_argument("--fps", type=float, default=None, help="videos: sample frames at this rate (default: every frame)")
     c.add_argument("--image-size", type=int, default=64, help="side of the square frames stored")
@@ -218,9 +219,11 @@ def cmd_collect(args) -> None:
 
 
 def cmd_import(args) -> None:
-    from .data.importers import import_lerobot, import_videos
+    from .data.importers import import_lerobot, import_store, import_videos
     if args.videos:
         store = import_videos(args.videos, args.out, args.fps, args.image_size, progress=not args.quiet)
+    elif args.store:
+        store = import_store(args.store, args.out, progress=not args.quiet)
     else:
         store = import_lerobot(args.lerobot, args.out, args.camera, args.image_size, progress=not args.quiet)
     m = store.meta()
@@ -268,7 +271,7 @@ def cmd_train(args) -> None:
         cfg = override(cfg, from_data)
     if rank == 0:
         print(f"training on {len(store)} episodes from {store.root}")
-    _, result = train(cfg, store.load_all(), args.out, resume=args.resume, progress=not args.quiet)
+    _, result = train(cfg, store.load_all(stream=cfg.train.stream), args.out, resume=args.resume, progress=not args.quiet)
     if rank != 0:
         return
     print(f"done: step {result['step']}, prediction loss {result.get('pred_loss', float('nan')):.4f}, "

@@ -91,6 +91,8 @@ class TrainConfig:
     compile: bool = opt(False, "torch.compile the training step (pays a compile time up front; for long GPU runs)")
     prefetch: str = opt("auto", "draw the next batch on a background thread, pinned, while a step runs: auto (on with "
                                 "a GPU) | on | off; the batches are the same either way")
+    stream: str = opt("auto", "read frames from the store a batch at a time instead of holding them in memory: auto "
+                              "(when they exceed a quarter of the RAM) | on | off; the batches are the same either way")
     parallel: str = opt("ddp", "under torchrun: ddp (a full model per rank) | fsdp (FSDP2: parameters, gradients "
                                "and optimizer state sharded across ranks, for models that do not fit one device)")
 
@@ -176,6 +178,7 @@ class RunConfig(Sections):
             (t.device in ("auto", "cpu") or t.device.startswith("cuda"), f"train.device must be auto, cpu or cuda[:N], got {t.device!r}"),
             (t.parallel in ("ddp", "fsdp"), f"train.parallel must be ddp or fsdp, got {t.parallel!r}"),
             (t.prefetch in ("auto", "on", "off"), f"train.prefetch must be auto, on or off, got {t.prefetch!r}"),
+            (t.stream in ("auto", "on", "off"), f"train.stream must be auto, on or off, got {t.stream!r}"),
             (o.rollout_steps >= 1, "objective.rollout_steps must be >= 1"),
             (o.reg_over in ("frames", "changes"), f"objective.reg_over must be frames or changes, got {o.reg_over!r}"),
             (self.data.steps_per_episode >= max(m.history, o.rollout_steps) * m.frameskip + 1,

@@ -95,7 +95,7 @@ def run_demo(cfg: RunConfig, out: str | Path, data: str | Path | None = None, re
     store = EpisodeStore(data) if data else collect(cfg.data.world, cfg.data.episodes, cfg.data.steps_per_episode,
                                                     out / "data", seed=cfg.data.seed, progress=progress)
     collect_seconds = time.perf_counter() - tic
-    episodes = store.load_all()
+    episodes = store.load_all(stream=cfg.train.stream)
     model, trained = train(cfg, episodes, out, resume=resume, progress=progress)
     plot_training(latest_metrics(out), out / "training.png")
     summary = evaluate(model, cfg, out, train_eps=episodes, progress=progress)

@@ -34,7 +34,8 @@ from .runtime import autocast, fp32, resolve_device, to_device, tune_allocator
 
 # Settings a resumed run may change: the step budget (to train longer) and bookkeeping.
 RESUMABLE_CHANGES = {"train.steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
-                     "train.threads", "train.device", "train.compile", "train.parallel", "train.prefetch"}
+                     "train.threads", "train.device", "train.compile", "train.parallel", "train.prefetch",
+                     "train.stream"}
 
 
 def lr_at(step: int, cfg) -> float:

@@ -2,9 +2,10 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from jepalab.data.collect import collect
-from jepalab.data.store import DataError, Episode, EpisodeStore
+from jepalab.data.store import SCHEMA_VERSION, DataError, Episode, EpisodeStore, StreamedFrames
 
 
 def episode(T=5, A=2):
@@ -50,23 +51,78 @@ def test_optional_fields_are_checked_and_errors_name_episode_and_field(tmp_path)
             store.append(ep, 3)
 
 
-def test_schema_1_stores_are_read_and_newer_ones_refused(tmp_path):
-    store = EpisodeStore.create(tmp_path / "s", {"world": "x"})
+def test_older_npz_stores_are_read_appended_in_their_format_and_rewritten(tmp_path):
+    from jepalab.data.importers import import_store
+    store = EpisodeStore.create(tmp_path / "s", {"world": "x", "action_dim": 2})
     ep = episode()
     np.savez(store.episode_dir / "ep_000000.npz", pixels=ep.pixels, actions=ep.actions, proprio=ep.proprio)
     meta = json.loads(store.index_path.read_text())
     store.index_path.write_text(json.dumps({**meta, "schema_version": 1}))  # as jepalab 0.1 wrote it
     back = store.load_all()[0]
     assert np.array_equal(back.pixels, ep.pixels) and back.rewards is None
-    store.index_path.write_text(json.dumps({**meta, "schema_version": 3}))
-    with pytest.raises(DataError, match="schema version 3 is not supported .*upgrade jepalab"):
+    store.index_path.write_text(json.dumps({**meta, "schema_version": 2}))
+    EpisodeStore.create(tmp_path / "s", {"world": "x", "action_dim": 2}).append(full_episode(), 1)  # resumed
+    assert [p.name for p in store.episode_paths()] == ["ep_000000.npz", "ep_000001.npz"]
+    with pytest.raises(DataError, match="cannot be streamed; rewrite it with `jepalab import --store"):
+        store.load_all(stream="on")
+    assert store.load_all(stream="auto")[0].pixels.__class__ is np.ndarray
+    new = import_store(store.root, tmp_path / "new", progress=False)
+    assert new.meta()["schema_version"] == SCHEMA_VERSION and new.meta()["action_dim"] == 2
+    assert [p.name for p in new.episode_paths()] == ["ep_000000.h5", "ep_000001.h5"]
+    for a, b in zip(store.load_all(), new.load_all()):
+        for k, v in vars(a).items():
+            assert (v is None and getattr(b, k) is None) or (np.array_equal(v, getattr(b, k)) and v.dtype == getattr(b, k).dtype)
+    store.index_path.write_text(json.dumps({**meta, "schema_version": SCHEMA_VERSION + 1}))
+    with pytest.raises(DataError, match=f"schema version {SCHEMA_VERSION + 1} is not supported .*upgrade jepalab"):
         store.load_all()
+
+
+def test_episode_files_are_chunked_compressed_hdf5_any_reader_opens(tmp_path):
+    import h5py
+    store = EpisodeStore.create(tmp_path / "s", {"world": "x"})
+    path = store.append(full_episode(T=20), 0)
+    with h5py.File(path, "r") as f:
+        assert f.attrs["schema_version"] == SCHEMA_VERSION
+        assert f["pixels"].chunks == (8, 64, 64, 3) and f["pixels"].compression == "gzip"
+        assert set(f) == {"pixels", "actions", "proprio", "rewards", "state", "goal_proprio", "goal_pixels", "audio"}
+    assert not list(store.episode_dir.glob(".*"))  # no temporary file left behind
+
+
+def test_streamed_episodes_give_the_same_batches_as_held_ones(tmp_path, monkeypatch):
+    from jepalab.data import store as store_module
+    from jepalab.data.sequences import SequenceSampler
+    store = EpisodeStore.create(tmp_path / "s", {"world": "x"})
+    rng = np.random.default_rng(3)
+    for i in range(4):
+        T = int(rng.integers(9, 20))  # episodes of different lengths
+        store.append(Episode(rng.integers(0, 255, (T + 1, 16, 16, 3), dtype=np.uint8),
+                             rng.normal(size=(T, 2)).astype(np.float32), np.zeros((T + 1, 1), np.float32)), i)
+    held, streamed = store.load_all(), store.load_all(stream="on")
+    assert isinstance(streamed[0].pixels, StreamedFrames) and np.array_equal(np.asarray(streamed[2].pixels), held[2].pixels)
+    a = SequenceSampler(held, history=3, frameskip=2, image_size=16, action_dim=2, seed=7)
+    b = SequenceSampler(streamed, history=3, frameskip=2, image_size=16, action_dim=2, seed=7)
+    assert b.streamed and not a.streamed
+    for _ in range(5):
+        (pa, aa), (pb, ab) = a.sample(32), b.sample(32)
+        assert torch.equal(pa, pb) and torch.equal(aa, ab)
+    assert not isinstance(store.load_all(stream="auto")[0].pixels, StreamedFrames)  # fits in memory
+    monkeypatch.setattr(store_module, "memory_budget", lambda: 1000)
+    assert isinstance(store.load_all(stream="auto")[0].pixels, StreamedFrames)
+
+
+def test_training_streams_a_store(tmp_path):
+    from jepalab.config import override, preset
+    from jepalab.train import train
+    store = collect("two-room", 6, 20, tmp_path / "d", seed=0, progress=False)
+    cfg = override(preset("debug"), ["train.steps=3", "train.stream=on", "train.prefetch=on"])
+    _, result = train(cfg, store.load_all(stream=cfg.train.stream), tmp_path / "run", progress=False)
+    assert result["step"] == 3 and np.isfinite(result["loss"])
 
 
 def test_collect_resumes_and_matches_a_straight_run(tmp_path):
     straight = collect("two-room", 6, 10, tmp_path / "a", seed=5, progress=False)
     partial = collect("two-room", 3, 10, tmp_path / "b", seed=5, progress=False)
-    (partial.episode_dir / "ep_000001.npz").unlink()  # as if killed before that episode landed
+    partial.episode_paths()[1].unlink()  # as if killed before that episode landed
     resumed = collect("two-room", 6, 10, tmp_path / "b", seed=5, progress=False)
     assert len(resumed) == 6
     for pa, pb in zip(straight.episode_paths(), resumed.episode_paths()):
@@ -75,23 +131,36 @@ def test_collect_resumes_and_matches_a_straight_run(tmp_path):
         collect("two-room", 6, 12, tmp_path / "b", seed=5, progress=False)
 
 
+def write_raw(path, **fields):
+    import h5py
+    with h5py.File(path, "w") as f:
+        for k, v in fields.items():
+            f[k] = v
+
+
 def test_bad_data_gets_errors_that_name_the_file_and_field(tmp_path):
     store = EpisodeStore.create(tmp_path / "s", {"world": "x"})
+    path = store.episode_dir / "ep_000000.h5"
     good = episode()
-    np.savez(store.episode_dir / "ep_000000.npz", pixels=good.pixels, actions=good.actions)
-    with pytest.raises(DataError, match=r"ep_000000.npz: missing field\(s\) \['proprio'\]"):
+    write_raw(path, pixels=good.pixels, actions=good.actions)
+    with pytest.raises(DataError, match=r"ep_000000.h5: missing field\(s\) \['proprio'\]"):
         store.load_all()
     bad = episode()
     bad.actions[2, 1] = np.nan
-    np.savez(store.episode_dir / "ep_000000.npz", **{k: v for k, v in vars(bad).items() if v is not None})
-    with pytest.raises(DataError, match=r"ep_000000.npz: field 'actions' holds NaN or inf \(first at step 2\)"):
+    write_raw(path, **{k: v for k, v in vars(bad).items() if v is not None})
+    with pytest.raises(DataError, match=r"ep_000000.h5: field 'actions' holds NaN or inf \(first at step 2\)"):
         store.load_all()
-    short = episode()
-    np.savez(store.episode_dir / "ep_000000.npz", pixels=short.pixels[:-2], actions=short.actions, proprio=short.proprio)
+    write_raw(path, pixels=good.pixels, actions=good.actions.astype(np.int64), proprio=good.proprio)
+    with pytest.raises(DataError, match=r"ep_000000.h5: field 'actions' must be \(T, A\) float, got \(5, 2\) int64"):
+        store.load_all()
+    write_raw(path, pixels=good.pixels, actions=np.array([b"left"] * 5), proprio=good.proprio)
+    with pytest.raises(DataError, match="ep_000000.h5: field 'actions' is not an array of numbers"):
+        store.load_all()
+    write_raw(path, pixels=good.pixels[:-2], actions=good.actions, proprio=good.proprio)
     with pytest.raises(DataError, match="lengths disagree"):
-        store.load_all()
-    (store.episode_dir / "ep_000000.npz").write_bytes(b"not a zip file")
-    with pytest.raises(DataError, match="ep_000000.npz: unreadable"):
+        store.load_all(stream="on")
+    path.write_bytes(b"not an HDF5 file")
+    with pytest.raises(DataError, match="ep_000000.h5: unreadable"):
         store.load_all()
 
 

@@ -66,7 +66,7 @@ def test_collect_gymnasium_keeps_rewards_state_goal_and_resumes(tmp_path):
     assert ep.pixels.shape == (9, 32, 32, 3) and ep.actions.shape == (8, 2) and ep.rewards.shape == (8,)
     assert ep.state.shape == (9, 8) and ep.goal_proprio.shape == (10,) and ep.goal_pixels.shape == (32, 32, 3)
     assert store.meta()["world"] == "gymnasium:Reacher-v5" and store.meta()["proprio_dim"] == 10
-    (store.episode_dir / "ep_000001.npz").unlink()  # killed before episode 1 landed
+    store.episode_paths()[1].unlink()  # killed before episode 1 landed
     again = collect("gymnasium:Reacher-v5", 3, 8, tmp_path / "r", seed=0, progress=False, image_size=32)
     assert np.array_equal(again.load_all()[1].pixels, ep.pixels)  # resumed: the same episode again
 

@@ -51,7 +51,7 @@ def training_data_fingerprint(checkpoint) -> dict | None:
     for _ in range(3):  # checkpoint folder -> checkpoints/ -> run folder
         index = EpisodeStore(run / "data").index_path
         if index.is_file():
-            files = sorted((run / "data").rglob("*.npz"))
+            files = EpisodeStore(run / "data").episode_paths()
             h = hashlib.sha256(sha256_file(index).encode())
             for f in files:
                 h.update(f"{f.name}:{sha256_file(f)}".encode())

@@ -158,7 +158,7 @@ def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress:
             "proprio_dim": int(env.observation_space["proprio"].shape[0]),
             "policy": {"random": "held-random", "noisy-expert": "noisy-expert"}.get(policy, f"replay {Path(policy).name}"),
         })
-        done = {int(p.stem.split("_")[1]) for p in store.episode_paths()}
+        done = store.indices()
         todo = [i for i in range(episodes) if i not in done]
         for i in tqdm(todo, desc=f"collect {world}", unit="ep", disable=not progress):
             store.append(rollout_episode(env, steps, seed + i, policy_for(i), until_done=world.startswith("gymnasium:")), i)
@@ -174,7 +174,7 @@ def _collect_passive(episodes: int, steps: int, out, seed: int, progress: bool) 
         "proprio_dim": 2 * PASSIVE_OBJECTS, "policy": "none (passive world: zero actions)",
         "scenes": f"bounce mixed: families {FAMILY_PROB}, barriers {BARRIER_PROB}",
     })
-    done = {int(p.stem.split("_")[1]) for p in store.episode_paths()}
+    done = store.indices()
     for i in tqdm([i for i in range(episodes) if i not in done], desc="collect bounce", unit="ep", disable=not progress):
         store.append(passive_episode(steps, seed + i), i)
     return store

@@ -2,6 +2,7 @@
 
     jepalab import --videos recordings/ --out data/mine [--fps 10] [--image-size 64]
     jepalab import --lerobot path/to/dataset --out data/robot [--camera observation.images.top]
+    jepalab import --store data/old --out data/new      # any older store, rewritten in the current format
 
 Videos with actions: every video file in the folder (searched recursively) is one episode; beside
 `clip.mp4` lie its actions, `clip.npy` or `clip.csv`, one row per step between two frames (T rows for
@@ -90,13 +91,14 @@ def _align(frames: np.ndarray, actions: np.ndarray, proprio: np.ndarray | None, 
 
 
 def _import(jobs: list, out, meta: dict, progress: bool) -> EpisodeStore:
-    """jobs: [(name, () -> Episode)]; writes episode i from jobs[i], skipping those on disk."""
+    """jobs: [(name, () -> Episode) or None for a gap]; writes episode i from jobs[i], skipping those on disk."""
     store = EpisodeStore.create(out, meta)
-    done = {int(p.stem.split("_")[1]) for p in store.episode_paths()}
+    done = store.indices()
     dims = None
-    for i, (name, load) in enumerate(tqdm(jobs, desc="import", unit="ep", disable=not progress)):
-        if i in done:
+    for i, job in enumerate(tqdm(jobs, desc="import", unit="ep", disable=not progress)):
+        if i in done or job is None:
             continue
+        name, load = job
         ep = load()
         shape = (ep.actions.shape[1], ep.proprio.shape[1])
         if dims is None:
@@ -206,3 +208,18 @@ def import_lerobot(root, out, camera: str | None = None, image_size: int = 64, p
             "proprio_dim": int(np.prod(state.get("shape", [1]))) if state else 1, "steps_per_episode": None,
             "policy": "recorded"}
     return _import([(f"{root} episode {e}", loader(e)) for e in range(n)], out, meta, progress)
+
+
+def import_store(src, out, progress: bool = True) -> EpisodeStore:
+    """An episode store of any readable schema version rewritten in the current one (HDF5), e.g. to
+    stream a store made by an older jepalab. Every field is copied bit for bit."""
+    old = EpisodeStore(src)
+    meta = {k: v for k, v in old.meta().items() if k not in ("format", "schema_version")}
+    if Path(out).resolve() == old.root.resolve():
+        raise DataError(f"{out}: write the rewritten store to another folder than {src}")
+    paths = {int(p.stem.split("_")[1]): p for p in old.episode_paths()}
+    if not paths:
+        raise DataError(f"{old.root}: the store holds no episodes")
+    # numbering kept: episode i of a collected store is seed + i
+    jobs = [(str(paths[i]), lambda p=paths[i]: old.load(p)) if i in paths else None for i in range(max(paths) + 1)]
+    return _import(jobs, out, meta, progress)

@@ -1,32 +1,45 @@
-"""Episode store: a folder of per-episode `.npz` files plus a `dataset.json` index.
+"""Episode store: a folder of per-episode HDF5 files plus a `dataset.json` index.
 
-    data/x/dataset.json              format, schema version, world, shapes
-    data/x/episodes/ep_000000.npz    pixels (T+1,H,W,3) uint8, actions (T,A) float32, proprio (T+1,P) float32,
-                                     and where the source has them: rewards (T,), state (T+1,S) (the true
-                                     simulator state), goal_proprio (P,), goal_pixels (H,W,3) uint8,
-                                     audio (T+1,M,S) log-mel windows (data/audio.py)
+    data/x/dataset.json             format, schema version, world, shapes
+    data/x/episodes/ep_000000.h5    one HDF5 file per episode, one dataset per field:
+        pixels (T+1,H,W,3) uint8    chunked 8 frames at a time, gzip level 4 (any HDF5 reader opens it)
+        actions (T,A) float32, proprio (T+1,P) float32
+        and where the source has them: rewards (T,), state (T+1,S) (the true simulator state),
+        goal_proprio (P,), goal_pixels (H,W,3) uint8, audio (T+1,M,S) log-mel windows (data/audio.py)
+        file attributes: format, schema_version
 
-Schema versions: 1 had the three required fields only; 2 (now) adds the optional ones. Both are read.
+Schema versions: 1 had pixels, actions and proprio in a compressed .npz per episode; 2 added the
+optional fields (still .npz); 3 (now) is HDF5. All three are read; a store is appended to in the
+format it was made with. `jepalab import --store OLD --out NEW` rewrites one in the current format.
 
-Each episode is written to a temporary file and renamed into place, so a
-collection killed at any moment leaves a readable store of the completed
-episodes. Files are read with `allow_pickle=False`: a store never runs code.
+Why one file per episode: each is written to a temporary name and renamed into place, so a
+collection killed at any moment leaves a readable store of the completed episodes (one HDF5 file
+being written when its writer dies can be left unreadable), appending never rewrites what is there,
+and many processes read the same store. Why HDF5 and chunks: frames can be read a window at a
+time without decompressing the episode, so a store larger than memory is *streamed* during
+training (data.stream, SequenceSampler): only the frames of each batch are read.
+
+Nothing is unpickled: .npz files are read with allow_pickle=False and HDF5 holds plain arrays.
 Every problem found on reading names the file and the field.
 """
 from __future__ import annotations
 
 import json
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 FORMAT = "jepalab-episodes"
-SCHEMA_VERSION = 2
-READS = (1, 2)  # schema versions this jepalab reads
+SCHEMA_VERSION = 3
+READS = (1, 2, 3)  # schema versions this jepalab reads
+SUFFIX = {1: ".npz", 2: ".npz", 3: ".h5"}  # episode files of each schema version
 REQUIRED = ("pixels", "actions", "proprio")
 OPTIONAL = ("rewards", "state", "goal_proprio", "goal_pixels", "audio")
+CHUNK_FRAMES = 8  # frames per compressed chunk: a training window reads one or two chunks
 
 
 class DataError(ValueError):
@@ -35,7 +48,7 @@ class DataError(ValueError):
 
 @dataclass
 class Episode:
-    pixels: np.ndarray  # (T+1, H, W, 3) uint8
+    pixels: np.ndarray  # (T+1, H, W, 3) uint8 (or StreamedFrames, read from disk on demand)
     actions: np.ndarray  # (T, A) float32
     proprio: np.ndarray  # (T+1, P) float32
     rewards: np.ndarray | None = None  # (T,) float32: the reward after each action
@@ -48,10 +61,95 @@ class Episode:
         return len(self.actions)
 
 
+class _OpenFiles:
+    """A bounded cache of HDF5 files open for reading, shared by every StreamedFrames: a store of
+    10,000 episodes is streamed without 10,000 open files. Used from the prefetch thread and the
+    main thread, hence the lock."""
+
+    def __init__(self, size: int = 128):
+        self.size, self.files, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, path: Path):
+        import h5py
+        with self.lock:
+            f = self.files.pop(path, None)
+            if f is None:
+                f = h5py.File(path, "r")
+                while len(self.files) >= self.size:
+                    self.files.popitem(last=False)[1].close()
+            self.files[path] = f
+            return f
+
+
+_open_files = _OpenFiles()
+
+
+class StreamedFrames:
+    """An episode's frames left on disk: indexing reads only the chunks it needs. Has the shape,
+    dtype and ndim of the array it stands for; np.asarray() reads it all."""
+
+    def __init__(self, path: Path, shape: tuple, dtype):
+        self.path, self.shape, self.dtype, self.ndim = path, tuple(shape), np.dtype(dtype), len(shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index):
+        try:
+            return _open_files.get(self.path)["pixels"][index]
+        except (OSError, KeyError) as e:
+            raise DataError(f"{self.path}: could not read frames {index} ({e})") from None
+
+    def __array__(self, dtype=None, copy=None):
+        frames = self[:]
+        return frames if dtype is None else frames.astype(dtype)
+
+
 def write_json_atomic(path: Path, obj) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(obj, indent=2))
     os.replace(tmp, path)
+
+
+def write_h5(path: Path, ep: Episode) -> None:
+    import h5py
+    with h5py.File(path, "w") as f:
+        f.attrs["format"], f.attrs["schema_version"] = FORMAT, SCHEMA_VERSION
+        for name in REQUIRED + OPTIONAL:
+            arr = getattr(ep, name)
+            if arr is None:
+                continue
+            arr = np.asarray(arr)
+            if arr.ndim >= 2 and len(arr) > 1:  # per-step fields: chunked along time
+                chunks = (min(CHUNK_FRAMES, len(arr)),) + arr.shape[1:]
+                f.create_dataset(name, data=arr, chunks=chunks, compression="gzip", compression_opts=4)
+            else:
+                f.create_dataset(name, data=arr)
+
+
+def read_h5(path: Path, stream: bool) -> Episode:
+    import h5py
+    with h5py.File(path, "r") as f:
+        missing = [k for k in REQUIRED if k not in f]
+        if missing:
+            raise DataError(f"{path}: missing field(s) {missing}")
+        fields = {}
+        for k in REQUIRED + OPTIONAL:
+            if k not in f:
+                continue
+            ds = f[k]
+            if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "uif":
+                raise DataError(f"{path}: field '{k}' is not an array of numbers")
+            fields[k] = StreamedFrames(path, ds.shape, ds.dtype) if (stream and k == "pixels") else ds[()]
+    return Episode(**fields)
+
+
+def memory_budget() -> int:
+    """Bytes of frames held in memory before data.stream=auto streams them: a quarter of the RAM."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+    except (ValueError, OSError, AttributeError):  # not every platform reports it
+        return 4 << 30
 
 
 class EpisodeStore:
@@ -63,10 +161,10 @@ class EpisodeStore:
     # -- writing ---------------------------------------------------------------
     @classmethod
     def create(cls, root, meta: dict) -> "EpisodeStore":
-        """Open a store for writing; an existing store must describe the same data (resume)."""
+        """Open a store for writing; an existing store must describe the same data (resume), and is
+        appended to in the schema version it was made with."""
         store = cls(root)
         store.episode_dir.mkdir(parents=True, exist_ok=True)
-        meta = {"format": FORMAT, "schema_version": SCHEMA_VERSION, **meta}
         if store.index_path.exists():
             old = store.meta()
             clash = {k: (old.get(k), v) for k, v in meta.items() if old.get(k) != v}
@@ -74,15 +172,18 @@ class EpisodeStore:
                 raise DataError(f"{store.index_path}: existing store was made with other settings {clash}; "
                                 "use another --out folder")
         else:
-            write_json_atomic(store.index_path, meta)
+            write_json_atomic(store.index_path, {"format": FORMAT, "schema_version": SCHEMA_VERSION, **meta})
         return store
 
     def append(self, ep: Episode, index: int) -> Path:
         self.validate(ep, f"episode {index}")
-        path = self.episode_dir / f"ep_{index:06d}.npz"
-        tmp = self.episode_dir / f".ep_{index:06d}.tmp.npz"
-        fields = {k: getattr(ep, k) for k in REQUIRED + OPTIONAL if getattr(ep, k) is not None}
-        np.savez_compressed(tmp, **fields)
+        suffix = SUFFIX[self.meta()["schema_version"]]
+        path = self.episode_dir / f"ep_{index:06d}{suffix}"
+        tmp = self.episode_dir / f".ep_{index:06d}.tmp{suffix}"
+        if suffix == ".h5":
+            write_h5(tmp, ep)
+        else:
+            np.savez_compressed(tmp, **{k: getattr(ep, k) for k in REQUIRED + OPTIONAL if getattr(ep, k) is not None})
         os.replace(tmp, path)
         return path
 
@@ -105,31 +206,61 @@ class EpisodeStore:
         return meta
 
     def episode_paths(self) -> list[Path]:
-        return sorted(self.episode_dir.glob("ep_*.npz"))
+        return sorted(p for p in self.episode_dir.glob("ep_*") if p.suffix in (".npz", ".h5"))
+
+    def indices(self) -> set[int]:
+        """Episode numbers already in the store (a resumed collection or import skips them)."""
+        return {int(p.stem.split("_")[1]) for p in self.episode_paths()}
 
     def __len__(self) -> int:
         return len(self.episode_paths())
 
-    def load(self, path: Path) -> Episode:
+    def load(self, path: Path, stream: bool = False) -> Episode:
+        """One episode; stream=True leaves an HDF5 episode's frames on disk (StreamedFrames)."""
         try:
-            with np.load(path, allow_pickle=False) as f:
-                missing = [k for k in REQUIRED if k not in f.files]
-                if missing:
-                    raise DataError(f"{path}: missing field(s) {missing}")
-                ep = Episode(**{k: f[k] for k in REQUIRED + OPTIONAL if k in f.files})
+            if path.suffix == ".h5":
+                ep = read_h5(path, stream)
+            else:
+                with np.load(path, allow_pickle=False) as f:
+                    missing = [k for k in REQUIRED if k not in f.files]
+                    if missing:
+                        raise DataError(f"{path}: missing field(s) {missing}")
+                    ep = Episode(**{k: f[k] for k in REQUIRED + OPTIONAL if k in f.files})
         except DataError:
             raise
-        except Exception as e:  # zip/npy errors come in many types; all mean the file is unreadable
+        except Exception as e:  # zip/npy/HDF5 errors come in many types; all mean the file is unreadable
             raise DataError(f"{path}: unreadable episode file ({type(e).__name__}: {e})") from None
         self.validate(ep, str(path))
         return ep
 
-    def load_all(self, limit: int | None = None) -> list[Episode]:
-        self.meta()
+    def load_all(self, limit: int | None = None, stream: str | bool = False) -> list[Episode]:
+        """Every episode (the first `limit`). stream: True/"on" leaves frames on disk, read a window
+        at a time during training; "auto" does so when they would take more than memory_budget()."""
+        meta = self.meta()
         paths = self.episode_paths()[:limit]
         if not paths:
             raise DataError(f"{self.root}: the store holds no episodes")
-        return [self.load(p) for p in paths]
+        return [self.load(p, self._stream(stream, meta, paths)) for p in paths]
+
+    def _stream(self, stream: str | bool, meta: dict, paths: list[Path]) -> bool:
+        if stream in (False, "off"):
+            return False
+        if SUFFIX[meta["schema_version"]] != ".h5":
+            if stream == "auto":
+                return False
+            raise DataError(f"{self.root}: a schema {meta['schema_version']} store (.npz episodes) cannot be "
+                            f"streamed; rewrite it with `jepalab import --store {self.root} --out NEW`")
+        if stream == "auto":
+            import h5py
+            total = 0
+            for path in paths:
+                try:
+                    with h5py.File(path, "r") as f:
+                        total += f["pixels"].size
+                except Exception:  # a damaged file: load() names it and the problem
+                    pass
+            return total > memory_budget()
+        return True
 
     @staticmethod
     def validate(ep: Episode, where: str) -> None:
