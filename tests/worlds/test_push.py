@@ -78,3 +78,10 @@ def test_noisy_expert_collection_moves_the_block(tmp_path):
     assert np.mean(np.array(moved) > 0.05) >= 0.5 and eps[0].goal_pixels.shape == (64, 64, 3)
     with pytest.raises(DataError, match="no scripted expert"):
         collect("two-room", 2, 10, tmp_path / "t", policy="noisy-expert", progress=False)
+
+
+@pytest.mark.parametrize("world", ["push", "two-room"])
+def test_the_map_for_trajectory_plots_exists_before_any_reset(world):
+    env = make(world)  # as `jepalab bench` makes one to draw the control paths on
+    img = env.unwrapped.render_background()
+    assert img.shape == (64, 64, 3) and img.dtype == np.uint8

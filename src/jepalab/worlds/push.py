@@ -141,9 +141,12 @@ class PushEnv(gym.Env):
         return self._draw(self.pusher_pos, pos, angle)
 
     def render_background(self) -> np.ndarray:
+        """The arena the pusher's path (proprio[:2]) is drawn on: floor and walls, no block and no
+        target, which differ from episode to episode (works before any reset)."""
         img = np.empty((SIZE, SIZE, 3), np.uint8)
         img[:] = FLOOR
-        draw_block(img, self.parts, self.target_pos, self.target_angle, TARGET)
+        img[[0, -1], :] = WALL
+        img[:, [0, -1]] = WALL
         return img
 
     # -- gymnasium API -----------------------------------------------------------------
