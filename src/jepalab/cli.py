@@ -26,6 +26,7 @@ EXAMPLES = {
              "  jepalab train --world two-room --out runs/two-room --set train.steps=500\n"
              "  jepalab train --data data/two-room --out runs/two-room --resume   # after an interruption",
     "plan": "jepalab plan --checkpoint runs/two-room --episodes 50\n"
+            "  jepalab plan --checkpoint runs/push --goal state     # goals as the block's pose, through a state probe\n"
             "  jepalab plan --checkpoint runs/two-room --planner mppi --set plan.samples=256",
     "pretrain": "jepalab pretrain --world bounce --preset video-small --out runs/video\n"
                 "  jepalab pretrain --videos my_videos/,extra.mp4 --preset video-small --out runs/my-video",
@@ -114,6 +115,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--episodes", type=int, help="evaluation episodes (default: the checkpoint's plan.episodes)")
     c.add_argument("--planner", choices=["cem", "mppi"], help="planner (default: the checkpoint's plan.planner)")
     c.add_argument("--seed", type=int, help="first evaluation seed (default: the checkpoint's plan.seed)")
+    c.add_argument("--goal", choices=["image", "state"], default="image",
+                   help="give the planner each goal as an image (default) or as a state, read through a linear "
+                        "state probe (RUN/state_probe.safetensors; fit on the run's episodes when missing or stale)")
+    c.add_argument("--state-columns", help="goal by state: the proprio columns it sets, e.g. 2,3,4,5 (default: "
+                                           "the world's goal columns, e.g. push: the block's pose)")
+    c.add_argument("--data", help="goal by state: an episode store to fit the probe on (default: RUN/data)")
     c.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a plan.* setting, e.g. plan.samples=256 (repeatable)")
     c.add_argument("--no-baselines", action="store_true", help="skip the random and untrained baselines")
@@ -299,7 +306,16 @@ def cmd_plan(args) -> None:
     # that draws the model's imagined plans on the map.
     run_data = EpisodeStore(Path(args.checkpoint) / "data")
     episodes = run_data.load_all(limit=200) if run_data.index_path.is_file() else None
-    summary = evaluate(model, cfg, out, train_eps=episodes, baselines=not args.no_baselines, progress=not args.quiet)
+    state_probe = None
+    if args.goal == "state":
+        from .evals.probe import state_probe_for
+        columns = [int(c) for c in args.state_columns.split(",")] if args.state_columns else None
+        state_probe, where = state_probe_for(args.checkpoint, model, cfg, meta["step"], data=args.data, columns=columns)
+        print(f"state probe {where}: columns {state_probe.columns}, held-out R² {state_probe.r2:.3f}")
+        if episodes is None:
+            episodes = EpisodeStore(args.data).load_all(limit=200) if args.data else None
+    summary = evaluate(model, cfg, out, train_eps=episodes, baselines=not args.no_baselines, progress=not args.quiet,
+                       state_probe=state_probe)
     summary["checkpoint"] = str(resolve(args.checkpoint))
     summary["checkpoint_step"] = meta["step"]
     (out / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -19,7 +19,7 @@ from .config import RunConfig
 from .data.collect import collect
 from .data.store import EpisodeStore
 from .evals.control import ControlResult, planning_latency, run_control
-from .evals.probe import position_probe
+from .evals.probe import StateProbe, position_probe
 from .models import WorldModel
 from .report import plot_training, plot_trajectories
 from .train import latest_metrics, split_episodes, train
@@ -27,27 +27,38 @@ from .worlds import make
 
 
 def evaluate(model: WorldModel, cfg: RunConfig, out: Path, train_eps=None, baselines: bool = True,
-             progress: bool = True) -> dict:
+             progress: bool = True, state_probe: StateProbe | None = None) -> dict:
     """Success of MPC with the model, beside random actions and the same planner on an
     untrained model (same init seed), on the same fixed-seed episodes. Writes plots and
-    `eval.json` into out; returns the summary."""
+    `eval.json` into out; returns the summary. With a `state_probe`, goals are given as states
+    read through it (the untrained baseline gets its own probe, fit on train_eps)."""
     out.mkdir(parents=True, exist_ok=True)
     world, p = cfg.data.world, cfg.plan
-    results: dict[str, ControlResult] = {"planner": run_control(world, p, model, "planner", progress=progress)}
+    results: dict[str, ControlResult] = {"planner": run_control(world, p, model, "planner", progress=progress,
+                                                                state_probe=state_probe)}
     if baselines:
         results["random"] = run_control(world, p, None, "random", progress=progress)
         torch.manual_seed(cfg.train.seed)
         untrained = model.fresh_copy().eval()
-        results["untrained"] = run_control(world, p, untrained, "planner", progress=progress)
+        untrained_probe = None
+        if state_probe is not None:
+            if train_eps is None:
+                raise ValueError("goals by state: the untrained baseline needs episodes to fit its probe on")
+            untrained_probe = StateProbe.fit(untrained, train_eps, state_probe.columns, step=0)
+        results["untrained"] = run_control(world, p, untrained, "planner", progress=progress,
+                                           state_probe=untrained_probe)
         results["untrained"].policy = "untrained"
     summary = {
         "world": world, "episodes": p.episodes, "eval_seed": p.seed, "planner": p.planner,
+        "goal": "image" if state_probe is None else f"state (proprio columns {state_probe.columns})",
         "success_rate": results["planner"].success_rate,
         "seconds_per_step": results["planner"].seconds_per_step,
         "seconds_per_plan_single": planning_latency(model, p, world),
         "mean_steps": float(results["planner"].steps.mean()),
         "mean_final_distance": float(results["planner"].final_distance.mean()),
     }
+    if state_probe is not None:
+        summary.update(state_probe_r2=state_probe.r2, state_probe_r2_untrained=state_probe.r2_untrained)
     if baselines:
         summary.update(random_success_rate=results["random"].success_rate,
                        untrained_success_rate=results["untrained"].success_rate,
@@ -75,13 +86,16 @@ def format_table(summary: dict) -> str:
                      summary["untrained_seconds_per_step"]))
         rows.append(("random actions", summary["random_success_rate"], None))
     lines = [f"{summary['world']}: {summary['episodes']} episodes, seeds {summary['eval_seed']}.."
-             f"{summary['eval_seed'] + summary['episodes'] - 1}",
+             f"{summary['eval_seed'] + summary['episodes'] - 1}, goals as {summary.get('goal', 'image')}",
              f"{'policy':<28}{'success':>9}{'s / MPC step':>15}"]
     for name, rate, sps in rows:
         lines.append(f"{name:<28}{rate:>8.0%}{'' if sps is None else f'{sps:>15.3f}'}")
     lines.append(f"one-episode planner call: {summary['seconds_per_plan_single']:.3f} s")
     if "position_probe_r2" in summary:
         lines.append(f"linear probe of agent position from the latent: R² = {summary['position_probe_r2']:.3f}")
+    if "state_probe_r2" in summary:
+        lines.append(f"state probe the goals are read through: held-out R² = {summary['state_probe_r2']:.3f} "
+                     f"(untrained latent {summary['state_probe_r2_untrained']:.3f})")
     return "\n".join(lines)
 
 

@@ -58,9 +58,11 @@ def reset_envs(world: str, cfg: PlanConfig, episodes: int, seed: int, world_kwar
 
 def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: str = "planner",
                 episodes: int | None = None, seed: int | None = None, progress: bool = True,
-                world_kwargs: dict | None = None) -> ControlResult:
+                world_kwargs: dict | None = None, state_probe=None) -> ControlResult:
     """Run `episodes` goal-reaching episodes with the planner on `model`, or with random actions.
-    `world_kwargs` go to the world's factory (e.g. {"goal_mode": "anywhere"} for two-room)."""
+    `world_kwargs` go to the world's factory (e.g. {"goal_mode": "anywhere"} for two-room).
+    With a `state_probe` (evals/probe.py StateProbe), the planner is given each goal as a state
+    (its goal_proprio's probe columns) instead of as an image."""
     episodes = cfg.episodes if episodes is None else episodes
     seed = cfg.seed if seed is None else seed
     if model is not None:  # a gymnasium env renders at the model's size (built-in worlds ignore it)
@@ -91,7 +93,7 @@ def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: s
                 act(i, rngs[i]())
             bar.update(1)
     else:
-        _plan_episodes(envs, obs, infos, cfg, model, done, act, result, bar)
+        _plan_episodes(envs, obs, infos, cfg, model, done, act, result, bar, state_probe)
     bar.close()
     result.paths = [np.stack(p) for p in paths]
     # the world's own distance where it reports one (fingertip to target, block to target pose):
@@ -102,12 +104,16 @@ def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: s
 
 
 @torch.no_grad()
-def _plan_episodes(envs, obs, infos, cfg: PlanConfig, model: WorldModel, done, act, result: ControlResult, bar):
+def _plan_episodes(envs, obs, infos, cfg: PlanConfig, model: WorldModel, done, act, result: ControlResult, bar,
+                   state_probe=None):
     model.eval()
     k, A = model.cfg.frameskip, envs[0].action_space.shape[0]
     planner = make_planner(cfg, A, seed=cfg.seed)
     E = len(envs)
-    z_goal = model.encode_observations(infos, goal=True)  # (E, D)
+    if state_probe is not None:  # the goal as numbers, read through the probe
+        z_goal = state_probe.goal(np.stack([info["goal_proprio"][state_probe.columns] for info in infos]))
+    else:
+        z_goal = model.encode_observations(infos, goal=True)  # (E, D)
     z_hist: list[torch.Tensor] = []  # per model step: (E, D) observed latents
     a_hist: list[torch.Tensor] = []  # per model step: (E, k*A) model actions taken
     warm = torch.zeros(E, cfg.horizon, A)

@@ -7,6 +7,7 @@ on the world's map.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -73,3 +74,126 @@ def position_probe(model, train_eps, test_eps, max_frames: int = 4000, seed: int
     z_te, y_te = frames(test_eps)
     probe = LinearProbe.fit(z_tr, y_tr)
     return probe, probe.r2(z_te, y_te)
+
+
+PROBE_FORMAT = "jepalab-state-probe"
+
+
+@dataclass
+class StateProbe:
+    """A linear readout from a world model's latent to chosen proprio columns, the way a goal given
+    as a state becomes a planning cost (planning.StateGoal). Targets are standardised, so every
+    column counts alike whatever its units. Saved as safetensors beside the checkpoint it reads."""
+    probe: LinearProbe  # latent -> standardised columns
+    columns: list[int]
+    mean: np.ndarray  # (Y,) of the columns in the data it was fit on
+    std: np.ndarray  # (Y,)
+    r2: float  # on held-out episodes
+    r2_untrained: float  # the same probe on an untrained model's latent, for scale
+    step: int  # training step of the checkpoint whose latent it reads
+
+    @classmethod
+    def fit(cls, model, episodes, columns: list[int] | None, step: int, max_frames: int = 4000,
+            seed: int = 0) -> "StateProbe":
+        """Fit on the first 80 % of `episodes`, score on the rest, beside an untrained model."""
+        from ..models import WorldModel
+        P = episodes[0].proprio.shape[1]
+        columns = list(range(P)) if columns is None else [int(c) for c in columns]
+        if not columns or min(columns) < 0 or max(columns) >= P:
+            raise ValueError(f"state columns {columns} are outside the data's {P} proprio columns")
+        if len(episodes) < 5:
+            raise ValueError(f"a state probe needs at least 5 episodes (a fifth held out), got {len(episodes)}")
+        cut = len(episodes) - max(1, len(episodes) // 5)
+        rng = np.random.default_rng(seed)
+
+        def frames(m, eps):
+            px = np.concatenate([np.asarray(e.pixels) for e in eps])
+            y = np.concatenate([e.proprio for e in eps])[:, columns]
+            idx = np.sort(rng.choice(len(px), min(max_frames, len(px)), replace=False))
+            senses = {k: v[idx] for k, v in episode_senses(m, eps).items()}
+            return encode_frames(m, px[idx], senses=senses), y[idx]
+
+        scores = []
+        for m in (model, WorldModel(model.cfg)):
+            z_tr, y_tr = frames(m, episodes[:cut])
+            z_te, y_te = frames(m, episodes[cut:])
+            mean, std = y_tr.mean(0), y_tr.std(0) + 1e-6
+            probe = LinearProbe.fit(z_tr, (y_tr - mean) / std)
+            scores.append((probe, probe.r2(z_te, (y_te - mean) / std), mean, std))
+        (probe, r2, mean, std), (_, r2_untrained, _, _) = scores
+        return cls(probe, columns, mean, std, r2, r2_untrained, step)
+
+    def goal(self, states: np.ndarray):
+        """(B, Y) target states, in the columns' own units -> a goal the planners take."""
+        from ..planning import StateGoal
+        states = np.asarray(states, np.float64).reshape(-1, len(self.columns))
+        as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)
+        return StateGoal(as_t(self.probe.weight), as_t(self.probe.bias), as_t((states - self.mean) / self.std))
+
+    def read(self, z: np.ndarray) -> np.ndarray:
+        """(N, D) latents -> (N, Y) states in the columns' own units."""
+        return self.probe(z) * self.std + self.mean
+
+    def save(self, path) -> None:
+        import json
+        import os
+        from safetensors.numpy import save_file
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        arrays = {"weight": self.probe.weight, "bias": self.probe.bias, "mean": self.mean, "std": self.std}
+        save_file({k: np.ascontiguousarray(v, np.float64) for k, v in arrays.items()}, str(tmp), metadata={
+            "format": PROBE_FORMAT, "columns": json.dumps(self.columns), "r2": repr(self.r2),
+            "r2_untrained": repr(self.r2_untrained), "step": str(self.step)})
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path, latent_dim: int | None = None) -> "StateProbe":
+        import json
+        from safetensors import safe_open
+        try:
+            with safe_open(str(path), "numpy") as f:
+                meta = f.metadata() or {}
+                if meta.get("format") != PROBE_FORMAT:
+                    raise ValueError(f"{path}: not a jepalab state probe (format {meta.get('format')!r})")
+                arrays = {k: f.get_tensor(k) for k in ("weight", "bias", "mean", "std")}
+        except ValueError:
+            raise
+        except Exception as e:  # safetensors reports damage with several types
+            raise ValueError(f"{path}: unreadable state probe ({type(e).__name__}: {e})") from None
+        columns = json.loads(meta["columns"])
+        Y = len(columns)
+        if arrays["weight"].shape[1:] != (Y,) or any(arrays[k].shape != (Y,) for k in ("bias", "mean", "std")):
+            raise ValueError(f"{path}: shapes disagree with its {Y} columns")
+        if latent_dim is not None and arrays["weight"].shape[0] != latent_dim:
+            raise ValueError(f"{path}: reads a {arrays['weight'].shape[0]}-dim latent, the model's has {latent_dim}")
+        return cls(LinearProbe(arrays["weight"], arrays["bias"]), columns, arrays["mean"], arrays["std"],
+                   float(meta["r2"]), float(meta["r2_untrained"]), int(meta["step"]))
+
+
+def state_probe_for(checkpoint, model, cfg, step: int, data=None, columns: list[int] | None = None,
+                    refit: bool = False) -> tuple[StateProbe, Path]:
+    """The state probe of a checkpoint, for goals given as states: RUN/state_probe.safetensors when
+    it reads this checkpoint (same step, same columns), else one fit on the run's episodes (or the
+    store `data`) and saved there. Columns default to the world's goal columns (e.g. push: the
+    block's pose), else all proprio."""
+    from ..checkpoint import resolve
+    from ..data.store import EpisodeStore
+    from ..worlds import make
+    ckpt = resolve(checkpoint)
+    run = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
+    path = run / "state_probe.safetensors"
+    if columns is None:
+        env = make(cfg.data.world)
+        columns = getattr(env.unwrapped, "state_goal_columns", None)
+        env.close()
+    if path.is_file() and not refit:
+        probe = StateProbe.load(path, cfg.model.latent_dim)
+        if probe.step == step and (columns is None or list(columns) == probe.columns):
+            return probe, path
+    store = EpisodeStore(data if data is not None else run / "data")
+    if data is None and not store.index_path.is_file():
+        raise ValueError(f"{run}: no episodes to fit a state probe on (the run has no data/ folder); "
+                         "give an episode store of this world with --data")
+    probe = StateProbe.fit(model, store.load_all(limit=400), None if columns is None else list(columns), step)
+    probe.save(path)
+    return probe, path

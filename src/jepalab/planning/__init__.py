@@ -1,5 +1,5 @@
 """Planners behind one small protocol (see base.py): name -> factory."""
-from .base import Plan, Planner, goal_cost, to_model_actions
+from .base import Plan, Planner, StateGoal, goal_cost, to_model_actions
 from .cem import CEM
 from .mppi import MPPI
 
@@ -12,4 +12,4 @@ def make_planner(cfg, action_dim: int, seed: int = 0) -> Planner:
     return PLANNERS[cfg.planner](cfg, action_dim, seed)
 
 
-__all__ = ["CEM", "MPPI", "PLANNERS", "Plan", "Planner", "goal_cost", "make_planner", "to_model_actions"]
+__all__ = ["CEM", "MPPI", "PLANNERS", "Plan", "Planner", "StateGoal", "goal_cost", "make_planner", "to_model_actions"]

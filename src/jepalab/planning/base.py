@@ -22,8 +22,26 @@ class Plan:
     imagined: torch.Tensor  # (B, H, D) latents the model imagines under them
 
 
+@dataclass
+class StateGoal:
+    """A goal given as a state (numbers, e.g. a block's pose) rather than as an image: the cost is
+    the distance between `target` and a linear readout of the imagined latents (a state probe,
+    evals/probe.py StateProbe), in the probe's standardised units. Planners take it wherever they
+    take a goal latent; indexing selects episodes as it does on a (B, D) goal latent."""
+    weight: torch.Tensor  # (D, Y)
+    bias: torch.Tensor  # (Y,)
+    target: torch.Tensor  # (B, Y)
+
+    def __getitem__(self, rows) -> "StateGoal":
+        return StateGoal(self.weight, self.bias, self.target[rows])
+
+    def read(self, z: torch.Tensor) -> torch.Tensor:
+        """(..., D) latents -> (..., Y) states as the probe reads them."""
+        return z @ self.weight.to(z) + self.bias.to(z)
+
+
 class Planner(Protocol):
-    def plan(self, model: WorldModel, z_ctx: torch.Tensor, a_ctx: torch.Tensor, z_goal: torch.Tensor,
+    def plan(self, model: WorldModel, z_ctx: torch.Tensor, a_ctx: torch.Tensor, z_goal: torch.Tensor | StateGoal,
              init: torch.Tensor | None = None) -> Plan: ...
 
 
@@ -32,14 +50,17 @@ def to_model_actions(actions: torch.Tensor, frameskip: int) -> torch.Tensor:
     return actions.repeat(*([1] * (actions.dim() - 1)), frameskip)
 
 
-def goal_cost(imagined: torch.Tensor, z_goal: torch.Tensor, stage_weight: float = 0.0) -> torch.Tensor:
-    """Squared latent distance to the goal: (B, N, H, D), (B, D) -> (B, N).
+def goal_cost(imagined: torch.Tensor, z_goal: torch.Tensor | StateGoal, stage_weight: float = 0.0) -> torch.Tensor:
+    """Squared latent distance to the goal: (B, N, H, D), (B, D) -> (B, N); for a StateGoal, the
+    squared distance of the imagined states, read by its probe, to its target.
 
     The end of the horizon counts fully, so a plan may first move away from the goal
     (around a wall, through a door) as long as it ends closer; `stage_weight` adds the
     mean distance of the intermediate states, which favours plans that get there early
     and stay, over plans that wander and come back.
     """
+    if isinstance(z_goal, StateGoal):
+        imagined, z_goal = z_goal.read(imagined), z_goal.target.to(imagined)
     dist = (imagined - z_goal[:, None, None]).pow(2).sum(-1)  # (B, N, H)
     cost = dist[:, :, -1]
     if stage_weight > 0 and dist.shape[-1] > 1:

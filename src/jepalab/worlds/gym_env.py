@@ -44,6 +44,7 @@ class Task:
     distance: Callable | None  # (unwrapped env) -> the task's distance to its goal, where it has one
     tolerance: str  # what success means, for reports
     camera: dict | None = None  # MuJoCo default_camera_config: the task's scene filling a small frame
+    goal_columns: tuple | None = None  # the proprio numbers a goal given as a state sets (None: all)
 
 
 def _reacher_goal(u) -> None:
@@ -78,12 +79,14 @@ def _maze_goal(u) -> None:
 TASKS: dict[str, Task] = {
     "Reacher": Task(_reacher_goal, lambda u, info: _reacher_distance(u) < 0.02, _reacher_distance,
                     "fingertip within 0.02 of the target",
-                    camera={"distance": 0.62, "elevation": -90.0, "azimuth": 90.0, "lookat": np.zeros(3)}),
+                    camera={"distance": 0.62, "elevation": -90.0, "azimuth": 90.0, "lookat": np.zeros(3)},
+                    goal_columns=(0, 1, 2, 3)),  # cos and sin of both joint angles: the arm's pose
     "Pusher": Task(_pusher_goal, lambda u, info: _pusher_distance(u) < 0.05, _pusher_distance,
                    "object within 0.05 of the goal",
-                   camera={"distance": 1.5, "elevation": -90.0, "azimuth": 90.0, "lookat": np.array([0.25, -0.3, -0.3])}),
+                   camera={"distance": 1.5, "elevation": -90.0, "azimuth": 90.0, "lookat": np.array([0.25, -0.3, -0.3])},
+                   goal_columns=(17, 18)),  # the object's x, y
     "PointMaze": Task(_maze_goal, lambda u, info: bool(info.get("success", False)), None,
-                      "the env's own success (0.45)"),
+                      "the env's own success (0.45)", goal_columns=(0, 1)),  # the ball's x, y
 }
 
 
@@ -112,6 +115,7 @@ class GymWorld(gym.Env):
         _register_robotics(env_id)
         self.env_id, self.size = env_id, image_size
         self.task = task_for(env_id)
+        self.state_goal_columns = None if self.task is None else self.task.goal_columns
         kwargs = dict(render_mode="rgb_array", **env_kwargs)
         if self.task is not None and self.task.camera is not None:
             kwargs.setdefault("default_camera_config", self.task.camera)

@@ -70,6 +70,7 @@ def angle_error(a: float, b: float, symmetry: int = 1) -> float:
 
 class PushEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    state_goal_columns = (2, 3, 4, 5)  # the block's pose (x, y, cos, sin): what a goal given as a state sets
 
     def __init__(self, max_steps: int = 100, block: str = "box", goal_mode: str = "near",
                  render_mode: str | None = "rgb_array"):
