@@ -252,13 +252,23 @@ def cmd_inspect(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from .config import override
+    from .config import override, preset
     from .data.collect import collect
     from .data.store import EpisodeStore
     from .train import train
     from .parallel import barrier, distributed
     rank, _ = distributed()  # under torchrun: rank 0 collects and reports, every rank trains
-    cfg = _build_config(args)
+    explicit = {s.partition("=")[0] for s in args.sets}
+    senses = next((s.partition("=")[2] for s in reversed(args.sets) if s.startswith("model.senses=")),
+                  preset(args.preset).model.senses)
+    proprio_from_data = "proprio" in senses.split(",") and "model.proprio_dim" not in explicit
+    # the proprio size is only known once the data is: a stand-in lets the config validate until then
+    cfg = override(preset(args.preset), (["model.proprio_dim=1"] if proprio_from_data else []) + list(args.sets))
+    # the data decides the shapes it holds: a custom action size, frame size or proprio size needs no flag
+    fields = [] if args.world else [("data.world", "world"), ("model.action_dim", "action_dim"),
+                                    ("model.image_size", "image_size")]
+    if proprio_from_data:
+        fields.append(("model.proprio_dim", "proprio_dim"))
     if args.world:
         cfg = override(cfg, [f"data.world={args.world}"])
         if rank == 0:
@@ -268,14 +278,9 @@ def cmd_train(args) -> None:
         store = EpisodeStore(Path(args.out) / "data")
     else:
         store = EpisodeStore(args.data)
-        meta = store.meta()
-        # the data decides the shapes it holds: a custom action size or frame size needs no flag
-        explicit = {s.partition("=")[0] for s in args.sets}
-        fields = [("data.world", "world"), ("model.action_dim", "action_dim"), ("model.image_size", "image_size")]
-        if "proprio" in cfg.model.sense_list:
-            fields.append(("model.proprio_dim", "proprio_dim"))
-        from_data = [f"{key}={meta[field]}" for key, field in fields if meta.get(field) is not None and key not in explicit]
-        cfg = override(cfg, from_data)
+    meta = store.meta()
+    from_data = [f"{key}={meta[field]}" for key, field in fields if meta.get(field) is not None and key not in explicit]
+    cfg = override(cfg, from_data)
     if rank == 0:
         print(f"training on {len(store)} episodes from {store.root}")
     _, result = train(cfg, store.load_all(stream=cfg.train.stream), args.out, resume=args.resume, progress=not args.quiet)
