@@ -70,9 +70,11 @@ def evaluate(model: WorldModel, cfg: RunConfig, out: Path, train_eps=None, basel
         summary["position_probe_r2"] = r2
         plan_xy = [probe(z) for z in results["planner"].first_plans]
     env = make(world)
-    plot_trajectories(env.unwrapped.render_background() if hasattr(env.unwrapped, "render_background") else env.render(),
-                      list(results.values()), out / "trajectories.png", plan_positions=plan_xy,
-                      goal_radius=getattr(getattr(env.unwrapped, "layout", None), "goal_radius", 0.08))
+    if hasattr(env.unwrapped, "render_background"):  # a map that proprio's first two numbers are places on
+        plot_trajectories(env.unwrapped.render_background(), list(results.values()), out / "trajectories.png",
+                          plan_positions=plan_xy,
+                          goal_radius=getattr(getattr(env.unwrapped, "layout", None), "goal_radius", 0.08))
+    env.close()
     per_episode = {k: {"success": r.success.tolist(), "steps": r.steps.tolist(),
                        "final_distance": r.final_distance.round(4).tolist()} for k, r in results.items()}
     (out / "eval.json").write_text(json.dumps({"summary": summary, "episodes": per_episode}, indent=2))

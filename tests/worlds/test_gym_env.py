@@ -1,4 +1,5 @@
 """gymnasium environments as jepalab worlds: MuJoCo Reacher and Pusher, gymnasium-robotics PointMaze."""
+import json
 import numpy as np
 import pytest
 
@@ -105,3 +106,19 @@ def test_discrete_actions_take_one_score_per_choice():
         assert env._env_action(np.array([0.5, -0.5])) == 0
     finally:
         env.close()
+
+
+def test_plan_command_on_a_gymnasium_world_with_image_and_state_goals(tmp_path, capsys):
+    from jepalab.cli import main
+    run = tmp_path / "run"
+    assert main(["train", "--world", "gymnasium:Reacher-v5", "--preset", "debug", "--out", str(run), "--quiet",
+                 "--set", "data.episodes=6", "--set", "data.steps_per_episode=12", "--set", "model.image_size=32",
+                 "--set", "train.steps=2", "--set", "model.frameskip=2", "--set", "model.history=2"]) == 0
+    for goal in ("image", "state"):
+        out = tmp_path / f"plan-{goal}"
+        assert main(["plan", "--checkpoint", str(run), "--episodes", "2", "--goal", goal, "--quiet",
+                     "--set", "plan.max_steps=4", "--out", str(out)]) == 0
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["world"] == "gymnasium:Reacher-v5" and "random_success_rate" in summary
+    assert summary["goal"] == "state (proprio columns [0, 1, 2, 3])"  # Reacher's arm pose
+    assert (run / "state_probe.safetensors").is_file()

@@ -81,7 +81,8 @@ class ControlSuite:
 
     def fingerprint(self, s: int) -> dict:
         from ..evals.control import reset_envs
-        _, obs, infos = reset_envs(self.cfg.data.world, self.plan, self.plan.episodes, self.seed(s))
+        _, obs, infos = reset_envs(self.cfg.data.world, self.plan, self.plan.episodes, self.seed(s),
+                                   {"image_size": self.cfg.model.image_size})  # the episodes run() plans in
         digest = sha256_arrays(*[o["pixels"] for o in obs], *[i["goal"] for i in infos],
                                *[np.asarray(i["goal_proprio"]) for i in infos])
         return {"world": self.cfg.data.world, "episode_seeds": [self.seed(s), self.seed(s) + self.plan.episodes - 1],
@@ -207,7 +208,7 @@ class ProbeSuite:
         world, steps, seed = self.cfg.data.world, self.cfg.data.steps_per_episode, self.seed(s)
         if world == "bounce":
             return [passive_episode(steps, seed + i) for i in range(n)]
-        env = make(world, max_steps=steps + 1, goal_mode="anywhere")
+        env = make(world, max_steps=steps + 1, goal_mode="anywhere", image_size=self.cfg.model.image_size)
         return [rollout_episode(env, steps, seed + i) for i in range(n)]
 
     def fingerprint(self, s: int) -> dict:

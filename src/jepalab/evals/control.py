@@ -150,7 +150,7 @@ def _plan_episodes(envs, obs, infos, cfg: PlanConfig, model: WorldModel, done, a
 
 def planning_latency(model: WorldModel, cfg: PlanConfig, world: str, repeats: int = 3) -> float:
     """Seconds for one planner call on a single episode (what a robot waiting for an action sees)."""
-    env = make(world, max_steps=cfg.max_steps)
+    env = make(world, max_steps=cfg.max_steps, image_size=model.cfg.image_size)
     o, info = env.reset(seed=cfg.seed)
     planner = make_planner(cfg, env.action_space.shape[0], seed=cfg.seed)
     with torch.no_grad():
