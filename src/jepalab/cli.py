@@ -79,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
                                                       "scripted expert: push) or a .npy file of actions "
                                                       "(episodes, steps, action_dim) in [-1, 1] to replay")
     c.add_argument("--image-size", type=int, default=64, help="frame size for gymnasium envs (built-in worlds have their own)")
+    c.add_argument("--depth-size", type=int, default=0, help="also store MuJoCo depth maps of this size (e.g. 16) for "
+                                                            "model.senses=depth")
     c.add_argument("--episodes", type=int, default=1000, help="number of episodes (an existing store is completed)")
     c.add_argument("--steps", type=int, default=64, help="environment steps per episode")
     c.add_argument("--seed", type=int, default=0, help="episode i uses seed + i")
@@ -221,7 +223,7 @@ def cmd_collect(args) -> None:
     if args.env and not args.env.startswith("gymnasium:"):
         raise ValueError(f"--env takes gymnasium:ID (e.g. gymnasium:Reacher-v5), got {args.env!r}")
     store = collect(world, args.episodes, args.steps, args.out, seed=args.seed, progress=not args.quiet,
-                    policy=args.policy, image_size=args.image_size)
+                    policy=args.policy, image_size=args.image_size, depth_size=args.depth_size)
     print(f"{store.root}: {len(store)} episodes of {world}, {args.steps} steps each")
 
 
@@ -269,11 +271,14 @@ def cmd_train(args) -> None:
                                     ("model.image_size", "image_size")]
     if proprio_from_data:
         fields.append(("model.proprio_dim", "proprio_dim"))
+    if "depth" in senses.split(",") and not args.world:
+        fields.append(("model.depth_size", "depth_size"))
     if args.world:
         cfg = override(cfg, [f"data.world={args.world}"])
         if rank == 0:
             collect(args.world, cfg.data.episodes, cfg.data.steps_per_episode, Path(args.out) / "data",
-                    seed=cfg.data.seed, progress=not args.quiet, policy=cfg.data.policy, image_size=cfg.model.image_size)
+                    seed=cfg.data.seed, progress=not args.quiet, policy=cfg.data.policy, image_size=cfg.model.image_size,
+                    depth_size=cfg.model.depth_size if "depth" in cfg.model.sense_list else 0)
         barrier()
         store = EpisodeStore(Path(args.out) / "data")
     else:

@@ -47,10 +47,12 @@ class ModelConfig:
                           "worlds with momentum need more)")
     dropout: float = opt(0.1, "predictor dropout (LeWorldModel found 0.1 important for stability)")
     senses: str = opt("", "senses fused into the latent beside the frames, comma-separated, each optional: "
-                          "proprio (the state vector), audio (log-mel windows, data/audio.py); empty: frames only")
+                          "proprio (the state vector), audio (log-mel windows, data/audio.py), depth (a "
+                          "MuJoCo depth map, a spatial channel); empty: frames only")
     proprio_dim: int = opt(0, "size of the proprio vector when senses include proprio (set from the data)")
     audio_mels: int = opt(16, "audio: mel bands per window")
     audio_steps: int = opt(8, "audio: spectra per window (one window per frame)")
+    depth_size: int = opt(16, "depth: side of the depth map fused as a sense (MuJoCo envs; collected at this size)")
 
     @property
     def sense_list(self) -> list[str]:
@@ -163,8 +165,8 @@ class RunConfig(Sections):
             (m.image_size % 16 == 0, f"model.image_size must be a multiple of 16, got {m.image_size}"),
             (m.encoder != "vit" or m.image_size % m.patch == 0, "model.image_size must be a multiple of model.patch"),
             (m.pred_dim % m.pred_heads == 0, "model.pred_dim must be divisible by model.pred_heads"),
-            (set(m.sense_list) <= {"proprio", "audio"},
-             f"model.senses may hold proprio and audio, got {m.senses!r}"),
+            (set(m.sense_list) <= {"proprio", "audio", "depth"},
+             f"model.senses may hold proprio, audio and depth, got {m.senses!r}"),
             ("proprio" not in m.sense_list or m.proprio_dim >= 1,
              "model.senses includes proprio: set model.proprio_dim (training from a store sets it)"),
             (min(m.frameskip, m.history, m.latent_dim, m.action_dim) >= 1, "model sizes must be >= 1"),

@@ -22,6 +22,8 @@ def full_episode(T=5):
     ep.goal_proprio = rng.normal(size=2).astype(np.float32)
     ep.goal_pixels = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
     ep.audio = rng.uniform(0, 5, (T + 1, 16, 8)).astype(np.float32)
+    ep.depth = rng.uniform(0.5, 1, (T + 1, 8, 8)).astype(np.float32)
+    ep.goal_depth = rng.uniform(0.5, 1, (8, 8)).astype(np.float32)
     return ep
 
 
@@ -43,7 +45,8 @@ def test_optional_fields_are_checked_and_errors_name_episode_and_field(tmp_path)
              ("state", np.zeros((5, 3), np.float32), r"field 'state' must be \(6, '\*'\) float"),
              ("goal_proprio", np.array([0, np.inf], np.float32), r"field 'goal_proprio' holds NaN or inf \(first at index 1\)"),
              ("goal_pixels", np.zeros((64, 64, 3), np.float32), r"field 'goal_pixels' must be \(64, 64, 3\) uint8"),
-             ("rewards", np.array([0, 0, np.nan, 0, 0], np.float32), r"field 'rewards' holds NaN or inf \(first at step 2\)")]
+             ("rewards", np.array([0, 0, np.nan, 0, 0], np.float32), r"field 'rewards' holds NaN or inf \(first at step 2\)"),
+             ("goal_depth", np.zeros((4, 4), np.float32), r"field 'goal_depth' must be \(8, 8\) float")]
     for field, value, message in cases:
         ep = full_episode()
         setattr(ep, field, value)
@@ -84,7 +87,8 @@ def test_episode_files_are_chunked_compressed_hdf5_any_reader_opens(tmp_path):
     with h5py.File(path, "r") as f:
         assert f.attrs["schema_version"] == SCHEMA_VERSION
         assert f["pixels"].chunks == (8, 64, 64, 3) and f["pixels"].compression == "gzip"
-        assert set(f) == {"pixels", "actions", "proprio", "rewards", "state", "goal_proprio", "goal_pixels", "audio"}
+        assert set(f) == {"pixels", "actions", "proprio", "rewards", "state", "goal_proprio", "goal_pixels", "audio",
+                          "depth", "goal_depth"}
     assert not list(store.episode_dir.glob(".*"))  # no temporary file left behind
 
 

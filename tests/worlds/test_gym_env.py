@@ -122,3 +122,29 @@ def test_plan_command_on_a_gymnasium_world_with_image_and_state_goals(tmp_path, 
         assert summary["world"] == "gymnasium:Reacher-v5" and "random_success_rate" in summary
     assert summary["goal"] == "state (proprio columns [0, 1, 2, 3])"  # Reacher's arm pose
     assert (run / "state_probe.safetensors").is_file()
+
+
+def test_depth_maps_are_a_spatial_sense_collected_stored_and_fused(tmp_path):
+    import torch
+    from jepalab.config import ModelConfig
+    from jepalab.models import WorldModel
+    env = make("gymnasium:Reacher-v5", image_size=32, depth_size=8)
+    obs, info = env.reset(seed=0)
+    d = obs["depth"]
+    assert d.shape == (8, 8) and d.dtype == np.float32 and np.isfinite(d).all()
+    assert abs(d.max() - 0.62) < 0.01  # metres: the floor, seen from the top-down camera 0.62 m above it
+    assert d.min() < d.max() - 0.002  # the arm stands off the floor, nearer the camera
+    assert info["goal_depth"].shape == (8, 8) and not np.array_equal(info["goal_depth"], d)  # the arm posed elsewhere
+    env.close()
+    store = collect("gymnasium:Reacher-v5", 2, 5, tmp_path / "r", seed=0, progress=False, image_size=32, depth_size=8)
+    ep = store.load_all()[0]
+    assert ep.depth.shape == (6, 8, 8) and ep.goal_depth.shape == (8, 8) and store.meta()["depth_size"] == 8
+    model = WorldModel(ModelConfig(image_size=32, senses="proprio,depth", proprio_dim=10, depth_size=8)).eval()
+    z = model.encode({"pixels": torch.from_numpy(ep.pixels), "proprio": torch.from_numpy(ep.proprio),
+                      "depth": torch.from_numpy(ep.depth)})
+    assert z.shape == (6, 128)
+    zg = model.encode_observations([{"goal": ep.goal_pixels, "goal_proprio": ep.goal_proprio,
+                                     "goal_depth": ep.goal_depth}], goal=True)
+    assert zg.shape == (1, 128)
+    with pytest.raises(ValueError, match="depth maps come from MuJoCo envs"):
+        collect("two-room", 1, 5, tmp_path / "t", progress=False, depth_size=8)

@@ -97,6 +97,7 @@ def rollout_episode(env, steps: int, seed: int, policy=None, until_done: bool = 
     obs, info = env.reset(seed=seed)
     policy = policy or HeldRandomPolicy(env.action_space.shape[0], np.random.default_rng(seed))
     pixels, proprio, actions, rewards, states = [obs["pixels"]], [obs["proprio"]], [], [], [info.get("state")]
+    depth = [obs["depth"]] if "depth" in obs else None
     for _ in range(steps):
         a = policy()
         obs, reward, terminated, truncated, info = env.step(a)
@@ -105,13 +106,16 @@ def rollout_episode(env, steps: int, seed: int, policy=None, until_done: bool = 
         pixels.append(obs["pixels"])
         proprio.append(obs["proprio"])
         states.append(info.get("state"))
+        if depth is not None:
+            depth.append(obs["depth"])
         if until_done and (terminated or truncated):
             break
     f32 = lambda x: np.asarray(x, np.float32)  # noqa: E731
     return Episode(np.stack(pixels), f32(np.stack(actions)), f32(np.stack(proprio)), rewards=f32(rewards),
                    state=f32(np.stack(states)) if states[0] is not None else None,
                    goal_proprio=f32(info["goal_proprio"]) if "goal_proprio" in info else None,
-                   goal_pixels=info.get("goal"))
+                   goal_pixels=info.get("goal"), depth=None if depth is None else f32(np.stack(depth)),
+                   goal_depth=f32(info["goal_depth"]) if "goal_depth" in info else None)
 
 
 PASSIVE_OBJECTS = 4  # bounce's most objects: proprio holds each one's position (zeros when absent)
@@ -134,15 +138,20 @@ def passive_episode(steps: int, seed: int) -> Episode:
 
 
 def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress: bool = True,
-            policy: str = "random", image_size: int = 64) -> EpisodeStore:
+            policy: str = "random", image_size: int = 64, depth_size: int = 0) -> EpisodeStore:
     """Write `episodes` episodes of `steps` steps each; skips the ones already on disk. `world`: a
     built-in world or `gymnasium:ID`; `policy`: random (held random exploration), noisy-expert (for
-    worlds with a scripted expert, e.g. push) or a .npy file of actions (see ReplayPolicy)."""
+    worlds with a scripted expert, e.g. push) or a .npy file of actions (see ReplayPolicy);
+    depth_size: also store MuJoCo depth maps of this size (gymnasium MuJoCo envs)."""
     if world == "bounce":
         return _collect_passive(episodes, steps, out, seed, progress)
     # max_steps beyond `steps`: no time limit cuts a collection episode short, and a built-in world
     # goes on after reaching a goal; a gymnasium env that ends its episode ends the stored one.
     kwargs = {"image_size": image_size} if world.startswith("gymnasium:") else {"goal_mode": "anywhere"}
+    if depth_size:
+        if not world.startswith("gymnasium:"):
+            raise ValueError(f"depth maps come from MuJoCo envs (gymnasium:ID); {world!r} has none")
+        kwargs["depth_size"] = depth_size
     env = make(world, max_steps=steps + 1, **kwargs)
     try:
         n, A = env.observation_space["pixels"].shape[0], int(env.action_space.shape[0])
@@ -157,6 +166,7 @@ def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress:
             "world": world, "steps_per_episode": steps, "seed": seed, "image_size": n, "action_dim": A,
             "proprio_dim": int(env.observation_space["proprio"].shape[0]),
             "policy": {"random": "held-random", "noisy-expert": "noisy-expert"}.get(policy, f"replay {Path(policy).name}"),
+            **({"depth_size": depth_size} if depth_size else {}),
         })
         done = store.indices()
         todo = [i for i in range(episodes) if i not in done]

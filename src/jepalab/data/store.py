@@ -5,7 +5,8 @@
         pixels (T+1,H,W,3) uint8    chunked 8 frames at a time, gzip level 4 (any HDF5 reader opens it)
         actions (T,A) float32, proprio (T+1,P) float32
         and where the source has them: rewards (T,), state (T+1,S) (the true simulator state),
-        goal_proprio (P,), goal_pixels (H,W,3) uint8, audio (T+1,M,S) log-mel windows (data/audio.py)
+        goal_proprio (P,), goal_pixels (H,W,3) uint8, audio (T+1,M,S) log-mel windows (data/audio.py),
+        depth (T+1,h,w) float32 metres from the camera (a spatial channel), goal_depth (h,w)
         file attributes: format, schema_version
 
 Schema versions: 1 had pixels, actions and proprio in a compressed .npz per episode; 2 added the
@@ -38,7 +39,7 @@ SCHEMA_VERSION = 3
 READS = (1, 2, 3)  # schema versions this jepalab reads
 SUFFIX = {1: ".npz", 2: ".npz", 3: ".h5"}  # episode files of each schema version
 REQUIRED = ("pixels", "actions", "proprio")
-OPTIONAL = ("rewards", "state", "goal_proprio", "goal_pixels", "audio")
+OPTIONAL = ("rewards", "state", "goal_proprio", "goal_pixels", "audio", "depth", "goal_depth")
 CHUNK_FRAMES = 8  # frames per compressed chunk: a training window reads one or two chunks
 
 
@@ -56,6 +57,8 @@ class Episode:
     goal_proprio: np.ndarray | None = None  # (P,) float32: the episode's goal, as proprio
     goal_pixels: np.ndarray | None = None  # (H, W, 3) uint8: an image of the goal reached
     audio: np.ndarray | None = None  # (T+1, MELS, STEPS) float32: log-mel window heard up to each frame
+    depth: np.ndarray | None = None  # (T+1, h, w) float32: distance from the camera, metres (spatial channel)
+    goal_depth: np.ndarray | None = None  # (h, w) float32: the depth map of the goal reached
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -275,8 +278,9 @@ class EpisodeStore:
             raise DataError(f"{where}: lengths disagree: pixels {len(p)}, actions {len(a)}, proprio {len(s)} "
                             "(expected T+1, T, T+1)")
         T = len(a)
+        depth_map = ep.depth.shape[1:] if ep.depth is not None and ep.depth.ndim == 3 else (None, None)
         shapes = {"rewards": (T,), "state": (T + 1, None), "goal_proprio": (s.shape[1],), "goal_pixels": p.shape[1:],
-                  "audio": (T + 1, None, None)}
+                  "audio": (T + 1, None, None), "depth": (T + 1, None, None), "goal_depth": depth_map}
         for name, want in shapes.items():
             arr = getattr(ep, name)
             if arr is None:
@@ -287,8 +291,9 @@ class EpisodeStore:
                 shown = tuple("*" if w is None else w for w in want)
                 raise DataError(f"{where}: field '{name}' must be {shown} "
                                 f"{'uint8' if name == 'goal_pixels' else 'float'}, got {arr.shape} {arr.dtype}")
-        for name in ("actions", "proprio", "rewards", "state", "goal_proprio", "audio"):
+        for name in ("actions", "proprio", "rewards", "state", "goal_proprio", "audio", "depth", "goal_depth"):
             arr = getattr(ep, name)
             if arr is not None and not np.all(np.isfinite(arr)):
                 bad = int(np.argwhere(~np.isfinite(arr))[0][0])
-                raise DataError(f"{where}: field '{name}' holds NaN or inf (first at {'index' if name == 'goal_proprio' else 'step'} {bad})")
+                raise DataError(f"{where}: field '{name}' holds NaN or inf (first at "
+                                f"{'index' if name.startswith('goal_') else 'step'} {bad})")

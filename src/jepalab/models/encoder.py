@@ -12,7 +12,8 @@ sound). A part of its own, held at unit variance over the batch by a BatchNorm, 
 the latent: those dimensions only a sense reaches, so they can only vary by carrying it. Added into
 the frame's features instead, a sound the predictor cannot forecast is cheapest to ignore (measured:
 a knock without a collision raised surprise 1.1x when summed in, 1.01x in a part of its own left to
-the anti-collapse term alone). Proprio enters through symlog (sign(x) log(1 +
+the anti-collapse term alone). A depth map (metres from the camera, a spatial channel of MuJoCo
+envs) is small (model.depth_size, 16 x 16) and enters the same way, flattened. Proprio enters through symlog (sign(x) log(1 +
 |x|)): joint velocities of 80 and positions of 0.1 share one range without statistics from the data.
 """
 from __future__ import annotations
@@ -86,7 +87,8 @@ class Encoder(nn.Module):
         super().__init__()
         self.image_size = cfg.image_size
         self.senses = cfg.sense_list
-        self.sense_shapes = {"proprio": (cfg.proprio_dim,), "audio": (cfg.audio_mels, cfg.audio_steps)}
+        self.sense_shapes = {"proprio": (cfg.proprio_dim,), "audio": (cfg.audio_mels, cfg.audio_steps),
+                             "depth": (cfg.depth_size, cfg.depth_size)}
         dims = sense_dims(cfg)
         self.embed = nn.ModuleDict({s: _sense_mlp(int(torch.tensor(self.sense_shapes[s]).prod()), dims[s])
                                     for s in self.senses})
@@ -99,7 +101,7 @@ class Encoder(nn.Module):
             nn.Linear(feature_dim, hidden), nn.BatchNorm1d(hidden), nn.GELU(), nn.Linear(hidden, dims["frames"]))
 
     def forward(self, pixels: torch.Tensor, **senses: torch.Tensor) -> torch.Tensor:
-        """pixels (B, H, W, 3) uint8 [, proprio (B, P), audio (B, M, S)] -> z (B, D)."""
+        """pixels (B, H, W, 3) uint8 [, proprio (B, P), audio (B, M, S), depth (B, d, d)] -> z (B, D)."""
         if pixels.shape[-3:] != (self.image_size, self.image_size, 3):
             raise ValueError(f"encoder expects frames of shape (..., {self.image_size}, {self.image_size}, 3), "
                              f"got {tuple(pixels.shape)}")

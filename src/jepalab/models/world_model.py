@@ -62,9 +62,10 @@ class WorldModel(nn.Module):
 
     def encode_observations(self, observations: list[dict], goal: bool = False) -> torch.Tensor:
         """A batch of a world's observations (dicts of numpy arrays, as env.reset/step return them)
-        -> z (B, D). goal=True: the goals of those worlds' info dicts ("goal" image, "goal_proprio")."""
-        keys = {"pixels": "goal", "proprio": "goal_proprio"} if goal else {"pixels": "pixels", "proprio": "proprio"}
-        batch = {"pixels": torch.from_numpy(np.stack([o[keys["pixels"]] for o in observations]))}
+        -> z (B, D). goal=True: the goals of those worlds' info dicts ("goal" image, "goal_proprio",
+        "goal_depth")."""
+        keys = {"pixels": "goal", "proprio": "goal_proprio", "depth": "goal_depth"} if goal else {}
+        batch = {"pixels": torch.from_numpy(np.stack([o[keys.get("pixels", "pixels")] for o in observations]))}
         for sense in self.encoder.senses:
             key = keys.get(sense, sense)
             if any(key not in o for o in observations):

@@ -6,7 +6,8 @@
 
 What the wrapper adds to the environment:
 - observations {"pixels": (S, S, 3) uint8 rendered at the model's size, "proprio": the env's own
-  observation vector (a dict observation's "observation")};
+  observation vector (a dict observation's "observation")}, and with depth_size=N a spatial channel
+  "depth": (N, N) distances from the camera in metres (MuJoCo envs; info["goal_depth"] at the goal);
 - actions in [-1, 1]^A for every Box action space, mapped linearly onto the env's bounds (Pusher's
   are +-2), so planners and exploration never need to know them; a Discrete(n) space takes a vector
   of n scores and steps with the best one;
@@ -110,10 +111,11 @@ def _register_robotics(env_id: str) -> None:
 class GymWorld(gym.Env):
     metadata = {"render_modes": ["rgb_array"]}
 
-    def __init__(self, env_id: str, image_size: int = 64, max_steps: int | None = None, **env_kwargs):
+    def __init__(self, env_id: str, image_size: int = 64, max_steps: int | None = None, depth_size: int = 0,
+                 **env_kwargs):
         os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; a user's own setting wins
         _register_robotics(env_id)
-        self.env_id, self.size = env_id, image_size
+        self.env_id, self.size, self.depth_size = env_id, image_size, depth_size
         self.task = task_for(env_id)
         self.state_goal_columns = None if self.task is None else self.task.goal_columns
         kwargs = dict(render_mode="rgb_array", **env_kwargs)
@@ -141,11 +143,14 @@ class GymWorld(gym.Env):
             raise GymWorldError(f"{env_id}: action space {space} is not supported (Box or Discrete)")
         self.action_space = gym.spaces.Box(-1.0, 1.0, (dim,), np.float32)
         proprio = self._proprio(self.env.observation_space.sample())
-        self.observation_space = gym.spaces.Dict({
-            "pixels": gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8),
-            "proprio": gym.spaces.Box(-np.inf, np.inf, proprio.shape, np.float32),
-        })
-        self._styled = False
+        spaces = {"pixels": gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8),
+                  "proprio": gym.spaces.Box(-np.inf, np.inf, proprio.shape, np.float32)}
+        if depth_size:
+            if self._renderer() is None:
+                raise GymWorldError(f"{env_id}: depth maps come from MuJoCo's renderer; this env has none")
+            spaces["depth"] = gym.spaces.Box(0.0, np.inf, (depth_size, depth_size), np.float32)
+        self.observation_space = gym.spaces.Dict(spaces)
+        self._styled, self._goal_depth = False, None
 
     # -- conversions -------------------------------------------------------------
     @staticmethod
@@ -179,10 +184,31 @@ class GymWorld(gym.Env):
             frame = np.asarray(Image.fromarray(frame).resize((self.size, self.size), Image.BILINEAR))
         return np.ascontiguousarray(frame[..., :3], dtype=np.uint8)
 
+    def _renderer(self):
+        u = self.env.unwrapped
+        return getattr(u, "mujoco_renderer", None) or getattr(getattr(u, "point_env", None), "mujoco_renderer", None)
+
+    def depth(self) -> np.ndarray:
+        """Distance from the camera in metres, (depth_size, depth_size) float32: a spatial channel
+        the model can fuse as a sense (model.senses=depth). MuJoCo's depth buffer is non-linear in
+        distance; it is mapped back through the near and far planes, then averaged down."""
+        renderer = self._renderer()
+        buffer = np.asarray(renderer.render("depth_array"), np.float64)
+        m = renderer.model
+        near, far = m.vis.map.znear * m.stat.extent, m.vis.map.zfar * m.stat.extent
+        metres = (near / (1 - buffer * (1 - near / far))).astype(np.float32)
+        from PIL import Image
+        return np.asarray(Image.fromarray(metres, mode="F").resize((self.depth_size,) * 2, Image.BOX), np.float32)
+
+    def observe(self, obs) -> dict:
+        out = {"pixels": self.pixels(), "proprio": self._proprio(obs)}
+        if self.depth_size:
+            out["depth"] = self.depth()
+        return out
+
     def _no_shadows(self) -> None:
         self._styled = True
-        u = self.env.unwrapped
-        renderer = getattr(u, "mujoco_renderer", None) or getattr(getattr(u, "point_env", None), "mujoco_renderer", None)
+        renderer = self._renderer()
         viewer = getattr(renderer, "viewer", None)
         if viewer is None or not hasattr(viewer, "scn"):
             return
@@ -197,19 +223,21 @@ class GymWorld(gym.Env):
         return np.concatenate([data.qpos, data.qvel]).astype(np.float32)
 
     # -- goals ---------------------------------------------------------------------
-    def _goal(self) -> tuple[np.ndarray, np.ndarray]:
-        """(image, observation vector) of the goal reached; the simulator state is restored after."""
+    def _goal(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(image, observation vector, depth map or None) of the goal reached; the simulator state is
+        restored after."""
         import mujoco
         u = self.env.unwrapped
         saved = u.data.qpos.copy(), u.data.qvel.copy()
         self.task.pose_goal(u)
         mujoco.mj_forward(u.model, u.data)
         image = self.pixels()
+        depth = self.depth() if self.depth_size else None
         mj_env = getattr(u, "point_env", u)  # a maze wraps the MuJoCo env of its agent
         proprio = self._proprio(mj_env._get_obs())
         u.data.qpos[:], u.data.qvel[:] = saved
         mujoco.mj_forward(u.model, u.data)
-        return image, proprio
+        return image, proprio, depth
 
     def _info(self, info: dict) -> dict:
         info = dict(info)
@@ -218,6 +246,8 @@ class GymWorld(gym.Env):
             info["state"] = state
         if self.task is not None:
             info["goal"], info["goal_proprio"] = self._goal_image, self._goal_proprio
+            if self._goal_depth is not None:
+                info["goal_depth"] = self._goal_depth
             info["is_success"] = bool(self.task.success(self.env.unwrapped, info))
             if self.task.distance is not None:
                 info["distance"] = self.task.distance(self.env.unwrapped)
@@ -227,13 +257,12 @@ class GymWorld(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
         if self.task is not None:
-            self._goal_image, self._goal_proprio = self._goal()
-        return {"pixels": self.pixels(), "proprio": self._proprio(obs)}, self._info(info)
+            self._goal_image, self._goal_proprio, self._goal_depth = self._goal()
+        return self.observe(obs), self._info(info)
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(self._env_action(action))
-        return ({"pixels": self.pixels(), "proprio": self._proprio(obs)}, float(reward), bool(terminated),
-                bool(truncated), self._info(info))
+        return self.observe(obs), float(reward), bool(terminated), bool(truncated), self._info(info)
 
     def render(self):
         return self.pixels()
