@@ -32,8 +32,8 @@ def episode():
     return obs["pixels"], info["goal"]
 
 
-def start(run, **kw):
-    service = PlanningService(run, ServeOptions(port=0, **kw))
+def start(run, state_probe=None, **kw):
+    service = PlanningService(run, ServeOptions(port=0, **kw), state_probe=state_probe)
     server = PlanningServer(service)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -168,3 +168,34 @@ def test_sigterm_finishes_the_request_in_flight(run, episode):
         assert "stopped" in proc.stdout.read()
     finally:
         proc.kill()
+
+
+def test_goals_given_as_states_go_through_the_state_probe(run, server, episode):
+    from jepalab.checkpoint import load_model
+    from jepalab.evals.probe import StateProbe, state_probe_for
+    obs, goal = episode
+    code, doc = raw(server, "POST", "/plan", json.dumps({"observation": encode_image(obs), "goal_state": [0.5, 0.5]}).encode())
+    assert code == 400 and "no state probe" in doc["error"]  # this server was started without one
+    model, cfg, meta = load_model(run)
+    probe, path = state_probe_for(run, model, cfg, meta["step"])
+    probed, _ = start(run, state_probe=str(path), batch_wait_ms=50)
+    try:
+        c = Client(probed.url)
+        assert c.info()["goal_state"]["columns"] == [0, 1]
+        out = []
+        jobs = [lambda: out.append(c.plan(obs, goal_state=[0.8, 0.2])), lambda: out.append(c.plan(obs, goal=goal))] * 3
+        threads = [threading.Thread(target=j) for j in jobs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(out) == 6 and all(np.isfinite(p["cost"]) and len(p["actions"]) == cfg.plan.horizon for p in out)
+        with pytest.raises(ServerError, match="a list of 2 finite numbers"):
+            c.plan(obs, goal_state=[0.5, float("nan")])
+    finally:
+        probed.stop()
+        probed.server_close()
+        probed.service.close()
+    StateProbe(probe.probe, probe.columns, probe.mean, probe.std, probe.r2, probe.r2_untrained, step=1).save(path)
+    with pytest.raises(ValueError, match="reads the latent of step 1"):
+        PlanningService(run, ServeOptions(port=0), state_probe=str(path))

@@ -196,6 +196,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--port", type=int, default=8000, help="port (0: any free one; the URL is printed)")
     c.add_argument("--token", help="require 'Authorization: Bearer TOKEN' (default: $JEPALAB_TOKEN if set)")
     c.add_argument("--goals", help="folder of goal images, addressed by file stem as goal_id")
+    c.add_argument("--state-probe", help="a state probe (RUN/state_probe.safetensors, from `jepalab plan --goal "
+                                         "state`): requests may then give goal_state, numbers")
     c.add_argument("--max-batch", type=int, default=32, help="plan requests batched into one planner call (1: off)")
     c.add_argument("--batch-wait-ms", type=float, default=5.0, help="how long a request waits for others to batch with")
     c.add_argument("--queue-size", type=int, default=64, help="requests waiting for the model before 503")
@@ -460,7 +462,7 @@ def cmd_serve(args) -> None:
     options = ServeOptions(host=args.host, port=args.port, token=args.token or os.environ.get("JEPALAB_TOKEN"),
                            max_batch=args.max_batch, batch_wait_ms=args.batch_wait_ms, queue_size=args.queue_size,
                            max_body=args.max_body)
-    serve(args.checkpoint, options, goals=args.goals, verbose=args.verbose)
+    serve(args.checkpoint, options, goals=args.goals, verbose=args.verbose, state_probe=args.state_probe)
 
 
 def cmd_config(args) -> None:

@@ -47,10 +47,15 @@ class Client:
     def info(self) -> dict:
         return self._call("GET", "/info")
 
-    def plan(self, observation: np.ndarray, goal: np.ndarray | None = None, goal_id: str | None = None) -> dict:
+    def plan(self, observation: np.ndarray, goal: np.ndarray | None = None, goal_id: str | None = None,
+             goal_state=None) -> dict:
+        """The goal as an image, the name of one of the server's goal images, or numbers (a state the
+        server's state probe reads)."""
         from .serve import encode_image
         body = {"observation": encode_image(observation)}
-        if goal_id is not None:
+        if goal_state is not None:
+            body["goal_state"] = [float(v) for v in np.ravel(goal_state)]
+        elif goal_id is not None:
             body["goal_id"] = goal_id
         else:
             body["goal"] = encode_image(goal)

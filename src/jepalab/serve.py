@@ -3,14 +3,16 @@
     jepalab serve --checkpoint runs/demo                    # http://127.0.0.1:8000, localhost only
     curl localhost:8000/health
 
-    POST /plan      {"observation": IMAGE, "goal": IMAGE | "goal_id": "name"}
+    POST /plan      {"observation": IMAGE, "goal": IMAGE | "goal_id": "name" | "goal_state": [numbers]}
                     -> {"actions": [[...] x horizon], "cost", "horizon", "action_dim", "frameskip", "batch"}
     POST /surprise  {"frames": [IMAGE, ...], "horizon": 1} -> {"surprise": [...], "peak_frame", "peak"}
     GET  /health    -> {"status": "ok", "queued"}
     GET  /info      -> model config, checkpoint sha256 and step, planner, limits
 
 IMAGE is a base64 PNG or JPEG, or {"shape": [H, W, 3], "data": base64 of raw uint8}, the size the
-model takes. `goal_id` names an image of `--goals DIR` (file stem).
+model takes. `goal_id` names an image of `--goals DIR` (file stem). `goal_state` gives the goal as
+numbers (e.g. a block's pose), read through the state probe of `--state-probe FILE` (written by
+`jepalab plan --goal state` as RUN/state_probe.safetensors); /info lists its columns.
 
 The standard library's threading HTTP/1.1 server takes the requests; one worker thread owns the
 model. Plan requests that arrive together (within `--batch-wait-ms` of the first, up to
@@ -101,7 +103,7 @@ def encode_image(img: np.ndarray) -> str:
 class PlanningService:
     """The model, its planner and the worker thread that batches requests for them."""
 
-    def __init__(self, checkpoint, options: ServeOptions, goals: str | None = None):
+    def __init__(self, checkpoint, options: ServeOptions, goals: str | None = None, state_probe: str | None = None):
         from .bench.manifest import checkpoint_fingerprint
         from .checkpoint import load_model
         from .planning import make_planner
@@ -130,6 +132,15 @@ class PlanningService:
             if not self.goals:
                 raise ValueError(f"{goals}: no PNG or JPEG goal images")
         self.info["goal_ids"] = sorted(self.goals)
+        self.state_probe = None
+        if state_probe:
+            from .evals.probe import StateProbe
+            self.state_probe = StateProbe.load(state_probe, self.cfg.model.latent_dim)
+            if self.state_probe.step != meta.get("step"):
+                raise ValueError(f"{state_probe}: the probe reads the latent of step {self.state_probe.step}, the "
+                                 f"checkpoint is step {meta.get('step')}; fit it again (jepalab plan --goal state)")
+        self.info["goal_state"] = None if self.state_probe is None else {
+            "columns": self.state_probe.columns, "held_out_r2": self.state_probe.r2}
         self.queue: queue.Queue = queue.Queue(maxsize=options.queue_size)
         self.stopping = threading.Event()
         self.worker = threading.Thread(target=self._work, name="jepalab-model", daemon=True)
@@ -151,13 +162,28 @@ class PlanningService:
 
     def plan_request(self, body: dict) -> dict:
         obs = decode_image(_field(body, "observation"), self.size, "observation")
+        if "goal_state" in body:
+            return self.submit("plan", (obs, self._goal_state(body["goal_state"])))
         if "goal_id" in body:
             if body["goal_id"] not in self.goals:
                 raise RequestError(404, f"goal_id {body['goal_id']!r} unknown; known: {sorted(self.goals) or 'none (--goals DIR)'}")
             goal = self.goals[body["goal_id"]]
         else:
-            goal = decode_image(_field(body, "goal", "or 'goal_id'"), self.size, "goal")
+            goal = decode_image(_field(body, "goal", "or 'goal_id' or 'goal_state'"), self.size, "goal")
         return self.submit("plan", (obs, goal))
+
+    def _goal_state(self, value):
+        if self.state_probe is None:
+            raise RequestError(400, "goal_state: this server has no state probe (start it with --state-probe FILE)")
+        n = len(self.state_probe.columns)
+        try:
+            target = np.asarray(value, np.float64)
+        except (TypeError, ValueError):
+            target = None
+        if target is None or target.shape != (n,) or not np.isfinite(target).all():
+            raise RequestError(400, f"goal_state: a list of {n} finite numbers (proprio columns "
+                                    f"{self.state_probe.columns}), got {str(value)[:80]}")
+        return StateTarget(target)
 
     def surprise_request(self, body: dict) -> dict:
         frames = _field(body, "frames")
@@ -185,8 +211,10 @@ class PlanningService:
                 except queue.Empty:
                     break
             plans = [b for b in batch if b[0] == "plan"]
-            if plans:
-                self._settle(plans, self._plan)
+            for same_kind in ([b for b in plans if not isinstance(b[1][1], StateTarget)],
+                              [b for b in plans if isinstance(b[1][1], StateTarget)]):
+                if same_kind:  # one planner call per kind of goal: latents, or states through the probe
+                    self._settle(same_kind, self._plan)
             for item in (b for b in batch if b[0] == "surprise"):
                 self._settle([item], self._surprise)
 
@@ -202,8 +230,11 @@ class PlanningService:
 
     def _plan(self, payloads) -> list[dict]:
         obs = torch.from_numpy(np.stack([p[0] for p in payloads]))
-        goals = torch.from_numpy(np.stack([p[1] for p in payloads]))
-        z, z_goal = self.model.encode(obs), self.model.encode(goals)
+        z = self.model.encode(obs)
+        if isinstance(payloads[0][1], StateTarget):
+            z_goal = self.state_probe.goal(np.stack([p[1].values for p in payloads]))
+        else:
+            z_goal = self.model.encode(torch.from_numpy(np.stack([p[1] for p in payloads])))
         plan = self.planner.plan(self.model, z[:, None], torch.zeros(len(payloads), 0, self.model.model_action_dim), z_goal)
         return [{"actions": plan.actions[i].tolist(), "cost": float(plan.cost[i]), "horizon": plan.actions.shape[1],
                  "action_dim": self.action_dim, "frameskip": self.cfg.model.frameskip, "batch": len(payloads)}
@@ -219,6 +250,12 @@ class PlanningService:
     def close(self) -> None:
         self.stopping.set()
         self.worker.join(timeout=self.options.request_timeout_s)
+
+
+@dataclass
+class StateTarget:
+    """A plan request's goal given as numbers (to be read through the state probe)."""
+    values: np.ndarray
 
 
 def _field(body: dict, name: str, alternative: str = ""):
@@ -326,9 +363,10 @@ class PlanningServer(ThreadingHTTPServer):
         self.shutdown()
 
 
-def serve(checkpoint, options: ServeOptions, goals: str | None = None, verbose: bool = False) -> None:
+def serve(checkpoint, options: ServeOptions, goals: str | None = None, verbose: bool = False,
+          state_probe: str | None = None) -> None:
     """Run until SIGTERM or Ctrl-C; both finish the requests in flight."""
-    service = PlanningService(checkpoint, options, goals)
+    service = PlanningService(checkpoint, options, goals, state_probe)
     server = PlanningServer(service, verbose)
     stop = lambda *_: threading.Thread(target=server.stop, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
