@@ -319,10 +319,13 @@ def _bounce() -> RunConfig:
 
 def _reacher() -> RunConfig:
     """MuJoCo Reacher (gymnasium Reacher-v5, top-down 64x64 frames): a two-joint arm driven by torques,
-    so one frame holds no velocity (history 3); goals are images of the arm on the target."""
+    so one frame holds no velocity (history 3); goals are images of the arm on the target, with the
+    observation vector there. The 10 proprio numbers are fused as a sense: from frames alone the
+    latent read the arm's pose at R² 0.61 and the 1-2 pixel target not at all (0.05); with them
+    0.87 and 0.60, and planning went from 0.20 to 0.36 success (docs/measurements.md)."""
     c = RunConfig()
     c.data = DataConfig(world="gymnasium:Reacher-v5", episodes=400, steps_per_episode=50)
-    c.model = ModelConfig(frameskip=2, history=3)
+    c.model = ModelConfig(frameskip=2, history=3, senses="proprio", proprio_dim=10)
     c.objective = ObjectiveConfig(rollout_steps=3)
     c.train = TrainConfig(steps=2000)
     c.plan = PlanConfig(horizon=8, context=3, max_steps=50, episodes=50, seed=100_000)

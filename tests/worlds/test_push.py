@@ -85,3 +85,13 @@ def test_the_map_for_trajectory_plots_exists_before_any_reset(world):
     env = make(world)  # as `jepalab bench` makes one to draw the control paths on
     img = env.unwrapped.render_background()
     assert img.shape == (64, 64, 3) and img.dtype == np.uint8
+
+
+def test_the_target_can_be_left_out_of_the_frames_and_stays_in_the_goal():
+    from jepalab.worlds.push import PushEnv, TARGET
+    env = PushEnv(show_target=False)
+    obs, info = env.reset(seed=4)
+    assert not (obs["pixels"] == TARGET).all(-1).any()  # no target drawn
+    shown = make("push")
+    obs2, info2 = shown.reset(seed=4)
+    assert (obs2["pixels"] == TARGET).all(-1).sum() > 10 and np.array_equal(info["goal_proprio"], info2["goal_proprio"])

@@ -73,7 +73,7 @@ class PushEnv(gym.Env):
     state_goal_columns = (2, 3, 4, 5)  # the block's pose (x, y, cos, sin): what a goal given as a state sets
 
     def __init__(self, max_steps: int = 100, block: str = "box", goal_mode: str = "near",
-                 render_mode: str | None = "rgb_array"):
+                 render_mode: str | None = "rgb_array", show_target: bool = True):
         if block not in ("box", "T"):
             raise ValueError(f"push: block must be 'box' or 'T', got {block!r}")
         if goal_mode not in ("near", "anywhere"):
@@ -81,6 +81,7 @@ class PushEnv(gym.Env):
         self.block_kind, self.parts = block, BOX if block == "box" else T_SHAPE
         self.symmetry = 4 if block == "box" else 1
         self.max_steps, self.goal_mode, self.render_mode = max_steps, goal_mode, render_mode
+        self.show_target = show_target
         self.observation_space = gym.spaces.Dict({
             "pixels": gym.spaces.Box(0, 255, (SIZE, SIZE, 3), np.uint8),
             "proprio": gym.spaces.Box(-1.0, 1.0, (6,), np.float32),
@@ -130,7 +131,8 @@ class PushEnv(gym.Env):
     def _draw(self, pusher, block_pos, block_angle) -> np.ndarray:
         img = np.empty((SIZE, SIZE, 3), np.uint8)
         img[:] = FLOOR
-        draw_block(img, self.parts, self.target_pos, self.target_angle, TARGET)
+        if self.show_target:
+            draw_block(img, self.parts, self.target_pos, self.target_angle, TARGET)
         draw_block(img, self.parts, block_pos, block_angle, BLOCK)
         draw_disc(img, pusher, PUSHER_RADIUS, PUSHER)
         img[[0, -1], :] = WALL
