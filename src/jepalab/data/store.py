@@ -18,7 +18,7 @@ collection killed at any moment leaves a readable store of the completed episode
 being written when its writer dies can be left unreadable), appending never rewrites what is there,
 and many processes read the same store. Why HDF5 and chunks: frames can be read a window at a
 time without decompressing the episode, so a store larger than memory is *streamed* during
-training (data.stream, SequenceSampler): only the frames of each batch are read.
+training (train.stream, SequenceSampler): only the frames of each batch are read.
 
 Nothing is unpickled: .npz files are read with allow_pickle=False and HDF5 holds plain arrays.
 Every problem found on reading names the file and the field.
@@ -41,6 +41,7 @@ SUFFIX = {1: ".npz", 2: ".npz", 3: ".h5"}  # episode files of each schema versio
 REQUIRED = ("pixels", "actions", "proprio")
 OPTIONAL = ("rewards", "state", "goal_proprio", "goal_pixels", "audio", "depth", "goal_depth")
 CHUNK_FRAMES = 8  # frames per compressed chunk: a training window reads one or two chunks
+PER_STEP = ("pixels", "actions", "proprio", "state", "audio", "depth")  # a row per step: chunked along time
 
 
 class DataError(ValueError):
@@ -123,7 +124,7 @@ def write_h5(path: Path, ep: Episode) -> None:
             if arr is None:
                 continue
             arr = np.asarray(arr)
-            if arr.ndim >= 2 and len(arr) > 1:  # per-step fields: chunked along time
+            if name in PER_STEP and arr.ndim >= 2 and len(arr) > 1:  # chunked along time
                 chunks = (min(CHUNK_FRAMES, len(arr)),) + arr.shape[1:]
                 f.create_dataset(name, data=arr, chunks=chunks, compression="gzip", compression_opts=4)
             else:

@@ -113,8 +113,11 @@ class StateProbe:
             senses = {k: v[idx] for k, v in episode_senses(m, eps).items()}
             return encode_frames(m, px[idx], senses=senses), y[idx]
 
+        with torch.random.fork_rng():  # the untrained baseline is the same one every time
+            torch.manual_seed(seed)
+            untrained = WorldModel(model.cfg)
         scores = []
-        for m in (model, WorldModel(model.cfg)):
+        for m in (model, untrained):
             z_tr, y_tr = frames(m, episodes[:cut])
             z_te, y_te = frames(m, episodes[cut:])
             mean, std = y_tr.mean(0), y_tr.std(0) + 1e-6
@@ -142,8 +145,8 @@ class StateProbe:
         tmp = path.with_name(path.name + ".tmp")
         arrays = {"weight": self.probe.weight, "bias": self.probe.bias, "mean": self.mean, "std": self.std}
         save_file({k: np.ascontiguousarray(v, np.float64) for k, v in arrays.items()}, str(tmp), metadata={
-            "format": PROBE_FORMAT, "columns": json.dumps(self.columns), "r2": repr(self.r2),
-            "r2_untrained": repr(self.r2_untrained), "step": str(self.step)})
+            "format": PROBE_FORMAT, "columns": json.dumps(self.columns), "r2": repr(float(self.r2)),
+            "r2_untrained": repr(float(self.r2_untrained)), "step": str(int(self.step))})
         os.replace(tmp, path)
 
     @classmethod
