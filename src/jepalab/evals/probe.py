@@ -106,24 +106,23 @@ class StateProbe:
         cut = len(episodes) - max(1, len(episodes) // 5)
         rng = np.random.default_rng(seed)
 
-        def frames(m, eps):
+        def sample(eps):  # the same frames for both models
             px = np.concatenate([np.asarray(e.pixels) for e in eps])
             y = np.concatenate([e.proprio for e in eps])[:, columns]
             idx = np.sort(rng.choice(len(px), min(max_frames, len(px)), replace=False))
-            senses = {k: v[idx] for k, v in episode_senses(m, eps).items()}
-            return encode_frames(m, px[idx], senses=senses), y[idx]
+            return px[idx], y[idx], {k: v[idx] for k, v in episode_senses(model, eps).items()}
 
+        (px_tr, y_tr, s_tr), (px_te, y_te, s_te) = sample(episodes[:cut]), sample(episodes[cut:])
+        mean, std = y_tr.mean(0), y_tr.std(0) + 1e-6
         with torch.random.fork_rng():  # the untrained baseline is the same one every time
             torch.manual_seed(seed)
             untrained = WorldModel(model.cfg)
         scores = []
         for m in (model, untrained):
-            z_tr, y_tr = frames(m, episodes[:cut])
-            z_te, y_te = frames(m, episodes[cut:])
-            mean, std = y_tr.mean(0), y_tr.std(0) + 1e-6
+            z_tr, z_te = encode_frames(m, px_tr, senses=s_tr), encode_frames(m, px_te, senses=s_te)
             probe = LinearProbe.fit(z_tr, (y_tr - mean) / std)
-            scores.append((probe, probe.r2(z_te, (y_te - mean) / std), mean, std))
-        (probe, r2, mean, std), (_, r2_untrained, _, _) = scores
+            scores.append((probe, probe.r2(z_te, (y_te - mean) / std)))
+        (probe, r2), (_, r2_untrained) = scores
         return cls(probe, columns, mean, std, r2, r2_untrained, step)
 
     def goal(self, states: np.ndarray):
