@@ -263,9 +263,9 @@ def cmd_train(args) -> None:
     from .parallel import barrier, distributed
     rank, _ = distributed()  # under torchrun: rank 0 collects and reports, every rank trains
     explicit = {s.partition("=")[0] for s in args.sets}
-    senses = next((s.partition("=")[2] for s in reversed(args.sets) if s.startswith("model.senses=")),
-                  preset(args.preset).model.senses)
-    proprio_from_data = "proprio" in senses.split(",") and "model.proprio_dim" not in explicit
+    senses = [s.strip() for s in next((s.partition("=")[2] for s in reversed(args.sets) if s.startswith("model.senses=")),
+                                      preset(args.preset).model.senses).split(",")]
+    proprio_from_data = "proprio" in senses and "model.proprio_dim" not in explicit
     # the proprio size is only known once the data is: a stand-in lets the config validate until then
     cfg = override(preset(args.preset), (["model.proprio_dim=1"] if proprio_from_data else []) + list(args.sets))
     # the data decides the shapes it holds: a custom action size, frame size or proprio size needs no flag
@@ -273,7 +273,7 @@ def cmd_train(args) -> None:
                                     ("model.image_size", "image_size")]
     if proprio_from_data:
         fields.append(("model.proprio_dim", "proprio_dim"))
-    if "depth" in senses.split(",") and not args.world:
+    if "depth" in senses and not args.world:
         fields.append(("model.depth_size", "depth_size"))
     if args.world:
         cfg = override(cfg, [f"data.world={args.world}"])
