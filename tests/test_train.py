@@ -39,3 +39,16 @@ def test_bf16_autocast_training_runs_and_keeps_fp32_weights(debug_store, tmp_pat
     cfg = override(preset("debug"), ["train.precision=bf16", "train.steps=10"])
     model, result = train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     assert np.isfinite(result["loss"]) and all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_a_frozen_encoder_stays_as_initialised_while_the_predictor_trains(debug_store, tmp_path):
+    from jepalab.config import override, preset
+    from jepalab.train import train
+    cfg = override(preset("debug"), ["train.steps=3", "model.freeze_encoder=true"])
+    torch.manual_seed(cfg.train.seed)
+    before = WorldModel(cfg.model).state_dict()
+    model, _ = train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
+    after = model.state_dict()
+    enc = [k for k in before if k.startswith("encoder.")]
+    assert enc and all(torch.equal(before[k], after[k]) for k in enc)  # weights and BatchNorm statistics
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("predictor."))

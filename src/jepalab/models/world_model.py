@@ -37,6 +37,14 @@ class WorldModel(nn.Module):
         self.predictor = Predictor(cfg)
         if pretrained is not None:
             self.encoder.backbone.video.load_state_dict(pretrained.feature_encoder.state_dict())
+        if cfg.freeze_encoder:
+            self.encoder.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "WorldModel":
+        super().train(mode)
+        if self.cfg.freeze_encoder:  # a frozen encoder's BatchNorm must not drift with the batches either
+            self.encoder.eval()
+        return self
 
     def fresh_copy(self) -> "WorldModel":
         """The same architecture with new random weights, keeping a frozen pretrained encoder: the
