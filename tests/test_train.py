@@ -52,3 +52,26 @@ def test_a_frozen_encoder_stays_as_initialised_while_the_predictor_trains(debug_
     enc = [k for k in before if k.startswith("encoder.")]
     assert enc and all(torch.equal(before[k], after[k]) for k in enc)  # weights and BatchNorm statistics
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("predictor."))
+
+
+def test_the_rollout_loss_imagines_from_rollout_context_observed_frames(debug_store, tmp_path):
+    from jepalab.objectives import prediction_loss
+    from jepalab.train import Trainer
+    cfg = override(preset("debug"), ["objective.rollout_context=2", "objective.rollout_steps=3"])
+    trainer = Trainer(cfg.validate(), debug_store.load_all(), tmp_path / "run", progress=False)
+    frames, actions = trainer.sampler.sample(4)
+    assert frames.shape[1] == 2 - 1 + 3 + 1  # longer than history + 1: the window fits the rollout
+    trainer.model.eval()  # BatchNorm on running statistics: the same latents in both computations
+    torch.manual_seed(0)
+    _, info = trainer.losses(frames, actions)
+    with torch.no_grad():
+        z = trainer.model.encode(frames)
+        want = prediction_loss(trainer.model.rollout(z[:, :2], actions[:, :1], actions[:, 1:4]), z[:, 2:5])
+    assert abs(info["rollout_loss"] - want.item()) < 1e-5
+    for bad in ("objective.rollout_context=0", "objective.rollout_context=3"):  # history is 2
+        try:
+            override(preset("debug"), [bad]).validate()
+        except ValueError as e:
+            assert "rollout_context" in str(e)
+        else:
+            raise AssertionError(f"{bad} was accepted")

@@ -74,6 +74,13 @@ class ObjectiveConfig:
     rollout_steps: int = opt(3, "also predict this many steps ahead from the first latent, feeding predictions "
                                 "back in as planning does (1: next-step prediction only)")
     rollout_weight: float = opt(1.0, "weight of the multi-step rollout loss")
+    rollout_context: int = opt(1, "observed frames the rollout starts from (1..model.history): 1 imagines from one "
+                                  "frame, as a planner with context 1; more asks the predictor to carry what it saw "
+                                  "through steps it only imagines (an object hidden for a while)")
+
+    def window_steps(self, history: int) -> int:
+        """Model steps (transitions) per training window."""
+        return max(history, self.rollout_context - 1 + self.rollout_steps)
 
 
 @dataclass
@@ -185,8 +192,11 @@ class RunConfig(Sections):
             (t.stream in ("auto", "on", "off"), f"train.stream must be auto, on or off, got {t.stream!r}"),
             (o.rollout_steps >= 1, "objective.rollout_steps must be >= 1"),
             (o.reg_over in ("frames", "changes"), f"objective.reg_over must be frames or changes, got {o.reg_over!r}"),
-            (self.data.steps_per_episode >= max(m.history, o.rollout_steps) * m.frameskip + 1,
-             "data.steps_per_episode is too short for max(model.history, objective.rollout_steps) * model.frameskip"),
+            (1 <= o.rollout_context <= m.history, f"objective.rollout_context must be 1..model.history ({m.history}), "
+                                                   f"got {o.rollout_context}"),
+            (self.data.steps_per_episode >= o.window_steps(m.history) * m.frameskip + 1,
+             "data.steps_per_episode is too short for max(model.history, objective.rollout_context - 1 + "
+             "objective.rollout_steps) * model.frameskip"),
         ]
         return self._require(checks)
 

@@ -79,7 +79,7 @@ class Trainer:
         torch.manual_seed(t.seed)
         m = cfg.model
         train_eps, val_eps = split_episodes(episodes)
-        steps = max(m.history, cfg.objective.rollout_steps)  # model steps per training window
+        steps = cfg.objective.window_steps(m.history)
         self.sampler = SequenceSampler(train_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed,
                                        senses=m.sense_list)
         self.val_sampler = (SequenceSampler(val_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed + 1,
@@ -185,11 +185,11 @@ class Trainer:
         pred_loss = prediction_loss(pred, z[:, 1:W + 1])
         loss = pred_loss
         info = {"pred_loss": pred_loss.item()}
-        # rollout: imagine from z_0 alone, as a planner does, so errors cannot compound unseen
+        # rollout: imagine from the first C frames, as a planner does, so errors cannot compound unseen
         if o.rollout_steps > 1:
-            R = o.rollout_steps
-            imagined = self.model.rollout(z[:, :1], actions[:, :0], actions[:, :R])  # (B, R, D)
-            rollout_loss = prediction_loss(imagined, z[:, 1:R + 1])
+            R, C = o.rollout_steps, o.rollout_context
+            imagined = self.model.rollout(z[:, :C], actions[:, :C - 1], actions[:, C - 1:C - 1 + R])  # (B, R, D)
+            rollout_loss = prediction_loss(imagined, z[:, C:C + R])
             loss = loss + o.rollout_weight * rollout_loss
             info["rollout_loss"] = rollout_loss.item()
         # anti-collapse on every encoded frame
