@@ -71,8 +71,8 @@ class ObjectiveConfig:
                                   "apart; for passive worlds where the scene dominates the latent)")
     frames_weight: float = opt(0.0, "with reg_over=changes: weight of a second anti-collapse term over whole frames "
                                     "(keeps what never changes within a clip, e.g. colour, in the latent)")
-    rollout_steps: int = opt(3, "also predict this many steps ahead from the first latent, feeding predictions "
-                                "back in as planning does (1: next-step prediction only)")
+    rollout_steps: int = opt(3, "also predict this many steps ahead from the first rollout_context latents, feeding "
+                                "predictions back in as planning does (1: next-step prediction only)")
     rollout_weight: float = opt(1.0, "weight of the multi-step rollout loss")
     rollout_context: int = opt(1, "observed frames the rollout starts from (1..model.history): 1 imagines from one "
                                   "frame, as a planner with context 1; more asks the predictor to carry what it saw "
