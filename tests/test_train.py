@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from jepalab.config import override, preset
@@ -42,7 +43,6 @@ def test_bf16_autocast_training_runs_and_keeps_fp32_weights(debug_store, tmp_pat
 
 
 def test_a_frozen_encoder_stays_as_initialised_while_the_predictor_trains(debug_store, tmp_path):
-    from jepalab.config import override, preset
     from jepalab.train import train
     cfg = override(preset("debug"), ["train.steps=3", "model.freeze_encoder=true"])
     torch.manual_seed(cfg.train.seed)
@@ -69,9 +69,16 @@ def test_the_rollout_loss_imagines_from_rollout_context_observed_frames(debug_st
         want = prediction_loss(trainer.model.rollout(z[:, :2], actions[:, :1], actions[:, 1:4]), z[:, 2:5])
     assert abs(info["rollout_loss"] - want.item()) < 1e-5
     for bad in ("objective.rollout_context=0", "objective.rollout_context=3"):  # history is 2
-        try:
+        with pytest.raises(ValueError, match="rollout_context"):
             override(preset("debug"), [bad]).validate()
-        except ValueError as e:
-            assert "rollout_context" in str(e)
-        else:
-            raise AssertionError(f"{bad} was accepted")
+
+
+def test_recalibrating_batchnorm_leaves_a_frozen_encoders_statistics_alone(debug_store, tmp_path):
+    from jepalab.train import Trainer
+    cfg = override(preset("debug"), ["model.freeze_encoder=true"]).validate()
+    trainer = Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
+    norms = [m for m in trainer.model.encoder.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    for m in norms:
+        m.running_mean.fill_(0.3)  # as a frozen encoder that came with statistics of its own
+    trainer.recalibrate_batchnorm(batches=2)
+    assert norms and all(torch.all(m.running_mean == 0.3) for m in norms)

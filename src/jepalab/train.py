@@ -129,7 +129,9 @@ class Trainer:
         `batches` fresh batches fixes that. Its own seeded generator leaves the training
         batch sequence untouched, so resuming stays exact.
         """
-        norms = [m for m in self.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        self.model.train()
+        # a frozen encoder stays in eval mode (WorldModel.train): its statistics are part of it
+        norms = [m for m in self.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.training]
         if not norms:
             return
         if self.batches is not None:
@@ -140,7 +142,6 @@ class Trainer:
         for m in norms:
             m.reset_running_stats()
             m.momentum = None  # cumulative average
-        self.model.train()
         for _ in range(batches):
             self.model.encode(to_device(self.device, self.sampler.sample(self.cfg.train.batch_size, (self.rank, self.world))[0])[0])
         for m, mom in zip(norms, momenta):
@@ -226,7 +227,8 @@ class Trainer:
         obs, actions = to_device(self.device, *self.val_sampler.sample(batch_size))
         self.val_sampler.rng.bit_generator.state = state  # the same windows every time: comparable numbers
         self.model.eval()
-        self.model.encoder.projector.train()  # batch statistics, see the docstring
+        if not self.cfg.model.freeze_encoder:  # a frozen encoder keeps its own statistics
+            self.model.encoder.projector.train()  # batch statistics, see the docstring
         W = self.cfg.model.history
         with local_statistics():  # rank 0 validates alone
             z = self.model.encode(obs)
