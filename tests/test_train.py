@@ -44,14 +44,20 @@ def test_bf16_autocast_training_runs_and_keeps_fp32_weights(debug_store, tmp_pat
 
 def test_a_frozen_encoder_stays_as_initialised_while_the_predictor_trains(debug_store, tmp_path):
     from jepalab.train import train
-    cfg = override(preset("debug"), ["train.steps=3", "model.freeze_encoder=true"])
-    torch.manual_seed(cfg.train.seed)
-    before = WorldModel(cfg.model).state_dict()
-    model, _ = train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
+    from jepalab.train import Trainer
+    cfg = override(preset("debug"), ["train.steps=3", "model.freeze_encoder=true"]).validate()
+    start = Trainer(cfg, debug_store.load_all(), tmp_path / "start", progress=False)
+    initial = {k: v.clone() for k, v in start.model.state_dict().items()}
+    start.recalibrate_batchnorm(frozen=True)  # what training does before its first step
+    before = start.model.state_dict()
+    stats = [k for k in before if "running_" in k]
+    assert stats and any(not torch.equal(initial[k], before[k]) for k in stats)  # measured on the data
+    model, result = train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     after = model.state_dict()
     enc = [k for k in before if k.startswith("encoder.")]
     assert enc and all(torch.equal(before[k], after[k]) for k in enc)  # weights and BatchNorm statistics
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("predictor."))
+    assert result["latent_std"] > 0.3  # unit-scale batch statistics, not the untouched (0, 1) defaults
 
 
 def test_the_rollout_loss_imagines_from_rollout_context_observed_frames(debug_store, tmp_path):

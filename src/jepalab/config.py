@@ -52,8 +52,9 @@ class ModelConfig:
     proprio_dim: int = opt(0, "size of the proprio vector when senses include proprio (set from the data)")
     audio_mels: int = opt(16, "audio: mel bands per window")
     audio_steps: int = opt(8, "audio: spectra per window (one window per frame)")
-    freeze_encoder: bool = opt(False, "keep the encoder at its initial random weights (BatchNorm statistics too) and "
-                                      "train only the predictor: a fixed latent that keeps what the inputs hold")
+    freeze_encoder: bool = opt(False, "keep the encoder at its initial random weights (BatchNorm statistics measured "
+                                      "once on the data before the first step) and train only the predictor: a "
+                                      "fixed latent that keeps what the inputs hold")
     depth_size: int = opt(16, "depth: side of the depth map fused as a sense (MuJoCo envs; collected at this size)")
 
     @property

@@ -120,7 +120,7 @@ class Trainer:
         return True
 
     @torch.no_grad()
-    def recalibrate_batchnorm(self, batches: int = 40) -> None:
+    def recalibrate_batchnorm(self, batches: int = 40, frozen: bool = False) -> None:
         """Recompute BatchNorm statistics on the current weights ("precise BN").
 
         Running averages lag behind weights that are still moving; planning runs in eval
@@ -128,10 +128,16 @@ class Trainer:
         4-5x worse than with exact statistics on two-room. A cumulative average over
         `batches` fresh batches fixes that. Its own seeded generator leaves the training
         batch sequence untouched, so resuming stays exact.
+
+        A frozen encoder stays in eval mode (WorldModel.train) and keeps its statistics; `frozen=True`
+        measures them instead, once, before its first step: random weights with statistics of the data
+        give a latent of unit scale.
         """
         self.model.train()
-        # a frozen encoder stays in eval mode (WorldModel.train): its statistics are part of it
-        norms = [m for m in self.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.training]
+        norms = [m for m in self.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                 and (m.training or frozen)]
+        for m in norms:
+            m.train()
         if not norms:
             return
         if self.batches is not None:
@@ -146,6 +152,7 @@ class Trainer:
             self.model.encode(to_device(self.device, self.sampler.sample(self.cfg.train.batch_size, (self.rank, self.world))[0])[0])
         for m, mom in zip(norms, momenta):
             m.momentum = mom
+        self.model.train()  # a frozen encoder back to eval mode
         self.sampler.rng = saved_rng
 
     def save(self, recalibrate: bool = True) -> Path | None:
@@ -164,7 +171,7 @@ class Trainer:
                                keep=self.cfg.train.keep_checkpoints)
 
     def _warn_if_collapsing(self, m: dict) -> None:
-        if m["latent_std"] < 0.05 and not self.warned_collapse and self.step > self.cfg.train.warmup_steps:
+        if m["latent_std"] < 0.05 and not self.warned_collapse and not self.cfg.model.freeze_encoder and self.step > self.cfg.train.warmup_steps:
             self.warned_collapse = True
             tqdm.write(f"warning: the latent is collapsing (per-dimension std {m['latent_std']:.4f} at step "
                        f"{self.step}); raise objective.weight (now {self.cfg.objective.weight}) or lower "
@@ -244,6 +251,8 @@ class Trainer:
         if main:
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / "config.json").write_text(dumps(self.cfg))
+        if self.cfg.model.freeze_encoder and self.step == 0:
+            self.recalibrate_batchnorm(frozen=True)
         bar = tqdm(total=t.steps, initial=self.step, desc="train", unit="step", disable=not self.progress)
         window_start, window_steps, last = time.perf_counter(), 0, {}
         try:
