@@ -75,9 +75,6 @@ class ObjectiveConfig:
     rollout_steps: int = opt(3, "also predict this many steps ahead from the first rollout_context latents, feeding "
                                 "predictions back in as planning does (1: next-step prediction only)")
     rollout_weight: float = opt(1.0, "weight of the multi-step rollout loss")
-    stop_target: bool = opt(False, "targets of the prediction and rollout losses pass no gradient to the encoder: it "
-                                   "cannot make the future easier to predict by dropping what is hard to forecast "
-                                   "(colour behind an occluder, a pushed block); SIGReg alone keeps it from collapse")
     rollout_context: int = opt(1, "observed frames the rollout starts from (1..model.history): 1 imagines from one "
                                   "frame, as a planner with context 1; more asks the predictor to carry what it saw "
                                   "through steps it only imagines (an object hidden for a while)")

@@ -188,17 +188,16 @@ class Trainer:
         """obs: frames (B, T+1, H, W, 3), or with other senses a dict of them (SequenceSampler.sample)."""
         o, W = self.cfg.objective, self.cfg.model.history
         z = self.model.encode(obs)  # (B, T+1, D)
-        target = z.detach() if o.stop_target else z
         # context: teacher-forced next-latent prediction over the first `history` steps
         pred = self.model.predict(z[:, :W], actions[:, :W])  # (B, W, D): z_1..z_W
-        pred_loss = prediction_loss(pred, target[:, 1:W + 1])
+        pred_loss = prediction_loss(pred, z[:, 1:W + 1])
         loss = pred_loss
         info = {"pred_loss": pred_loss.item()}
         # rollout: imagine from the first C frames, as a planner does, so errors cannot compound unseen
         if o.rollout_steps > 1:
             R, C = o.rollout_steps, o.rollout_context
             imagined = self.model.rollout(z[:, :C], actions[:, :C - 1], actions[:, C - 1:C - 1 + R])  # (B, R, D)
-            rollout_loss = prediction_loss(imagined, target[:, C:C + R])
+            rollout_loss = prediction_loss(imagined, z[:, C:C + R])
             loss = loss + o.rollout_weight * rollout_loss
             info["rollout_loss"] = rollout_loss.item()
         # anti-collapse on every encoded frame
