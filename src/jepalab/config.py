@@ -55,7 +55,15 @@ class ModelConfig:
     freeze_encoder: bool = opt(False, "keep the encoder at its initial random weights (BatchNorm statistics measured "
                                       "once on the data before the first step) and train only the predictor: a "
                                       "fixed latent that keeps what the inputs hold")
+    spatial: bool = opt(False, "cnn: one latent token per cell of the last feature map (4 x 4 at 64 px, as DINO-WM "
+                               "keeps patch features) instead of one vector per frame; z is still a flat vector "
+                               "of latent_dim = cells x token size, and the predictor attends over cells and time")
     depth_size: int = opt(16, "depth: side of the depth map fused as a sense (MuJoCo envs; collected at this size)")
+
+    @property
+    def cells(self) -> int:
+        """Latent tokens per frame: the CNN's last feature map's cells when spatial, else 1."""
+        return (self.image_size // 16) ** 2 if self.spatial else 1
 
     @property
     def sense_list(self) -> list[str]:
@@ -175,6 +183,10 @@ class RunConfig(Sections):
             (m.image_size % 16 == 0, f"model.image_size must be a multiple of 16, got {m.image_size}"),
             (m.encoder != "vit" or m.image_size % m.patch == 0, "model.image_size must be a multiple of model.patch"),
             (m.pred_dim % m.pred_heads == 0, "model.pred_dim must be divisible by model.pred_heads"),
+            (not m.spatial or (m.encoder == "cnn" and not m.video_encoder and not m.sense_list),
+             "model.spatial takes the cnn encoder with frames only (no video_encoder, no senses)"),
+            (not m.spatial or m.latent_dim % m.cells == 0,
+             f"model.spatial: latent_dim ({m.latent_dim}) must be a multiple of the {m.cells} cells"),
             (set(m.sense_list) <= {"proprio", "audio", "depth"},
              f"model.senses may hold proprio, audio and depth, got {m.senses!r}"),
             ("proprio" not in m.sense_list or m.proprio_dim >= 1,

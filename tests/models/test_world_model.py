@@ -5,10 +5,13 @@ from jepalab.config import preset
 from jepalab.models import WorldModel
 
 
-@pytest.fixture
-def model():
+@pytest.fixture(params=["vector", "spatial"])
+def model(request):
+    """One latent vector per frame, and a grid of cell tokens (model.spatial): the same surface."""
     torch.manual_seed(0)
-    return WorldModel(preset("debug").model).eval()
+    cfg = preset("debug")
+    cfg.model.spatial = request.param == "spatial"
+    return WorldModel(cfg.validate().model).eval()
 
 
 def test_shapes(model):
@@ -82,3 +85,25 @@ def test_single_token_shortcut_matches_attention(model):
         z2 = torch.cat([z, torch.randn_like(z)], 1)  # two tokens take the attention path; token 0 sees only itself
         slow = model.predict(z2, torch.cat([a, a], 1))[:, :1]
     assert torch.allclose(fast, slow, atol=1e-5)
+
+
+def test_spatial_latent_keeps_a_cells_content_in_that_cells_token():
+    """A change in one corner of the frame moves that corner's token more than the opposite one's."""
+    torch.manual_seed(0)
+    cfg = preset("debug")
+    cfg.model.spatial = True
+    m = WorldModel(cfg.validate().model).eval()
+    frames = torch.full((2, 64, 64, 3), 40, dtype=torch.uint8)
+    frames[1, :16, :16] = 230  # top-left cell
+    z = m.encode(frames).reshape(2, m.cfg.cells, -1)
+    moved = (z[1] - z[0]).norm(dim=-1)
+    assert moved[0] > 3 * moved[-1], moved
+
+
+def test_spatial_needs_the_cnn_and_whole_cells():
+    from jepalab.config import override
+    for bad, why in ((["model.spatial=true", "model.encoder=vit"], "cnn encoder"),
+                     (["model.spatial=true", "model.senses=proprio", "model.proprio_dim=2"], "frames only"),
+                     (["model.spatial=true", "model.latent_dim=60"], "multiple of the 16 cells")):
+        with pytest.raises(ValueError, match=why):
+            override(preset("debug"), bad).validate()

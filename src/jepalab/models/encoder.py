@@ -30,8 +30,18 @@ def to_float_image(pixels: torch.Tensor) -> torch.Tensor:
     return pixels.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
+class ChannelNorm(nn.LayerNorm):
+    """LayerNorm over the channels of each position of a (B, C, H, W) map: unlike GroupNorm, whose
+    statistics span the whole map, what happens in one corner leaves the other corners' features alone."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
 class CNNBackbone(nn.Module):
-    """Four stride-2 convolutions: 64x64 -> 4x4, then a linear readout."""
+    """Four stride-2 convolutions: 64x64 -> 4x4, then a linear readout of the whole map, or with
+    model.spatial one readout per cell (the same 1x1 linear map at every cell, and norms per position
+    so that each cell's token holds what its receptive field sees)."""
 
     def __init__(self, cfg: ModelConfig, out_dim: int):
         super().__init__()
@@ -39,12 +49,16 @@ class CNNBackbone(nn.Module):
         chans = [3, w, 2 * w, 4 * w, 4 * w]
         layers = []
         for cin, cout in zip(chans[:-1], chans[1:]):
-            layers += [nn.Conv2d(cin, cout, 4, stride=2, padding=1), nn.GroupNorm(min(8, cout), cout), nn.GELU()]
+            norm = ChannelNorm(cout) if cfg.spatial else nn.GroupNorm(min(8, cout), cout)
+            layers += [nn.Conv2d(cin, cout, 4, stride=2, padding=1), norm, nn.GELU()]
         self.convs = nn.Sequential(*layers)
         side = cfg.image_size // 16
-        self.readout = nn.Linear(chans[-1] * side * side, out_dim)
+        self.spatial = cfg.spatial
+        self.readout = nn.Conv2d(chans[-1], out_dim, 1) if cfg.spatial else nn.Linear(chans[-1] * side * side, out_dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, out)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, out), spatial: (B, cells, out)
+        if self.spatial:
+            return self.readout(self.convs(x)).flatten(2).transpose(1, 2)
         return self.readout(self.convs(x).flatten(1))
 
 
@@ -97,8 +111,10 @@ class Encoder(nn.Module):
             self.backbone = FrozenVideoBackbone(video, feature_dim)
         else:
             self.backbone = (CNNBackbone if cfg.encoder == "cnn" else ViTBackbone)(cfg, feature_dim)
+        self.cells = cfg.cells
         self.projector = nn.Sequential(
-            nn.Linear(feature_dim, hidden), nn.BatchNorm1d(hidden), nn.GELU(), nn.Linear(hidden, dims["frames"]))
+            nn.Linear(feature_dim, hidden), nn.BatchNorm1d(hidden), nn.GELU(),
+            nn.Linear(hidden, dims["frames"] // self.cells))
 
     def forward(self, pixels: torch.Tensor, **senses: torch.Tensor) -> torch.Tensor:
         """pixels (B, H, W, 3) uint8 [, proprio (B, P), audio (B, M, S), depth (B, d, d)] -> z (B, D)."""
@@ -109,7 +125,11 @@ class Encoder(nn.Module):
         if x.shape[0] == 1 and self.training:
             # BatchNorm cannot take a batch of one in training mode; such calls are inference.
             raise ValueError("encoder in training mode needs a batch of at least 2 frames")
-        parts = [self.projector(self.backbone(x))]
+        features = self.backbone(x)
+        if self.cells > 1:  # every cell through the same projector, BatchNorm over all cells of the batch
+            parts = [self.projector(features.reshape(-1, features.shape[-1])).reshape(len(x), -1)]
+        else:
+            parts = [self.projector(features)]
         for name in self.senses:
             value = senses.get(name)
             want = self.sense_shapes[name]

@@ -6,6 +6,10 @@ shift, scale and gate of each block's norms, and the gates start at zero, so a
 fresh predictor is the identity map plus a readout and training starts stable.
 The predictor outputs a *change* of latent, added to the input: most steps move
 the world a little, and the residual form makes "little" the easy answer.
+
+With model.spatial a frame's latent is a grid of cell tokens: the predictor then attends over every
+cell of every frame so far (causal in frames, not in cells), each cell with its own position, and
+each frame's action conditions all of its cells.
 """
 from __future__ import annotations
 
@@ -33,8 +37,9 @@ class AdaLNBlock(nn.Module):
         nn.init.zeros_(self.ada.weight)
         nn.init.zeros_(self.ada.bias)
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """x (B, T, dim), cond (B, T, dim) -> (B, T, dim)."""
+    def forward(self, x: torch.Tensor, cond: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, T, dim), cond (B, T, dim) -> (B, T, dim). mask (T, T) bool, True where a token may
+        attend; None: causal."""
         B, T, C = x.shape
         shift1, scale1, gate1, shift2, scale2, gate2 = self.ada(cond).chunk(6, dim=-1)
         q, k, v = self.qkv(modulate(self.norm1(x), shift1, scale1)).view(B, T, 3, self.heads, C // self.heads).unbind(2)
@@ -42,7 +47,8 @@ class AdaLNBlock(nn.Module):
             attn = v.reshape(B, T, C)  # one token attends only to itself: softmax weight 1, exactly v
         else:
             attn = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
-                                                  is_causal=True, dropout_p=self.dropout if self.training else 0.0)
+                                                  attn_mask=mask, is_causal=mask is None,
+                                                  dropout_p=self.dropout if self.training else 0.0)
             attn = attn.transpose(1, 2).reshape(B, T, C)
         x = x + gate1 * self.proj(attn)
         return x + gate2 * self.mlp(modulate(self.norm2(x), shift2, scale2))
@@ -52,21 +58,31 @@ class Predictor(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         d = cfg.pred_dim
-        self.history = cfg.history
-        self.inp = nn.Linear(cfg.latent_dim, d)
+        self.history, self.cells = cfg.history, cfg.cells
+        token = cfg.latent_dim // cfg.cells
+        self.inp = nn.Linear(token, d)
         self.pos = nn.Parameter(torch.zeros(1, cfg.history, d))
+        if self.cells > 1:
+            self.cell_pos = nn.Parameter(torch.randn(1, 1, self.cells, d) * 0.02)
         self.action_embed = nn.Sequential(nn.Linear(cfg.action_dim * cfg.frameskip, d), nn.SiLU(), nn.Linear(d, d))
         self.blocks = nn.ModuleList(AdaLNBlock(d, cfg.pred_heads, cfg.dropout) for _ in range(cfg.pred_depth))
         self.norm = nn.LayerNorm(d)
-        self.out = nn.Linear(d, cfg.latent_dim)
+        self.out = nn.Linear(d, token)
 
     def forward(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """z (B, T, D), actions (B, T, A) with T <= history -> predicted next latents (B, T, D)."""
-        T = z.shape[1]
+        B, T, D = z.shape
         if T > self.history:
             raise ValueError(f"predictor sees at most {self.history} latents, got {T}")
-        x = self.inp(z) + self.pos[:, :T]
-        cond = self.action_embed(actions)
+        N = self.cells
+        if N == 1:
+            x, cond, mask = self.inp(z) + self.pos[:, :T], self.action_embed(actions), None
+        else:
+            x = self.inp(z.reshape(B, T, N, D // N)) + self.pos[:, :T, None] + self.cell_pos
+            x = x.reshape(B, T * N, -1)
+            cond = self.action_embed(actions).repeat_interleave(N, dim=1)
+            frame = torch.arange(T * N, device=z.device) // N
+            mask = frame[:, None] >= frame[None, :]  # every cell of this frame and the frames before
         for block in self.blocks:
-            x = block(x, cond)
-        return z + self.out(self.norm(x))
+            x = block(x, cond, mask)
+        return z + self.out(self.norm(x)).reshape(B, T, D)
