@@ -105,23 +105,3 @@ def test_a_spatial_model_trains_and_its_checkpoint_reloads(debug_store, tmp_path
         z = model.encode(frames)[None]
         assert torch.allclose(loaded.predict(loaded.encode(frames)[None], torch.zeros(1, 2, loaded.model_action_dim)),
                               model.predict(z, torch.zeros(1, 2, model.model_action_dim)), atol=1e-5)
-
-
-def test_context_dropout_empties_some_context_frames_but_never_the_first(debug_store, tmp_path):
-    from jepalab.train import Trainer
-    cfg = override(preset("debug"), ["objective.context_dropout=0.5", "model.history=4", "objective.rollout_steps=1"])
-    trainer = Trainer(cfg.validate(), debug_store.load_all(), tmp_path / "run", progress=False)
-    frames, actions = trainer.sampler.sample(16)
-    trainer.model.eval()
-    seen = []
-    predict = trainer.model.predict
-    trainer.model.predict = lambda z, a: seen.append(z) or predict(z, a)
-    torch.manual_seed(0)
-    trainer.losses(frames, actions)
-    with torch.no_grad():
-        z = trainer.model.encode(frames)[:, :4]
-    empty = (seen[0] == 0).all(-1)
-    assert not empty[:, 0].any() and 0.3 < empty[:, 1:].float().mean() < 0.7
-    assert torch.allclose(seen[0][~empty], z[~empty], atol=1e-5)  # the others untouched
-    with pytest.raises(ValueError, match="context_dropout"):
-        override(preset("debug"), ["objective.context_dropout=1.0"]).validate()

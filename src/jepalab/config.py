@@ -83,9 +83,6 @@ class ObjectiveConfig:
     rollout_steps: int = opt(3, "also predict this many steps ahead from the first rollout_context latents, feeding "
                                 "predictions back in as planning does (1: next-step prediction only)")
     rollout_weight: float = opt(1.0, "weight of the multi-step rollout loss")
-    context_dropout: float = opt(0.0, "share of the predictor's context frames (never the first) replaced by an "
-                                      "empty latent (zeros) in training: predicting past a hole, the predictor learns "
-                                      "to rebuild a frame from older ones, as an object that went out of sight needs")
     rollout_context: int = opt(1, "observed frames the rollout starts from (1..model.history): 1 imagines from one "
                                   "frame, as a planner with context 1; more asks the predictor to carry what it saw "
                                   "through steps it only imagines (an object hidden for a while)")
@@ -207,7 +204,6 @@ class RunConfig(Sections):
             (t.prefetch in ("auto", "on", "off"), f"train.prefetch must be auto, on or off, got {t.prefetch!r}"),
             (t.stream in ("auto", "on", "off"), f"train.stream must be auto, on or off, got {t.stream!r}"),
             (o.rollout_steps >= 1, "objective.rollout_steps must be >= 1"),
-            (0 <= o.context_dropout < 1, f"objective.context_dropout must be in [0, 1), got {o.context_dropout}"),
             (o.reg_over in ("frames", "changes"), f"objective.reg_over must be frames or changes, got {o.reg_over!r}"),
             (1 <= o.rollout_context <= m.history, f"objective.rollout_context must be 1..model.history ({m.history}), "
                                                    f"got {o.rollout_context}"),

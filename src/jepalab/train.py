@@ -189,12 +189,7 @@ class Trainer:
         o, W = self.cfg.objective, self.cfg.model.history
         z = self.model.encode(obs)  # (B, T+1, D)
         # context: teacher-forced next-latent prediction over the first `history` steps
-        context = z[:, :W]
-        if o.context_dropout > 0 and W > 1:
-            holes = torch.rand(context.shape[:2], device=z.device) < o.context_dropout
-            holes[:, 0] = False  # something to predict from
-            context = context.masked_fill(holes[..., None], 0.0)
-        pred = self.model.predict(context, actions[:, :W])  # (B, W, D): z_1..z_W
+        pred = self.model.predict(z[:, :W], actions[:, :W])  # (B, W, D): z_1..z_W
         pred_loss = prediction_loss(pred, z[:, 1:W + 1])
         loss = pred_loss
         info = {"pred_loss": pred_loss.item()}
