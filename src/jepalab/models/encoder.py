@@ -111,10 +111,9 @@ class Encoder(nn.Module):
             self.backbone = FrozenVideoBackbone(video, feature_dim)
         else:
             self.backbone = (CNNBackbone if cfg.encoder == "cnn" else ViTBackbone)(cfg, feature_dim)
-        self.cells = cfg.cells
         self.projector = nn.Sequential(
             nn.Linear(feature_dim, hidden), nn.BatchNorm1d(hidden), nn.GELU(),
-            nn.Linear(hidden, dims["frames"] // self.cells))
+            nn.Linear(hidden, dims["frames"] // cfg.cells))
 
     def forward(self, pixels: torch.Tensor, **senses: torch.Tensor) -> torch.Tensor:
         """pixels (B, H, W, 3) uint8 [, proprio (B, P), audio (B, M, S), depth (B, d, d)] -> z (B, D)."""
@@ -125,11 +124,9 @@ class Encoder(nn.Module):
         if x.shape[0] == 1 and self.training:
             # BatchNorm cannot take a batch of one in training mode; such calls are inference.
             raise ValueError("encoder in training mode needs a batch of at least 2 frames")
-        features = self.backbone(x)
-        if self.cells > 1:  # every cell through the same projector, BatchNorm over all cells of the batch
-            parts = [self.projector(features.reshape(-1, features.shape[-1])).reshape(len(x), -1)]
-        else:
-            parts = [self.projector(features)]
+        features = self.backbone(x)  # (B, F), or spatial (B, cells, F)
+        # spatial: every cell through the same projector, BatchNorm over all cells of the batch
+        parts = [self.projector(features.reshape(-1, features.shape[-1])).reshape(len(x), -1)]
         for name in self.senses:
             value = senses.get(name)
             want = self.sense_shapes[name]
