@@ -35,8 +35,8 @@ def memory_of_appearance(model, pairs, leads: int) -> dict:
         zb = model.encode({"pixels": torch.from_numpy(p.impossible)})
         k = min(leads, len(za) - d)
         imagined = model.rollout(za[d - H:d][None], torch.zeros(1, H - 1, A), torch.zeros(1, k, A))[0]
-        ea = model.prediction_error(imagined, za[d:d + k])
-        eb = model.prediction_error(imagined, zb[d:d + k])
+        ea = (imagined - za[d:d + k]).pow(2).mean(-1)
+        eb = (imagined - zb[d:d + k]).pow(2).mean(-1)
         worse.append(np.pad((eb > ea).double().numpy(), (0, leads - k), constant_values=np.nan))
         ratio.append(np.pad((eb / ea).double().numpy(), (0, leads - k), constant_values=np.nan))
         twin.append((za[d:d + k] - zb[d:d + k]).norm(dim=-1).mean().item())

@@ -58,13 +58,6 @@ class ModelConfig:
     spatial: bool = opt(False, "cnn: one latent token per cell of the last feature map (4 x 4 at 64 px, as DINO-WM "
                                "keeps patch features) instead of one vector per frame; z is still a flat vector "
                                "of latent_dim = cells x token size, and the predictor attends over cells and time")
-    appearance: bool = opt(False, "a part of the latent (latent_dim // 8) of its own read from the frame through 1x1 "
-                                  "convolutions averaged over the frame: which colours it holds and how much of "
-                                  "each, not where; keeps appearance in the latent, so an object that changes "
-                                  "colour can surprise (models/encoder.py)")
-    balance_parts: bool = opt(False, "measure prediction error (training loss and surprise) as the mean over the "
-                                     "latent's parts (frames, each sense, appearance) of each part's mean squared "
-                                     "error, instead of over dimensions: a small part weighs as much as the frames")
     depth_size: int = opt(16, "depth: side of the depth map fused as a sense (MuJoCo envs; collected at this size)")
 
     @property
@@ -195,8 +188,6 @@ class RunConfig(Sections):
             (m.pred_dim % m.pred_heads == 0, "model.pred_dim must be divisible by model.pred_heads"),
             (not m.spatial or (m.encoder == "cnn" and not m.video_encoder and not m.sense_list),
              "model.spatial takes the cnn encoder with frames only (no video_encoder, no senses)"),
-            (not (m.appearance and (m.spatial or m.video_encoder)),
-             "model.appearance takes a one-vector latent read from pixels (not with spatial or a video_encoder)"),
             (not m.spatial or m.latent_dim % m.cells == 0,
              f"model.spatial: latent_dim ({m.latent_dim}) must be a multiple of the {m.cells} cells"),
             (set(m.sense_list) <= {"proprio", "audio", "depth"},

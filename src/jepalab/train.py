@@ -26,7 +26,7 @@ from .config import RunConfig, dumps
 from .data.sequences import Prefetcher, SequenceSampler
 from .data.store import Episode
 from .models import WorldModel
-from .objectives import latent_stats, make_regularizer
+from .objectives import latent_stats, make_regularizer, prediction_loss
 from .occlusion import paint_occluders
 from .parallel import (distributed, full_optimizer_state, full_state, gather_rows, grad_norm_value, is_sharded,
                        local_statistics, open_metrics, training_step_module)
@@ -191,14 +191,14 @@ class Trainer:
         z, context = self._encode(obs)  # (B, T+1, D); the predictor's input (B, W, D)
         # context: teacher-forced next-latent prediction over the first `history` steps
         pred = self.model.predict(context, actions[:, :W])  # (B, W, D): z_1..z_W
-        pred_loss = self.model.prediction_error(pred, z[:, 1:W + 1]).mean()
+        pred_loss = prediction_loss(pred, z[:, 1:W + 1])
         loss = pred_loss
         info = {"pred_loss": pred_loss.item()}
         # rollout: imagine from the first C frames, as a planner does, so errors cannot compound unseen
         if o.rollout_steps > 1:
             R, C = o.rollout_steps, o.rollout_context
             imagined = self.model.rollout(z[:, :C], actions[:, :C - 1], actions[:, C - 1:C - 1 + R])  # (B, R, D)
-            rollout_loss = self.model.prediction_error(imagined, z[:, C:C + R]).mean()
+            rollout_loss = prediction_loss(imagined, z[:, C:C + R])
             loss = loss + o.rollout_weight * rollout_loss
             info["rollout_loss"] = rollout_loss.item()
         # anti-collapse on every encoded frame
@@ -260,7 +260,7 @@ class Trainer:
         with local_statistics():  # rank 0 validates alone
             z = self.model.encode(obs)
         self.model.eval()
-        return self.model.prediction_error(self.model.predict(z[:, :W], actions[:, :W]), z[:, 1:W + 1]).mean().item()
+        return prediction_loss(self.model.predict(z[:, :W], actions[:, :W]), z[:, 1:W + 1]).item()
 
     # -- the loop ----------------------------------------------------------------
     def fit(self, until: int | None = None) -> dict:

@@ -107,36 +107,3 @@ def test_spatial_needs_the_cnn_and_whole_cells():
                      (["model.spatial=true", "model.latent_dim=60"], "multiple of the 16 cells")):
         with pytest.raises(ValueError, match=why):
             override(preset("debug"), bad).validate()
-
-
-def test_the_appearance_part_sees_colours_but_not_places():
-    """model.appearance: the last latent_dim // 8 dimensions move when an object changes colour, not
-    when it moves; the frame's part sees both."""
-    from jepalab.config import override
-    torch.manual_seed(0)
-    m = WorldModel(override(preset("debug"), ["model.appearance=true"]).validate().model).eval()
-    frames = torch.full((3, 64, 64, 3), 30, dtype=torch.uint8)
-    frames[0, 10:26, 10:26] = torch.tensor([240, 210, 60], dtype=torch.uint8)
-    frames[1, 40:56, 30:46] = torch.tensor([240, 210, 60], dtype=torch.uint8)  # moved
-    frames[2, 10:26, 10:26] = torch.tensor([230, 80, 60], dtype=torch.uint8)  # recoloured
-    z = m.encode(frames)
-    part = m.cfg.latent_dim // 8
-    assert z.shape == (3, m.cfg.latent_dim)
-    moved, recoloured = (z[0, -part:] - z[1, -part:]).norm(), (z[0, -part:] - z[2, -part:]).norm()
-    assert moved < 1e-6 and recoloured > max(3e-5, 1000 * moved), (moved, recoloured)  # untrained: small, but only colour moves it
-    assert (z[0, :-part] - z[1, :-part]).norm() > 1e-3
-    with pytest.raises(ValueError, match="appearance"):
-        override(preset("debug"), ["model.appearance=true", "model.spatial=true"]).validate()
-
-
-def test_balanced_prediction_error_weighs_each_latent_part_alike():
-    from jepalab.config import override
-    cfg = override(preset("debug"), ["model.appearance=true", "model.balance_parts=true"]).validate().model
-    m = WorldModel(cfg)
-    part = cfg.latent_dim // 8
-    target = torch.zeros(2, 3, cfg.latent_dim)
-    pred = target.clone()
-    pred[..., -part:] = 1.0  # only the appearance part is wrong, by 1 in each of its dimensions
-    assert torch.allclose(m.prediction_error(pred, target), torch.full((2, 3), 0.5))  # (0 + 1) / 2 parts
-    plain = WorldModel(override(preset("debug"), ["model.appearance=true"]).validate().model)
-    assert torch.allclose(plain.prediction_error(pred, target), torch.full((2, 3), part / cfg.latent_dim))

@@ -123,8 +123,7 @@ def video_model_curve(model: VideoJEPA, frames, context: int | None = None, hori
 def world_model_curve(model: WorldModel, frames, horizon: int = 1, batch: int = 256, name: str = "video",
                       senses: dict | None = None) -> np.ndarray:
     """Frame f's surprise: the mean squared error of its latent as imagined (zero actions) from the
-    `history` frames before f - l + 1 (WorldModel.prediction_error, the training loss's measure),
-    averaged over leads l = 1..horizon; NaN where not every lead
+    `history` frames before f - l + 1, averaged over leads l = 1..horizon; NaN where not every lead
     can be made. `senses`: the model's other senses, one row per frame (e.g. {"audio": (T, M, S)})."""
     H = model.cfg.history
     if horizon < 1:
@@ -145,7 +144,7 @@ def world_model_curve(model: WorldModel, frames, horizon: int = 1, batch: int = 
         ctx = torch.stack([z[e - H:e] for e in chunk])
         imagined = model.rollout(ctx, torch.zeros(len(chunk), H - 1, A), torch.zeros(len(chunk), horizon, A))
         truth = torch.stack([z[e:e + horizon] for e in chunk])
-        errors.append(model.prediction_error(imagined, truth).double().numpy())  # (B, horizon)
+        errors.append((imagined - truth).pow(2).mean(-1).double().numpy())  # (B, horizon)
     return _mean_over_leads(ends, np.concatenate(errors), T, horizon)
 
 

@@ -13,8 +13,7 @@ the latent: those dimensions only a sense reaches, so they can only vary by carr
 the frame's features instead, a sound the predictor cannot forecast is cheapest to ignore (measured:
 a knock without a collision raised surprise 1.1x when summed in, 1.01x in a part of its own left to
 the anti-collapse term alone). A depth map (metres from the camera, a spatial channel of MuJoCo
-envs) is small (model.depth_size, 16 x 16) and enters the same way, flattened. model.appearance adds a
-part read from the frame itself by a pathway that sees colours but not places (AppearancePathway). Proprio enters through symlog (sign(x) log(1 +
+envs) is small (model.depth_size, 16 x 16) and enters the same way, flattened. Proprio enters through symlog (sign(x) log(1 +
 |x|)): joint velocities of 80 and positions of 0.1 share one range without statistics from the data.
 """
 from __future__ import annotations
@@ -91,28 +90,9 @@ def _sense_mlp(n_in: int, out: int, hidden: int = 128) -> nn.Sequential:
                          nn.BatchNorm1d(out, affine=False))
 
 
-class AppearancePathway(nn.Module):
-    """model.appearance: what colours a frame holds and how much of each, not where. Per pixel, a
-    small MLP (1x1 convolutions) maps the colour to soft "colour bins"; their mean over the frame
-    goes through a sense MLP into a part of the latent of its own. The frame's CNN is free to keep
-    an object's colour or not, and on `bounce` it keeps little of it (a recoloured object moves its
-    latent a seventh of a frame's motion); this part can hold nothing else, and its BatchNorm keeps
-    it at unit variance, so a colour that vanishes behind an occluder and returns as another is a
-    large prediction error."""
-
-    def __init__(self, out: int, bins: int = 16):
-        super().__init__()
-        self.bins = nn.Sequential(nn.Conv2d(3, bins, 1), nn.GELU(), nn.Conv2d(bins, bins, 1), nn.Softmax(dim=1))
-        self.embed = _sense_mlp(bins, out)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) floats -> (B, out)
-        # at half resolution: 4x cheaper, and a 64-px frame's objects keep pixels of their own colour
-        return self.embed(self.bins(F.avg_pool2d(x, 2)).mean((2, 3)))
-
-
 def sense_dims(cfg: ModelConfig) -> dict[str, int]:
-    """Latent dimensions of each part: "frames", one per other sense, and "appearance" (model.appearance)."""
-    own = {s: max(1, cfg.latent_dim // 8) for s in cfg.sense_list + (["appearance"] if cfg.appearance else [])}
+    """Latent dimensions of each part: "frames" and one per other sense."""
+    own = {s: max(1, cfg.latent_dim // 8) for s in cfg.sense_list}
     return {"frames": cfg.latent_dim - sum(own.values()), **own}
 
 
@@ -131,7 +111,6 @@ class Encoder(nn.Module):
             self.backbone = FrozenVideoBackbone(video, feature_dim)
         else:
             self.backbone = (CNNBackbone if cfg.encoder == "cnn" else ViTBackbone)(cfg, feature_dim)
-        self.appearance = AppearancePathway(dims["appearance"]) if cfg.appearance else None
         self.projector = nn.Sequential(
             nn.Linear(feature_dim, hidden), nn.BatchNorm1d(hidden), nn.GELU(),
             nn.Linear(hidden, dims["frames"] // cfg.cells))
@@ -159,8 +138,6 @@ class Encoder(nn.Module):
             if name == "proprio":
                 value = value.sign() * value.abs().log1p()
             parts.append(self.embed[name](value))
-        if self.appearance is not None:
-            parts.append(self.appearance(x))
         return torch.cat(parts, -1) if len(parts) > 1 else parts[0]
 
 

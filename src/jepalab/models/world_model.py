@@ -5,7 +5,6 @@
     encode_observations([obs, ...])    a batch of a world's observation dicts -> z (B, D)
     predict(z_hist, actions)           (B, T, D), (B, T, A) -> next latents (B, T, D)
     rollout(z_ctx, a_ctx, actions)     context + H future actions -> imagined z_1..z_H (B, H, D)
-    prediction_error(pred, target)     (..., D) -> (...): the error training minimises and surprise reports
 
 Actions here are model actions: `frameskip` environment actions concatenated.
 """
@@ -16,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from ..config import ModelConfig
-from .encoder import Encoder, sense_dims
+from .encoder import Encoder
 from .predictor import Predictor
 
 
@@ -54,16 +53,6 @@ class WorldModel(nn.Module):
         if self.video is not None:
             fresh.encoder.backbone.video.load_state_dict(self.encoder.backbone.video.state_dict())
         return fresh
-
-    def prediction_error(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """(..., D), (..., D) -> (...): the squared error training minimises and surprise reports. The
-        mean over dimensions; with model.balance_parts the mean over the latent's parts (frames, each
-        sense, appearance) of each part's mean, so that a 16-dim part is not a seventh of the loss."""
-        squared = (pred - target).pow(2)
-        if not self.cfg.balance_parts:
-            return squared.mean(-1)
-        sizes = list(sense_dims(self.cfg).values())
-        return torch.stack([part.mean(-1) for part in squared.split(sizes, -1)]).mean(0)
 
     @property
     def model_action_dim(self) -> int:
