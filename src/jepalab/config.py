@@ -86,9 +86,6 @@ class ObjectiveConfig:
     rollout_context: int = opt(1, "observed frames the rollout starts from (1..model.history): 1 imagines from one "
                                   "frame, as a planner with context 1; more asks the predictor to carry what it saw "
                                   "through steps it only imagines (an object hidden for a while)")
-    occlude: float = opt(0.0, "share of training windows in which a bar is painted over an object in one or two "
-                              "context frames (targets stay clean), so the predictor learns to carry an object's "
-                              "appearance and motion through an occlusion (jepalab/occlusion.py)")
 
     def window_steps(self, history: int) -> int:
         """Model steps (transitions) per training window."""
@@ -208,7 +205,6 @@ class RunConfig(Sections):
             (t.stream in ("auto", "on", "off"), f"train.stream must be auto, on or off, got {t.stream!r}"),
             (o.rollout_steps >= 1, "objective.rollout_steps must be >= 1"),
             (o.reg_over in ("frames", "changes"), f"objective.reg_over must be frames or changes, got {o.reg_over!r}"),
-            (0 <= o.occlude <= 1, f"objective.occlude is a share of windows (0..1), got {o.occlude}"),
             (1 <= o.rollout_context <= m.history, f"objective.rollout_context must be 1..model.history ({m.history}), "
                                                    f"got {o.rollout_context}"),
             (self.data.steps_per_episode >= o.window_steps(m.history) * m.frameskip + 1,

@@ -27,7 +27,6 @@ from .data.sequences import Prefetcher, SequenceSampler
 from .data.store import Episode
 from .models import WorldModel
 from .objectives import latent_stats, make_regularizer, prediction_loss
-from .occlusion import paint_occluders
 from .parallel import (distributed, full_optimizer_state, full_state, gather_rows, grad_norm_value, is_sharded,
                        local_statistics, open_metrics, training_step_module)
 from .runtime import autocast, fp32, resolve_device, to_device, tune_allocator
@@ -188,9 +187,9 @@ class Trainer:
     def losses(self, obs, actions: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """obs: frames (B, T+1, H, W, 3), or with other senses a dict of them (SequenceSampler.sample)."""
         o, W = self.cfg.objective, self.cfg.model.history
-        z, context = self._encode(obs)  # (B, T+1, D); the predictor's input (B, W, D)
+        z = self.model.encode(obs)  # (B, T+1, D)
         # context: teacher-forced next-latent prediction over the first `history` steps
-        pred = self.model.predict(context, actions[:, :W])  # (B, W, D): z_1..z_W
+        pred = self.model.predict(z[:, :W], actions[:, :W])  # (B, W, D): z_1..z_W
         pred_loss = prediction_loss(pred, z[:, 1:W + 1])
         loss = pred_loss
         info = {"pred_loss": pred_loss.item()}
@@ -209,25 +208,6 @@ class Trainer:
                 reg = reg + o.frames_weight * self.regularizer(gather_rows(z.reshape(-1, z.shape[-1]).float()))
         loss = loss + o.weight * reg
         return loss, {"loss": loss.item(), **info, "reg_loss": reg.item(), "z": z.detach()}
-
-    def _encode(self, obs) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> (z (B, T+1, D) of the clean frames, the predictor's context (B, history, D)). With
-        objective.occlude, some context frames are encoded again with an occluder painted in (one
-        encoder pass for both, so BatchNorm sees one batch) and replace their clean latents there."""
-        W = self.cfg.model.history
-        if self.cfg.objective.occlude <= 0:
-            z = self.model.encode(obs)
-            return z, z[:, :W]
-        pixels = obs["pixels"] if isinstance(obs, dict) else obs
-        painted, where = paint_occluders(pixels, self.cfg.objective.occlude, W)
-        B, T1 = pixels.shape[:2]
-        both = {k: torch.cat([v.reshape(B * T1, *v.shape[2:]), (painted if k == "pixels" else v)[where]])
-                for k, v in (obs if isinstance(obs, dict) else {"pixels": obs}).items()}
-        z_all = self.model.encode(both)
-        z = z_all[:B * T1].reshape(B, T1, -1)
-        context = z[:, :W].clone()
-        context[where[:, :W]] = z_all[B * T1:]
-        return z, context
 
     def train_step(self) -> dict:
         t = self.cfg.train
