@@ -8,8 +8,10 @@ the same video in both twins, so the imagined frames are the same too: a model t
 appearance fits the possible twin better, one that does not is at chance. Per lead (1..--leads
 frames ahead): the share of pairs whose impossible twin is the worse fit, and the mean ratio of its
 error to the possible twin's; beside them, how far apart the twins' latents are after the change,
-against one frame's motion. Prints one JSON object. An untrained twin of the model is measured in
-the same run as the floor.
+against one frame's motion. And whether the predictor looks back at all (`looks_back`): on clips of
+one object in free flight, is the next frame with the object recoloured the worse fit, with the
+object in view, and with it hidden by a painted bar in the newest context frame only. Prints one
+JSON object. An untrained twin of the model is measured in the same run as the floor.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import torch
 from jepalab.checkpoint import load_any
 from jepalab.evals.intuitive_physics import untrained_twin
 from jepalab.evals.physics_suite import CATEGORIES, VARIANTS, make_pair
+from jepalab.worlds.bounce import OCCLUDER, PALETTE
 
 
 @torch.no_grad()
@@ -47,6 +50,38 @@ def memory_of_appearance(model, pairs, leads: int) -> dict:
             "motion_per_frame": round(float(np.mean(motion)), 3)}
 
 
+@torch.no_grad()
+def looks_back(model, clips: list[np.ndarray], bar_width: int = 12) -> dict:
+    """Does the predictor read an object's colour from older frames when the newest hides it? Per
+    clip (one object in free flight), the next frame is predicted from `history` frames and compared
+    with the true next frame and with the same frame with the object recoloured: the share of clips
+    whose recoloured frame is the worse fit, (a) with the object in view throughout and (b) with a
+    grey bar painted over it in the newest context frame only (the older ones still show it)."""
+    model.eval()
+    H, A = model.cfg.history, model.model_action_dim
+    in_view, behind_bar = [], []
+    for j, clip in enumerate(clips):
+        frames = clip[:H + 1].copy()
+        background = np.median(frames[H - 1].reshape(-1, 3).astype(int), 0)
+        seen = np.argwhere(np.abs(frames[H - 1].astype(int) - background).max(-1) > 40)
+        obj = np.abs(frames[H].astype(int) - background).max(-1) > 40
+        if not len(seen) or not obj.any():
+            continue
+        colour = tuple(int(v) for v in frames[H][obj][0])
+        recoloured = frames[H].copy()
+        recoloured[obj] = [c for c in PALETTE if tuple(c) != colour][j % (len(PALETTE) - 1)]
+        barred = frames.copy()
+        x = int(np.median(seen[:, 1]))
+        barred[H - 1][:, max(0, x - bar_width // 2):x + bar_width // 2] = OCCLUDER.astype(np.uint8)
+        truth, other = model.encode(torch.from_numpy(np.stack([frames[H], recoloured])))
+        for context, store in ((frames, in_view), (barred, behind_bar)):
+            z = model.encode(torch.from_numpy(context[:H]))
+            imagined = model.rollout(z[None], torch.zeros(1, H - 1, A), torch.zeros(1, 1, A))[0, 0]
+            store.append(float((imagined - other).pow(2).mean() > (imagined - truth).pow(2).mean()))
+    return {"recoloured_worse_object_in_view": round(float(np.mean(in_view)), 3),
+            "recoloured_worse_object_behind_bar": round(float(np.mean(behind_bar)), 3), "clips": len(in_view)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", required=True, help="run folder or checkpoint of an action-free bounce model")
@@ -57,9 +92,13 @@ def main() -> None:
     model, cfg, meta = load_any(args.checkpoint)
     first = args.seed + 1000 * CATEGORIES.index("constancy")  # the suite's seeds for this category
     pairs = [make_pair("constancy", VARIANTS["constancy"][j % 2], first + j) for j in range(args.pairs)]
+    # clips of one object in free flight, in view from the first frame (the suite's continuity scenes)
+    flights = [make_pair("continuity", "teleport", args.seed + 1000 * CATEGORIES.index("continuity") + j).possible
+               for j in range(args.pairs)]
+    untrained = untrained_twin(model, cfg.train.seed)
     out = {"checkpoint": args.checkpoint, "step": meta["step"], "pairs": len(pairs),
-           "trained": memory_of_appearance(model, pairs, args.leads),
-           "untrained": memory_of_appearance(untrained_twin(model, cfg.train.seed), pairs, args.leads)}
+           "trained": {**memory_of_appearance(model, pairs, args.leads), **looks_back(model, flights)},
+           "untrained": {**memory_of_appearance(untrained, pairs, args.leads), **looks_back(untrained, flights)}}
     print(json.dumps(out, indent=1))
 
 
