@@ -17,6 +17,7 @@ in one process or on another number of ranks, and its checkpoints load anywhere.
 """
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 
@@ -34,7 +35,15 @@ def distributed() -> tuple[int, int]:
         return 0, 1
     if not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        # left to interpreter teardown, gloo's threads can die mid-destruction and abort the process
+        # ("terminate called without an active exception") after a run that succeeded
+        atexit.register(_shut_down)
     return dist.get_rank(), dist.get_world_size()
+
+
+def _shut_down() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 _local_only = False
