@@ -151,7 +151,8 @@ def _parser() -> argparse.ArgumentParser:
                             "with its peak and a plot.")
     c.add_argument("--checkpoint", required=True, help="run folder or checkpoint (video-pretrained or action-conditioned)")
     c.add_argument("videos", nargs="+", help="video files")
-    c.add_argument("--context", type=int, help="video model: time steps (tubelets) of context (default: half its clip)")
+    c.add_argument("--context", type=int, help="video model: time steps (tubelets) of context (default: half its "
+                                               "clip); action-conditioned model: frames (default: its history)")
     c.add_argument("--horizon", type=int, default=1, help="average the predictions made 1..N steps ahead (video model: "
                                                           "tubelets; action-conditioned model: frames)")
     c.add_argument("--fps", type=float, help="resample the videos to this frame rate (default: every frame)")
@@ -167,7 +168,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--pairs", type=int, default=100, help="pairs per category (generated suites)")
     c.add_argument("--seed", type=int, default=50_000, help="first scene seed (pretraining streams start at 0)")
     c.add_argument("--pixel-steps", type=int, default=400, help="training steps of the pixel-space baseline")
-    c.add_argument("--context", type=int, help="time steps (tubelets) of context (default: half the model's clip)")
+    c.add_argument("--context", type=int, help="video model: time steps (tubelets) of context (default: half its "
+                                               "clip); action-conditioned model: frames (default: its history)")
+    c.add_argument("--horizon", type=int, default=1, help="average the predictions made 1..N steps ahead (as surprise)")
     c.add_argument("--out", help="folder for physics.json and the plot (default: CHECKPOINT/physics)")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -404,6 +407,7 @@ def cmd_physics(args) -> None:
         return
     report, pairs, curves = physics_checkpoint(args.checkpoint, suite=args.suite, pairs_per_category=args.pairs,
                                                seed=args.seed, pixel_steps=args.pixel_steps, context=args.context,
+                                               horizon=args.horizon,
                                                progress=not args.quiet)
     out = write_physics_report(report, pairs, curves, Path(args.out) if args.out else Path(args.checkpoint) / "physics")
     print(f"{report['checkpoint']} (step {report['step']}), {report['results']['trained']['overall']['pairs']} pairs; "

@@ -62,6 +62,11 @@ def test_world_model_surprise_uses_zero_actions_and_its_history(learned):
     still = np.repeat(frames[:1], 10, axis=0)
     flat = surprise_curve(model, still, horizon=3)
     assert np.isnan(flat[:H]).all() and np.nanstd(flat) <= 1e-5 * max(np.nanmean(flat), 1e-12)
+    # a shorter context: the first prediction comes after that many frames, from fewer frames
+    short = surprise_curve(model, frames, context=1)
+    assert np.isnan(short[:1]).all() and np.isfinite(short[1:]).all() and not np.allclose(short[H:], curve[H:])
+    with pytest.raises(SurpriseError, match=f"context must be 1..{H}"):
+        surprise_curve(model, frames, context=H + 1)
 
 
 def test_pixel_predictor_errors_are_per_frame():
@@ -147,3 +152,9 @@ def test_physics_command_scores_an_action_conditioned_model_with_zero_actions(le
                  "--out", str(out), "--quiet"]) == 0
     report = json.loads((out / "physics.json").read_text())
     assert report["kind"] == "world" and report["results"]["trained"]["overall"]["pairs"] == 5
+    assert report["context"] is None and report["horizon"] == 1  # the model's history, one frame ahead
+    # a shorter context and a longer horizon count the world model's frames; the baseline keeps its window
+    assert main(["physics", "--checkpoint", str(learned["run"]), "--pairs", "1", "--pixel-steps", "2",
+                 "--context", "1", "--horizon", "2", "--out", str(out), "--quiet"]) == 0
+    report = json.loads((out / "physics.json").read_text())
+    assert (report["context"], report["horizon"]) == (1, 2) and report["results"]["pixels"]["overall"]["pairs"] == 5

@@ -141,7 +141,9 @@ def physics_models(model, cfg, pixel_steps: int = 400, context: int | None = Non
     from .surprise import train_pixel_predictor
     video_cfg = getattr(cfg, "video", None) or VideoConfig()
     source_cfg = getattr(cfg, "source", None) or SourceConfig()
-    ctx = context or video_cfg.context_steps
+    # the pixel baseline's window: the video model's context; an action-conditioned model's context
+    # counts frames of its own history, not the baseline's tubelets
+    ctx = (context if getattr(cfg, "video", None) is not None else None) or video_cfg.context_steps
     window = replace(video_cfg, frames=(ctx + 1) * video_cfg.tubelet, future_context=ctx)
     pixel = train_pixel_predictor(window, make_clip_source(source_cfg, window), steps=pixel_steps,
                                   seed=cfg.train.seed, progress=progress)
@@ -162,7 +164,8 @@ def physics_checkpoint(path, suite=None, pairs_per_category: int = 100, seed: in
     report = {"checkpoint": str(resolve(path)), "step": meta["step"], "kind": meta.get("kind", "world"),
               "suite": str(suite) if suite else {"generator": GENERATOR, "seed": seed,
                                                  "pairs_per_category": pairs_per_category},
-              "context": ctx, "horizon": horizon, "pixel_steps": pixel_steps,
+              "context": ctx if meta.get("kind") == "video" else context,  # world model: None is its history
+              "horizon": horizon, "pixel_steps": pixel_steps,
               "localise_after": LOCALISE_AFTER, "results": results}
     return report, pairs, curves
 

@@ -12,12 +12,12 @@ video; it is NaN over the first context and over the last steps that no window p
 8-frame window, 2 steps of context and a horizon of 1: the first 4 and the last 2 frames).
 
 Action-conditioned world model (`jepalab train`): every frame is one model step (choose the video's
-fps to match the world's step); the predictor sees the latents of the previous `history` frames with
-**zero actions** (a video carries none: "the agent does nothing"; for a passive world such as
-`bounce` that is exactly its training data), and a frame's surprise is the mean squared error of its
-predicted latent; with `horizon` > 1, the mean over the predictions made 1..horizon frames ahead
-(imagined by feeding predictions back, as planning does). NaN over the first history + horizon - 1
-frames and the last horizon - 1, which not every lead reaches.
+fps to match the world's step); the predictor sees the latents of the previous `context` frames (by
+default and at most its `history`) with **zero actions** (a video carries none: "the agent does
+nothing"; for a passive world such as `bounce` that is exactly its training data), and a frame's
+surprise is the mean squared error of its predicted latent; with `horizon` > 1, the mean over the
+predictions made 1..horizon frames ahead (imagined by feeding predictions back, as planning does).
+NaN over the first context + horizon - 1 frames and the last horizon - 1, which not every lead reaches.
 
 Pixel baseline (`PixelPredictor`): the same windows and steps as the video model, predicting pixels
 instead of latents; its error per patch of the video model's grid is the mean squared pixel error.
@@ -121,13 +121,16 @@ def video_model_curve(model: VideoJEPA, frames, context: int | None = None, hori
 
 @torch.no_grad()
 def world_model_curve(model: WorldModel, frames, horizon: int = 1, batch: int = 256, name: str = "video",
-                      senses: dict | None = None) -> np.ndarray:
+                      senses: dict | None = None, context: int | None = None) -> np.ndarray:
     """Frame f's surprise: the mean squared error of its latent as imagined (zero actions) from the
-    `history` frames before f - l + 1, averaged over leads l = 1..horizon; NaN where not every lead
-    can be made. `senses`: the model's other senses, one row per frame (e.g. {"audio": (T, M, S)})."""
-    H = model.cfg.history
+    `context` frames (1..history, default: the model's history) before f - l + 1, averaged over leads
+    l = 1..horizon; NaN where not every lead can be made. `senses`: the model's other senses, one row
+    per frame (e.g. {"audio": (T, M, S)})."""
     if horizon < 1:
         raise SurpriseError(f"horizon must be >= 1, got {horizon}")
+    if context is not None and not 1 <= context <= model.cfg.history:
+        raise SurpriseError(f"context must be 1..{model.cfg.history} frames (this model's history), got {context}")
+    H = context or model.cfg.history
     video = _as_video(frames, model.cfg.image_size, H + horizon, name)
     extra = {k: torch.as_tensor(np.asarray(v, np.float32)) for k, v in (senses or {}).items()}
     for k, v in extra.items():
@@ -215,7 +218,7 @@ def surprise_curve(model, frames, context: int | None = None, horizon: int = 1, 
     if isinstance(model, VideoJEPA):
         return video_model_curve(model, frames, context, horizon, name=name)
     if isinstance(model, WorldModel):
-        return world_model_curve(model, frames, horizon, name=name, senses=senses)
+        return world_model_curve(model, frames, horizon, name=name, senses=senses, context=context)
     if isinstance(model, PixelPredictor):
         return model.curve(frames, name=name)
     raise SurpriseError(f"no surprise for a {type(model).__name__}")
