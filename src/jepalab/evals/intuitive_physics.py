@@ -139,11 +139,12 @@ def physics_models(model, cfg, pixel_steps: int = 400, context: int | None = Non
     from ..config import SourceConfig, VideoConfig
     from ..data.clips import make_clip_source
     from .surprise import train_pixel_predictor
-    video_cfg = getattr(cfg, "video", None) or VideoConfig()
+    video = getattr(cfg, "video", None)  # None: an action-conditioned model
+    video_cfg = video or VideoConfig()
     source_cfg = getattr(cfg, "source", None) or SourceConfig()
     # the pixel baseline's window: the video model's context; an action-conditioned model's context
     # counts frames of its own history, not the baseline's tubelets
-    ctx = (context if getattr(cfg, "video", None) is not None else None) or video_cfg.context_steps
+    ctx = (context if video is not None else None) or video_cfg.context_steps
     window = replace(video_cfg, frames=(ctx + 1) * video_cfg.tubelet, future_context=ctx)
     pixel = train_pixel_predictor(window, make_clip_source(source_cfg, window), steps=pixel_steps,
                                   seed=cfg.train.seed, progress=progress)
