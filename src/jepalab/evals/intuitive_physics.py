@@ -130,10 +130,11 @@ def plot_examples(pairs: list[Pair], curves: list, path, per_category: int = 2, 
 
 
 def physics_models(model, cfg, pixel_steps: int = 400, context: int | None = None,
-                   progress: bool = True) -> tuple[dict, int]:
+                   progress: bool = True) -> tuple[dict, int | None]:
     """The models a suite is scored with: the checkpoint's, its untrained twin and a pixel-space
     predictor trained on the model's own clip stream (bounce for an action-conditioned model).
-    -> ({name: model}, context steps)."""
+    -> ({name: model}, the checkpoint's context: a video model's time steps; an action-conditioned
+    model's frames, None for its history)."""
     from dataclasses import replace
 
     from ..config import SourceConfig, VideoConfig
@@ -148,7 +149,8 @@ def physics_models(model, cfg, pixel_steps: int = 400, context: int | None = Non
     window = replace(video_cfg, frames=(ctx + 1) * video_cfg.tubelet, future_context=ctx)
     pixel = train_pixel_predictor(window, make_clip_source(source_cfg, window), steps=pixel_steps,
                                   seed=cfg.train.seed, progress=progress)
-    return {"trained": model, "untrained": untrained_twin(model, cfg.train.seed), "pixels": pixel}, ctx
+    return ({"trained": model, "untrained": untrained_twin(model, cfg.train.seed), "pixels": pixel},
+            ctx if video is not None else context)
 
 
 def physics_checkpoint(path, suite=None, pairs_per_category: int = 100, seed: int = 50_000,
@@ -165,7 +167,7 @@ def physics_checkpoint(path, suite=None, pairs_per_category: int = 100, seed: in
     report = {"checkpoint": str(resolve(path)), "step": meta["step"], "kind": meta.get("kind", "world"),
               "suite": str(suite) if suite else {"generator": GENERATOR, "seed": seed,
                                                  "pairs_per_category": pairs_per_category},
-              "context": ctx if meta.get("kind") == "video" else context,  # world model: None is its history
+              "context": ctx,
               "horizon": horizon, "pixel_steps": pixel_steps,
               "localise_after": LOCALISE_AFTER, "results": results}
     return report, pairs, curves
