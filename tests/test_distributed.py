@@ -20,6 +20,7 @@ SCRIPT = textwrap.dedent("""
     from safetensors.torch import save_file
     from jepalab.config import override, preset
     from jepalab.data.store import EpisodeStore
+    from jepalab.parallel import leave
     from jepalab.train import Trainer
     data, out, resume, *sets = sys.argv[1:]
     torch.set_num_threads(1)
@@ -30,7 +31,11 @@ SCRIPT = textwrap.dedent("""
     # weights, not BN statistics; a sharded (FSDP) run's parameters are this rank's shards
     state = {k: getattr(v, "to_local", lambda: v)().detach().contiguous() for k, v in trainer.model.named_parameters()}
     save_file(state, f"{out}/rank{trainer.rank}.safetensors")
+    leave(0)
 """)
+
+# should a worker still abort, faulthandler prints where each of its threads was
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
 
 
 def torchrun(tmp_path, data, out, nproc, sets, resume=False):
@@ -38,8 +43,8 @@ def torchrun(tmp_path, data, out, nproc, sets, resume=False):
     script.write_text(SCRIPT)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", str(script),
            str(data), str(out), "1" if resume else "0", *sets]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=ENV)
+    assert done.returncode == 0, done.stdout[-500:] + done.stderr[-3000:]
     return [load_file(str(out / f"rank{r}.safetensors")) for r in range(nproc)]
 
 
@@ -102,8 +107,8 @@ def test_pretrain_under_torchrun(tmp_path, mode):
     args = ["pretrain", "--world", "bounce", "--preset", "video-debug", "--out", str(tmp_path / "v"), "--quiet",
             "--set", f"train.parallel={mode}"]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "jepalab", *args]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=ENV)
+    assert done.returncode == 0, done.stdout[-500:] + done.stderr[-3000:]
     assert done.stdout.count("done: step 20") == 1  # rank 0 alone reports
     model, _, meta = load_video_model(tmp_path / "v")
     assert meta["step"] == 20 and all(torch.isfinite(p).all() for p in model.parameters())
@@ -114,3 +119,10 @@ def test_pretrain_under_torchrun(tmp_path, mode):
         more = [sys.executable, "-m", "jepalab", *args[:-2], "--set", "train.steps=24", "--resume"]
         done = subprocess.run(more, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0 and "resumed" in done.stdout and "done: step 24" in done.stdout, done.stderr[-3000:]
+
+
+def test_leave_without_a_process_group_is_a_plain_exit():
+    from jepalab.parallel import leave
+    with pytest.raises(SystemExit) as ended:
+        leave(3)
+    assert ended.value.code == 3

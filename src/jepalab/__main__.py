@@ -1,6 +1,4 @@
 """`python -m jepalab ...` (and `torchrun -m jepalab ...`) run the CLI."""
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

@@ -490,5 +490,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run() -> None:
+    """The `jepalab` command: main(), then the exit a torchrun worker needs (parallel.leave)."""
+    from .parallel import leave
+    leave(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

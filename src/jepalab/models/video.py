@@ -138,7 +138,9 @@ class VideoPredictor(nn.Module):
         x = self.inp(ctx) + gather_tokens(pos, ctx_idx)
         m = self.mask_token.expand(B, Nt, -1) + gather_tokens(pos, tgt_idx)
         x = self.blocks(torch.cat([x, m], 1))
-        return self.out(self.norm(x[:, -Nt:]))
+        # a linear layer's 3-D output is a view; under FSDP2 a view output can lose the hook that
+        # gathers the parameters for backward if someone edits it in place, so hand back a fresh tensor
+        return self.out(self.norm(x[:, -Nt:])).clone()
 
 
 class VideoJEPA(nn.Module):
