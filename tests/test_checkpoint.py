@@ -66,6 +66,22 @@ def test_killed_training_resumes_from_last_checkpoint(debug_store, tmp_path):
     assert steps == sorted(set(steps)) and steps[-1] == 150
 
 
+def test_torn_metrics_line_and_finished_run_resume(debug_store, tmp_path):
+    cfg = override(preset("debug"), ["train.steps=10", "train.checkpoint_every=5", "train.log_every=5"])
+    Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).fit(until=7)
+    with open(tmp_path / "run" / "metrics.jsonl", "a") as f:
+        f.write('{"step": 6, "loss": 0.')  # killed in the middle of writing a record
+    resumed = Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
+    assert resumed.resume() and resumed.step == 5
+    result = resumed.fit()
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [5, 10] and result["step"] == 10
+    # resumed once more with nothing left to do, it still reports the last logged figures
+    again = Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
+    assert again.resume() and again.step == 10
+    assert again.fit()["pred_loss"] == json.loads(lines[-1])["pred_loss"]
+
+
 def test_corrupt_and_foreign_checkpoints_are_refused(debug_store, tmp_path):
     cfg = override(preset("debug"), ["train.steps=2", "train.checkpoint_every=2"])
     Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).fit()

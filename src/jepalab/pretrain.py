@@ -27,7 +27,7 @@ from .objectives import latent_stats
 from .parallel import (distributed, full_optimizer_state, full_state, is_sharded, open_metrics, reshard,
                        training_step_module)
 from .runtime import autocast, resolve_device, to_device, tune_allocator
-from .train import apply_gradients, lr_at
+from .train import apply_gradients, last_metrics, lr_at, truncate_metrics
 
 
 def ema_momentum(step: int, cfg: PretrainConfig) -> float:
@@ -63,6 +63,7 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
         checkpoint.load_trainer_state(ckpt, model, optimizer, meta)
         step, seconds = meta["step"], meta.get("train_seconds", 0.0)
         if rank == 0:
+            truncate_metrics(out, step)
             print(f"resumed {out} at step {step}")
     # a resumed stream continues with fresh clips; each rank has a stream of its own
     source = make_clip_source(cfg.source, v, seed_offset=step + 100_000_000 * rank)
@@ -80,7 +81,7 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
         return checkpoint.save(out / "checkpoints", step, weights, cfg, optim, keep=t.keep_checkpoints,
                                extra={"kind": "video", "train_seconds": seconds, "skipped_files": source.skipped})
 
-    last: dict = {}
+    last = last_metrics(out, step) if rank == 0 else {}  # a resumed run with no steps left still reports
     bar = tqdm(total=t.steps, initial=step, desc="pretrain", unit="step", disable=not progress)
     with open_metrics(out / "metrics.jsonl", rank == 0) as metrics:
         while step < t.steps:

@@ -116,7 +116,8 @@ class Trainer:
         checkpoint.load_trainer_state(ckpt, self.model, self.optimizer, meta)
         self.sampler.rng.bit_generator.state = meta["sampler_rng"]
         self.step, self.train_seconds = meta["step"], meta.get("train_seconds", 0.0)
-        self._truncate_metrics(self.step)
+        if self.rank == 0:
+            truncate_metrics(self.out, self.step)
         return True
 
     @torch.no_grad()
@@ -176,12 +177,6 @@ class Trainer:
             tqdm.write(f"warning: the latent is collapsing (per-dimension std {m['latent_std']:.4f} at step "
                        f"{self.step}); raise objective.weight (now {self.cfg.objective.weight}) or lower "
                        "objective.rollout_weight")
-
-    def _truncate_metrics(self, step: int) -> None:
-        path = self.out / "metrics.jsonl"
-        if path.exists():
-            keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-            path.write_text("".join(line + "\n" for line in keep))
 
     # -- one step ----------------------------------------------------------------
     def losses(self, obs, actions: torch.Tensor) -> tuple[torch.Tensor, dict]:
@@ -254,7 +249,9 @@ class Trainer:
         if self.cfg.model.freeze_encoder and self.step == 0:
             self.recalibrate_batchnorm(frozen=True)
         bar = tqdm(total=t.steps, initial=self.step, desc="train", unit="step", disable=not self.progress)
-        window_start, window_steps, last = time.perf_counter(), 0, {}
+        # a resumed run with no steps left still reports where it stands
+        window_start, window_steps = time.perf_counter(), 0
+        last = last_metrics(self.out, self.step) if main else {}
         try:
             with open_metrics(self.out / "metrics.jsonl", main) as metrics:
                 while self.step < stop:
@@ -292,7 +289,7 @@ class Trainer:
             bar.close()
             if self.batches is not None:
                 self.batches.pause()  # nothing in flight between fit() calls: the sampler's state is exact
-        return {"step": self.step, "train_seconds": self.train_seconds, **last}
+        return {**last, "step": self.step, "train_seconds": self.train_seconds}
 
 
 def train(cfg: RunConfig, episodes: list[Episode], out: str | Path, resume: bool = False,
@@ -305,6 +302,26 @@ def train(cfg: RunConfig, episodes: list[Episode], out: str | Path, resume: bool
 
 
 def latest_metrics(run: Path) -> list[dict]:
+    """The records of RUN/metrics.jsonl (none if it is missing). A line cut short by a run killed
+    mid-write is skipped, so that the run still resumes and plots."""
     path = Path(run) / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line] if path.exists() else []
+    records = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue
+    return records
+
+
+def truncate_metrics(run: Path, step: int) -> None:
+    """Drop the records after `step`: a run resumed from that checkpoint logs those steps again."""
+    path = Path(run) / "metrics.jsonl"
+    if path.exists():
+        path.write_text("".join(json.dumps(m) + "\n" for m in latest_metrics(run) if m.get("step", 0) <= step))
+
+
+def last_metrics(run: Path, step: int) -> dict:
+    """The newest record at or before `step`, or {}."""
+    return next((m for m in reversed(latest_metrics(run)) if m.get("step", 0) <= step), {}) if step else {}
 
