@@ -112,6 +112,11 @@ def test_streamed_episodes_give_the_same_batches_as_held_ones(tmp_path, monkeypa
     assert not isinstance(store.load_all(stream="auto")[0].pixels, StreamedFrames)  # fits in memory
     monkeypatch.setattr(store_module, "memory_budget", lambda: 1000)
     assert isinstance(store.load_all(stream="auto")[0].pixels, StreamedFrames)
+    # "auto" sizes the store once, not once per episode (that opened N^2 files: minutes for 1,000)
+    sized = []
+    monkeypatch.setattr(store_module, "memory_budget", lambda: sized.append(1) or 1000)
+    store.load_all(stream="auto")
+    assert len(sized) == 1
 
 
 def test_training_streams_a_store(tmp_path):

@@ -244,7 +244,8 @@ class EpisodeStore:
         paths = self.episode_paths()[:limit]
         if not paths:
             raise DataError(f"{self.root}: the store holds no episodes")
-        return [self.load(p, self._stream(stream, meta, paths)) for p in paths]
+        streamed = self._stream(stream, meta, paths)  # once: "auto" opens every file to size the store
+        return [self.load(p, streamed) for p in paths]
 
     def _stream(self, stream: str | bool, meta: dict, paths: list[Path]) -> bool:
         if stream in (False, "off"):
