@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: install
-	$(BIN)/jepalab demo --out runs/demo
+	$(BIN)/jepalab demo --out runs/demo --resume  # a second `make demo` re-evaluates the finished run
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -66,6 +66,21 @@ def test_killed_training_resumes_from_last_checkpoint(debug_store, tmp_path):
     assert steps == sorted(set(steps)) and steps[-1] == 150
 
 
+def test_a_fresh_run_into_a_used_folder_is_refused_and_the_old_run_is_kept(debug_store, tmp_path):
+    from jepalab.pretrain import pretrain
+    from jepalab.train import train
+    cfg = override(preset("debug"), ["train.steps=4", "train.checkpoint_every=2", "train.log_every=2"])
+    train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
+    before = (tmp_path / "run" / "metrics.jsonl").read_text(), (tmp_path / "run" / "checkpoints" / "latest.json").read_text()
+    with pytest.raises(CheckpointError, match=r"run: already holds a training run \(checkpoint at step 4\).*--resume"):
+        train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
+    with pytest.raises(CheckpointError, match="--resume"):
+        pretrain(override(preset("video-debug"), ["train.steps=2"]), tmp_path / "run", progress=False)
+    assert ((tmp_path / "run" / "metrics.jsonl").read_text(), (tmp_path / "run" / "checkpoints" / "latest.json").read_text()) == before
+    _, result = train(cfg, debug_store.load_all(), tmp_path / "run", resume=True, progress=False)
+    assert result["step"] == 4  # --resume on a finished run reports it again
+
+
 def test_torn_metrics_line_and_finished_run_resume(debug_store, tmp_path):
     cfg = override(preset("debug"), ["train.steps=10", "train.checkpoint_every=5", "train.log_every=5"])
     Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).fit(until=7)

@@ -41,6 +41,19 @@ def versions() -> dict:
             "python": platform.python_version()}
 
 
+def refuse_fresh_start(out: str | os.PathLike) -> None:
+    """A fresh run into a folder that holds one would overwrite its checkpoints one by one and append
+    its curves to the old metrics.jsonl: a re-typed command after a crash must not lose the work."""
+    latest = Path(out) / "checkpoints" / "latest.json"
+    if latest.is_file():
+        try:
+            step = f" at step {json.loads(latest.read_text())['step']}"
+        except (json.JSONDecodeError, KeyError, TypeError):
+            step = ""
+        raise CheckpointError(f"{out}: already holds a training run (checkpoint{step}); pass --resume to "
+                              f"continue it, or give another --out (or delete this folder) to start afresh")
+
+
 def resolve(path: str | os.PathLike) -> Path:
     """A run folder, a checkpoints folder or one checkpoint folder -> the checkpoint folder."""
     p = Path(path)

@@ -38,6 +38,8 @@ def ema_momentum(step: int, cfg: PretrainConfig) -> float:
 def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progress: bool = True) -> tuple[VideoJEPA, dict]:
     tune_allocator()
     t, v, out = cfg.train, cfg.video, Path(out)
+    if not resume:
+        checkpoint.refuse_fresh_start(out)
     if t.threads:
         torch.set_num_threads(t.threads)
     # under torchrun: train.batch_size clips per step in all, each rank draws its own from its own

@@ -294,6 +294,8 @@ class Trainer:
 
 def train(cfg: RunConfig, episodes: list[Episode], out: str | Path, resume: bool = False,
           progress: bool = True) -> tuple[WorldModel, dict]:
+    if not resume:
+        checkpoint.refuse_fresh_start(out)
     trainer = Trainer(cfg, episodes, out, progress)
     if resume and trainer.resume() and trainer.rank == 0:
         print(f"resumed {out} at step {trainer.step}")
