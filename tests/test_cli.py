@@ -21,6 +21,10 @@ def test_demo_end_to_end_on_debug_preset(tmp_path, capsys):
     assert (out / "training.png").read_bytes()[:4] == b"\x89PNG"
     printed = capsys.readouterr().out
     assert "random actions" in printed and "untrained model + CEM" in printed
+    # the same command again without --resume is refused before it collects or reads any data
+    for argv in (["demo", "--preset", "debug"], ["train", "--data", str(tmp_path / "no-such-data")]):
+        assert main(argv + ["--out", str(out), "--quiet"]) == 2
+        assert "already holds a training run (checkpoint at step" in capsys.readouterr().err
 
 
 def test_step_by_step_commands(tmp_path, capsys):

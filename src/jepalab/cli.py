@@ -265,6 +265,9 @@ def cmd_train(args) -> None:
     from .train import train
     from .parallel import barrier, distributed
     rank, _ = distributed()  # under torchrun: rank 0 collects and reports, every rank trains
+    if not args.resume:  # before collecting or loading data, not minutes later
+        from .checkpoint import refuse_fresh_start
+        refuse_fresh_start(args.out)
     explicit = {s.partition("=")[0] for s in args.sets}
     senses = [s.strip() for s in next((s.partition("=")[2] for s in reversed(args.sets) if s.startswith("model.senses=")),
                                       preset(args.preset).model.senses).split(",")]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from . import checkpoint
 from .config import RunConfig
 from .data.collect import collect
 from .data.store import EpisodeStore
@@ -105,6 +106,8 @@ def run_demo(cfg: RunConfig, out: str | Path, data: str | Path | None = None, re
              progress: bool = True) -> dict:
     """From nothing to a trained, evaluated model: collect, train, evaluate, plot, summarise."""
     out = Path(out)
+    if not resume:  # before collecting, not after
+        checkpoint.refuse_fresh_start(out)
     out.mkdir(parents=True, exist_ok=True)
     print("resolved config:\n" + json.dumps(cfg.to_dict(), indent=1))
     tic = time.perf_counter()
