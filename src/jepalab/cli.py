@@ -20,6 +20,7 @@ EXAMPLES = {
                "  MUJOCO_GL=egl jepalab collect --env gymnasium:Reacher-v5 --episodes 400 --steps 50 --out data/reacher\n"
                "  jepalab collect --env gymnasium:PointMaze_UMaze-v3 --policy my_actions.npy --episodes 20 --out data/maze",
     "import": "jepalab import --videos recordings/ --out data/mine --fps 10   # clip.mp4 + clip.csv (actions) [+ clip.state.csv]\n"
+              "  jepalab import --videos clips/ --out data/clips --passive   # no actions: a passive world, train with --preset bounce\n"
               "  jepalab import --lerobot ~/datasets/pusht --out data/pusht --camera observation.image",
     "inspect": "jepalab inspect data/reacher                 # summary + data/reacher/contact_sheet.png",
     "train": "jepalab train --data data/two-room --preset two-room --out runs/two-room\n"
@@ -96,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--fps", type=float, default=None, help="videos: sample frames at this rate (default: every frame)")
     c.add_argument("--image-size", type=int, default=64, help="side of the square frames stored")
     c.add_argument("--camera", help="lerobot: which video feature (default: the first)")
+    c.add_argument("--passive", action="store_true",
+                   help="videos: no actions files; one zero action per step (a passive world, as bounce)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
 
     c = command("inspect", "Summarise an episode store and write a contact sheet of its frames.")
@@ -234,8 +237,11 @@ def cmd_collect(args) -> None:
 
 def cmd_import(args) -> None:
     from .data.importers import import_lerobot, import_store, import_videos
+    if args.passive and not args.videos:
+        raise ValueError("--passive is for --videos (a LeRobot dataset or a store holds its own actions)")
     if args.videos:
-        store = import_videos(args.videos, args.out, args.fps, args.image_size, progress=not args.quiet)
+        store = import_videos(args.videos, args.out, args.fps, args.image_size, progress=not args.quiet,
+                              passive=args.passive)
     elif args.store:
         store = import_store(args.store, args.out, progress=not args.quiet)
     else:

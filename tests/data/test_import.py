@@ -58,6 +58,23 @@ def test_import_errors_name_the_file_and_the_problem(tmp_path):
         import_videos(rec, tmp_path / "d", image_size=32, progress=False)
 
 
+def test_videos_without_actions_import_as_a_passive_world(tmp_path, capsys):
+    want = recordings(tmp_path / "rec", lengths=(6, 8))
+    for name in ("take0.csv", "take1.npy", "take1.state.npy"):
+        (tmp_path / "rec" / name).unlink()
+    with pytest.raises(DataError, match="no actions file .* pass --passive"):
+        import_videos(tmp_path / "rec", tmp_path / "a", image_size=32, progress=False)
+    store = import_videos(tmp_path / "rec", tmp_path / "data", image_size=32, progress=False, passive=True)
+    eps = store.load_all()
+    assert store.meta()["action_dim"] == 1 and [len(e) for e in eps] == [5, 7]
+    for ep, (frames, _) in zip(eps, want):
+        assert np.array_equal(ep.pixels, frames) and ep.actions.shape == (len(frames) - 1, 1) and not ep.actions.any()
+    assert main(["inspect", str(tmp_path / "data")]) == 0
+    assert "never change" not in capsys.readouterr().out  # zero actions are what a passive store holds
+    assert main(["import", "--lerobot", str(tmp_path), "--out", str(tmp_path / "b"), "--passive"]) == 2
+    assert "--passive is for --videos" in capsys.readouterr().err
+
+
 def test_interrupted_import_resumes(tmp_path):
     recordings(tmp_path / "rec", lengths=(6, 6))
     (tmp_path / "rec" / "take1.state.npy").unlink()

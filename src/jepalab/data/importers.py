@@ -111,15 +111,22 @@ def _import(jobs: list, out, meta: dict, progress: bool) -> EpisodeStore:
     return store
 
 
-def import_videos(folder, out, fps: float | None = None, image_size: int = 64, progress: bool = True) -> EpisodeStore:
+def import_videos(folder, out, fps: float | None = None, image_size: int = 64, progress: bool = True,
+                  passive: bool = False) -> EpisodeStore:
+    """Videos with an actions file beside each (clip.mp4 + clip.npy|csv [+ clip.state.npy|csv]).
+    passive: videos with no actions (a camera watching the world, not acting on it) get one zero action
+    per step, as the built-in passive world bounce does; the world model then learns what follows
+    from the frames alone (train it with e.g. --preset bounce) and `jepalab surprise` scores them."""
     videos = find_videos(folder)
     if not videos:
         raise DataError(f"{folder}: no video files")
-    missing = [v.name for v in videos if _beside(v, "") is None]
+    missing = [] if passive else [v.name for v in videos if _beside(v, "") is None]
     if missing:
         raise DataError(f"{folder}: no actions file (.npy or .csv with the video's name) for {', '.join(missing[:5])}"
-                        + (" ..." if len(missing) > 5 else ""))
-    first = read_table(_beside(videos[0], ""))
+                        + (" ..." if len(missing) > 5 else "")
+                        + "; videos without actions: pass --passive (zero actions, as in the passive world bounce) "
+                          f"or pretrain a video model on them (jepalab pretrain --videos {folder})")
+    first = np.zeros((1, 1), np.float32) if passive else read_table(_beside(videos[0], ""))
     state = _beside(videos[0], ".state")
 
     def loader(video: Path):
@@ -127,13 +134,15 @@ def import_videos(folder, out, fps: float | None = None, image_size: int = 64, p
             frames = np.stack(list(iter_frames(video, fps, image_size)))
             actions_path, state_path = _beside(video, ""), _beside(video, ".state")
             proprio = read_table(state_path) if state_path else None
+            if passive:  # an actions file beside the video is not read
+                return _align(frames, np.zeros((len(frames) - 1, 1), np.float32), proprio, video, video)
             return _align(frames, read_table(actions_path), proprio, video, actions_path)
         return load
 
-    meta = {"world": f"imported:{Path(folder).name}", "source": "videos + actions", "fps": fps,
-            "image_size": image_size, "action_dim": int(first.shape[1]),
+    meta = {"world": f"imported:{Path(folder).name}", "source": "videos" if passive else "videos + actions",
+            "fps": fps, "image_size": image_size, "action_dim": int(first.shape[1]),
             "proprio_dim": int(read_table(state).shape[1]) if state else 1, "steps_per_episode": None,
-            "policy": "recorded"}
+            "policy": "none (passive videos: zero actions)" if passive else "recorded"}
     return _import([(str(v), loader(v)) for v in videos], out, meta, progress)
 
 

@@ -41,7 +41,9 @@ def summarize(store: EpisodeStore, limit: int | None = None) -> tuple[dict, list
     if all(ep.rewards is not None for ep in episodes):
         returns = np.array([ep.rewards.sum() for ep in episodes])
         summary["returns"] = {"mean": float(returns.mean()), "min": float(returns.min()), "max": float(returns.max())}
-    still = [i for i, s in enumerate(summary["actions"]) if s["std"] == 0]
+    # a passive store (bounce, videos imported with --passive) holds zero actions on purpose
+    passive = str(meta.get("policy", "")).startswith("none (passive")
+    still = [] if passive else [i for i, s in enumerate(summary["actions"]) if s["std"] == 0]
     outside = [i for i, s in enumerate(summary["actions"]) if s["min"] < -1 or s["max"] > 1]
     summary["warnings"] = ([f"action dimension(s) {still} never change"] if still else []) + \
         ([f"action dimension(s) {outside} leave [-1, 1]: planners search in [-1, 1]; rescale them"] if outside else [])
