@@ -5,7 +5,8 @@ import sys
 import numpy as np
 import pytest
 
-from jepalab.cli import EXAMPLES, main
+from jepalab.cli import main
+from jepalab.cli_parser import EXAMPLES
 
 
 def test_demo_end_to_end_on_debug_preset(tmp_path, capsys):

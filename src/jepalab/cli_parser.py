@@ -1,0 +1,208 @@
+"""The `jepalab` command's arguments: every command, its options and an example of each.
+
+Kept apart from the commands (cli.py) so that each file reads in one go; it imports nothing heavy,
+so `jepalab --help` answers at once.
+"""
+from __future__ import annotations
+
+import argparse
+
+EXAMPLES = {
+    "demo": "jepalab demo --out runs/demo\n  jepalab demo --preset debug --out runs/smoke   # seconds, for a quick check",
+    "collect": "jepalab collect --world two-room --episodes 1000 --out data/two-room\n"
+               "  MUJOCO_GL=egl jepalab collect --env gymnasium:Reacher-v5 --episodes 400 --steps 50 --out data/reacher\n"
+               "  jepalab collect --env gymnasium:PointMaze_UMaze-v3 --policy my_actions.npy --episodes 20 --out data/maze",
+    "import": "jepalab import --videos recordings/ --out data/mine --fps 10   # clip.mp4 + clip.csv (actions) [+ clip.state.csv]\n"
+              "  jepalab import --videos clips/ --out data/clips --passive   # no actions: a passive world, train with --preset bounce\n"
+              "  jepalab import --lerobot ~/datasets/pusht --out data/pusht --camera observation.image",
+    "inspect": "jepalab inspect data/reacher                 # summary + data/reacher/contact_sheet.png",
+    "train": "jepalab train --data data/two-room --preset two-room --out runs/two-room\n"
+             "  jepalab train --world two-room --out runs/two-room --set train.steps=500\n"
+             "  jepalab train --data data/two-room --out runs/two-room --resume   # after an interruption",
+    "plan": "jepalab plan --checkpoint runs/two-room --episodes 50\n"
+            "  jepalab plan --checkpoint runs/push --goal state     # goals as the block's pose, through a state probe\n"
+            "  jepalab plan --checkpoint runs/two-room --planner mppi --set plan.samples=256",
+    "pretrain": "jepalab pretrain --world bounce --preset video-small --out runs/video\n"
+                "  jepalab pretrain --videos my_videos/,extra.mp4 --preset video-small --out runs/my-video",
+    "probe": "jepalab probe --checkpoint runs/video --world bounce\n"
+             "  jepalab probe --checkpoint runs/video --clips 64 --steps 200   # a quick look",
+    "surprise": "jepalab surprise --checkpoint runs/video clip.mp4 other.mkv --json surprise.json\n"
+                "  jepalab surprise --checkpoint runs/two-room --fps 5 episode.mp4   # an action-conditioned model",
+    "physics": "jepalab physics --checkpoint runs/video\n"
+               "  jepalab physics --make-suite suite/ --pairs 100      # write the suite as video files + index.json\n"
+               "  jepalab physics --checkpoint runs/video --suite suite/",
+    "bench": "jepalab bench --checkpoint runs/demo --out results/demo            # every suite that applies, 3 seeds\n"
+             "  jepalab bench --checkpoint runs/bounce --suites physics --seeds 5 --out results/bounce\n"
+             "  jepalab bench --compare results/demo results/other    # side by side ('A+B': one column, same checkpoint)\n"
+             "  jepalab bench --verify results/demo                   # do the results still describe their files?",
+    "serve": "jepalab serve --checkpoint runs/demo                       # http://127.0.0.1:8000, localhost only\n"
+             "  jepalab serve --checkpoint runs/demo --host 0.0.0.0 --token $SECRET --goals goals/",
+    "config": "jepalab config --preset two-room",
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="jepalab", description="JEPA world models: learn from pixels, imagine, plan.",
+                                epilog="examples:\n  " + "\n  ".join(v.splitlines()[0] for v in EXAMPLES.values()),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, epilog="example:\n  " + EXAMPLES[name],
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    def config_options(c: argparse.ArgumentParser, default_preset: str = "two-room") -> None:
+        c.add_argument("--preset", default=default_preset, help=f"named config to start from (default {default_preset}; "
+                                                                "also 'debug', tiny and fast)")
+        c.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                       help="override one setting, e.g. train.steps=500 (repeatable; list: `jepalab config`)")
+        c.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    c = command("demo", "Collect two-room data, train a world model, plan with it, and compare with baselines.")
+    config_options(c)
+    c.add_argument("--out", default="runs/demo", help="run folder for config, checkpoints, metrics, plots, summary")
+    c.add_argument("--data", help="use this episode store instead of collecting one")
+    c.add_argument("--resume", action="store_true", help="continue training from the run folder's last checkpoint")
+
+    c = command("collect", "Roll out an exploration policy in a world and store the episodes.")
+    where = c.add_mutually_exclusive_group()
+    where.add_argument("--world", help="built-in world to collect from (default two-room)")
+    where.add_argument("--env", help="gymnasium:ID, any gymnasium env that renders rgb_array (e.g. gymnasium:Reacher-v5, "
+                                     "gymnasium:Pusher-v5, gymnasium:PointMaze_UMaze-v3)")
+    c.add_argument("--policy", default="random", help="random (held random exploration), noisy-expert (worlds with a "
+                                                      "scripted expert: push) or a .npy file of actions "
+                                                      "(episodes, steps, action_dim) in [-1, 1] to replay")
+    c.add_argument("--image-size", type=int, default=64, help="frame size for gymnasium envs (built-in worlds have their own)")
+    c.add_argument("--depth-size", type=int, default=0, help="also store MuJoCo depth maps of this size (e.g. 16) for "
+                                                            "model.senses=depth")
+    c.add_argument("--episodes", type=int, default=1000, help="number of episodes (an existing store is completed)")
+    c.add_argument("--steps", type=int, default=64, help="environment steps per episode")
+    c.add_argument("--seed", type=int, default=0, help="episode i uses seed + i")
+    c.add_argument("--out", required=True, help="folder of the episode store")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    c = command("import", "Turn your own recordings (videos + actions files, or a LeRobot dataset) into an episode store.")
+    src = c.add_mutually_exclusive_group(required=True)
+    src.add_argument("--videos", help="folder of videos; beside clip.mp4 its actions clip.npy|csv [and clip.state.npy|csv]")
+    src.add_argument("--lerobot", help="a LeRobot v2.x dataset folder (meta/info.json, data/, videos/)")
+    src.add_argument("--store", help="an episode store of an older schema version, rewritten in the current one")
+    c.add_argument("--out", required=True, help="folder of the episode store (an existing one is completed)")
+    c.add_argument("--fps", type=float, default=None, help="videos: sample frames at this rate (default: every frame)")
+    c.add_argument("--image-size", type=int, default=64, help="side of the square frames stored")
+    c.add_argument("--camera", help="lerobot: which video feature (default: the first)")
+    c.add_argument("--passive", action="store_true",
+                   help="videos: no actions files; one zero action per step (a passive world, as bounce)")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    c = command("inspect", "Summarise an episode store and write a contact sheet of its frames.")
+    c.add_argument("data", help="episode store folder")
+    c.add_argument("--sheet", help="contact sheet PNG (default DATA/contact_sheet.png)")
+    c.add_argument("--json", help="also write the summary as JSON here")
+    c.add_argument("--limit", type=int, help="read only the first N episodes")
+
+    c = command("train", "Train an action-conditioned JEPA world model on stored episodes (or on a world directly).")
+    src = c.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="episode store made by `jepalab collect`")
+    src.add_argument("--world", help="collect from this built-in world first (into OUT/data)")
+    config_options(c)
+    c.add_argument("--out", required=True, help="run folder for config, checkpoints and metrics")
+    c.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+
+    c = command("plan", "Evaluate goal reaching by MPC with a trained model, beside random and untrained baselines.")
+    c.add_argument("--checkpoint", required=True, help="run folder or checkpoint folder")
+    c.add_argument("--episodes", type=int, help="evaluation episodes (default: the checkpoint's plan.episodes)")
+    c.add_argument("--planner", choices=["cem", "mppi"], help="planner (default: the checkpoint's plan.planner)")
+    c.add_argument("--seed", type=int, help="first evaluation seed (default: the checkpoint's plan.seed)")
+    c.add_argument("--goal", choices=["image", "state"], default="image",
+                   help="give the planner each goal as an image (default) or as a state, read through a linear "
+                        "state probe (RUN/state_probe.safetensors; fit on the run's episodes when missing or stale)")
+    c.add_argument("--state-columns", help="goal by state: the proprio columns it sets, e.g. 2,3,4,5 (default: "
+                                           "the world's goal columns, e.g. push: the block's pose)")
+    c.add_argument("--data", help="goal by state: an episode store to fit the probe on (default: RUN/data)")
+    c.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a plan.* setting, e.g. plan.samples=256 (repeatable)")
+    c.add_argument("--no-baselines", action="store_true", help="skip the random and untrained baselines")
+    c.add_argument("--out", help="folder for eval.json and plots (default: CHECKPOINT/plan)")
+    c.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    c = command("pretrain", "Self-supervised V-JEPA pretraining on clips of a built-in world or on your video files.")
+    src = c.add_mutually_exclusive_group(required=True)
+    src.add_argument("--world", help="built-in passive world to generate clips from (bounce)")
+    src.add_argument("--videos", nargs="+", help="video files or folders (mp4, avi, mkv, webm, ...)")
+    config_options(c, default_preset="video-small")
+    c.add_argument("--out", required=True, help="run folder for config, checkpoints and metrics")
+    c.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+
+    c = command("probe", "Read object position, velocity and count from a video encoder's frozen features, "
+                         "beside an untrained encoder and raw pixels.")
+    c.add_argument("--checkpoint", required=True, help="run folder or checkpoint of `jepalab pretrain`")
+    c.add_argument("--world", default="bounce", choices=["bounce"], help="world whose held-out clips are probed")
+    c.add_argument("--clips", type=int, default=256, help="training clips per probe task (a quarter as many test clips)")
+    c.add_argument("--steps", type=int, default=400, help="optimizer steps of each attentive probe")
+    c.add_argument("--seed", type=int, default=10_000, help="first clip seed (pretraining streams start at source.seed)")
+    c.add_argument("--out", help="where probe.json goes (default: CHECKPOINT/probe.json)")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    c = command("surprise", "Per-frame surprise (latent prediction error) of a trained model on video files, "
+                            "with its peak and a plot.")
+    c.add_argument("--checkpoint", required=True, help="run folder or checkpoint (video-pretrained or action-conditioned)")
+    c.add_argument("videos", nargs="+", help="video files")
+    c.add_argument("--context", type=int, help="video model: time steps (tubelets) of context (default: half its "
+                                               "clip); action-conditioned model: frames (default: its history)")
+    c.add_argument("--horizon", type=int, default=1, help="average the predictions made 1..N steps ahead (video model: "
+                                                          "tubelets; action-conditioned model: frames)")
+    c.add_argument("--fps", type=float, help="resample the videos to this frame rate (default: every frame)")
+    c.add_argument("--json", help="write {\"videos\": [{path, frames, surprise, peak_frame, peak}]} here")
+    c.add_argument("--plots", default="surprise", help="folder for one PNG per video (default: ./surprise)")
+
+    c = command("physics", "Violation-of-expectation suite on bounce: is the model more surprised by the impossible "
+                           "twin of each pair? Beside an untrained model and a pixel-space predictor.")
+    what = c.add_mutually_exclusive_group(required=True)
+    what.add_argument("--checkpoint", help="run folder or checkpoint to score")
+    what.add_argument("--make-suite", metavar="DIR", help="write the suite as video files + index.json, and stop")
+    c.add_argument("--suite", help="score this suite folder (from --make-suite) instead of generating one")
+    c.add_argument("--pairs", type=int, default=100, help="pairs per category (generated suites)")
+    c.add_argument("--seed", type=int, default=50_000, help="first scene seed (pretraining streams start at 0)")
+    c.add_argument("--pixel-steps", type=int, default=400, help="training steps of the pixel-space baseline")
+    c.add_argument("--context", type=int, help="video model: time steps (tubelets) of context (default: half its "
+                                               "clip); action-conditioned model: frames (default: its history)")
+    c.add_argument("--horizon", type=int, default=1, help="average the predictions made 1..N steps ahead (as surprise)")
+    c.add_argument("--out", help="folder for physics.json and the plot (default: CHECKPOINT/physics)")
+    c.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    c = command("bench", "One checkpoint on every suite that applies (control, physics, probe) with baselines, over "
+                         "several seeds: results.json, manifest.json, report.md/html.")
+    what = c.add_mutually_exclusive_group(required=True)
+    what.add_argument("--checkpoint", help="run folder or checkpoint to measure")
+    what.add_argument("--compare", nargs="+", metavar="RESULTS", help="bench folders side by side")
+    what.add_argument("--verify", metavar="RESULTS", help="re-hash the checkpoint and data a bench folder describes")
+    c.add_argument("--suites", help="comma-separated subset of control,physics,probe (default: all that apply)")
+    c.add_argument("--seeds", type=int, default=3, help="evaluation seeds per suite (default 3)")
+    c.add_argument("--out", help="results folder (bench; resumed if it holds this checkpoint's parts) or table file (compare)")
+    c.add_argument("--episodes", type=int, help="control: episodes per seed (default: the checkpoint's plan.episodes)")
+    c.add_argument("--pairs", type=int, default=100, help="physics: pairs per category per seed")
+    c.add_argument("--pixel-steps", type=int, default=400, help="physics: training steps of the pixel-space baseline")
+    c.add_argument("--probe-clips", type=int, default=256, help="probe (video model): training clips per task")
+    c.add_argument("--probe-steps", type=int, default=400, help="probe (video model): attentive probe steps")
+    c.add_argument("--probe-episodes", type=int, default=40, help="probe (world model): episodes to fit the probe on")
+    c.add_argument("--set", dest="sets", action="append", default=[], metavar="plan.KEY=VALUE",
+                   help="planner setting for the control suite (repeatable)")
+    c.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    c = command("serve", "Serve a world model over HTTP: POST /plan, POST /surprise, GET /health, GET /info.")
+    c.add_argument("--checkpoint", required=True, help="run folder or checkpoint of an action-conditioned model")
+    c.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    c.add_argument("--port", type=int, default=8000, help="port (0: any free one; the URL is printed)")
+    c.add_argument("--token", help="require 'Authorization: Bearer TOKEN' (default: $JEPALAB_TOKEN if set)")
+    c.add_argument("--goals", help="folder of goal images, addressed by file stem as goal_id")
+    c.add_argument("--state-probe", help="a state probe (RUN/state_probe.safetensors, from `jepalab plan --goal "
+                                         "state`): requests may then give goal_state, numbers")
+    c.add_argument("--max-batch", type=int, default=32, help="plan requests batched into one planner call (1: off)")
+    c.add_argument("--batch-wait-ms", type=float, default=5.0, help="how long a request waits for others to batch with")
+    c.add_argument("--queue-size", type=int, default=64, help="requests waiting for the model before 503")
+    c.add_argument("--max-body", type=int, default=8 << 20, help="largest request body in bytes (413 beyond)")
+    c.add_argument("--verbose", action="store_true", help="log every request")
+
+    c = command("config", "Print every setting of a preset with its value and a one-line description.")
+    c.add_argument("--preset", default="two-room", help="preset to print")
+    return p
