@@ -58,6 +58,13 @@ def parser() -> argparse.ArgumentParser:
                        help="override one setting, e.g. train.steps=500 (repeatable; list: `jepalab config`)")
         c.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    def surprise_window(c: argparse.ArgumentParser) -> None:
+        """What `surprise` and `physics` share: how much past a prediction sees, and how far ahead it goes."""
+        c.add_argument("--context", type=int, help="video model: time steps (tubelets) of context (default: half its "
+                                                   "clip); action-conditioned model: frames (default: its history)")
+        c.add_argument("--horizon", type=int, default=1, help="average the predictions made 1..N steps ahead (video "
+                                                              "model: tubelets; action-conditioned model: frames)")
+
     c = command("demo", "Collect two-room data, train a world model, plan with it, and compare with baselines.")
     config_options(c)
     c.add_argument("--out", default="runs/demo", help="run folder for config, checkpoints, metrics, plots, summary")
@@ -147,10 +154,7 @@ def parser() -> argparse.ArgumentParser:
                             "with its peak and a plot.")
     c.add_argument("--checkpoint", required=True, help="run folder or checkpoint (video-pretrained or action-conditioned)")
     c.add_argument("videos", nargs="+", help="video files")
-    c.add_argument("--context", type=int, help="video model: time steps (tubelets) of context (default: half its "
-                                               "clip); action-conditioned model: frames (default: its history)")
-    c.add_argument("--horizon", type=int, default=1, help="average the predictions made 1..N steps ahead (video model: "
-                                                          "tubelets; action-conditioned model: frames)")
+    surprise_window(c)
     c.add_argument("--fps", type=float, help="resample the videos to this frame rate (default: every frame)")
     c.add_argument("--json", help="write {\"videos\": [{path, frames, surprise, peak_frame, peak}]} here")
     c.add_argument("--plots", default="surprise", help="folder for one PNG per video (default: ./surprise)")
@@ -164,9 +168,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--pairs", type=int, default=100, help="pairs per category (generated suites)")
     c.add_argument("--seed", type=int, default=50_000, help="first scene seed (pretraining streams start at 0)")
     c.add_argument("--pixel-steps", type=int, default=400, help="training steps of the pixel-space baseline")
-    c.add_argument("--context", type=int, help="video model: time steps (tubelets) of context (default: half its "
-                                               "clip); action-conditioned model: frames (default: its history)")
-    c.add_argument("--horizon", type=int, default=1, help="average the predictions made 1..N steps ahead (as surprise)")
+    surprise_window(c)
     c.add_argument("--out", help="folder for physics.json and the plot (default: CHECKPOINT/physics)")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
 
