@@ -25,7 +25,9 @@ from . import checkpoint
 from .config import RunConfig, dumps
 from .data.sequences import Prefetcher, SequenceSampler
 from .data.store import Episode
+from .evals.surprise import calibrate_surprise
 from .models import WorldModel
+from .models.encoder import sense_dims
 from .objectives import latent_stats, make_regularizer, prediction_loss
 from .parallel import (distributed, full_optimizer_state, full_state, gather_rows, grad_norm_value, is_sharded,
                        local_statistics, open_metrics, training_step_module)
@@ -79,6 +81,7 @@ class Trainer:
         torch.manual_seed(t.seed)
         m = cfg.model
         train_eps, val_eps = split_episodes(episodes)
+        self.train_episodes = train_eps
         steps = cfg.objective.window_steps(m.history)
         self.sampler = SequenceSampler(train_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed,
                                        senses=m.sense_list)
@@ -161,6 +164,11 @@ class Trainer:
         helps gather the full tensors; rank 0 writes."""
         if recalibrate:
             self.recalibrate_batchnorm()
+        if self.cfg.model.appearance and not self.sharded:
+            # what `jepalab surprise` divides each part's error by
+            skip = self.cfg.model.frameskip
+            calibrate_surprise(self.model, (np.asarray(ep.pixels[::skip]) for ep in self.train_episodes))
+            self.model.train()
         weights, optim = full_state(self.model), full_optimizer_state(self.model, self.optimizer)
         if self.rank != 0:
             return None
@@ -197,8 +205,14 @@ class Trainer:
             info["rollout_loss"] = rollout_loss.item()
         # anti-collapse on every encoded frame
         with fp32(z.device.type):
-            spread = z - z.mean(1, keepdim=True) if o.reg_over == "changes" else z
-            reg = self.regularizer(gather_rows(spread.reshape(-1, z.shape[-1]).float()))  # the global batch
+            spread = z
+            if o.reg_over == "changes":
+                # model.appearance's part changes only when something goes out of sight or comes back;
+                # spreading its changes would push it to follow places. Its BatchNorm and the frames
+                # term spread it over scenes instead.
+                moving = z[..., :z.shape[-1] - sense_dims(self.cfg.model).get("appearance", 0)]
+                spread = moving - moving.mean(1, keepdim=True)
+            reg = self.regularizer(gather_rows(spread.reshape(-1, spread.shape[-1]).float()))  # the global batch
             if o.reg_over == "changes" and o.frames_weight > 0:
                 reg = reg + o.frames_weight * self.regularizer(gather_rows(z.reshape(-1, z.shape[-1]).float()))
         loss = loss + o.weight * reg

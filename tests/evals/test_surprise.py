@@ -10,7 +10,8 @@ from jepalab.config import VideoConfig, override, preset
 from jepalab.data.video import write_video
 from jepalab.evals.intuitive_physics import auroc, score_pairs
 from jepalab.evals.physics_suite import Pair
-from jepalab.evals.surprise import PixelPredictor, SurpriseError, summarize, surprise_curve, top_tokens
+from jepalab.evals.surprise import (PixelPredictor, SurpriseError, calibrate_surprise, summarize, surprise_curve, top_tokens,
+                                    world_model_part_errors)
 from jepalab.models.video import VideoJEPA
 from jepalab.pretrain import pretrain
 
@@ -67,6 +68,31 @@ def test_world_model_surprise_uses_zero_actions_and_its_history(learned):
     assert np.isnan(short[:1]).all() and np.isfinite(short[1:]).all() and not np.allclose(short[H:], curve[H:])
     with pytest.raises(SurpriseError, match=f"context must be 1..{H}"):
         surprise_curve(model, frames, context=H + 1)
+
+
+def test_calibrated_surprise_counts_each_part_in_its_own_units():
+    """A model with an appearance part scores plain mean squared error until calibrated; then each
+    part's error in units of its median on the calibration clips, summed over the parts."""
+    from jepalab.models import WorldModel
+    from jepalab.worlds.bounce import sample_scene, simulate
+    torch.manual_seed(0)
+    model = WorldModel(override(preset("debug"), ["model.appearance=true"]).validate().model).eval()
+    rng = np.random.default_rng(0)
+    clips = [simulate(sample_scene(rng, frames=12)).frames for _ in range(4)]
+    parts = model.surprise_parts()
+    assert list(parts) == ["motion", "appearance"] and sum(parts.values()) == model.cfg.latent_dim
+    ends, errors = world_model_part_errors(model, clips[0])
+    H = model.cfg.history
+    assert ends == list(range(H, 12)) and errors.shape == (12 - H, 1, 2) and (errors > 0).all()
+    dims = np.array(list(parts.values()))
+    assert torch.isnan(model.surprise_scale).all()
+    assert np.allclose(surprise_curve(model, clips[0])[H:], errors[:, 0] @ dims / dims.sum())
+    scale = calibrate_surprise(model, iter(clips), frames=20)
+    rows = np.concatenate([world_model_part_errors(model, c)[1][:, 0] for c in clips])[:20]
+    assert np.allclose(scale.numpy(), np.median(rows, 0), rtol=1e-5)
+    assert np.allclose(surprise_curve(model, clips[0])[H:], (errors[:, 0] / scale.numpy()).sum(-1), rtol=1e-5)
+    with pytest.raises(SurpriseError, match="frames a calibration needs"):
+        calibrate_surprise(model, [clips[0][:H]])
 
 
 def test_pixel_predictor_errors_are_per_frame():

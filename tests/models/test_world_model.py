@@ -107,3 +107,77 @@ def test_spatial_needs_the_cnn_and_whole_cells():
                      (["model.spatial=true", "model.latent_dim=60"], "multiple of the 16 cells")):
         with pytest.raises(ValueError, match=why):
             override(preset("debug"), bad).validate()
+
+
+def _appearance_model() -> WorldModel:
+    from jepalab.config import override
+    torch.manual_seed(0)
+    return WorldModel(override(preset("debug"), ["model.appearance=true"]).validate().model).eval()
+
+
+def _scene(x: int, color=(230, 80, 60)) -> torch.Tensor:
+    frame = torch.full((64, 64, 3), 40, dtype=torch.uint8)
+    frame[20:28, x:x + 8] = torch.tensor(color, dtype=torch.uint8)
+    return frame
+
+
+def test_appearance_part_holds_what_shows_not_where():
+    """Moving an object (by the pathway's stride) leaves the appearance part as it was; recolouring or
+    reshaping it, or hiding it, moves the part; the frame's own part sees the move."""
+    m = _appearance_model()
+    K = m.cfg.latent_dim // 8
+    box, moved, recoloured = _scene(12), _scene(36), _scene(12, (70, 170, 240))
+    ball = _scene(12)
+    ball[20:22, 12:14] = ball[20:22, 18:20] = ball[26:28, 12:14] = ball[26:28, 18:20] = 40  # corners cut off
+    hidden = torch.full((64, 64, 3), 40, dtype=torch.uint8)
+    z = m.encode(torch.stack([box, moved, recoloured, ball, hidden]))
+    look, place = z[:, -K:], z[:, :-K]
+    assert torch.allclose(look[0], look[1], atol=1e-5)
+    assert (place[0] - place[1]).norm() > 0.1
+    for other in (2, 3, 4):
+        assert (look[0] - look[other]).norm() > 1e-3, other
+
+
+def test_predictor_expects_what_went_out_of_sight_back():
+    """With its readout at zero the predictor's forecast is its base: the newest latent for the frame's
+    part and the most of each pattern over the context for the appearance part, so an object hidden in
+    the newest frame is still expected to look as it did."""
+    m = _appearance_model()
+    K, H = m.cfg.latent_dim // 8, m.cfg.history
+    torch.nn.init.zeros_(m.predictor.out.weight)
+    torch.nn.init.zeros_(m.predictor.out.bias)
+    hidden = torch.full((64, 64, 3), 40, dtype=torch.uint8)
+    frames = torch.stack([_scene(8 + 4 * t) for t in range(H - 1)] + [hidden])[None]
+    with torch.no_grad():
+        z = m.encode(frames)
+        pred = m.predict(z, torch.zeros(1, H, m.model_action_dim))[0, -1]
+    assert torch.equal(pred[:-K], z[0, -1, :-K])
+    assert torch.equal(pred[-K:], z[0, :, -K:].amax(0))
+    assert not torch.equal(pred[-K:], z[0, -1, -K:])
+
+
+def test_appearance_needs_one_vector_per_frame():
+    from jepalab.config import override
+    with pytest.raises(ValueError, match="appearance"):
+        override(preset("debug"), ["model.appearance=true", "model.spatial=true"]).validate()
+
+
+def test_memory_bridges_an_occlusion_longer_than_the_history():
+    """The appearance part remembers a look over the whole clip when the caller hands the rollout its
+    memory: an object hidden for longer than the history is expected back as it was, so coming back
+    unchanged costs that part nothing and coming back recoloured does."""
+    m = _appearance_model()
+    K, H = m.cfg.latent_dim // 8, m.cfg.history
+    torch.nn.init.zeros_(m.predictor.out.weight)
+    torch.nn.init.zeros_(m.predictor.out.bias)
+    hidden = torch.full((64, 64, 3), 40, dtype=torch.uint8)
+    with torch.no_grad():
+        seen, back, recoloured = m.encode(torch.stack([_scene(8), _scene(40), _scene(40, (70, 170, 240))]))
+        ctx = m.encode(torch.stack([hidden] * H))[None]  # every frame of the window hides it
+        zeros = torch.zeros(1, H - 1, m.model_action_dim), torch.zeros(1, 1, m.model_action_dim)
+        forgetful = m.rollout(ctx, *zeros)[0, 0, -K:]
+        remembering = m.rollout(ctx, *zeros, memory=seen[None, -K:])[0, 0, -K:]
+    assert torch.equal(forgetful, ctx[0, -1, -K:])
+    assert torch.allclose(remembering, torch.maximum(seen[-K:], ctx[0, -1, -K:]))
+    assert (remembering - back[-K:]).pow(2).mean() < 1e-10
+    assert (remembering - recoloured[-K:]).pow(2).mean() > 1e-3

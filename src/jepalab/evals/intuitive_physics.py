@@ -139,7 +139,7 @@ def physics_models(model, cfg, pixel_steps: int = 400, context: int | None = Non
 
     from ..config import SourceConfig, VideoConfig
     from ..data.clips import make_clip_source
-    from .surprise import train_pixel_predictor
+    from .surprise import calibrate_surprise, train_pixel_predictor
     video = getattr(cfg, "video", None)  # None: an action-conditioned model
     video_cfg = video or VideoConfig()
     source_cfg = getattr(cfg, "source", None) or SourceConfig()
@@ -149,7 +149,13 @@ def physics_models(model, cfg, pixel_steps: int = 400, context: int | None = Non
     window = replace(video_cfg, frames=(ctx + 1) * video_cfg.tubelet, future_context=ctx)
     pixel = train_pixel_predictor(window, make_clip_source(source_cfg, window), steps=pixel_steps,
                                   seed=cfg.train.seed, progress=progress)
-    return ({"trained": model, "untrained": untrained_twin(model, cfg.train.seed), "pixels": pixel},
+    twin = untrained_twin(model, cfg.train.seed)
+    if hasattr(model, "surprise_scale") and torch.isfinite(model.surprise_scale).all():
+        # scored as the trained model is: each part in units of its own median error, here on bounce clips
+        from ..data.clips import BounceClips
+        clips = BounceClips(24, cfg.model.image_size, seed=cfg.train.seed + 1)
+        calibrate_surprise(twin, (clips.clip().frames for _ in range(200)))
+    return ({"trained": model, "untrained": twin, "pixels": pixel},
             ctx if video is not None else context)
 
 

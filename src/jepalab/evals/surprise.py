@@ -17,6 +17,9 @@ default and at most its `history`) with **zero actions** (a video carries none: 
 nothing"; for a passive world such as `bounce` that is exactly its training data), and a frame's
 surprise is the mean squared error of its predicted latent; with `horizon` > 1, the mean over the
 predictions made 1..horizon frames ahead (imagined by feeding predictions back, as planning does).
+A model with an appearance part (model.appearance) remembers each look over the whole clip, not just
+its context, and scores each part of its latent in units of that part's median error on its training
+clips (`calibrate_surprise`, run by every checkpoint save), summed over the parts.
 NaN over the first context + horizon - 1 frames and the last horizon - 1, which not every lead reaches.
 
 Pixel baseline (`PixelPredictor`): the same windows and steps as the video model, predicting pixels
@@ -120,12 +123,12 @@ def video_model_curve(model: VideoJEPA, frames, context: int | None = None, hori
 
 
 @torch.no_grad()
-def world_model_curve(model: WorldModel, frames, horizon: int = 1, batch: int = 256, name: str = "video",
-                      senses: dict | None = None, context: int | None = None) -> np.ndarray:
-    """Frame f's surprise: the mean squared error of its latent as imagined (zero actions) from the
-    `context` frames (1..history, default: the model's history) before f - l + 1, averaged over leads
-    l = 1..horizon; NaN where not every lead can be made. `senses`: the model's other senses, one row
-    per frame (e.g. {"audio": (T, M, S)})."""
+def world_model_part_errors(model: WorldModel, frames, horizon: int = 1, batch: int = 256, name: str = "video",
+                            senses: dict | None = None, context: int | None = None) -> tuple[list[int], np.ndarray]:
+    """-> (ends, errors (len(ends), horizon, parts)): the mean squared error of each latent part
+    (`WorldModel.surprise_parts`) of the latents imagined from z[end - context:end] for end .. end +
+    horizon - 1. With model.appearance the rollout is handed that part's most over every frame
+    before the window, so the predictor remembers a look for as long as the clip is."""
     if horizon < 1:
         raise SurpriseError(f"horizon must be >= 1, got {horizon}")
     if context is not None and not 1 <= context <= model.cfg.history:
@@ -137,18 +140,62 @@ def world_model_curve(model: WorldModel, frames, horizon: int = 1, batch: int = 
         if len(v) != len(video):
             raise SurpriseError(f"{name}: {k} has {len(v)} rows for {len(video)} frames")
     model.eval()
-    z = torch.cat([model.encode({"pixels": video[i:i + batch], **{k: v[i:i + batch] for k, v in extra.items()}})
-                   for i in range(0, len(video), batch)])  # (T, D)
-    T, A = len(z), model.model_action_dim
-    ends = list(range(H, T - horizon + 1))  # the history is z[end - H:end]; it imagines end .. end + horizon - 1
-    errors = []
-    for i in range(0, len(ends), batch):
-        chunk = ends[i:i + batch]
-        ctx = torch.stack([z[e - H:e] for e in chunk])
-        imagined = model.rollout(ctx, torch.zeros(len(chunk), H - 1, A), torch.zeros(len(chunk), horizon, A))
-        truth = torch.stack([z[e:e + horizon] for e in chunk])
-        errors.append((imagined - truth).pow(2).mean(-1).double().numpy())  # (B, horizon)
-    return _mean_over_leads(ends, np.concatenate(errors), T, horizon)
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        z = torch.cat([model.encode({"pixels": video[i:i + batch].to(device),
+                                     **{k: v[i:i + batch].to(device) for k, v in extra.items()}})
+                       for i in range(0, len(video), batch)])  # (T, D)
+        T, A, K = len(z), model.model_action_dim, model.predictor.appearance
+        seen = z[:, -K:].cummax(0).values if K else None  # the appearance part at its most up to each frame
+        ends = list(range(H, T - horizon + 1))  # the history is z[end - H:end]; it imagines end .. end + horizon - 1
+        bounds = np.cumsum([0] + list(model.surprise_parts().values()))
+        errors = []
+        for i in range(0, len(ends), batch):
+            chunk = ends[i:i + batch]
+            ctx = torch.stack([z[e - H:e] for e in chunk])
+            memory = seen[[e - 1 for e in chunk]] if K else None
+            imagined = model.rollout(ctx, torch.zeros(len(chunk), H - 1, A, device=device),
+                                     torch.zeros(len(chunk), horizon, A, device=device), memory=memory)
+            sq = (imagined - torch.stack([z[e:e + horizon] for e in chunk])).pow(2)
+            errors.append(torch.stack([sq[..., a:b].mean(-1) for a, b in zip(bounds[:-1], bounds[1:])], -1)
+                          .double().cpu().numpy())
+    return ends, np.concatenate(errors)
+
+
+def world_model_curve(model: WorldModel, frames, horizon: int = 1, batch: int = 256, name: str = "video",
+                      senses: dict | None = None, context: int | None = None) -> np.ndarray:
+    """Frame f's surprise: the error of its latent as imagined (zero actions) from the `context` frames
+    (1..history, default: the model's history) before f - l + 1, averaged over leads l = 1..horizon;
+    NaN where not every lead can be made. The error is the mean squared error over the latent, or,
+    for a model calibrated by `calibrate_surprise`, the sum over its parts of each part's mean squared
+    error in units of its median on training clips. `senses`: the model's other senses, one row per
+    frame (e.g. {"audio": (T, M, S)})."""
+    ends, errors = world_model_part_errors(model, frames, horizon, batch, name, senses, context)
+    dims = np.array(list(model.surprise_parts().values()), np.float64)
+    scale = model.surprise_scale.double().cpu().numpy() if hasattr(model, "surprise_scale") else np.full(len(dims), np.nan)
+    per_lead = (errors / scale).sum(-1) if np.isfinite(scale).all() else errors @ dims / dims.sum()
+    return _mean_over_leads(ends, per_lead, len(frames), horizon)
+
+
+def calibrate_surprise(model: WorldModel, clips, frames: int = 2000) -> torch.Tensor:
+    """Set model.surprise_scale: each latent part's median one-step error (as world_model_curve makes
+    it: zero actions, the model's history as context) over the first `frames` predicted frames of
+    `clips`, an iterable of (T, H, W, 3) uint8 frame arrays (one per training episode). Why: with
+    model.appearance the appearance part's error is a twentieth of the rest's, and a look that changed
+    behind an occluder shows only there; counted in units of its own typical error, it is heard
+    (docs/measurements.md). -> the scales."""
+    rows, H = [], model.cfg.history
+    for i, pixels in enumerate(clips):
+        if len(pixels) < H + 1:
+            continue
+        rows.append(world_model_part_errors(model, pixels, name=f"clip {i}")[1][:, 0])
+        if sum(len(r) for r in rows) >= frames:
+            break
+    if not rows:
+        raise SurpriseError(f"no clip has the {H + 1} frames a calibration needs")
+    scale = torch.as_tensor(np.median(np.concatenate(rows)[:frames], 0), dtype=torch.float32).clamp_min(1e-12)
+    model.surprise_scale.copy_(scale)
+    return scale
 
 
 class PixelPredictor(nn.Module):

@@ -15,6 +15,13 @@ a knock without a collision raised surprise 1.1x when summed in, 1.01x in a part
 the anti-collapse term alone). A depth map (metres from the camera, a spatial channel of MuJoCo
 envs) is small (model.depth_size, 16 x 16) and enters the same way, flattened. Proprio enters through symlog (sign(x) log(1 +
 |x|)): joint velocities of 80 and positions of 0.1 share one range without statistics from the data.
+
+model.appearance adds a last part read from the pixels by AppearancePresence: which local patterns
+show anywhere in the frame, not where. The frame's projector keeps little of an object's look (on
+`bounce` a recoloured object moves it a seventh of a frame's motion), and the predictor takes it from
+the newest frame only, so an object that comes out of an occluder as something else surprises no
+one; the predictor forecasts this part from the most of each pattern over its context instead
+(models/predictor.py), so what went out of sight is expected back as it was.
 """
 from __future__ import annotations
 
@@ -90,9 +97,29 @@ def _sense_mlp(n_in: int, out: int, hidden: int = 128) -> nn.Sequential:
                          nn.BatchNorm1d(out, affine=False))
 
 
+class AppearancePresence(nn.Module):
+    """model.appearance: how strongly each of `out` learned local patterns (a colour, an edge, a
+    corner; a 5-pixel receptive field) shows anywhere in the frame: the maximum of each pattern's map
+    over all places. Moving an object leaves it alone; recolouring or reshaping one changes it; an
+    object out of sight takes its patterns with it. The BatchNorm (no affine, as the senses' parts)
+    holds each pattern at unit variance over the batch, so patterns that tell scenes apart cannot
+    fade, and being a per-dimension increasing map it keeps "the most of each pattern" meaningful
+    for the predictor's running maximum."""
+
+    def __init__(self, out: int, width: int = 16):
+        super().__init__()
+        self.patterns = nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.GELU(),
+                                      nn.Conv2d(width, out, 3, stride=2, padding=1))
+        self.norm = nn.BatchNorm1d(out, affine=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) in [-1, 1] -> (B, out)
+        return self.norm(self.patterns(x).amax((2, 3)))
+
+
 def sense_dims(cfg: ModelConfig) -> dict[str, int]:
-    """Latent dimensions of each part: "frames" and one per other sense."""
-    own = {s: max(1, cfg.latent_dim // 8) for s in cfg.sense_list}
+    """Latent dimensions of each part, in the latent's order: "frames", one per other sense, and
+    "appearance" last (model.appearance)."""
+    own = {s: max(1, cfg.latent_dim // 8) for s in cfg.sense_list + (["appearance"] if cfg.appearance else [])}
     return {"frames": cfg.latent_dim - sum(own.values()), **own}
 
 
@@ -111,6 +138,7 @@ class Encoder(nn.Module):
             self.backbone = FrozenVideoBackbone(video, feature_dim)
         else:
             self.backbone = (CNNBackbone if cfg.encoder == "cnn" else ViTBackbone)(cfg, feature_dim)
+        self.appearance = AppearancePresence(dims["appearance"]) if cfg.appearance else None
         self.projector = nn.Sequential(
             nn.Linear(feature_dim, hidden), nn.BatchNorm1d(hidden), nn.GELU(),
             nn.Linear(hidden, dims["frames"] // cfg.cells))
@@ -138,6 +166,8 @@ class Encoder(nn.Module):
             if name == "proprio":
                 value = value.sign() * value.abs().log1p()
             parts.append(self.embed[name](value))
+        if self.appearance is not None:
+            parts.append(self.appearance(x))
         return torch.cat(parts, -1) if len(parts) > 1 else parts[0]
 
 

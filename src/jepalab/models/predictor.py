@@ -10,6 +10,13 @@ the world a little, and the residual form makes "little" the easy answer.
 With model.spatial a frame's latent is a grid of cell tokens: the predictor then attends over every
 cell of every frame so far (causal in frames, not in cells), each cell with its own position, and
 each frame's action conditions all of its cells.
+
+With model.appearance the latent's last part says which patterns show in the frame (encoder.py); its
+change is added to the running maximum of that part over the context instead of to the newest frame,
+so an object that went behind an occluder one frame ago, or three, is still expected to look as it
+did, and a forecast that it stays hidden must be learned, not defaulted to. A caller that has seen
+more of the clip than the window passes `memory` (the part's maximum over every frame so far: the
+surprise of evals/surprise.py does), so an occlusion longer than the history is bridged as well.
 """
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..config import ModelConfig
+from .encoder import sense_dims
 
 
 def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -59,6 +67,7 @@ class Predictor(nn.Module):
         super().__init__()
         d = cfg.pred_dim
         self.history, self.cells = cfg.history, cfg.cells
+        self.appearance = sense_dims(cfg)["appearance"] if cfg.appearance else 0
         token = cfg.latent_dim // cfg.cells
         self.inp = nn.Linear(token, d)
         self.pos = nn.Parameter(torch.zeros(1, cfg.history, d))
@@ -69,8 +78,9 @@ class Predictor(nn.Module):
         self.norm = nn.LayerNorm(d)
         self.out = nn.Linear(d, token)
 
-    def forward(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """z (B, T, D), actions (B, T, A) with T <= history -> predicted next latents (B, T, D)."""
+    def forward(self, z: torch.Tensor, actions: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
+        """z (B, T, D), actions (B, T, A) with T <= history -> predicted next latents (B, T, D).
+        memory (B, K): model.appearance's part at its most over the frames before the window."""
         B, T, D = z.shape
         if T > self.history:
             raise ValueError(f"predictor sees at most {self.history} latents, got {T}")
@@ -85,4 +95,15 @@ class Predictor(nn.Module):
             mask = frame[:, None] >= frame[None, :]  # every cell of this frame and the frames before
         for block in self.blocks:
             x = block(x, cond, mask)
-        return z + self.out(self.norm(x)).reshape(B, T, D)
+        return self.base(z, memory) + self.out(self.norm(x)).reshape(B, T, D)
+
+    def base(self, z: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
+        """What each prediction is a change of: the newest latent, with model.appearance's part the
+        most of each pattern seen so far (a running maximum over the window, and `memory` before it)."""
+        K = self.appearance
+        if not K:
+            return z
+        seen = z[..., -K:].cummax(1).values
+        if memory is not None:
+            seen = torch.maximum(seen, memory[:, None])
+        return torch.cat([z[..., :-K], seen], -1)

@@ -39,6 +39,10 @@ class WorldModel(nn.Module):
             self.encoder.backbone.video.load_state_dict(pretrained.feature_encoder.state_dict())
         if cfg.freeze_encoder:
             self.encoder.requires_grad_(False)
+        if self.predictor.appearance:
+            # each surprise part's median error on training clips (evals/surprise.py calibrate_surprise,
+            # run at every checkpoint save); NaN until then, and surprise is the plain mean squared error
+            self.register_buffer("surprise_scale", torch.full((len(self.surprise_parts()),), float("nan")))
 
     def train(self, mode: bool = True) -> "WorldModel":
         super().train(mode)
@@ -53,6 +57,12 @@ class WorldModel(nn.Module):
         if self.video is not None:
             fresh.encoder.backbone.video.load_state_dict(self.encoder.backbone.video.state_dict())
         return fresh
+
+    def surprise_parts(self) -> dict[str, int]:
+        """The latent's parts that surprise scores one by one, in order, and their dimensions: the
+        appearance part (model.appearance) apart from the rest, else the whole latent."""
+        K = self.predictor.appearance
+        return {"motion": self.cfg.latent_dim - K, "appearance": K} if K else {"latent": self.cfg.latent_dim}
 
     @property
     def model_action_dim(self) -> int:
@@ -82,19 +92,24 @@ class WorldModel(nn.Module):
             batch[sense] = torch.from_numpy(np.stack([np.asarray(o[key], np.float32) for o in observations]))
         return self.encode(batch)
 
-    def predict(self, z_hist: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        return self.predictor(z_hist, actions)
+    def predict(self, z_hist: torch.Tensor, actions: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
+        return self.predictor(z_hist, actions, memory)
 
     def rollout(self, z_ctx: torch.Tensor, a_ctx: torch.Tensor, actions: torch.Tensor,
-                window: int | None = None) -> torch.Tensor:
+                window: int | None = None, memory: torch.Tensor | None = None) -> torch.Tensor:
         """Imagine H steps ahead, feeding predictions back in.
 
         z_ctx (B, T0, D): observed latents, newest last; a_ctx (B, T0-1, A): the actions
         between them; actions (B, H, A): the future, starting from the newest latent.
         Returns (B, H, D). Only the last `window` (default: `history`) latents are kept
-        as context; a window of 1 is the cheapest and enough for Markov worlds.
+        as context; a window of 1 is the cheapest and enough for Markov worlds. memory (B, K):
+        model.appearance's part at its most over frames seen before z_ctx (Predictor.forward); the
+        context's own and the imagined frames are added to it as the rollout goes.
         """
         W = self.cfg.history if window is None else min(window, self.cfg.history)
+        K = self.predictor.appearance
+        if memory is not None and K:
+            memory = torch.maximum(memory, z_ctx[..., -K:].amax(1))
         zs = list(z_ctx.unbind(1))
         acts = list(a_ctx.unbind(1))
         out = []
@@ -102,7 +117,9 @@ class WorldModel(nn.Module):
             acts.append(actions[:, h])
             z_win = torch.stack(zs[-W:], 1)
             a_win = torch.stack(acts[-W:], 1)
-            nxt = self.predictor(z_win, a_win)[:, -1]
+            nxt = self.predictor(z_win, a_win, memory)[:, -1]
+            if memory is not None and K:
+                memory = torch.maximum(memory, nxt[..., -K:])
             zs.append(nxt)
             out.append(nxt)
         return torch.stack(out, 1)
