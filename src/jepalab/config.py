@@ -190,7 +190,8 @@ class RunConfig(Sections):
             (not m.spatial or (m.encoder == "cnn" and not m.video_encoder and not m.sense_list),
              "model.spatial takes the cnn encoder with frames only (no video_encoder, no senses)"),
             (not (m.appearance and (m.spatial or m.sense_list or m.video_encoder)),
-             "model.appearance takes the frames alone as one latent vector each (no model.spatial, senses or video_encoder)"),
+             "model.appearance takes the frames alone as one latent vector each (no model.spatial, senses or video_encoder); "
+             "set model.appearance=false to use those (the bounce preset turns it on)"),
             (not m.spatial or m.latent_dim % m.cells == 0,
              f"model.spatial: latent_dim ({m.latent_dim}) must be a multiple of the {m.cells} cells"),
             (set(m.sense_list) <= {"proprio", "audio", "depth"},

@@ -160,6 +160,9 @@ def test_appearance_needs_one_vector_per_frame():
     from jepalab.config import override
     with pytest.raises(ValueError, match="appearance"):
         override(preset("debug"), ["model.appearance=true", "model.spatial=true"]).validate()
+    with pytest.raises(ValueError, match="set model.appearance=false"):  # the preset has it on: say how to combine
+        override(preset("bounce"), ["model.senses=audio"]).validate()
+    override(preset("bounce"), ["model.senses=audio", "model.appearance=false"]).validate()
 
 
 def test_memory_bridges_an_occlusion_longer_than_the_history():
