@@ -1,6 +1,6 @@
 """Benchmark: intuitive physics. An action-free world model of `bounce`, then `jepalab bench` on it.
 
-    python benchmarks/bounce_physics.py --out runs/bounce --results results/bounce   # ~14 min on 2 idle CPU cores
+    python benchmarks/bounce_physics.py --out runs/bounce --results results/bounce   # ~25 min on 2 idle CPU cores (54 on a 2.2x slower machine)
 
 = `jepalab train --world bounce --preset bounce --out OUT` (1,000 passive clips of 24 frames, seeds
 0-999, zero actions; resumed if OUT holds the run) followed by `jepalab bench --checkpoint OUT
