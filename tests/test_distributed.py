@@ -126,3 +126,22 @@ def test_leave_without_a_process_group_is_a_plain_exit():
     with pytest.raises(SystemExit) as ended:
         leave(3)
     assert ended.value.code == 3
+
+
+def test_an_fsdp_run_saves_the_surprise_scales_a_plain_process_would(debug_store, tmp_path):
+    """model.appearance: a sharded model runs only through its forward, so rank 0 calibrates a plain
+    copy of the gathered weights; the scales must be those of the saved weights on the training clips."""
+    import numpy as np
+
+    from jepalab.checkpoint import load_model
+    from jepalab.evals.surprise import calibrate_surprise
+    from jepalab.train import split_episodes
+    sets = [s.replace("train.steps=8", "train.steps=4") for s in STEPS] + ["model.appearance=true",
+                                                                            "train.parallel=fsdp"]
+    torchrun(tmp_path, debug_store.root, tmp_path / "fsdp", 2, sets)
+    model, cfg, _ = load_model(tmp_path / "fsdp")
+    saved = model.surprise_scale.clone()
+    assert torch.isfinite(saved).all() and (saved > 0).all()
+    train_eps = split_episodes(debug_store.load_all())[0]
+    again = calibrate_surprise(model, (np.asarray(ep.pixels[::cfg.model.frameskip]) for ep in train_eps))
+    assert torch.allclose(saved, again, rtol=1e-4), (saved, again)

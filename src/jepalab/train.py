@@ -165,19 +165,30 @@ class Trainer:
         if recalibrate:
             self.recalibrate_batchnorm()
         if self.cfg.model.appearance and not self.sharded:
-            # what `jepalab surprise` divides each part's error by
-            skip = self.cfg.model.frameskip
-            calibrate_surprise(self.model, (np.asarray(ep.pixels[::skip]) for ep in self.train_episodes))
-            self.model.train()
+            self._calibrate_surprise(self.model)
         weights, optim = full_state(self.model), full_optimizer_state(self.model, self.optimizer)
         if self.rank != 0:
             return None
+        if self.cfg.model.appearance and self.sharded:
+            # a sharded model runs only through its forward: calibrate a plain copy of the gathered
+            # weights (built under a forked RNG, so that saving leaves the training's draws alone)
+            with torch.random.fork_rng(devices=[]):
+                plain = WorldModel(self.cfg.model)
+            plain.load_state_dict(weights)
+            weights["surprise_scale"] = self._calibrate_surprise(plain).clone()
         return checkpoint.save(self.out / "checkpoints", self.step, weights, self.cfg, optim,
                                extra={"sampler_rng": self.batches.rng_state() if self.batches else
                                       self.sampler.rng.bit_generator.state,
                                       "video_encoder": asdict(self.model.video) if self.model.video else None,
                                       "train_seconds": self.train_seconds},
                                keep=self.cfg.train.keep_checkpoints)
+
+    def _calibrate_surprise(self, model: WorldModel) -> torch.Tensor:
+        """What `jepalab surprise` divides each latent part's error by: its median on the training clips."""
+        skip = self.cfg.model.frameskip
+        scale = calibrate_surprise(model, (np.asarray(ep.pixels[::skip]) for ep in self.train_episodes))
+        model.train()
+        return scale
 
     def _warn_if_collapsing(self, m: dict) -> None:
         if m["latent_std"] < 0.05 and not self.warned_collapse and not self.cfg.model.freeze_encoder and self.step > self.cfg.train.warmup_steps:

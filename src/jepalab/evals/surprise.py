@@ -141,24 +141,23 @@ def world_model_part_errors(model: WorldModel, frames, horizon: int = 1, batch: 
             raise SurpriseError(f"{name}: {k} has {len(v)} rows for {len(video)} frames")
     model.eval()
     device = next(model.parameters()).device
-    with torch.no_grad():
-        z = torch.cat([model.encode({"pixels": video[i:i + batch].to(device),
-                                     **{k: v[i:i + batch].to(device) for k, v in extra.items()}})
-                       for i in range(0, len(video), batch)])  # (T, D)
-        T, A, K = len(z), model.model_action_dim, model.predictor.appearance
-        seen = z[:, -K:].cummax(0).values if K else None  # the appearance part at its most up to each frame
-        ends = list(range(H, T - horizon + 1))  # the history is z[end - H:end]; it imagines end .. end + horizon - 1
-        bounds = np.cumsum([0] + list(model.surprise_parts().values()))
-        errors = []
-        for i in range(0, len(ends), batch):
-            chunk = ends[i:i + batch]
-            ctx = torch.stack([z[e - H:e] for e in chunk])
-            memory = seen[[e - 1 for e in chunk]] if K else None
-            imagined = model.rollout(ctx, torch.zeros(len(chunk), H - 1, A, device=device),
-                                     torch.zeros(len(chunk), horizon, A, device=device), memory=memory)
-            sq = (imagined - torch.stack([z[e:e + horizon] for e in chunk])).pow(2)
-            errors.append(torch.stack([sq[..., a:b].mean(-1) for a, b in zip(bounds[:-1], bounds[1:])], -1)
-                          .double().cpu().numpy())
+    z = torch.cat([model.encode({"pixels": video[i:i + batch].to(device),
+                                 **{k: v[i:i + batch].to(device) for k, v in extra.items()}})
+                   for i in range(0, len(video), batch)])  # (T, D)
+    T, A, K = len(z), model.model_action_dim, model.predictor.appearance
+    seen = z[:, -K:].cummax(0).values if K else None  # the appearance part at its most up to each frame
+    ends = list(range(H, T - horizon + 1))  # the history is z[end - H:end]; it imagines end .. end + horizon - 1
+    bounds = np.cumsum([0] + list(model.surprise_parts().values()))
+    errors = []
+    for i in range(0, len(ends), batch):
+        chunk = ends[i:i + batch]
+        ctx = torch.stack([z[e - H:e] for e in chunk])
+        memory = seen[[e - 1 for e in chunk]] if K else None
+        imagined = model.rollout(ctx, torch.zeros(len(chunk), H - 1, A, device=device),
+                                 torch.zeros(len(chunk), horizon, A, device=device), memory=memory)
+        sq = (imagined - torch.stack([z[e:e + horizon] for e in chunk])).pow(2)
+        errors.append(torch.stack([sq[..., a:b].mean(-1) for a, b in zip(bounds[:-1], bounds[1:])], -1)
+                      .double().cpu().numpy())
     return ends, np.concatenate(errors)
 
 
@@ -181,7 +180,7 @@ def calibrate_surprise(model: WorldModel, clips, frames: int = 2000) -> torch.Te
     """Set model.surprise_scale: each latent part's median one-step error (as world_model_curve makes
     it: zero actions, the model's history as context) over the first `frames` predicted frames of
     `clips`, an iterable of (T, H, W, 3) uint8 frame arrays (one per training episode). Why: with
-    model.appearance the appearance part's error is a twentieth of the rest's, and a look that changed
+    model.appearance the appearance part's error is about a fifteenth of the rest's, and a look that changed
     behind an occluder shows only there; counted in units of its own typical error, it is heard
     (docs/measurements.md). -> the scales."""
     rows, H = [], model.cfg.history
