@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from jepalab.worlds.bounce import Event, ObjectSpec, SceneSpec, sample_scene, simulate, with_events
+from jepalab.worlds.bounce import Event, ObjectSpec, SceneSpec, draw_frames, sample_scene, simulate, with_events
 
 RED = (230, 80, 60)
 
@@ -25,6 +25,23 @@ def test_deterministic_and_ground_truth_matches_pixels():
     assert clip.frames.shape == (16, 64, 64, 3) and clip.frames.dtype == np.uint8
     for t in range(16):
         assert np.linalg.norm(red_centroid(clip.frames[t]) - clip.positions[t, 0]) < 0.02
+
+
+def test_drawing_later_gives_the_same_frames_and_equal_looks_draw_equal_pixels():
+    """The suite generator simulates without drawing and draws only the pairs it keeps."""
+    from jepalab.evals.physics_suite import _first_difference
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        spec = sample_scene(rng, frames=12)
+        spec = with_events(spec, [Event(5, "recolor", 0, color=(250, 150, 60)), Event(7, "reverse", 0)])
+        drawn, later = simulate(spec), simulate(spec, draw=False)
+        assert not later.frames.any() and np.array_equal(drawn.visible, later.visible)
+        assert np.array_equal(draw_frames(later), drawn.frames)
+    plain = simulate(one_ball(frames=12), draw=False)
+    stopped = simulate(with_events(one_ball(frames=12), [Event(6, "freeze", 0)]), draw=False)
+    differs = np.flatnonzero((draw_frames(plain) != draw_frames(stopped)).reshape(12, -1).any(1))
+    assert _first_difference(plain, stopped) == differs[0] >= 6
+    assert _first_difference(plain, simulate(one_ball(frames=12), draw=False)) is None
 
 
 def test_gravity_accelerates_downwards_and_walls_bounce():

@@ -84,6 +84,17 @@ class Clip:
     visible: np.ndarray  # (T, N) fraction of the object's pixels not hidden by the occluder (0 if absent)
     collisions: np.ndarray  # (T,) collisions that began between the previous frame and this one
     spec: SceneSpec
+    looks: list = field(default_factory=list)  # (T,) Look: what each frame shows (draw_frames)
+
+
+@dataclass(frozen=True)
+class Look:
+    """Everything a frame is drawn from, as exact values: two equal looks draw the same pixels, so a
+    scene generator can tell where two clips part without drawing them (evals/physics_suite.py)."""
+    poses: tuple  # (x, y, angle) per object
+    present: tuple  # bool per object
+    colors: tuple  # (r, g, b) per object
+    drawn: tuple  # the shape each object is drawn as
 
 
 # ---------------------------------------------------------------- scene sampling
@@ -243,8 +254,10 @@ def _build(spec: SceneSpec):
     return space, bodies, shapes
 
 
-def simulate(spec: SceneSpec) -> Clip:
-    """Run the scene and render every frame; deterministic for a given spec."""
+def simulate(spec: SceneSpec, draw: bool = True) -> Clip:
+    """Run the scene and render every frame; deterministic for a given spec. draw=False leaves the
+    frames black (`draw_frames` fills them in later) but records everything else, visibility
+    included: about three times as fast, for the draws a scene generator may throw away."""
     space, bodies, shapes = _build(spec)
     N, T = len(spec.objects), spec.frames
     present = [o.present for o in spec.objects]
@@ -278,8 +291,20 @@ def simulate(spec: SceneSpec) -> Clip:
             out.positions[t, i] = body.position
             out.velocities[t, i] = body.velocity
             out.present[t, i] = present[i]
-        out.frames[t], out.visible[t] = render(spec, shapes, present, colors, drawn)
+        look = Look(tuple((*body.position, body.angle) for body in bodies), tuple(present),
+                    tuple(tuple(c.tolist()) for c in colors), tuple(drawn))
+        out.looks.append(look)
+        frame, out.visible[t] = render(spec, look, draw)
+        if draw:
+            out.frames[t] = frame
     return out
+
+
+def draw_frames(clip: Clip) -> np.ndarray:
+    """Fill in (and return) the frames of a clip simulated with draw=False."""
+    for t, look in enumerate(clip.looks):
+        clip.frames[t] = render(clip.spec, look)[0]
+    return clip.frames
 
 
 def _apply(ev: Event, space, bodies, shapes, present, colors, drawn, frozen, floating) -> None:
@@ -322,13 +347,15 @@ _C = (np.arange(SIZE, dtype=np.float32) + 0.5) / SIZE
 _X, _Y = np.meshgrid(_C, _C)  # row index is y
 
 
-def _coverage(kind: str, size: float, body) -> np.ndarray:
-    """Anti-aliased coverage (H, W) in [0, 1] of a ball of radius `size` or a box of half side `size`."""
-    px, py = _X - body.position[0], _Y - body.position[1]
+def _coverage(kind: str, size: float, pose: tuple) -> np.ndarray:
+    """Anti-aliased coverage (H, W) in [0, 1] of a ball of radius `size` or a box of half side `size`
+    at pose (x, y, angle)."""
+    x, y, angle = pose
+    px, py = _X - x, _Y - y
     if kind == "ball":
         dist = np.sqrt(px * px + py * py) - size  # signed distance, arena units
     else:
-        c, s = np.cos(body.angle), np.sin(body.angle)
+        c, s = np.cos(angle), np.sin(angle)
         lx, ly = c * px + s * py, -s * px + c * py  # into the box frame
         qx, qy = np.abs(lx) - size, np.abs(ly) - size
         dist = np.sqrt(np.maximum(qx, 0) ** 2 + np.maximum(qy, 0) ** 2) + np.minimum(np.maximum(qx, qy), 0)
@@ -346,20 +373,23 @@ def occluder_mask(spec: SceneSpec) -> np.ndarray:
     return _rect_mask(spec.occluder)
 
 
-def render(spec: SceneSpec, shapes, present, colors, drawn=None) -> tuple[np.ndarray, np.ndarray]:
-    """-> frame (H, W, 3) uint8, visible fraction per object (N,). `drawn`: the shape each object is
-    drawn as (default: its own)."""
-    img = np.broadcast_to(BACKGROUND, (SIZE, SIZE, 3)).copy()
-    img[_rect_mask(spec.barrier)] = BARRIER
+def render(spec: SceneSpec, look: Look, draw: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
+    """-> frame (H, W, 3) uint8 (None unless `draw`), visible fraction per object (N,)."""
+    if draw:
+        img = np.broadcast_to(BACKGROUND, (SIZE, SIZE, 3)).copy()
+        img[_rect_mask(spec.barrier)] = BARRIER
     occ = occluder_mask(spec)
-    visible = np.zeros(len(shapes), np.float32)
-    for i, shape in enumerate(shapes):
-        if not present[i]:
+    visible = np.zeros(len(look.poses), np.float32)
+    for i, pose in enumerate(look.poses):
+        if not look.present[i]:
             continue
-        a = _coverage(drawn[i] if drawn else spec.objects[i].shape, spec.objects[i].size, shape.body)
+        a = _coverage(look.drawn[i], spec.objects[i].size, pose)
         total = a.sum()
         visible[i] = float(a[~occ].sum() / total) if total > 0 else 0.0
-        img = img * (1 - a[..., None]) + colors[i] * a[..., None]
+        if draw:
+            img = img * (1 - a[..., None]) + np.array(look.colors[i], np.float32) * a[..., None]
+    if not draw:
+        return None, visible
     img[occ] = OCCLUDER
     return img.round().astype(np.uint8), visible
 
