@@ -128,7 +128,7 @@ def make_pair(category: str, variant: str, seed: int, frames: int = FRAMES) -> P
         if drawn is None:
             continue
         scene, events = drawn
-        # drawn only once kept: most draws that get this far fail the quiet test below
+        # drawn only if kept: most draws that get this far fail the quiet test below
         twin, broken = simulate(scene, draw=False), simulate(with_events(scene, events), draw=False)
         d = _first_difference(twin, broken)
         # the difference must show, and leave a few frames of context before it and of aftermath
