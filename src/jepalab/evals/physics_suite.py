@@ -61,15 +61,16 @@ def _quiet(clip: Clip, lo: int, hi: int) -> bool:
 
 
 # ---------------------------------------------------------------- one pair per variant
-def _pair(category: str, variant: str, rng, frames: int) -> tuple[SceneSpec, list[Event]] | None:
-    """A possible scene and the events that break it, or None when this draw is not usable."""
+def _pair(category: str, variant: str, rng, frames: int) -> tuple[SceneSpec, list[Event], Clip | None] | None:
+    """A possible scene, the events that break it and the scene's clip as simulated undrawn (None
+    where it was not simulated), or None when this draw is not usable."""
     if category in ("permanence", "constancy"):
         scene, i = crossing_scene(rng, frames, hidden_at=float(rng.uniform(6, 10)))
         if variant == "appear":  # the twin: nothing comes out; the impossible clip: something does
             o = scene.objects[i]
             centre = (scene.occluder[0] + scene.occluder[2]) / 2
             o.position, o.present = (centre, o.position[1]), False
-            return scene, [Event(int(rng.integers(4, 9)), "appear", i)]
+            return scene, [Event(int(rng.integers(4, 9)), "appear", i)], None
         clip = simulate(scene, draw=False)
         hidden = np.flatnonzero(clip.visible[:, i] == 0)
         out_again = np.flatnonzero(clip.visible[:, i] > 0.5)
@@ -78,11 +79,11 @@ def _pair(category: str, variant: str, rng, frames: int) -> tuple[SceneSpec, lis
             return None
         k = int(hidden[0])  # applied before frame k is drawn, where the object is already out of sight
         if variant == "vanish":
-            return scene, [Event(k, "vanish", i)]
+            return scene, [Event(k, "vanish", i)], clip
         if variant == "recolor":
             new = [c for c in PALETTE if tuple(c) != tuple(scene.objects[i].color)]
-            return scene, [Event(k, "recolor", i, color=new[int(rng.integers(len(new)))])]
-        return scene, [Event(k, "reshape", i)]
+            return scene, [Event(k, "recolor", i, color=new[int(rng.integers(len(new)))])], clip
+        return scene, [Event(k, "reshape", i)], clip
     if category == "continuity":
         scene = free_flight_scene(rng, frames, gravity=float(rng.choice([0.0, 1.0])))
         clip = simulate(scene, draw=False)
@@ -93,7 +94,7 @@ def _pair(category: str, variant: str, rng, frames: int) -> tuple[SceneSpec, lis
         for _ in range(20):
             there = rng.uniform(0.15, 0.85, 2)
             if np.linalg.norm(there - here) > 0.35:
-                return scene, [Event(k, "teleport", 0, position=tuple(float(v) for v in there))]
+                return scene, [Event(k, "teleport", 0, position=tuple(float(v) for v in there))], clip
         return None
     if category == "solidity":
         scene = collision_scene(rng, frames, barrier=variant == "barrier")
@@ -101,14 +102,14 @@ def _pair(category: str, variant: str, rng, frames: int) -> tuple[SceneSpec, lis
         hits = np.flatnonzero(clip.collisions)
         if not len(hits) or not 5 <= hits[0] <= frames - 8:
             return None
-        return scene, [Event(1, "ghost", 0)]  # from the start: identical pixels until the contact
+        return scene, [Event(1, "ghost", 0)], clip  # from the start: identical pixels until the contact
     if category == "gravity":
         scene = free_flight_scene(rng, frames, gravity=float(rng.uniform(0.8, 1.5)))
         clip = simulate(scene, draw=False)
         k = int(rng.integers(7, 12))
         if not _quiet(clip, k - 2, k + 4) or np.linalg.norm(clip.velocities[k, 0]) < 0.2:
             return None
-        return scene, [Event(k, variant, 0)]
+        return scene, [Event(k, variant, 0)], clip
     raise SuiteError(f"unknown category {category!r}; categories: {', '.join(CATEGORIES)}")
 
 
@@ -127,9 +128,10 @@ def make_pair(category: str, variant: str, seed: int, frames: int = FRAMES) -> P
         drawn = _pair(category, variant, rng, frames)
         if drawn is None:
             continue
-        scene, events = drawn
+        scene, events, twin = drawn
         # drawn only if kept: most draws that get this far fail the quiet test below
-        twin, broken = simulate(scene, draw=False), simulate(with_events(scene, events), draw=False)
+        twin = twin if twin is not None else simulate(scene, draw=False)
+        broken = simulate(with_events(scene, events), draw=False)
         d = _first_difference(twin, broken)
         # the difference must show, and leave a few frames of context before it and of aftermath
         if d is None or not 4 <= d <= frames - 4:
