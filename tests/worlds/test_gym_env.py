@@ -148,3 +148,17 @@ def test_depth_maps_are_a_spatial_sense_collected_stored_and_fused(tmp_path):
     assert zg.shape == (1, 128)
     with pytest.raises(ValueError, match="depth maps come from MuJoCo envs"):
         collect("two-room", 1, 5, tmp_path / "t", progress=False, depth_size=8)
+
+
+def test_a_maze_leaves_no_temp_file_behind(tmp_path, monkeypatch):
+    """gymnasium-robotics writes each maze's MJCF beside the temp dir and never deletes it."""
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    env = make("gymnasium:PointMaze_UMaze-v3", image_size=32, max_steps=3)
+    try:
+        env.reset(seed=0)
+        env.step(np.zeros(env.action_space.shape, np.float32))  # still runs without the file
+    finally:
+        env.close()
+    assert not list(tmp_path.rglob("*.xml"))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import gymnasium as gym
@@ -130,6 +131,11 @@ class GymWorld(gym.Env):
                 self.env = gym.make(env_id, **kwargs)
         except gym.error.DependencyNotInstalled as e:
             raise GymWorldError(f"{env_id}: {e}") from None
+        # gymnasium-robotics' mazes write their MJCF to a temp file that nothing deletes (one more in
+        # /tmp for every env made); MuJoCo has read it by now, and nothing reads it again
+        leaked = getattr(self.env.unwrapped, "tmp_xml_file_path", None)
+        if isinstance(leaked, str):
+            Path(leaked).unlink(missing_ok=True)
         space = self.env.action_space
         if isinstance(space, gym.spaces.Box):
             if not (np.isfinite(space.low).all() and np.isfinite(space.high).all()):
