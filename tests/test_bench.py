@@ -30,10 +30,11 @@ def metrics_of(folder):
 def test_bench_writes_results_manifest_and_is_deterministic(run, tmp_path):
     a = bench(run, tmp_path / "a", seeds=2, options=TINY, progress=False)
     bench(run, tmp_path / "b", seeds=2, options=TINY, progress=False)
-    assert set(a["suites"]) == {"control", "probe"} and "physics" in a["skipped_suites"]
+    assert set(a["suites"]) == {"control", "control-dataset", "probe"} and "physics" in a["skipped_suites"]
     assert metrics_of(tmp_path / "a") == metrics_of(tmp_path / "b")
     control = a["suites"]["control"]
-    assert control["baselines"] == ["untrained", "random"]
+    assert control["baselines"] == ["untrained", "random", "noop"]
+    assert a["suites"]["control-dataset"]["baselines"] == ["untrained", "random", "noop"]
     stat = control["models"]["trained"]["success_rate"]
     assert len(stat["values"]) == 2 and stat["ci95"][0] <= stat["mean"] <= stat["ci95"][1]
     assert len(set(control["data_seeds"])) == 2  # each seed is other episodes
@@ -41,7 +42,8 @@ def test_bench_writes_results_manifest_and_is_deterministic(run, tmp_path):
     assert len(manifest["checkpoint"]["sha256"]) == 64 and "model.safetensors" in manifest["checkpoint"]["files"]
     assert manifest["config"]["model"]["latent_dim"] == 32 and manifest["software"]["torch"]
     assert manifest["training_data"]["episodes"] == 24
-    for suite in ("control", "probe"):
+    assert manifest["suites"]["control-dataset"]["options"]["goal_offset"] == 25
+    for suite in ("control", "control-dataset", "probe"):
         rec = manifest["suites"][suite]
         assert len(rec["fingerprints"]) == 2 and rec["wall_seconds"] > 0 and rec["started"] <= rec["ended"]
     assert manifest["hardware"]["torch_threads"] >= 1
@@ -144,3 +146,40 @@ def test_video_model_bench_runs_physics_and_probe(tmp_path):
     assert set(res["suites"]["physics"]["models"]) == {"trained", "untrained", "pixels"}
     assert "position (attentive)" in res["suites"]["probe"]["models"]["trained"]
     assert (tmp_path / "r" / "plots" / "physics_examples.png").is_file()
+
+
+def test_the_dataset_protocol_uses_held_out_trajectories_and_can_be_chosen_alone(run, tmp_path):
+    from jepalab.bench.suites import DatasetControlSuite
+    from jepalab.checkpoint import load_model
+    from jepalab.config import override
+    model, cfg, _ = load_model(run)
+    suite = DatasetControlSuite(model, cfg, BenchOptions(episodes=3, goal_offset=10, budget=20), progress=False)
+    seeds = {g.seed for s in range(2) for g in suite.starts(s)}
+    assert not seeds & set(range(cfg.data.seed, cfg.data.seed + cfg.data.episodes))  # never a training seed
+    assert len(seeds) == 6 and suite.plan.max_steps == 20
+    clash = override(cfg, ["data.seed=700000"])
+    with pytest.raises(ValueError, match="overlap the training"):
+        DatasetControlSuite(model, clash, BenchOptions(episodes=3), progress=False)
+    out = tmp_path / "only-dataset"
+    assert main(["bench", "--checkpoint", str(run), "--out", str(out), "--protocol", "dataset", "--suites",
+                 "control-dataset", "--seeds", "1", "--episodes", "2", "--goal-offset", "10", "--budget", "12",
+                 "--quiet"]) == 0
+    results, manifest = load_results(out)
+    assert list(results["suites"]) == ["control-dataset"]
+    assert manifest["suites"]["control-dataset"]["options"]["budget"] == 12
+    out = tmp_path / "only-random"
+    assert main(["bench", "--checkpoint", str(run), "--out", str(out), "--protocol", "random", "--seeds", "1",
+                 "--quiet", "--episodes", "2"]) == 0
+    results, _ = load_results(out)
+    assert "control" in results["suites"] and "control-dataset" not in results["suites"]
+    assert "another control protocol" in results["skipped_suites"]["control-dataset"]
+
+
+def test_the_training_time_curve_picks_checkpoints_by_recorded_training_time(run):
+    from jepalab.bench.curve import pick, run_checkpoints, success_curve
+    ckpts = run_checkpoints(run)
+    assert len(ckpts) >= 2 and all(a[0] <= b[0] for a, b in zip(ckpts, ckpts[1:]))
+    assert pick(ckpts, 0.0) is None and pick(ckpts, 1e6) == ckpts[-1]
+    rows = success_curve(run, minutes=(0.0, 1e6), episodes=2, goal_offset=5, budget=8, progress=False)
+    assert rows[0]["success_rate"] is None and rows[1]["checkpoint"] == ckpts[-1][1].name
+    assert 0.0 <= rows[1]["success_rate"] <= 1.0

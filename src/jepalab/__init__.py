@@ -17,6 +17,7 @@ _LAZY = {
     "preset": ("jepalab.config", "preset"),
     "RunConfig": ("jepalab.config", "RunConfig"),
     "make_world": ("jepalab.worlds", "make"),
+    "Agent": ("jepalab.planning.agent", "Agent"),
 }
 
 

@@ -255,9 +255,12 @@ def cmd_bench(args) -> None:
     if bad:
         raise ValueError(f"bench only takes plan.* settings, got {bad}")
     options = BenchOptions(episodes=args.episodes, pairs=args.pairs, pixel_steps=args.pixel_steps,
-                           probe_clips=args.probe_clips, probe_steps=args.probe_steps, probe_episodes=args.probe_episodes)
+                           probe_clips=args.probe_clips, probe_steps=args.probe_steps, probe_episodes=args.probe_episodes,
+                           goal_offset=args.goal_offset, budget=args.budget)
     suites = [s.strip() for s in args.suites.split(",") if s.strip()] if args.suites else None
-    results = bench(args.checkpoint, args.out, suites, args.seeds, options, sets=args.sets,
+    from .bench.suites import PROTOCOLS
+    excluded = [x for p, names in PROTOCOLS.items() if p != "both" for x in names if x not in PROTOCOLS[args.protocol]]
+    results = bench(args.checkpoint, args.out, suites, args.seeds, options, sets=args.sets, exclude=excluded,
                     command="jepalab " + shlex.join(sys.argv[1:]), progress=not args.quiet)
     for suite, res in results["suites"].items():
         for model, metrics in res["models"].items():

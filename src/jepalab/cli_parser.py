@@ -178,7 +178,14 @@ def parser() -> argparse.ArgumentParser:
     what.add_argument("--checkpoint", help="run folder or checkpoint to measure")
     what.add_argument("--compare", nargs="+", metavar="RESULTS", help="bench folders side by side")
     what.add_argument("--verify", metavar="RESULTS", help="re-hash the checkpoint and data a bench folder describes")
-    c.add_argument("--suites", help="comma-separated subset of control,physics,probe (default: all that apply)")
+    c.add_argument("--suites", help="comma-separated subset of control,control-dataset,physics,probe (default: all "
+                                    "that apply)")
+    c.add_argument("--protocol", choices=["random", "dataset", "both"], default="both",
+                   help="control protocols: random (the world's own random targets: suite control), dataset (start "
+                        "and goal GOAL_OFFSET steps apart on held-out expert trajectories, as LeWM/DINO-WM measure: "
+                        "suite control-dataset) or both (default; each where the world supports it)")
+    c.add_argument("--goal-offset", type=int, default=25, help="dataset protocol: environment steps from start to goal")
+    c.add_argument("--budget", type=int, default=50, help="dataset protocol: environment steps allowed per episode")
     c.add_argument("--seeds", type=int, default=3, help="evaluation seeds per suite (default 3)")
     c.add_argument("--out", help="results folder (bench; resumed if it holds this checkpoint's parts) or table file (compare)")
     c.add_argument("--episodes", type=int, help="control: episodes per seed (default: the checkpoint's plan.episodes)")

@@ -46,7 +46,7 @@ def plot_trajectories(background: np.ndarray, results: list, path: Path, episode
     """One panel per episode: the map, the start, the goal, each policy's executed path and
     (dashed) the first plan the model imagined, read out through a position probe."""
     plt = _plt()
-    colors = {"planner": "tab:blue", "untrained": "tab:orange", "random": "tab:gray"}
+    colors = {"planner": "tab:blue", "untrained": "tab:orange", "random": "tab:gray", "noop": "tab:brown"}
     n = min(episodes, len(results[0].paths))
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4))
     axes = np.atleast_1d(axes)

@@ -77,7 +77,7 @@ def test_noisy_expert_collection_moves_the_block(tmp_path):
     moved = [np.linalg.norm(e.proprio[-1, 2:4] - e.proprio[0, 2:4]) for e in eps]
     assert np.mean(np.array(moved) > 0.05) >= 0.5 and eps[0].goal_pixels.shape == (64, 64, 3)
     with pytest.raises(DataError, match="no scripted expert"):
-        collect("two-room", 2, 10, tmp_path / "t", policy="noisy-expert", progress=False)
+        collect("gymnasium:Pusher-v5", 2, 10, tmp_path / "t", policy="noisy-expert", progress=False)
 
 
 @pytest.mark.parametrize("world", ["push", "two-room"])

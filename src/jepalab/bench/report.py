@@ -10,6 +10,8 @@ from .stats import format_stat
 PLOT_TITLES = {
     "control_budget.png": "Control: success against the planning budget",
     "control_trajectories.png": "Control: executed paths (first seed), the model's first imagined plan",
+    "control-dataset_budget.png": "Control, dataset protocol: success against the planning budget",
+    "control-dataset_trajectories.png": "Control, dataset protocol: executed paths (first seed)",
     "physics_examples.png": "Physics: surprise over frames, possible vs impossible twins",
     "probe_scatter.png": "Probe: predicted vs true position on held-out data",
     "training.png": "Training curves of the run",

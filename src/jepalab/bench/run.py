@@ -31,9 +31,13 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def choose_suites(kind: str, cfg, requested: list[str] | None, where: str) -> tuple[list[str], dict]:
-    """-> (suites to run, {suite: why it does not apply}); a requested suite that does not apply is an error."""
+def choose_suites(kind: str, cfg, requested: list[str] | None, where: str,
+                  exclude: tuple = ()) -> tuple[list[str], dict]:
+    """-> (suites to run, {suite: why it does not apply}); a requested suite that does not apply is an error.
+    `exclude`: suites left out of the default choice (another control protocol than the one asked for)."""
     reasons = applicable(kind, cfg)
+    for s in exclude:
+        reasons[s] = reasons.get(s) or "another control protocol was asked for (--protocol)"
     for s in requested or []:
         if s not in SUITES:
             raise ValueError(f"unknown suite {s!r}; suites: {', '.join(SUITES)}")
@@ -44,7 +48,7 @@ def choose_suites(kind: str, cfg, requested: list[str] | None, where: str) -> tu
 
 
 def bench(checkpoint, out, suites: list[str] | None = None, seeds: int = 3, options: BenchOptions | None = None,
-          sets: list[str] = (), command: str = "", progress: bool = True) -> dict:
+          sets: list[str] = (), command: str = "", progress: bool = True, exclude: tuple = ()) -> dict:
     """Run the suites on `checkpoint` into `out`; `sets` are plan.* overrides for the control suite."""
     from ..checkpoint import load_any
     from ..config import override
@@ -59,7 +63,7 @@ def bench(checkpoint, out, suites: list[str] | None = None, seeds: int = 3, opti
     kind = meta.get("kind", "world")
     if sets:
         cfg = override(cfg, list(sets))
-    chosen, skipped = choose_suites(kind, cfg, suites, fp["path"])
+    chosen, skipped = choose_suites(kind, cfg, suites, fp["path"], exclude)
     old = _read_json(out / "manifest.json") if (out / "manifest.json").is_file() else None
     if old and old.get("checkpoint", {}).get("sha256") != fp["sha256"]:
         raise ValueError(f"{out}: holds results of another checkpoint ({old['checkpoint'].get('path')}, sha256 "

@@ -1,8 +1,11 @@
 """The suites `jepalab bench` runs on one checkpoint, each with its baselines in the same run.
 
-- control: goal-reaching success of MPC in the world the model was trained in, beside the same
-  planner on the untrained model and random actions; on the first seed also success against the
-  planning budget (candidates per iteration) and the trajectories.
+- control: goal-reaching success of MPC in the world the model was trained in (the world's own random
+  targets), beside the same planner on the untrained model, random actions and zero actions (noop);
+  on the first seed also success against the planning budget (candidates per iteration) and the
+  trajectories.
+- control-dataset: the same, on the anchors' protocol (evals/dataset_goals.py): start states and
+  goals `goal_offset` steps apart on held-out expert trajectories, a budget of environment steps.
 - physics: the violation-of-expectation suite (evals/physics_suite.py), the trained model beside
   its untrained twin and a pixel-space predictor.
 - probe: what the latent knows. A video model: frozen-feature probes of position, velocity and count
@@ -21,7 +24,8 @@ import torch
 
 from .manifest import sha256_arrays
 
-SUITES = ("control", "physics", "probe")
+SUITES = ("control", "control-dataset", "physics", "probe")
+PROTOCOLS = {"random": ("control",), "dataset": ("control-dataset",), "both": ("control", "control-dataset")}
 
 
 @dataclass
@@ -33,23 +37,60 @@ class BenchOptions:
     probe_clips: int = 256  # probe (video model): training clips per task
     probe_steps: int = 400  # probe (video model): attentive probe steps
     probe_episodes: int = 40  # probe (world model): episodes to fit on (and half as many to test on)
+    goal_offset: int = 25  # control-dataset: the goal is the expert trajectory's state this many steps on
+    budget: int = 50  # control-dataset: environment steps allowed per episode
 
 
 def applicable(kind: str, cfg) -> dict[str, str | None]:
     """suite -> None if it applies to this checkpoint, else why not."""
     from ..worlds import WORLDS
-    from ..worlds.gym_env import PREFIX, task_for
+    from ..worlds.gym_env import PREFIX
     world = None if kind == "video" else cfg.data.world
-    with_goals = world in WORLDS or (world or "").startswith(PREFIX) and task_for(world[len(PREFIX):]) is not None
+    with_goals = world in WORLDS or (world or "").startswith(PREFIX) and _gym_offers_goals(world)
     return {
+        "control-dataset": _dataset_protocol_reason(world, kind),
         "control": None if with_goals else
-        (f"{world!r} has no goal jepalab knows how to show (worlds.gym_env.TASKS)" if (world or "").startswith(PREFIX) else
+        (f"{world!r} has no goal jepalab knows how to show (worlds.gym_env.TASKS) and offers none in its info "
+         "('goal' image and 'is_success')" if (world or "").startswith(PREFIX) else
         ("a video-pretrained model has no actions to plan with" if kind == "video"
          else f"{world!r} is a passive world: there is nothing to control")),
         "physics": None if kind == "video" or world == "bounce" else
         f"the suite is made of bounce clips; this model was trained on {world!r}",
         "probe": None,
     }
+
+
+def _gym_offers_goals(world: str) -> bool:
+    from ..worlds import make
+    from ..worlds.gym_env import PREFIX, task_for
+    if task_for(world[len(PREFIX):].split(":")[-1]) is not None:
+        return True
+    env = make(world, max_steps=2)
+    try:
+        return env.unwrapped.offers_goals
+    finally:
+        env.close()
+
+
+def _dataset_protocol_reason(world, kind: str) -> str | None:
+    """None when the world can replay recorded states and has a scripted expert, else why not."""
+    if kind == "video":
+        return "a video-pretrained model has no actions to plan with"
+    if world in (None, "bounce"):
+        return f"{world!r} is a passive world: there is nothing to control"
+    from ..evals.dataset_goals import _require_protocol
+    from ..worlds import make
+    try:
+        env = make(world, max_steps=2)
+    except Exception as e:  # noqa: BLE001 - a world that cannot be made here is a reason, said as such
+        return f"{world!r} cannot be made here ({e})"
+    try:
+        _require_protocol(env, world)
+        return None
+    except ValueError as e:
+        return str(e)
+    finally:
+        env.close()
 
 
 def _seeded(seed: int) -> None:
@@ -88,16 +129,19 @@ class ControlSuite:
         return {"world": self.cfg.data.world, "episode_seeds": [self.seed(s), self.seed(s) + self.plan.episodes - 1],
                 "sha256": digest}
 
-    def run(self, s: int, plots) -> tuple[dict, dict]:
+    def _control(self, plan, model, policy: str, s: int):
         from ..evals.control import run_control
+        return run_control(self.cfg.data.world, plan, model, policy, seed=self.seed(s), progress=self.progress)
+
+    def run(self, s: int, plots) -> tuple[dict, dict]:
         from ..evals.intuitive_physics import untrained_twin
         from ..report import plot_trajectories
-        world, seed = self.cfg.data.world, self.seed(s)
+        world = self.cfg.data.world
         _seeded(self.cfg.train.seed)
-        results = {"trained": run_control(world, self.plan, self.model, seed=seed, progress=self.progress),
-                   "untrained": run_control(world, self.plan, untrained_twin(self.model, self.cfg.train.seed),
-                                            seed=seed, progress=self.progress),
-                   "random": run_control(world, self.plan, None, "random", seed=seed, progress=self.progress)}
+        results = {"trained": self._control(self.plan, self.model, "planner", s),
+                   "untrained": self._control(self.plan, untrained_twin(self.model, self.cfg.train.seed), "planner", s),
+                   "random": self._control(self.plan, None, "random", s),
+                   "noop": self._control(self.plan, None, "noop", s)}
         results["trained"].policy, results["untrained"].policy = "planner", "untrained"
         metrics = {name: {"success_rate": r.success_rate, "mean_final_distance": float(r.final_distance.mean()),
                           "mean_steps": float(r.steps.mean())} for name, r in results.items()}
@@ -106,18 +150,59 @@ class ControlSuite:
             sweep = []
             for f in self.budgets:
                 samples = max(self.plan.elites + 1, round(self.plan.samples * f))
-                r = results["trained"] if samples == self.plan.samples else run_control(
-                    world, replace(self.plan, samples=samples), self.model, seed=seed, progress=self.progress)
+                r = results["trained"] if samples == self.plan.samples else self._control(
+                    replace(self.plan, samples=samples), self.model, "planner", s)
                 sweep.append({"samples": samples, "success_rate": r.success_rate, "seconds_per_step": r.seconds_per_step})
             extra["budget_sweep"] = sweep
             from ..worlds import make
             env = make(world)
             if hasattr(env.unwrapped, "render_background"):  # a map that proprio's first two numbers are places on
                 plot_trajectories(env.unwrapped.render_background(), list(results.values()),
-                                  plots / "control_trajectories.png")
+                                  plots / f"{self.name}_trajectories.png")
             env.close()
-            _plot_budget(sweep, metrics, plots / "control_budget.png")
+            _plot_budget(sweep, metrics, plots / f"{self.name}_budget.png")
         return metrics, extra
+
+
+class DatasetControlSuite(ControlSuite):
+    """The anchors' protocol (evals/dataset_goals.py): start from a state of a held-out expert
+    trajectory, the goal is its state `goal_offset` steps later, `budget` environment steps."""
+    name = "control-dataset"
+
+    def __init__(self, model, cfg, options: BenchOptions, progress: bool = True):
+        self.offset, self.budget = options.goal_offset, options.budget
+        self._starts: dict[int, list] = {}
+        super().__init__(model, cfg, options, progress)
+        self.plan = replace(self.plan, max_steps=self.budget)
+
+    def seed(self, s: int) -> int:
+        """First expert trajectory seed of evaluation seed s; never one that collected training episodes."""
+        lo, d, n = 700_000 + 10_000 * s, self.cfg.data, self.plan.episodes
+        if lo < d.seed + d.episodes and d.seed < lo + n:
+            raise ValueError(f"control-dataset: trajectory seeds {lo}..{lo + n - 1} overlap the training episodes' "
+                             f"seeds {d.seed}..{d.seed + d.episodes - 1}")
+        return lo
+
+    def options(self) -> dict:
+        return {**super().options(), "protocol": "dataset", "goal_offset": self.offset, "budget": self.budget,
+                "trajectory": "noisy-expert, 100 steps (or 2 x goal_offset)"}
+
+    def starts(self, s: int) -> list:
+        from ..evals.dataset_goals import dataset_starts
+        if s not in self._starts:
+            self._starts[s] = dataset_starts(self.cfg.data.world, self.plan.episodes, self.seed(s), self.offset,
+                                             max(100, 2 * self.offset), {"image_size": self.cfg.model.image_size})
+        return self._starts[s]
+
+    def _control(self, plan, model, policy: str, s: int):
+        from ..evals.control import run_control
+        return run_control(self.cfg.data.world, plan, model, policy, progress=self.progress, starts=self.starts(s))
+
+    def fingerprint(self, s: int) -> dict:
+        starts = self.starts(s)
+        return {"world": self.cfg.data.world, "trajectory_seeds": [self.seed(s), self.seed(s) + len(starts) - 1],
+                "start_steps": [g.t for g in starts],
+                "sha256": sha256_arrays(*[a for g in starts for a in (g.start, g.goal)])}
 
 
 def _plot_budget(sweep: list[dict], metrics: dict, path) -> None:
@@ -272,4 +357,5 @@ def _plot_scatter(scatter: dict, path) -> None:
     plt.close(fig)
 
 
-SUITE_CLASSES = {"control": ControlSuite, "physics": PhysicsSuite, "probe": ProbeSuite}
+SUITE_CLASSES = {"control": ControlSuite, "control-dataset": DatasetControlSuite, "physics": PhysicsSuite,
+                 "probe": ProbeSuite}

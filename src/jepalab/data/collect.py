@@ -45,22 +45,28 @@ class HeldRandomPolicy:
 class NoisyExpertPolicy:
     """The world's scripted expert (`env.unwrapped.expert_action()`) with Gaussian noise, taking turns
     with stretches of held random exploration (a switch with probability `switch_prob` per step): data
-    that reaches goals, as a demonstrator's does, but also shows what off-course actions do."""
+    that reaches goals, as a demonstrator's does, but also shows what off-course actions do. When the
+    expert has reached its target (`expert_finished()`), worlds that can (`retarget(rng)`) give it a
+    new one, so it is at work throughout the episode instead of standing still."""
 
     def __init__(self, env, rng: np.random.Generator, noise: float = 0.3, switch_prob: float = 0.1):
-        if not hasattr(env.unwrapped, "expert_action"):
+        u = env.unwrapped
+        if not getattr(u, "has_expert", hasattr(u, "expert_action")):
             from .store import DataError
             raise DataError(f"{type(env.unwrapped).__name__} has no scripted expert; use --policy random or a file")
         self.env, self.rng, self.noise, self.switch_prob = env, rng, noise, switch_prob
         self.random = HeldRandomPolicy(env.action_space.shape[0], rng)
-        self.exploring = rng.random() < 0.3
+        self.exploring = switch_prob > 0 and rng.random() < 0.3
 
     def __call__(self) -> np.ndarray:
+        u = self.env.unwrapped
+        if hasattr(u, "retarget") and getattr(u, "expert_finished", lambda: False)():
+            u.retarget(self.rng)
         if self.rng.random() < self.switch_prob:
             self.exploring = not self.exploring
         if self.exploring:
             return self.random()
-        a = self.env.unwrapped.expert_action() + self.noise * self.rng.normal(size=self.env.action_space.shape[0])
+        a = u.expert_action() + self.noise * self.rng.normal(size=self.env.action_space.shape[0])
         return np.clip(a, -1, 1).astype(np.float32)
 
 

@@ -20,7 +20,8 @@ from tqdm.auto import tqdm
 from ..config import PlanConfig
 from ..data.collect import HeldRandomPolicy
 from ..models import WorldModel
-from ..planning import make_planner, to_model_actions
+from ..planning import make_planner
+from ..planning.agent import Agent
 from ..worlds import make
 
 
@@ -56,18 +57,31 @@ def reset_envs(world: str, cfg: PlanConfig, episodes: int, seed: int, world_kwar
     return envs, obs, infos
 
 
+POLICIES = ("planner", "random", "noop")
+
+
 def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: str = "planner",
                 episodes: int | None = None, seed: int | None = None, progress: bool = True,
-                world_kwargs: dict | None = None, state_probe=None) -> ControlResult:
-    """Run `episodes` goal-reaching episodes with the planner on `model`, or with random actions.
+                world_kwargs: dict | None = None, state_probe=None, starts=None) -> ControlResult:
+    """Run `episodes` goal-reaching episodes with the planner on `model`, with random actions, or
+    with zero actions (noop: what the goal gives for free).
     `world_kwargs` go to the world's factory (e.g. {"goal_mode": "anywhere"} for two-room).
     With a `state_probe` (evals/probe.py StateProbe), the planner is given each goal as a state
-    (its goal_proprio's probe columns) instead of as an image."""
-    episodes = cfg.episodes if episodes is None else episodes
+    (its goal_proprio's probe columns) instead of as an image. With `starts` (evals/dataset_goals.py
+    GoalStart), the episodes start from those recorded states and aim at their recorded goals
+    instead of seeded resets (the dataset protocol; cfg.max_steps is the budget)."""
+    if policy not in POLICIES:
+        raise ValueError(f"unknown control policy {policy!r}; policies: {', '.join(POLICIES)}")
     seed = cfg.seed if seed is None else seed
     if model is not None:  # a gymnasium env renders at the model's size (built-in worlds ignore it)
         world_kwargs = {"image_size": model.cfg.image_size, **(world_kwargs or {})}
-    envs, obs, infos = reset_envs(world, cfg, episodes, seed, world_kwargs)
+    if starts is not None:
+        from .dataset_goals import reset_to_starts
+        episodes = len(starts)
+        envs, obs, infos = reset_to_starts(world, starts, cfg.max_steps, world_kwargs)
+    else:
+        episodes = cfg.episodes if episodes is None else episodes
+        envs, obs, infos = reset_envs(world, cfg, episodes, seed, world_kwargs)
     E = episodes
     done = np.zeros(E, bool)
     success = np.zeros(E, bool)
@@ -92,6 +106,12 @@ def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: s
             for i in np.flatnonzero(~done):
                 act(i, rngs[i]())
             bar.update(1)
+    elif policy == "noop":
+        zero = np.zeros(envs[0].action_space.shape[0], np.float32)
+        for _ in range(cfg.max_steps):
+            for i in np.flatnonzero(~done):
+                act(i, zero)
+            bar.update(1)
     else:
         _plan_episodes(envs, obs, infos, cfg, model, done, act, result, bar, state_probe)
     bar.close()
@@ -106,53 +126,30 @@ def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: s
 @torch.no_grad()
 def _plan_episodes(envs, obs, infos, cfg: PlanConfig, model: WorldModel, done, act, result: ControlResult, bar,
                    state_probe=None):
-    model.eval()
-    k, A = model.cfg.frameskip, envs[0].action_space.shape[0]
-    planner = make_planner(cfg, A, seed=cfg.seed)
-    E = len(envs)
+    agent = Agent(model, cfg, envs[0].action_space.shape[0])
     if state_probe is not None:  # the goal as numbers, read through the probe
-        z_goal = state_probe.goal(np.stack([info["goal_proprio"][state_probe.columns] for info in infos]))
+        agent.reset(z_goal=state_probe.goal(np.stack([info["goal_proprio"][state_probe.columns] for info in infos])))
     else:
-        z_goal = model.encode_observations(infos, goal=True)  # (E, D)
-    z_hist: list[torch.Tensor] = []  # per model step: (E, D) observed latents
-    a_hist: list[torch.Tensor] = []  # per model step: (E, k*A) model actions taken
-    warm = torch.zeros(E, cfg.horizon, A)
+        agent.reset(goals=infos)
     env_steps = 0
     while not done.all() and env_steps < cfg.max_steps:
-        live = np.flatnonzero(~done)
-        z_hist.append(model.encode_observations(obs))
-        n_ctx = min(cfg.context, len(z_hist))
-        z_ctx = torch.stack(z_hist[-n_ctx:], 1)[live]
-        a_ctx = (torch.stack(a_hist[-(n_ctx - 1):], 1)[live] if n_ctx > 1
-                 else torch.zeros(len(live), 0, k * A))
-        tic = time.perf_counter()
-        plan = planner.plan(model, z_ctx, a_ctx, z_goal[live], init=warm[live])
-        result.plan_seconds += time.perf_counter() - tic
-        result.plan_calls += 1
-        result.episode_plans += len(live)
+        actions = agent.act(obs, live=np.flatnonzero(~done))
         if not result.first_plans:
-            result.first_plans = list(plan.imagined.numpy())
-        # execute the first replan_every model steps, each a held action for k environment steps
-        taken = torch.zeros(E, cfg.replan_every, A)
-        taken[live] = plan.actions[:, : cfg.replan_every]
-        for j in range(cfg.replan_every):
-            for _ in range(k):
-                for i in np.flatnonzero(~done):
-                    act(i, taken[i, j].numpy())
-                env_steps += 1
-                bar.update(1)
-            a_hist.append(to_model_actions(taken[:, j], k))
-        # warm start: the unexecuted tail of this plan, then zeros
-        shifted = torch.zeros(E, cfg.horizon, A)
-        shifted[live, : cfg.horizon - cfg.replan_every] = plan.actions[:, cfg.replan_every:]
-        warm = shifted
+            result.first_plans = list(agent.last.imagined.numpy())
+        for step in actions.transpose(1, 0, 2):  # environment steps, each (E, A)
+            for i in np.flatnonzero(~done):
+                act(i, step[i])
+            env_steps += 1
+            bar.update(1)
+    result.plan_seconds, result.plan_calls, result.episode_plans = agent.plan_seconds, agent.plan_calls, agent.episode_plans
 
 
 def planning_latency(model: WorldModel, cfg: PlanConfig, world: str, repeats: int = 3) -> float:
     """Seconds for one planner call on a single episode (what a robot waiting for an action sees)."""
     env = make(world, max_steps=cfg.max_steps, image_size=model.cfg.image_size)
     o, info = env.reset(seed=cfg.seed)
-    planner = make_planner(cfg, env.action_space.shape[0], seed=cfg.seed)
+    A = env.action_space.shape[0]
+    planner = make_planner(cfg, A * model.cfg.frameskip if cfg.action_blocks else A, seed=cfg.seed)
     with torch.no_grad():
         model.eval()
         z = model.encode_observations([o])[:, None]

@@ -1,9 +1,11 @@
 """What every planner shares: the protocol, the cost, and how plans become model actions.
 
-A planner searches over *held* actions: one environment action per model step,
-repeated `frameskip` times to form the model's action. This keeps the search
-space at horizon x action_dim (12 numbers in two-room) instead of
-horizon x frameskip x action_dim, and matches how MPC executes a plan.
+A planner searches either over *held* actions (plan.action_blocks=false): one environment action
+per model step, repeated `frameskip` times to form the model's action, which keeps the search space
+at horizon x action_dim (12 numbers in two-room); or over *action blocks* (true): the model's whole
+action, `frameskip` distinct environment actions per model step, as LeWorldModel and DINO-WM plan.
+The planner is told which by the size it searches (`action_dim`): the model's action size or the
+environment's.
 """
 from __future__ import annotations
 
@@ -71,9 +73,11 @@ def goal_cost(imagined: torch.Tensor, z_goal: torch.Tensor | StateGoal, stage_we
 def imagine(model: WorldModel, z_ctx: torch.Tensor, a_ctx: torch.Tensor, candidates: torch.Tensor,
             window: int | None = None) -> torch.Tensor:
     """Roll out N candidate plans per batch item: candidates (B, N, H, A) -> latents (B, N, H, D)."""
-    B, N, H, _ = candidates.shape
+    B, N, H, P = candidates.shape
     expand = lambda x: x[:, None].expand(B, N, *x.shape[1:]).reshape(B * N, *x.shape[1:])
-    acts = to_model_actions(candidates, model.cfg.frameskip).reshape(B * N, H, -1)
+    # held actions are repeated to the model's action size; action blocks are that size already
+    full = getattr(model, "model_action_dim", None)
+    acts = to_model_actions(candidates, full // P if full else model.cfg.frameskip).reshape(B * N, H, -1)
     return model.rollout(expand(z_ctx), expand(a_ctx), acts, window).reshape(B, N, H, -1)
 
 

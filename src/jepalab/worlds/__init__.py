@@ -24,7 +24,16 @@ def _push(**kwargs) -> gym.Env:
     return PushEnv(**kwargs)
 
 
-WORLDS: dict[str, Callable[..., gym.Env]] = {"two-room": _two_room, "push": _push}
+def _push_t(**kwargs) -> gym.Env:
+    """Push-T: the T, and no target drawn on the floor. Push-T's target is one fixed pose, a constant
+    background; ours differs from episode to episode, and a latent spent itself on it
+    (docs/measurements.md). Goals come as images of the block in place."""
+    from .push import PushEnv
+    kwargs.setdefault("show_target", False)
+    return PushEnv(block="T", **kwargs)
+
+
+WORLDS: dict[str, Callable[..., gym.Env]] = {"two-room": _two_room, "push": _push, "push-t": _push_t}
 
 
 def make(name: str, **kwargs) -> gym.Env:

@@ -23,6 +23,7 @@ detail that cost most of the render time.
 """
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,10 @@ class Task:
     tolerance: str  # what success means, for reports
     camera: dict | None = None  # MuJoCo default_camera_config: the task's scene filling a small frame
     goal_columns: tuple | None = None  # the proprio numbers a goal given as a state sets (None: all)
+    point: Callable | None = None  # (unwrapped env) -> what success is measured on (the fingertip, the object)
+    tol: float = 0.0  # success: `point` within this of the goal's
+    expert: Callable | None = None  # (unwrapped env) -> an action in the env's own units that heads for the goal
+    retarget: Callable | None = None  # (unwrapped env, rng) -> None: a new goal (a long demonstration's next task)
 
 
 def _reacher_goal(u) -> None:
@@ -62,6 +67,28 @@ def _reacher_goal(u) -> None:
 
 def _reacher_distance(u) -> float:
     return float(np.linalg.norm(u.get_body_com("fingertip") - u.get_body_com("target")))
+
+
+def _reacher_expert(u) -> np.ndarray:
+    """Torques of a PD controller towards the joint angles that put the fingertip on the target."""
+    q, qd = u.data.qpos[:2].copy(), u.data.qvel[:2].copy()
+    saved = u.data.qpos.copy(), u.data.qvel.copy()
+    _reacher_goal(u)
+    want = u.data.qpos[:2].copy()
+    u.data.qpos[:], u.data.qvel[:] = saved
+    err = (want - q + np.pi) % (2 * np.pi) - np.pi
+    return np.clip(2.0 * err - 0.15 * qd, -1, 1)
+
+
+def _reacher_retarget(u, rng: np.random.Generator) -> None:
+    """A new target where Reacher's reset draws them (within 0.2 of the base)."""
+    while True:
+        goal = rng.uniform(-0.2, 0.2, 2)
+        if np.linalg.norm(goal) < 0.2:
+            break
+    qpos, qvel = u.data.qpos.copy(), u.data.qvel.copy()
+    qpos[2:4], qvel[2:4] = goal, 0
+    u.set_state(qpos, qvel)
 
 
 def _pusher_goal(u) -> None:
@@ -82,11 +109,14 @@ TASKS: dict[str, Task] = {
     "Reacher": Task(_reacher_goal, lambda u, info: _reacher_distance(u) < 0.02, _reacher_distance,
                     "fingertip within 0.02 of the target",
                     camera={"distance": 0.62, "elevation": -90.0, "azimuth": 90.0, "lookat": np.zeros(3)},
-                    goal_columns=(0, 1, 2, 3)),  # cos and sin of both joint angles: the arm's pose
+                    goal_columns=(0, 1, 2, 3),  # cos and sin of both joint angles: the arm's pose
+                    point=lambda u: u.get_body_com("fingertip")[:2].copy(), tol=0.02, expert=_reacher_expert,
+                    retarget=_reacher_retarget),
     "Pusher": Task(_pusher_goal, lambda u, info: _pusher_distance(u) < 0.05, _pusher_distance,
                    "object within 0.05 of the goal",
                    camera={"distance": 1.5, "elevation": -90.0, "azimuth": 90.0, "lookat": np.array([0.25, -0.3, -0.3])},
-                   goal_columns=(17, 18)),  # the object's x, y
+                   goal_columns=(17, 18),  # the object's x, y
+                   point=lambda u: u.get_body_com("object")[:2].copy(), tol=0.05),
     "PointMaze": Task(_maze_goal, lambda u, info: bool(info.get("success", False)), None,
                       "the env's own success (0.45)", goal_columns=(0, 1)),  # the ball's x, y
 }
@@ -95,6 +125,20 @@ TASKS: dict[str, Task] = {
 def task_for(env_id: str) -> Task | None:
     family = env_id.split("/")[-1].split("_")[0].split("-")[0]
     return TASKS.get(family)
+
+
+def _import_provider(env_id: str) -> str:
+    """'package.module:Name-v0' (gymnasium's own form) -> imports the module, which registers its envs,
+    and returns 'Name-v0'; a plain id is returned as it is."""
+    if ":" not in env_id:
+        return env_id
+    module, _, name = env_id.partition(":")
+    try:
+        importlib.import_module(module)
+    except ImportError as e:
+        raise GymWorldError(f"{env_id}: cannot import {module!r} ({e}); install the package that provides "
+                            f"{name!r}") from None
+    return name
 
 
 def _register_robotics(env_id: str) -> None:
@@ -115,9 +159,10 @@ class GymWorld(gym.Env):
     def __init__(self, env_id: str, image_size: int = 64, max_steps: int | None = None, depth_size: int = 0,
                  **env_kwargs):
         os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; a user's own setting wins
-        _register_robotics(env_id)
+        registered = _import_provider(env_id)
+        _register_robotics(registered)
         self.env_id, self.size, self.depth_size = env_id, image_size, depth_size
-        self.task = task_for(env_id)
+        self.task = task_for(registered)
         self.state_goal_columns = None if self.task is None else self.task.goal_columns
         kwargs = dict(render_mode="rgb_array", **env_kwargs)
         if self.task is not None and self.task.camera is not None:
@@ -126,9 +171,9 @@ class GymWorld(gym.Env):
             kwargs["max_episode_steps"] = max_steps
         try:
             try:  # MuJoCo envs render at the model's size directly; others are resized
-                self.env = gym.make(env_id, width=image_size, height=image_size, **kwargs)
+                self.env = gym.make(registered, width=image_size, height=image_size, **kwargs)
             except TypeError:
-                self.env = gym.make(env_id, **kwargs)
+                self.env = gym.make(registered, **kwargs)
         except gym.error.DependencyNotInstalled as e:
             raise GymWorldError(f"{env_id}: {e}") from None
         # gymnasium-robotics' mazes write their MJCF to a temp file that nothing deletes (one more in
@@ -162,8 +207,11 @@ class GymWorld(gym.Env):
     @staticmethod
     def _proprio(obs) -> np.ndarray:
         if isinstance(obs, dict):
-            obs = obs["observation"] if "observation" in obs else np.concatenate(
-                [np.ravel(v) for k, v in sorted(obs.items()) if np.issubdtype(np.asarray(v).dtype, np.number)])
+            key = next((k for k in ("observation", "proprio", "state") if k in obs), None)
+            # else every numeric vector of the dict (images, which some envs put there too, are left out)
+            obs = obs[key] if key else np.concatenate(
+                [np.ravel(v) for k, v in sorted(obs.items())
+                 if np.issubdtype(np.asarray(v).dtype, np.number) and np.asarray(v).ndim <= 1])
         if isinstance(obs, tuple):  # PointMaze's agent reports (observation, info)
             obs = obs[0]
         return np.ravel(np.asarray(obs, np.float32))
@@ -185,9 +233,18 @@ class GymWorld(gym.Env):
             raise GymWorldError(f"{self.env_id}: render() returned nothing; jepalab needs an env that renders rgb_array")
         if not self._styled:
             self._no_shadows()
+        return self._resize(frame)
+
+    def _resize(self, frame: np.ndarray) -> np.ndarray:
+        """An RGB(A) frame of any size -> (S, S, 3) uint8 at the model's size."""
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8:  # a float image in [0, 1]
+            frame = (np.clip(frame, 0, 1) * 255).round().astype(np.uint8) if frame.max() <= 1.0 else \
+                np.clip(frame, 0, 255).astype(np.uint8)
         if frame.shape[:2] != (self.size, self.size):
             from PIL import Image
-            frame = np.asarray(Image.fromarray(frame).resize((self.size, self.size), Image.BILINEAR))
+            frame = np.asarray(Image.fromarray(np.ascontiguousarray(frame[..., :3])).resize((self.size, self.size),
+                                                                                          Image.BILINEAR))
         return np.ascontiguousarray(frame[..., :3], dtype=np.uint8)
 
     def _renderer(self):
@@ -257,7 +314,38 @@ class GymWorld(gym.Env):
             info["is_success"] = bool(self.task.success(self.env.unwrapped, info))
             if self.task.distance is not None:
                 info["distance"] = self.task.distance(self.env.unwrapped)
+        else:
+            self._env_goal(info)
         return info
+
+    def _env_goal(self, info: dict) -> None:
+        """Goals an env offers itself (an env jepalab has no Task for, e.g. stable-worldmodel's): the goal
+        image from info "goal" (resized to the model's frames), the goal state from "goal_proprio" or
+        "goal_state" (as "goal_proprio" only when it has the proprio's size, else as "goal_state", so a
+        model that fuses proprio says what is missing instead of reading the wrong numbers), success
+        from "is_success" or "success"."""
+        goal = info.get("goal")
+        if goal is not None and np.ndim(goal) == 3 and np.shape(goal)[-1] in (3, 4):
+            info["goal"] = self._resize(np.asarray(goal))
+        else:
+            info.pop("goal", None)
+        for key in ("goal_proprio", "goal_state"):
+            if key in info and np.issubdtype(np.asarray(info[key]).dtype, np.number):
+                vec = np.ravel(np.asarray(info.pop(key), np.float32))
+                info["goal_proprio" if vec.shape == self.observation_space["proprio"].shape else "goal_state"] = vec
+                break
+        for key in ("is_success", "success"):
+            if key in info:
+                info["is_success"] = bool(np.asarray(info[key]).any())
+                break
+
+    @property
+    def offers_goals(self) -> bool:
+        """Whether this env shows goals jepalab can plan to: a Task, or a goal image in its own info."""
+        if self.task is not None:
+            return True
+        _, info = self.reset(seed=0)
+        return "goal" in info and "is_success" in info
 
     # -- gymnasium API -------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -265,6 +353,72 @@ class GymWorld(gym.Env):
         if self.task is not None:
             self._goal_image, self._goal_proprio, self._goal_depth = self._goal()
         return self.observe(obs), self._info(info)
+
+    # -- exact state (the dataset protocol, evals/dataset_goals.py) ---------------------
+    def _mujoco(self):
+        u = self.env.unwrapped
+        if getattr(u, "data", None) is None or not hasattr(u, "set_state"):
+            raise GymWorldError(f"{self.env_id}: recorded states need a MuJoCo env (qpos, qvel and set_state)")
+        return u
+
+    def get_state(self) -> np.ndarray:
+        """[qpos, qvel] of the MuJoCo simulation: all the next step depends on."""
+        u = self._mujoco()
+        return np.concatenate([u.data.qpos, u.data.qvel]).astype(np.float64)
+
+    def set_state(self, state) -> tuple[dict, dict]:
+        """Put the simulation in a state from get_state; -> (obs, info) as reset returns them."""
+        u = self._mujoco()
+        s = np.asarray(state, np.float64).ravel()
+        nq, nv = u.model.nq, u.model.nv
+        if s.shape != (nq + nv,) or not np.all(np.isfinite(s)):
+            raise GymWorldError(f"{self.env_id}: a state is {nq + nv} finite numbers (qpos, qvel), got shape {s.shape}")
+        u.set_state(s[:nq], s[nq:])
+        if self.task is not None:
+            self._goal_image, self._goal_proprio, self._goal_depth = self._goal()
+        return self.observe(self._mj_obs()), self._info({})
+
+    def _mj_obs(self):
+        u = self.env.unwrapped
+        return getattr(u, "point_env", u)._get_obs()
+
+    def state_success(self, goal_state) -> tuple[bool, float]:
+        """The task's own test against a recorded state: its point (Reacher's fingertip, Pusher's
+        object) within the task's tolerance of where that point is in `goal_state`."""
+        if self.task is None or self.task.point is None:
+            raise GymWorldError(f"{self.env_id}: no success test against a recorded state for this env")
+        u, now = self._mujoco(), self.get_state()
+        here = self.task.point(u)
+        self._put(goal_state)
+        there = self.task.point(u)
+        self._put(now)
+        dist = float(np.linalg.norm(here - there))
+        return dist < self.task.tol, dist
+
+    def _put(self, state) -> None:
+        u = self.env.unwrapped
+        s = np.asarray(state, np.float64)
+        u.set_state(s[: u.model.nq], s[u.model.nq:])
+
+    def expert_finished(self) -> bool:
+        return self.task is not None and bool(self.task.success(self.env.unwrapped, {}))
+
+    def retarget(self, rng: np.random.Generator) -> None:
+        if self.task is None or self.task.retarget is None:
+            raise AttributeError(f"{self.env_id}: no way to set a new goal")
+        self.task.retarget(self.env.unwrapped, rng)
+        self._goal_image, self._goal_proprio, self._goal_depth = self._goal()
+
+    @property
+    def has_expert(self) -> bool:
+        return self.task is not None and self.task.expert is not None
+
+    def expert_action(self) -> np.ndarray:
+        """The task's scripted controller (Reacher: inverse kinematics + PD), in [-1, 1]."""
+        if self.task is None or self.task.expert is None:
+            raise AttributeError(f"{self.env_id} has no scripted expert")
+        a = np.asarray(self.task.expert(self.env.unwrapped), np.float64)
+        return np.clip(2 * (a - self.low) / (self.high - self.low) - 1, -1, 1).astype(np.float32)
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(self._env_action(action))

@@ -6,9 +6,10 @@ physics (pymunk).
 
 Top-down 64x64 frames: the grey target pose drawn on the floor, the block (blue) on top, the pusher
 (red disc). Actions are 2-D velocity commands in [-1, 1]; a step lasts 0.1 s, in which a PD
-controller drives the kinematic pusher towards `position + action * MAX_STEP` over 10 physics
-substeps, so the pusher moves at most MAX_STEP per step and pushes the block only by contact. The
-floor's friction is modelled by damping the block's velocity, so it stops soon after it is let go.
+the kinematic pusher moves at an even speed to `position + action * MAX_STEP` over 10 physics
+substeps, so it moves at most MAX_STEP per step and pushes the block only by contact. The floor's
+friction is modelled by damping the block's velocity, so it stops within a step of being let go
+(quasi-static pushing, as in Push-T).
 
 proprio: [pusher x, y, block x, y, cos angle, sin angle] (positions in the unit square).
 Success: the block's centre within POS_TOL of the target's and its angle within ANGLE_TOL (for the
@@ -28,6 +29,7 @@ SCALE = 100.0  # physics units per unit of the arena: pymunk's tolerances are tu
 PUSHER_RADIUS = 0.04
 MAX_STEP = 0.04  # arena units per step
 SUBSTEPS, DT = 10, 0.01
+FLOOR_DAMPING = 1e-12  # share of the block's velocity left after a second of sliding
 POS_TOL, ANGLE_TOL = 0.05, np.deg2rad(15)
 FLOOR, TARGET, BLOCK, PUSHER, WALL = (235, 235, 228), (190, 190, 190), (40, 90, 200), (220, 40, 40), (70, 70, 70)
 BOX = [(-0.06, -0.06, 0.06, 0.06)]  # rectangles (x0, y0, x1, y1) in the block's frame
@@ -94,7 +96,9 @@ class PushEnv(gym.Env):
         import pymunk
         space = pymunk.Space()
         space.gravity = (0, 0)
-        space.damping = 0.02  # the floor's friction: 2 % of the block's velocity left after a second
+        # the floor's friction: a block let go at the pusher's top speed slides about a pixel more, as
+        # Push-T's T does (with 2 % a second left, a touch sent it flying a quarter of the arena)
+        space.damping = FLOOR_DAMPING
         # thick walls (their inner faces on the arena's edges): a block squeezed against one by the
         # kinematic pusher gets stuck instead of tunnelling through
         t, lo, hi = 10.0, -10.0, SCALE + 10.0
@@ -200,30 +204,98 @@ class PushEnv(gym.Env):
         if not np.all(np.isfinite(a)):
             raise ValueError(f"push: action must be finite, got {a.tolist()}")
         goal = np.clip(self.pusher_pos + np.clip(a, -1, 1) * MAX_STEP, PUSHER_RADIUS, 1 - PUSHER_RADIUS) * SCALE
-        for _ in range(SUBSTEPS):  # PD control of the kinematic pusher towards this step's goal
-            pos, vel = np.array(self.agent.position), np.array(self.agent.velocity)
-            self.agent.velocity = tuple(0.5 / DT * (goal - pos) - 0.1 * vel)
+        for j in range(SUBSTEPS):  # the kinematic pusher moves at an even speed to this step's goal
+            pos = np.array(self.agent.position)
+            self.agent.velocity = tuple((goal - pos) / ((SUBSTEPS - j) * DT))
             self.space.step(DT)
+        self.agent.velocity = (0.0, 0.0)
         self.steps += 1
         info = self._info()
         return self._obs(), -info["distance"], info["is_success"], self.steps >= self.max_steps, info
 
+    # -- exact state, for resets to a recorded state (the dataset protocol) -------------
+    def get_state(self) -> np.ndarray:
+        """Everything the next step depends on: [pusher x, y, block x, y, angle, block vx, vy, spin,
+        target x, y, angle] (positions in arena units)."""
+        pos, angle = self.block_pose
+        vel = np.array(self.block.velocity) / SCALE
+        return np.array([*self.pusher_pos, *pos, angle, *vel, self.block.angular_velocity,
+                         *self.target_pos, self.target_angle], np.float64)
+
+    def set_state(self, state) -> tuple[dict, dict]:
+        """Put the world in a state from `get_state` (the step counter restarts); -> (obs, info) as
+        reset returns them. The target pose in the state is kept, so the goal image is the block on it."""
+        s = np.asarray(state, np.float64).ravel()
+        if s.shape != (11,) or not np.all(np.isfinite(s)):
+            raise ValueError(f"push: a state is 11 finite numbers (see get_state), got shape {s.shape}")
+        self.reset(options={"pusher": s[:2], "block": s[2:4], "block_angle": s[4], "target": s[8:10],
+                            "target_angle": s[10]})
+        self.block.velocity, self.block.angular_velocity = tuple(s[5:7] * SCALE), float(s[7])
+        return self._obs(), self._info()
+
+    def render_state(self, state) -> np.ndarray:
+        """The frame a state shows, without touching the world's own state."""
+        s = np.asarray(state, np.float64).ravel()
+        saved = self.target_pos, self.target_angle
+        self.target_pos, self.target_angle = s[8:10], float(s[10])
+        try:
+            return self._draw(s[:2], s[2:4], float(s[4]))
+        finally:
+            self.target_pos, self.target_angle = saved
+
+    def state_success(self, goal_state) -> tuple[bool, float]:
+        """The world's own test against a recorded state instead of the target: (block's pose within
+        POS_TOL and ANGLE_TOL of the state's block pose, block distance)."""
+        g = np.asarray(goal_state, np.float64).ravel()
+        pos, angle = self.block_pose
+        dist = float(np.linalg.norm(pos - g[2:4]))
+        return dist < POS_TOL and angle_error(angle, g[4], self.symmetry) < ANGLE_TOL, dist
+
+    def expert_finished(self) -> bool:
+        """The expert has done what it can: the block on the target's place (it does not turn blocks)."""
+        return float(np.linalg.norm(self.block_pose[0] - self.target_pos)) < POS_TOL
+
+    def retarget(self, rng: np.random.Generator) -> None:
+        """A new target pose anywhere (the expert's next task on a long demonstration)."""
+        self.target_pos, self.target_angle = rng.uniform(0.2, 0.8, 2), rng.uniform(-np.pi, np.pi)
+
+    # -- the scripted expert ---------------------------------------------------------------
+    def _extent(self, direction: np.ndarray) -> float:
+        """How far the posed block reaches from its centre along `direction` (its support function)."""
+        _, angle = self.block_pose
+        c, s = np.cos(angle), np.sin(angle)
+        corners = np.array([(x, y) for x0, y0, x1, y1 in self.parts for x in (x0, x1) for y in (y0, y1)])
+        world = corners @ np.array([[c, s], [-s, c]])
+        return float((world @ direction).max())
+
     def expert_action(self) -> np.ndarray:
-        """Go behind the block (seen from the target), then push through its centre towards the target."""
+        """Round the block to the point behind it (seen from the target), then push through its
+        centre towards the target, steering back onto the line when the block turns away from it."""
         pos, _ = self.block_pose
         to_target = self.target_pos - pos
         dist = np.linalg.norm(to_target)
-        if dist < 1e-6:
+        if dist < 0.01:
             return np.zeros(2, np.float32)
         direction = to_target / dist
-        behind = pos - direction * (0.1 + PUSHER_RADIUS)
         me = self.pusher_pos
+        behind = pos - direction * (self._extent(-direction) + PUSHER_RADIUS + 0.01)
+        rel = me - pos
         side = np.array([-direction[1], direction[0]])
-        waypoint = behind + side * (0.12 if np.dot(me - pos, side) > 0 else -0.12)  # round the block, not through it
-        if np.linalg.norm(me - behind) > 0.03 and np.dot(me - pos, direction) > -0.05 and np.linalg.norm(me - waypoint) > 0.03:
-            step = waypoint - me
-        elif np.linalg.norm(me - behind) > 0.03:
-            step = behind - me
+        across = float(rel @ side)
+        if float(rel @ direction) < -0.5 * self._extent(-direction) and abs(across) < 0.04:
+            # in place: push through the centre, correcting sideways drift
+            step = direction * min(dist + 0.02, MAX_STEP) - 0.5 * across * side
         else:
-            step = direction * min(dist, MAX_STEP)
+            # go round on a circle that keeps clear of the block, the short way to the pushing side
+            gap = float(np.arctan2(-direction[1], -direction[0]) - np.arctan2(rel[1], rel[0]))
+            gap = (gap + np.pi) % (2 * np.pi) - np.pi
+            if abs(gap) < 0.5:
+                step = behind - me
+            else:
+                r = np.linalg.norm(rel)
+                clear = max(self._extent(np.array([np.cos(t), np.sin(t)])) for t in np.linspace(0, 2 * np.pi, 8, False))
+                clear += PUSHER_RADIUS + 0.02
+                radial = rel / max(r, 1e-6)
+                tangent = np.array([-radial[1], radial[0]]) * np.sign(gap)
+                step = (tangent + 2.0 * (clear - r) / clear * radial) * MAX_STEP
         return np.clip(step / MAX_STEP, -1, 1).astype(np.float32)

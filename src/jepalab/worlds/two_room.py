@@ -196,6 +196,42 @@ class TwoRoomEnv(gym.Env):
     def render(self):
         return render_positions(self.pos[None], self.layout, self._bg)[0]
 
+    # -- exact state and the scripted expert (the dataset protocol, evals/dataset_goals.py) ------
+    def get_state(self) -> np.ndarray:
+        """[agent x, y, goal x, y]: all the next step depends on."""
+        return np.array([*self.pos, *self.goal], np.float64)
+
+    def set_state(self, state) -> tuple[dict, dict]:
+        s = np.asarray(state, np.float64).ravel()
+        if s.shape != (4,) or not np.all(np.isfinite(s)):
+            raise ValueError(f"two-room: a state is 4 finite numbers (see get_state), got shape {s.shape}")
+        return self.reset(options={"start": s[:2], "goal": s[2:]})
+
+    def state_success(self, goal_state) -> tuple[bool, float]:
+        """The world's own test against a recorded state: the agent within goal_radius of its place there."""
+        dist = float(np.linalg.norm(self.pos - np.asarray(goal_state, np.float64)[:2]))
+        return dist < self.layout.goal_radius, dist
+
+    def expert_finished(self) -> bool:
+        return bool(self._info()["is_success"])
+
+    def retarget(self, rng: np.random.Generator) -> None:
+        """A new goal anywhere free (the expert's next task on a long demonstration)."""
+        self.goal = sample_free(rng, self.layout, "any")
+        self._goal_img = render_positions(self.goal[None], self.layout, self._bg)[0]
+
+    def expert_action(self) -> np.ndarray:
+        """Straight to the goal in its room; from the other room, line up with the door, then through it."""
+        L, (x, y) = self.layout, self.pos
+        side = np.sign(self.goal[0] - L.wall_x)
+        if np.sign(x - L.wall_x) == side:
+            target = self.goal
+        elif abs(y - L.door_y) < 0.03:
+            target = np.array([L.wall_x + side * 0.1, L.door_y])
+        else:
+            target = np.array([L.wall_x - side * 0.12, L.door_y])
+        return np.clip((target - self.pos) / L.max_step, -1, 1).astype(np.float32)
+
     def render_background(self) -> np.ndarray:
         """The map without the agent, for drawing trajectories on."""
         return self._bg.copy()

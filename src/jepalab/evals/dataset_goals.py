@@ -1,0 +1,128 @@
+"""The anchors' control protocol: goals taken from held-out expert trajectories.
+
+    jepalab bench --checkpoint runs/push-t --protocol dataset --goal-offset 25 --budget 50
+
+As LeWorldModel, DINO-WM and PLDM measure planning: a trajectory of the world's scripted expert
+(with Gaussian noise on its actions, given a new target each time it reaches one, so that it is at
+work throughout) is recorded from a seed no training run used; an episode starts from the recorded state at a random
+step t, its goal is the recorded state at t + offset (so it is reachable in `offset` steps), the
+goal image is an observation of that state, and success is the world's own test against it
+(push: the block's pose; Reacher: the fingertip; two-room: the agent's place), checked at every
+step of a budget of environment steps.
+
+A world takes part through four methods: `get_state()` (everything the next step depends on),
+`set_state(state)` -> (obs, info), `state_success(goal_state)` -> (success, distance) and
+`expert_action()`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+from ..worlds import make
+
+
+EXPERT_NOISE = 0.1  # std of the Gaussian noise on the expert's actions (in [-1, 1] units)
+
+
+@dataclass
+class GoalStart:
+    """One episode of the protocol: a start state and the goal state `offset` steps later."""
+    seed: int  # the expert trajectory's seed
+    t: int  # the step of the trajectory the episode starts from
+    start: np.ndarray  # world state (get_state)
+    goal: np.ndarray  # world state at t + offset
+
+
+def expert_states(env, seed: int, steps: int) -> np.ndarray:
+    """States (steps + 1, S) of one noisy-expert trajectory from `seed`."""
+    from ..data.collect import NoisyExpertPolicy
+    env.reset(seed=seed)
+    u = env.unwrapped
+    # a demonstrator at work throughout: no stretches of random actions, a new target at each one reached
+    policy = NoisyExpertPolicy(env, np.random.default_rng(seed), noise=EXPERT_NOISE, switch_prob=0.0)
+    states = [u.get_state()]
+    for _ in range(steps):
+        env.step(policy())
+        states.append(u.get_state())
+    return np.stack(states)
+
+
+def dataset_starts(world: str, episodes: int, seed: int, offset: int = 25, trajectory_steps: int = 100,
+                   world_kwargs: dict | None = None) -> list[GoalStart]:
+    """`episodes` start/goal pairs, one per held-out expert trajectory (seeds seed .. seed + episodes - 1);
+    the start step is drawn uniformly from those with a goal `offset` steps later on the trajectory."""
+    if offset < 1 or trajectory_steps < offset:
+        raise ValueError(f"dataset protocol: need 1 <= goal offset ({offset}) <= trajectory steps ({trajectory_steps})")
+    env = make(world, max_steps=trajectory_steps + 1, **_collect_kwargs(world, world_kwargs))
+    try:
+        _require_protocol(env, world)
+        out = []
+        for i in range(episodes):
+            states = expert_states(env, seed + i, trajectory_steps)
+            t = int(np.random.default_rng([seed + i, 25]).integers(0, trajectory_steps - offset + 1))
+            out.append(GoalStart(seed + i, t, states[t], states[t + offset]))
+        return out
+    finally:
+        env.close()
+
+
+def _collect_kwargs(world: str, world_kwargs: dict | None) -> dict:
+    """The world as collection makes it (goals anywhere in built-in worlds), at the model's size."""
+    kw = dict(world_kwargs or {})
+    if not world.startswith("gymnasium:"):
+        kw.setdefault("goal_mode", "anywhere")
+    return kw
+
+
+def _require_protocol(env, world: str) -> None:
+    u = env.unwrapped
+    missing = [m for m in ("get_state", "set_state", "state_success", "expert_action") if not hasattr(u, m)]
+    if missing or not getattr(u, "has_expert", True):
+        raise ValueError(f"{world}: the dataset protocol needs recorded states and a scripted expert "
+                         f"({', '.join(missing) or 'expert_action'} missing); use --protocol random")
+
+
+class RecordedGoal(gym.Wrapper):
+    """A world reset to a recorded start, whose info reports the recorded goal: "goal" (its image),
+    "goal_proprio", and "is_success" / "distance" by the world's own test against the goal state."""
+
+    def __init__(self, env, start: GoalStart, max_steps: int):
+        super().__init__(env)
+        self.start, self.max_steps, self.steps = start, max_steps, 0
+
+    def reset(self, *, seed=None, options=None):
+        u = self.env.unwrapped
+        self.env.reset(seed=self.start.seed)  # wrappers (a gymnasium env's time limit) start afresh
+        goal_obs, _ = u.set_state(self.start.goal)
+        self.goal = {"goal": goal_obs["pixels"], "goal_proprio": goal_obs["proprio"]}
+        if "depth" in goal_obs:
+            self.goal["goal_depth"] = goal_obs["depth"]
+        obs, info = u.set_state(self.start.start)
+        self.steps = 0
+        return obs, self._info(info)
+
+    def _info(self, info: dict) -> dict:
+        ok, dist = self.env.unwrapped.state_success(self.start.goal)
+        return {**info, **self.goal, "is_success": bool(ok), "distance": dist}
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.steps += 1
+        info = self._info(info)
+        # the goal state is the task now: the world's own target no longer ends the episode
+        return obs, reward, info["is_success"], truncated or self.steps >= self.max_steps, info
+
+
+def reset_to_starts(world: str, starts: list[GoalStart], max_steps: int, world_kwargs: dict | None = None):
+    """-> (envs, obs, infos), each env reset to its recorded start, as evals/control.reset_envs returns them."""
+    envs, obs, infos = [], [], []
+    for s in starts:
+        # the world's own time limit out of the way: the budget counts here
+        env = RecordedGoal(make(world, max_steps=max_steps + 10_000, **_collect_kwargs(world, world_kwargs)), s,
+                           max_steps)
+        o, info = env.reset()
+        envs.append(env), obs.append(o), infos.append(info)
+    return envs, obs, infos
