@@ -114,7 +114,7 @@ def test_action_blocks_reach_the_model_as_planned(monkeypatch):
 
     seen = []
     import jepalab.evals.control as control
-    real_reset, real_step = control.reset_envs, None
+    real_reset = control.reset_envs
 
     def spied(*args, **kw):
         envs, obs, infos = real_reset(*args, **kw)
@@ -151,3 +151,27 @@ def test_the_agent_keeps_its_context_and_warm_start_between_calls():
     assert torch.allclose(agent.a_hist[0][0], torch.from_numpy(first[0]).reshape(-1))
     with pytest.raises(ValueError, match="observations"):
         agent.act([obs, obs])
+
+
+def test_a_tiny_model_trained_on_push_beats_random_actions_on_short_offset_goals(tmp_path):
+    """About a minute on 2 cores: a small model trained on noisy-expert push data plans the block
+    closer to its pose 10 expert steps ahead (dataset protocol) than random actions and zero actions get."""
+    from jepalab.data.collect import collect
+    from jepalab.train import train
+    cfg = override(preset("debug"), ["data.world=push", "data.episodes=150", "data.steps_per_episode=40",
+                                     "data.policy=noisy-expert", "model.frameskip=5", "model.history=1",
+                                     "model.width=16", "model.latent_dim=64", "model.pred_dim=64",
+                                     "objective.rollout_steps=2", "objective.weight=10", "train.steps=300",
+                                     "train.batch_size=32", "train.checkpoint_every=300", "plan.context=1",
+                                     "plan.action_blocks=true", "plan.horizon=2", "plan.samples=64",
+                                     "plan.iterations=3", "plan.elites=8", "plan.max_steps=20"])
+    store = collect("push", cfg.data.episodes, cfg.data.steps_per_episode, tmp_path / "data", policy="noisy-expert",
+                    progress=False)
+    model, _ = train(cfg, store.load_all(), tmp_path / "run", progress=False)
+    starts = dataset_starts("push", 30, seed=730_000, offset=10, trajectory_steps=40)
+    runs = {p: run_control("push", cfg.plan, model if p == "planner" else None, p, starts=starts, progress=False)
+            for p in ("planner", "random", "noop")}
+    # the block's final distance to its pose in the goal state; success (0.05 and 15 degrees) is too
+    # rare at this size to tell apart from the baselines on 30 episodes
+    dist = {p: float(np.mean(r.final_distance)) for p, r in runs.items()}
+    assert dist["planner"] < min(dist["random"], dist["noop"]) - 0.01, dist
