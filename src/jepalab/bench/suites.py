@@ -67,7 +67,7 @@ def _gym_offers_goals(world: str) -> bool:
         return True
     env = make(world, max_steps=2)
     try:
-        return env.unwrapped.offers_goals
+        return env.unwrapped.offers_goals()
     finally:
         env.close()
 

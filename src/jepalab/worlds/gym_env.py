@@ -339,9 +339,9 @@ class GymWorld(gym.Env):
                 info["is_success"] = bool(np.asarray(info[key]).any())
                 break
 
-    @property
     def offers_goals(self) -> bool:
-        """Whether this env shows goals jepalab can plan to: a Task, or a goal image in its own info."""
+        """Whether this env shows goals jepalab can plan to: a Task, or a goal image in its own info
+        (found by resetting it: the env starts a new episode)."""
         if self.task is not None:
             return True
         _, info = self.reset(seed=0)
