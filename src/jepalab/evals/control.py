@@ -20,7 +20,6 @@ from tqdm.auto import tqdm
 from ..config import PlanConfig
 from ..data.collect import HeldRandomPolicy
 from ..models import WorldModel
-from ..planning import make_planner
 from ..planning.agent import Agent
 from ..worlds import make
 
@@ -148,8 +147,7 @@ def planning_latency(model: WorldModel, cfg: PlanConfig, world: str, repeats: in
     """Seconds for one planner call on a single episode (what a robot waiting for an action sees)."""
     env = make(world, max_steps=cfg.max_steps, image_size=model.cfg.image_size)
     o, info = env.reset(seed=cfg.seed)
-    A = env.action_space.shape[0]
-    planner = make_planner(cfg, A * model.cfg.frameskip if cfg.action_blocks else A, seed=cfg.seed)
+    planner = Agent(model, cfg, env.action_space.shape[0]).planner  # sized for held actions or blocks as the agent is
     with torch.no_grad():
         model.eval()
         z = model.encode_observations([o])[:, None]
