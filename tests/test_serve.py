@@ -191,6 +191,8 @@ def test_goals_given_as_states_go_through_the_state_probe(run, server, episode):
             t.join()
         assert len(out) == 6 and all(np.isfinite(p["cost"]) and len(p["actions"]) == cfg.plan.horizon for p in out)
         with pytest.raises(ServerError, match="a list of 2 finite numbers"):
+            c.plan(obs, goal_state=[0.5, 3.0, 1.0])
+        with pytest.raises(ValueError, match="not JSON compliant"):  # the client sends strict JSON only
             c.plan(obs, goal_state=[0.5, float("nan")])
     finally:
         probed.stop()

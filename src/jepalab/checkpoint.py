@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from . import jsonout
 from .config import ModelConfig, RunConfig
 from .data.store import write_json_atomic
 from .parallel import load_full_optimizer_state, load_full_state
@@ -104,7 +105,7 @@ def save(ckpt_root: Path, step: int, model: torch.nn.Module | dict, cfg: RunConf
         tensors["torch_rng"] = torch.get_rng_state()
         save_file(tensors, str(tmp / "trainer.safetensors"))
         meta["optimizer_param_groups"] = groups
-    (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+    (tmp / "meta.json").write_text(jsonout.dumps(meta, indent=2))
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     write_json_atomic(ckpt_root / "latest.json", {"name": name, "step": step})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from . import jsonout
 from .cli_parser import parser
 
 
@@ -53,7 +54,6 @@ def cmd_import(args) -> None:
 
 
 def cmd_inspect(args) -> None:
-    import json
     from .data.inspect import contact_sheet, format_summary, summarize
     from .data.store import EpisodeStore
     store = EpisodeStore(args.data)
@@ -62,7 +62,7 @@ def cmd_inspect(args) -> None:
     sheet = contact_sheet(episodes, args.sheet or store.root / "contact_sheet.png")
     print(f"contact sheet: {sheet}")
     if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2))
+        Path(args.json).write_text(jsonout.dumps(summary, indent=2))
 
 
 def cmd_train(args) -> None:
@@ -112,7 +112,6 @@ def cmd_train(args) -> None:
 
 
 def cmd_plan(args) -> None:
-    import json
     from .checkpoint import load_model, resolve
     from .config import override
     from .data.store import EpisodeStore
@@ -143,7 +142,7 @@ def cmd_plan(args) -> None:
                        state_probe=state_probe)
     summary["checkpoint"] = str(resolve(args.checkpoint))
     summary["checkpoint_step"] = meta["step"]
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    (out / "summary.json").write_text(jsonout.dumps(summary, indent=2))
     print(format_table(summary))
     print(f"results: {out / 'summary.json'}, {out / 'eval.json'}, {out / 'trajectories.png'}")
 
@@ -167,7 +166,6 @@ def cmd_pretrain(args) -> None:
 
 
 def cmd_probe(args) -> None:
-    import json
     from .evals.physics_probe import format_probe_table, probe_checkpoint
     if args.clips < 8 or args.steps < 1:
         raise ValueError("--clips must be >= 8 and --steps >= 1")
@@ -175,7 +173,7 @@ def cmd_probe(args) -> None:
                               progress=not args.quiet)
     out = Path(args.out) if args.out else Path(args.checkpoint) / "probe.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
+    out.write_text(jsonout.dumps(report, indent=2))
     print(f"{report['checkpoint']} (step {report['step']}), {args.clips} train / {report['test_clips']} held-out "
           f"clips per task, seeds from {args.seed}:")
     print(format_probe_table(report["results"]))
@@ -183,7 +181,6 @@ def cmd_probe(args) -> None:
 
 
 def cmd_surprise(args) -> None:
-    import json
 
     import numpy as np
 
@@ -202,7 +199,7 @@ def cmd_surprise(args) -> None:
         print(f"{path}: {row['frames']} frames, peak surprise {row['peak']:.4f} at frame {row['peak_frame']}; plot {png}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"checkpoint": args.checkpoint, "videos": rows}, indent=1))
+        Path(args.json).write_text(jsonout.dumps({"checkpoint": args.checkpoint, "videos": rows}, indent=1))
         print(f"results: {args.json}")
 
 
@@ -271,14 +268,26 @@ def cmd_bench(args) -> None:
 
 
 def cmd_serve(args) -> None:
+    import math
     import os
 
     from .serve import ServeOptions, serve
-    if args.max_batch < 1 or args.queue_size < 1 or args.max_body < 1024:
-        raise ValueError("--max-batch and --queue-size must be >= 1, --max-body >= 1024")
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port {args.port}: a port number is 0..65535 (0: any free port)")
+    for name in ("max_batch", "queue_size", "max_frames", "max_connections"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} {getattr(args, name)}: must be >= 1")
+    if args.max_body < 1024:
+        raise ValueError(f"--max-body {args.max_body}: must be >= 1024 bytes")
+    for name in ("read_timeout", "drain_timeout", "batch_wait_ms"):
+        value = getattr(args, name)
+        if not math.isfinite(value) or value < 0 or (value == 0 and name == "read_timeout"):
+            raise ValueError(f"--{name.replace('_', '-')} {value}: a finite number of seconds"
+                             + (" above 0" if name == "read_timeout" else ", 0 or more"))
     options = ServeOptions(host=args.host, port=args.port, token=args.token or os.environ.get("JEPALAB_TOKEN"),
                            max_batch=args.max_batch, batch_wait_ms=args.batch_wait_ms, queue_size=args.queue_size,
-                           max_body=args.max_body)
+                           max_body=args.max_body, max_frames=args.max_frames, max_connections=args.max_connections,
+                           read_timeout_s=args.read_timeout, drain_timeout_s=args.drain_timeout)
     serve(args.checkpoint, options, goals=args.goals, verbose=args.verbose, state_probe=args.state_probe)
 
 

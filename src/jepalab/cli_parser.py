@@ -210,6 +210,13 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--batch-wait-ms", type=float, default=5.0, help="how long a request waits for others to batch with")
     c.add_argument("--queue-size", type=int, default=64, help="requests waiting for the model before 503")
     c.add_argument("--max-body", type=int, default=8 << 20, help="largest request body in bytes (413 beyond)")
+    c.add_argument("--max-frames", type=int, default=300, help="most frames in one /surprise request (413 beyond)")
+    c.add_argument("--max-connections", type=int, default=64,
+                   help="connections served at once; more are answered 503 and closed")
+    c.add_argument("--read-timeout", type=float, default=30.0,
+                   help="seconds for a request's headers and body to arrive, in total (408 beyond)")
+    c.add_argument("--drain-timeout", type=float, default=10.0,
+                   help="on SIGTERM, seconds to let requests in flight finish before exiting anyway")
     c.add_argument("--verbose", action="store_true", help="log every request")
 
     c = command("config", "Print every setting of a preset with its value and a one-line description.")

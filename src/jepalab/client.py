@@ -1,4 +1,5 @@
-"""A small client for `jepalab serve` (standard library only).
+"""A small client for `jepalab serve`: the standard library, numpy and Pillow; never torch (a
+robot-side process should not need it).
 
     from jepalab.client import Client
     c = Client("http://127.0.0.1:8000", token=None)
@@ -8,11 +9,21 @@
 """
 from __future__ import annotations
 
+import base64
+import io
 import json
 import urllib.error
 import urllib.request
 
 import numpy as np
+
+
+def encode_image(img: np.ndarray) -> str:
+    """(H, W, 3) uint8 -> base64 PNG, the image format `jepalab serve` reads."""
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(img, np.uint8)).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode()
 
 
 class ServerError(RuntimeError):
@@ -26,7 +37,7 @@ class Client:
         self.url, self.token, self.timeout = url.rstrip("/"), token, timeout
 
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
-        data = None if body is None else json.dumps(body).encode()
+        data = None if body is None else json.dumps(body, allow_nan=False).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method)
         req.add_header("Content-Type", "application/json")
         if self.token:
@@ -51,7 +62,6 @@ class Client:
              goal_state=None) -> dict:
         """The goal as an image, the name of one of the server's goal images, or numbers (a state the
         server's state probe reads)."""
-        from .serve import encode_image
         body = {"observation": encode_image(observation)}
         if goal_state is not None:
             body["goal_state"] = [float(v) for v in np.ravel(goal_state)]
@@ -62,5 +72,4 @@ class Client:
         return self._call("POST", "/plan", body)
 
     def surprise(self, frames, horizon: int = 1) -> dict:
-        from .serve import encode_image
         return self._call("POST", "/surprise", {"frames": [encode_image(f) for f in frames], "horizon": horizon})

@@ -9,12 +9,12 @@ them; `run_demo` is the whole path from nothing to a table of success rates.
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import torch
 
+from . import jsonout
 from . import checkpoint
 from .config import RunConfig
 from .data.collect import collect
@@ -78,7 +78,7 @@ def evaluate(model: WorldModel, cfg: RunConfig, out: Path, train_eps=None, basel
     env.close()
     per_episode = {k: {"success": r.success.tolist(), "steps": r.steps.tolist(),
                        "final_distance": r.final_distance.round(4).tolist()} for k, r in results.items()}
-    (out / "eval.json").write_text(json.dumps({"summary": summary, "episodes": per_episode}, indent=2))
+    (out / "eval.json").write_text(jsonout.dumps({"summary": summary, "episodes": per_episode}, indent=2))
     return summary
 
 
@@ -109,7 +109,7 @@ def run_demo(cfg: RunConfig, out: str | Path, data: str | Path | None = None, re
     if not resume:  # before collecting, not after
         checkpoint.refuse_fresh_start(out)
     out.mkdir(parents=True, exist_ok=True)
-    print("resolved config:\n" + json.dumps(cfg.to_dict(), indent=1))
+    print("resolved config:\n" + jsonout.dumps(cfg.to_dict(), indent=1))
     tic = time.perf_counter()
     store = EpisodeStore(data) if data else collect(cfg.data.world, cfg.data.episodes, cfg.data.steps_per_episode,
                                                     out / "data", seed=cfg.data.seed, progress=progress)
@@ -122,7 +122,7 @@ def run_demo(cfg: RunConfig, out: str | Path, data: str | Path | None = None, re
                    collect_seconds=collect_seconds, wall_seconds=time.perf_counter() - tic,
                    final_pred_loss=trained.get("pred_loss"), final_effective_rank=trained.get("effective_rank"),
                    threads=torch.get_num_threads())
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    (out / "summary.json").write_text(jsonout.dumps(summary, indent=2))
     print(format_table(summary))
     print(f"run folder: {out}  (summary.json, metrics.jsonl, training.png, trajectories.png, checkpoints/)")
     return summary

@@ -11,13 +11,13 @@ update. Metrics and checkpoints as in train.py; the checkpoint's meta says
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
+from . import jsonout
 from . import checkpoint
 from .config import PretrainConfig, dumps
 from .data.clips import make_clip_source
@@ -110,7 +110,7 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
                 last = {"step": step, "loss": loss.item(), **info, **latent_stats(z.reshape(-1, z.shape[-1])),
                         "clips_per_s": t.batch_size / (time.perf_counter() - tic), "train_seconds": seconds,
                         "skipped_files": len(source.skipped)}
-                metrics.write(json.dumps(last) + "\n")
+                metrics.write(jsonout.dumps(last) + "\n")
                 metrics.flush()
                 bar.set_postfix(loss=f"{last['loss']:.4f}", std=f"{last['latent_std']:.3f}")
             if step % t.checkpoint_every == 0 or step == t.steps:

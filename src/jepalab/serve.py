@@ -18,34 +18,34 @@ The standard library's threading HTTP/1.1 server takes the requests; one worker 
 model. Plan requests that arrive together (within `--batch-wait-ms` of the first, up to
 `--max-batch`) go to the planner as one batch: one CEM/MPPI call plans for all of them. The queue
 in front of the worker is bounded: when it is full the answer is 503 at once, not a growing
-backlog. Bodies over `--max-body` bytes get 413; malformed requests get 4xx with a message; with
-`--token` (or JEPALAB_TOKEN) every route but /health needs `Authorization: Bearer TOKEN`. SIGTERM
-stops accepting connections, finishes the requests in flight, then exits.
+backlog. Bodies over `--max-body` bytes and /surprise requests over `--max-frames` frames get 413;
+malformed requests get 4xx with a message; with `--token` (or JEPALAB_TOKEN) every route but /health
+needs `Authorization: Bearer TOKEN`. SIGTERM stops accepting connections, finishes the requests in
+flight (for at most `--drain-timeout` seconds), then exits 0. What a hostile client cannot do is
+listed in serve_http.py.
 """
 from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import io
-import json
 import queue
 import signal
 import threading
 import time
+import warnings
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .client import encode_image  # noqa: F401  (re-exported: the image format the server reads)
+from .serve_http import PlanningServer, RequestError
 
-class RequestError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
+__all__ = ["PlanningServer", "PlanningService", "RequestError", "ServeOptions", "decode_image", "encode_image",
+           "serve"]
 
 
 @dataclass
@@ -59,45 +59,54 @@ class ServeOptions:
     max_body: int = 8 << 20  # bytes
     request_timeout_s: float = 60.0  # a request not answered by then gets 504
     idle_timeout_s: float = 5.0  # keep-alive connections idle this long are closed
+    read_timeout_s: float = 30.0  # a request's line, headers and body must arrive within this, in total
+    max_connections: int = 64  # connections with a handler thread; beyond it: 503 and close
+    max_frames: int = 300  # frames per /surprise request (413 beyond)
+    drain_timeout_s: float = 10.0  # SIGTERM waits this long for requests in flight, then exits anyway
 
 
 def decode_image(value, size: int, field: str) -> np.ndarray:
-    """An IMAGE (see the module doc) -> (size, size, 3) uint8, or a RequestError naming the field."""
+    """An IMAGE (see the module doc) -> (size, size, 3) uint8, or a RequestError naming the field.
+    The size is checked before any pixel is decoded: a small PNG can declare 13000x13000 pixels."""
     if isinstance(value, dict):
+        shape = value.get("shape")
+        if not (isinstance(shape, list) and len(shape) == 3 and all(type(v) is int for v in shape)):
+            raise RequestError(400, f"{field}: a raw image needs 'shape': [H, W, 3] (integers) and 'data'")
+        if tuple(shape) != (size, size, 3):
+            raise RequestError(422, f"{field}: image shape {shape}, the model takes [{size}, {size}, 3]")
+        if not isinstance(value.get("data"), str):
+            raise RequestError(400, f"{field}: a raw image needs 'data', base64 of {size * size * 3} bytes")
         try:
-            shape = tuple(int(v) for v in value["shape"])
             raw = base64.b64decode(value["data"], validate=True)
-        except KeyError as e:
-            raise RequestError(400, f"{field}: a raw image needs 'shape' and 'data', missing {e}") from None
-        except (binascii.Error, TypeError, ValueError) as e:
-            raise RequestError(400, f"{field}: bad raw image ({e})") from None
-        if len(shape) != 3 or shape[2] != 3 or len(raw) != int(np.prod(shape)):
-            raise RequestError(400, f"{field}: shape {list(shape)} needs (H, W, 3) and {int(np.prod(shape))} bytes, "
-                                    f"got {len(raw)}")
-        img = np.frombuffer(raw, np.uint8).reshape(shape)
-    elif isinstance(value, str):
-        try:
-            raw = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError) as e:
-            raise RequestError(400, f"{field}: not valid base64 ({e})") from None
-        from PIL import Image, UnidentifiedImageError
-        try:
-            img = np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"))
-        except (UnidentifiedImageError, OSError) as e:
-            raise RequestError(400, f"{field}: not a PNG or JPEG image ({e})") from None
-    else:
+            raise RequestError(400, f"{field}: bad raw image ({e})") from None
+        if len(raw) != size * size * 3:
+            raise RequestError(400, f"{field}: shape {shape} needs {size * size * 3} bytes, got {len(raw)}")
+        return np.frombuffer(raw, np.uint8).reshape(size, size, 3).copy()
+    if not isinstance(value, str):
         raise RequestError(400, f"{field}: expected a base64 string or {{'shape', 'data'}}, got {type(value).__name__}")
-    if img.shape != (size, size, 3):
-        raise RequestError(422, f"{field}: image is {img.shape[1]}x{img.shape[0]}, the model takes {size}x{size}")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise RequestError(400, f"{field}: not valid base64 ({e})") from None
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, no need to warn
+            im = Image.open(io.BytesIO(raw), formats=["PNG", "JPEG"])  # reads the header only
+        with im:
+            if im.size != (size, size):
+                raise RequestError(422, f"{field}: image is {im.size[0]}x{im.size[1]}, the model takes {size}x{size}")
+            img = np.asarray(im.convert("RGB"))
+    except RequestError:
+        raise
+    except Image.DecompressionBombError as e:
+        raise RequestError(422, f"{field}: {e}") from None
+    except UnidentifiedImageError:
+        raise RequestError(400, f"{field}: not a PNG or JPEG image") from None
+    except Exception as e:  # Pillow raises OSError, SyntaxError, ValueError... for broken files
+        raise RequestError(400, f"{field}: not a PNG or JPEG image that decodes ({type(e).__name__}: {e})") from None
     return np.ascontiguousarray(img)
-
-
-def encode_image(img: np.ndarray) -> str:
-    """(H, W, 3) uint8 -> base64 PNG (what the client sends)."""
-    from PIL import Image
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(img, np.uint8)).save(buf, format="PNG")
-    return base64.b64encode(buf.getvalue()).decode()
 
 
 class PlanningService:
@@ -165,6 +174,8 @@ class PlanningService:
         if "goal_state" in body:
             return self.submit("plan", (obs, self._goal_state(body["goal_state"])))
         if "goal_id" in body:
+            if not isinstance(body["goal_id"], str):
+                raise RequestError(400, f"goal_id: the name of a goal image (a string), got {type(body['goal_id']).__name__}")
             if body["goal_id"] not in self.goals:
                 raise RequestError(404, f"goal_id {body['goal_id']!r} unknown; known: {sorted(self.goals) or 'none (--goals DIR)'}")
             goal = self.goals[body["goal_id"]]
@@ -189,9 +200,14 @@ class PlanningService:
         frames = _field(body, "frames")
         if not isinstance(frames, list) or len(frames) < 2:
             raise RequestError(400, "frames: a list of at least 2 images")
+        if len(frames) > self.options.max_frames:
+            raise RequestError(413, f"frames: {len(frames)} frames, this server takes at most {self.options.max_frames} "
+                                    "per request (--max-frames); send the video in windows")
         horizon = body.get("horizon", 1)
-        if not isinstance(horizon, int) or horizon < 1:
+        if type(horizon) is not int or horizon < 1:
             raise RequestError(400, "horizon: a positive integer")
+        if horizon >= len(frames):
+            raise RequestError(422, f"horizon {horizon} needs more than {horizon} frames, got {len(frames)}")
         video = np.stack([decode_image(f, self.size, f"frames[{i}]") for i, f in enumerate(frames)])
         return self.submit("surprise", (video, horizon))
 
@@ -236,6 +252,8 @@ class PlanningService:
         else:
             z_goal = self.model.encode(torch.from_numpy(np.stack([p[1] for p in payloads])))
         plan = self.planner.plan(self.model, z[:, None], torch.zeros(len(payloads), 0, self.model.model_action_dim), z_goal)
+        if not (torch.isfinite(plan.cost).all() and torch.isfinite(plan.actions).all()):
+            raise RuntimeError("the model produced non-finite plan costs or actions for this observation and goal")
         return [{"actions": plan.actions[i].tolist(), "cost": float(plan.cost[i]), "horizon": plan.actions.shape[1],
                  "action_dim": self.action_dim, "frameskip": self.cfg.model.frameskip, "batch": len(payloads)}
                 for i in range(len(payloads))]
@@ -244,12 +262,11 @@ class PlanningService:
         from .evals.surprise import summarize, world_model_curve
         video, horizon = payloads[0]
         row = summarize(world_model_curve(self.model, video, horizon=horizon, name="request"))
-        row["surprise"] = [None if not np.isfinite(v) else v for v in row["surprise"]]  # JSON has no NaN
-        return [row]
+        return [row]  # non-finite values (no prediction for the first frames) are sent as null
 
     def close(self) -> None:
         self.stopping.set()
-        self.worker.join(timeout=self.options.request_timeout_s)
+        self.worker.join(timeout=self.options.drain_timeout_s)
 
 
 @dataclass
@@ -264,110 +281,15 @@ def _field(body: dict, name: str, alternative: str = ""):
     return body[name]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: "PlanningServer"
-
-    def setup(self) -> None:
-        self.timeout = self.server.service.options.idle_timeout_s  # also bounds a slow client's body
-        super().setup()
-
-    def log_message(self, fmt, *args) -> None:  # quiet by default: a robot calls many times a second
-        if self.server.verbose:
-            super().log_message(fmt, *args)
-
-    def _send(self, status: int, doc: dict) -> None:
-        body = json.dumps(doc).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        if self.server.draining:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _authorised(self) -> bool:
-        token = self.server.service.options.token
-        if not token:
-            return True
-        got = self.headers.get("Authorization", "")
-        return hmac.compare_digest(got.encode(), f"Bearer {token}".encode())
-
-    def _route(self, method: str) -> None:
-        service = self.server.service
-        try:
-            path = self.path.split("?", 1)[0]
-            routes = {("GET", "/health"), ("GET", "/info"), ("POST", "/plan"), ("POST", "/surprise")}
-            if (method, path) not in routes:
-                known = {p for _, p in routes}
-                raise RequestError(405 if path in known else 404,
-                                   f"{method} {path}: " + ("wrong method" if path in known else "no such route") +
-                                   "; routes: GET /health, GET /info, POST /plan, POST /surprise")
-            if path != "/health" and not self._authorised():
-                raise RequestError(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)")
-            if method == "GET":
-                doc = {"status": "ok", "queued": service.queue.qsize()} if path == "/health" else service.info
-                return self._send(200, doc)
-            body = self._json_body()
-            doc = service.plan_request(body) if path == "/plan" else service.surprise_request(body)
-            self._send(200, doc)
-        except RequestError as e:
-            self._send(e.status, {"error": e.message})
-        except Exception as e:  # never let one request take the server down
-            self._send(500, {"error": f"{type(e).__name__}: {e}"})
-
-    def _json_body(self) -> dict:
-        length = self.headers.get("Content-Length")
-        if length is None:
-            raise RequestError(411, "Content-Length required")
-        try:
-            n = int(length)
-        except ValueError:
-            raise RequestError(400, f"bad Content-Length {length!r}") from None
-        if n > self.server.service.options.max_body:
-            self.close_connection = True  # the unread body would be taken for the next request
-            raise RequestError(413, f"body of {n} bytes exceeds the limit of {self.server.service.options.max_body}")
-        raw = self.rfile.read(n)
-        try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise RequestError(400, f"body is not JSON ({e})") from None
-        if not isinstance(body, dict):
-            raise RequestError(400, "body must be a JSON object")
-        return body
-
-    def do_GET(self) -> None:
-        self._route("GET")
-
-    def do_POST(self) -> None:
-        self._route("POST")
-
-
-class PlanningServer(ThreadingHTTPServer):
-    daemon_threads = False  # server_close() waits for the handlers: requests in flight finish
-    block_on_close = True
-
-    def __init__(self, service: PlanningService, verbose: bool = False):
-        self.service, self.verbose, self.draining = service, verbose, False
-        super().__init__((service.options.host, service.options.port), _Handler)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def stop(self) -> None:
-        """Stop accepting, let the requests in flight finish, then stop the worker."""
-        self.draining = True
-        self.shutdown()
-
-
 def serve(checkpoint, options: ServeOptions, goals: str | None = None, verbose: bool = False,
           state_probe: str | None = None) -> None:
-    """Run until SIGTERM or Ctrl-C; both finish the requests in flight."""
+    """Run until SIGTERM or Ctrl-C; both finish the requests in flight (up to the drain deadline)."""
     service = PlanningService(checkpoint, options, goals, state_probe)
-    server = PlanningServer(service, verbose)
+    try:
+        server = PlanningServer(service, verbose)
+    except OSError as e:  # a busy port, an address this machine does not have
+        service.close()
+        raise ValueError(f"cannot listen on {options.host}:{options.port}: {e.strerror or e}") from None
     stop = lambda *_: threading.Thread(target=server.stop, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     where = "" if options.host in ("127.0.0.1", "localhost", "::1") else " (reachable from other machines)"
@@ -378,6 +300,7 @@ def serve(checkpoint, options: ServeOptions, goals: str | None = None, verbose: 
     except KeyboardInterrupt:
         server.draining = True
     finally:
-        server.server_close()  # joins the handler threads
+        left = server.server_close()  # waits for the handler threads, up to the drain deadline
         service.close()
-    print("stopped", flush=True)
+    print("stopped" + (f" ({left} connections still open after {options.drain_timeout_s} s were dropped)"
+                       if left else ""), flush=True)

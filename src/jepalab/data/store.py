@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import jsonout
+
 FORMAT = "jepalab-episodes"
 SCHEMA_VERSION = 3
 READS = (1, 2, 3)  # schema versions this jepalab reads
@@ -111,7 +113,7 @@ class StreamedFrames:
 
 def write_json_atomic(path: Path, obj) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
+    tmp.write_text(jsonout.dumps(obj, indent=2))
     os.replace(tmp, path)
 
 

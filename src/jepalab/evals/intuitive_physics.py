@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .. import jsonout
 from .physics_suite import QUIET_AFTER, Pair
 from .surprise import surprise_curve
 
@@ -181,10 +182,9 @@ def physics_checkpoint(path, suite=None, pairs_per_category: int = 100, seed: in
 
 def write_physics_report(report: dict, pairs: list[Pair], curves: dict, out):
     """physics.json and examples.png (the trained model's curves) into `out`; -> out."""
-    import json
     from pathlib import Path
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "physics.json").write_text(json.dumps(report, indent=1))
+    (out / "physics.json").write_text(jsonout.dumps(report, indent=1))
     plot_examples(pairs, curves["trained"], out / "examples.png")
     return out

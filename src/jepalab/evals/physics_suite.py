@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import jsonout
 from ..worlds.bounce import (FPS, PALETTE, Clip, Event, SceneSpec, collision_scene, crossing_scene, draw_frames,
                              free_flight_scene, render, simulate, with_events)
 
@@ -169,7 +170,7 @@ def write_suite(pairs: list[Pair], out, fps: float = FPS, seed: int | None = Non
                      "event_frame": p.event_frame, "diverge_frame": p.diverge_frame, "frames": len(p.possible)})
     index = {"generator": GENERATOR, "fps": fps, "seed": seed, "categories": sorted({p.category for p in pairs}),
              "pairs": rows}
-    (out / "index.json").write_text(json.dumps(index, indent=1))
+    (out / "index.json").write_text(jsonout.dumps(index, indent=1))
     return out / "index.json"
 
 
