@@ -40,6 +40,48 @@ def test_resume_is_exact(debug_store, tmp_path, prefetch):
     assert steps == sorted(set(steps))  # no duplicated metric lines after resuming
 
 
+@pytest.mark.parametrize("where", ["batch drawn", "optimizer stepped", "validating", "saving", "twice"])
+def test_ctrl_c_anywhere_in_a_step_then_resume_gives_the_uninterrupted_weights(debug_store, tmp_path, monkeypatch, where):
+    import jepalab.train as train_module
+    cfg = override(preset("debug"), ["train.steps=20", "train.checkpoint_every=10", "train.log_every=3"])
+    episodes = debug_store.load_all()
+    straight = Trainer(cfg, episodes, tmp_path / "a", progress=False)
+    straight.fit()
+    run = Trainer(cfg, episodes, tmp_path / "b", progress=False)
+    at = 10 if where == "saving" else 12  # the step that ends as Ctrl-C is pressed (validation: steps 3, 6, 9, 12)
+    in_step = where in ("batch drawn", "optimizer stepped", "twice")  # before the counter moves to `at`
+
+    def ctrl_c_during(fn, times=1):
+        def wrapped(*args, **kwargs):
+            result = fn(*args, **kwargs)
+            if run.step == (at - 1 if in_step else at):
+                for _ in range(times):
+                    os.kill(os.getpid(), signal.SIGINT)  # Python runs the handler before the next line
+            return result
+        return wrapped
+
+    if where in ("batch drawn", "twice"):
+        run.objective = ctrl_c_during(run.objective, times=2 if where == "twice" else 1)
+    elif where == "optimizer stepped":
+        monkeypatch.setattr(train_module, "apply_gradients", ctrl_c_during(train_module.apply_gradients))
+    elif where == "validating":
+        run.validate = ctrl_c_during(run.validate)
+    else:
+        monkeypatch.setattr(train_module.checkpoint, "save", ctrl_c_during(train_module.checkpoint.save))
+    with pytest.raises(KeyboardInterrupt):
+        run.fit()
+    monkeypatch.undo()
+    resumed = Trainer(cfg, episodes, tmp_path / "b", progress=False)
+    assert resumed.resume()
+    # a first Ctrl-C waits for the step to end and saves it; a second one stops at once, unsaved
+    assert resumed.step == (10 if where == "twice" else at)
+    resumed.fit()
+    a, b = params(straight.model), params(resumed.model)
+    assert all(torch.equal(a[k], b[k]) for k in a), where
+    steps = [json.loads(line)["step"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps))
+
+
 def test_killed_training_resumes_from_last_checkpoint(debug_store, tmp_path):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "jepalab", "train", "--data", str(debug_store.root), "--preset", "debug",

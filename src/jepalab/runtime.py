@@ -75,3 +75,35 @@ def to_device(device, *tensors):
             return {k: move(v) for k, v in x.items()}
         return (x if x.is_pinned() else x.pin_memory()).to(device, non_blocking=True)  # prefetched: pinned already
     return [move(x) for x in tensors]
+
+
+class deferred_interrupts:
+    """Ctrl-C (SIGINT) and SIGTERM set a flag instead of raising wherever the code happens to be; the
+    loop checks `requested` at a step boundary and stops there. An interrupt raised mid-step (after
+    the batch was drawn or the optimizer stepped, before the step counter moved) would save a state
+    that resumes to other weights. A second signal raises at once (`forced`), for a user who insists.
+    Signals can only be caught on the main thread; elsewhere this does nothing."""
+
+    def __init__(self):
+        self.requested = self.forced = False
+        self._previous = {}
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            self.forced = True
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        import signal
+        import threading
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        return False

@@ -11,6 +11,7 @@ to metrics.jsonl; checkpoints are written atomically every
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from . import jsonout
 from . import checkpoint
 from .config import RunConfig, dumps
 from .data.sequences import Prefetcher, SequenceSampler
@@ -31,7 +33,7 @@ from .models.encoder import sense_dims
 from .objectives import latent_stats, make_regularizer, prediction_loss
 from .parallel import (distributed, full_optimizer_state, full_state, gather_rows, grad_norm_value, is_sharded,
                        local_statistics, open_metrics, training_step_module)
-from .runtime import autocast, fp32, resolve_device, to_device, tune_allocator
+from .runtime import autocast, deferred_interrupts, fp32, resolve_device, to_device, tune_allocator
 
 
 # Settings a resumed run may change: the step budget (to train longer) and bookkeeping.
@@ -277,8 +279,11 @@ class Trainer:
         # a resumed run with no steps left still reports where it stands
         window_start, window_steps = time.perf_counter(), 0
         last = last_metrics(self.out, self.step) if main else {}
+        # a single process stops on Ctrl-C or SIGTERM at the next step boundary only, so that what it
+        # saves resumes exactly; ranks of a group would each stop at another step and hang the others
+        interrupts = deferred_interrupts() if self.world == 1 else contextlib.nullcontext()
         try:
-            with open_metrics(self.out / "metrics.jsonl", main) as metrics:
+            with open_metrics(self.out / "metrics.jsonl", main) as metrics, interrupts:
                 while self.step < stop:
                     tic = time.perf_counter()
                     info = self.train_step()
@@ -295,20 +300,23 @@ class Trainer:
                                 "val_pred_loss": val,
                                 "samples_per_s": window_steps * t.batch_size / elapsed,
                                 "train_seconds": self.train_seconds}
-                        metrics.write(json.dumps(last) + "\n")
+                        metrics.write(jsonout.dumps(last) + "\n")
                         self._warn_if_collapsing(last)
                         metrics.flush()
                         bar.set_postfix(loss=f"{last['loss']:.4f}", pred=f"{last['pred_loss']:.4f}",
                                         rank=f"{last['effective_rank']:.1f}", sps=f"{last['samples_per_s']:.0f}")
                         window_start, window_steps = time.perf_counter(), 0
-                    if self.step % t.checkpoint_every == 0 or self.step == t.steps:
+                    saved = self.step % t.checkpoint_every == 0 or self.step == t.steps
+                    if saved:
                         self.save()
                     bar.update(1)
+                    if getattr(interrupts, "requested", False):
+                        if main and not saved:  # a step boundary: --resume continues exactly from here
+                            self.save(recalibrate=True)
+                        raise KeyboardInterrupt
         except KeyboardInterrupt:
-            if main and not self.sharded:  # Ctrl-C keeps everything up to this step; --resume continues
-                # from here (with several ranks the others may be gone: no collective recalibration then;
-                # a sharded model cannot be gathered without them: it resumes from its last checkpoint)
-                self.save(recalibrate=self.world == 1)
+            if getattr(interrupts, "forced", False) or self.world > 1:
+                tqdm.write("interrupted mid-step: not saved; --resume continues from the last checkpoint")
             raise
         finally:
             bar.close()
@@ -345,7 +353,7 @@ def truncate_metrics(run: Path, step: int) -> None:
     """Drop the records after `step`: a run resumed from that checkpoint logs those steps again."""
     path = Path(run) / "metrics.jsonl"
     if path.exists():
-        path.write_text("".join(json.dumps(m) + "\n" for m in latest_metrics(run) if m.get("step", 0) <= step))
+        path.write_text("".join(jsonout.dumps(m) + "\n" for m in latest_metrics(run) if m.get("step", 0) <= step))
 
 
 def last_metrics(run: Path, step: int) -> dict:
