@@ -152,7 +152,7 @@ def test_corrupt_and_foreign_checkpoints_are_refused(debug_store, tmp_path):
     weights = ckpt / "model.safetensors"
     data = weights.read_bytes()
     weights.write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match=r"model.safetensors: corrupt or not a safetensors file"):
+    with pytest.raises(CheckpointError, match=r"model.safetensors: corrupt"):
         load_model(tmp_path / "run")
     weights.write_bytes(data)
     meta_path = ckpt / "meta.json"
@@ -169,6 +169,39 @@ def test_corrupt_and_foreign_checkpoints_are_refused(debug_store, tmp_path):
         load_model(tmp_path / "run")
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         load_model(tmp_path / "missing")
+
+
+def test_flipped_bytes_nan_weights_and_pointers_outside_the_run_are_refused(debug_store, tmp_path):
+    from safetensors.torch import load_file, save_file
+    cfg = override(preset("debug"), ["train.steps=2", "train.checkpoint_every=2"])
+    Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).fit()
+    ckpt = checkpoint.resolve(tmp_path / "run")
+    weights, meta_path = ckpt / "model.safetensors", ckpt / "meta.json"
+    data = bytearray(weights.read_bytes())
+    original = bytes(data)
+    data[-7] ^= 0x10  # one bit of one weight: the file still parses
+    weights.write_bytes(bytes(data))
+    load_file(str(weights))
+    with pytest.raises(CheckpointError, match=r"model.safetensors: corrupt: its sha256 differs"):
+        load_model(tmp_path / "run")
+    # NaN weights whose recorded hash matches (a run that diverged) are refused all the same
+    weights.write_bytes(original)
+    tensors = load_file(str(weights))
+    name = next(k for k, v in tensors.items() if v.is_floating_point() and v.numel() > 1)
+    tensors[name][0] = float("nan")
+    save_file(tensors, str(weights))
+    meta = json.loads(meta_path.read_text())
+    meta["sha256"]["model.safetensors"] = checkpoint.sha256_file(weights)
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=rf"non-finite weights \(NaN or inf\) in \['{name}'\]"):
+        load_model(tmp_path / "run")
+    # latest.json may only name a folder beside it
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for name in ("../../elsewhere", str(elsewhere), "..", ["step_0000002"]):
+        (tmp_path / "run" / "checkpoints" / "latest.json").write_text(json.dumps({"name": name, "step": 2}))
+        with pytest.raises(CheckpointError, match="not a checkpoint folder beside it"):
+            load_model(tmp_path / "run")
 
 
 def test_checkpoints_hold_no_pickles(debug_store, tmp_path):

@@ -9,10 +9,14 @@ A checkpoint is written into a temporary folder and renamed into place, and
 `latest.json` is replaced atomically after it, so a run killed at any moment
 leaves its previous checkpoint intact. Nothing is unpickled: weights come from
 safetensors, everything else from JSON. Loading checks the format tag, the
-config and every tensor's shape, and names the file in each error.
+config, the sha256 of each tensor file recorded in meta.json at save (a flipped
+byte is refused, not loaded), every tensor's shape and that every weight is
+finite, and names the file in each error. `latest.json` may only name a
+checkpoint folder beside it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -33,6 +37,14 @@ FORMAT_VERSION = 1
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt, or belongs to another model."""
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
 
 
 def versions() -> dict:
@@ -66,7 +78,12 @@ def resolve(path: str | os.PathLike) -> Path:
                 name = json.loads(candidate.read_text())["name"]
             except (json.JSONDecodeError, KeyError, TypeError):
                 raise CheckpointError(f"{candidate}: unreadable pointer to the latest checkpoint") from None
-            return candidate.parent / name
+            target = candidate.parent / str(name)
+            if not isinstance(name, str) or Path(name).name != name or name in (".", "..") or \
+                    target.resolve().parent != candidate.parent.resolve():
+                raise CheckpointError(f"{candidate}: names {name!r}, which is not a checkpoint folder beside it; "
+                                      "a run folder's pointer may not lead outside it")
+            return target
     if (p / "meta.json").is_file():
         return p
     raise CheckpointError(f"{p}: holds no jepalab checkpoint (no meta.json, no checkpoints/latest.json)")
@@ -105,6 +122,7 @@ def save(ckpt_root: Path, step: int, model: torch.nn.Module | dict, cfg: RunConf
         tensors["torch_rng"] = torch.get_rng_state()
         save_file(tensors, str(tmp / "trainer.safetensors"))
         meta["optimizer_param_groups"] = groups
+    meta["sha256"] = {p.name: sha256_file(p) for p in sorted(tmp.glob("*.safetensors"))}
     (tmp / "meta.json").write_text(jsonout.dumps(meta, indent=2))
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
@@ -133,15 +151,33 @@ def read_meta(ckpt: Path) -> dict:
 def _load_tensors(path: Path) -> dict:
     if not path.is_file():
         raise CheckpointError(f"{path}: missing")
+    _check_hash(path)
     try:
         return load_file(str(path))
     except Exception as e:  # safetensors raises its own error types for truncated or garbled files
         raise CheckpointError(f"{path}: corrupt or not a safetensors file ({e})") from None
 
 
+def _check_hash(path: Path) -> None:
+    """The file's sha256 against the one meta.json recorded at save (checkpoints written before
+    jepalab recorded hashes carry none and are read unchecked)."""
+    try:
+        recorded = json.loads((path.parent / "meta.json").read_text()).get("sha256") or {}
+    except (OSError, ValueError, AttributeError):
+        recorded = {}
+    want = recorded.get(path.name) if isinstance(recorded, dict) else None
+    if want is not None and sha256_file(path) != want:
+        raise CheckpointError(f"{path}: corrupt: its sha256 differs from the one recorded in meta.json when it "
+                              "was saved (a damaged copy or a changed file)")
+
+
 def load_weights(model: torch.nn.Module, path: Path) -> None:
-    """Copy weights into model, refusing missing, unexpected or mis-shaped tensors."""
+    """Copy weights into model, refusing missing, unexpected, mis-shaped or non-finite tensors."""
     tensors = _load_tensors(path)
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(f"{path}: non-finite weights (NaN or inf) in {bad[:5]}{' ...' if len(bad) > 5 else ''}; "
+                              "the run diverged before this checkpoint; resume from an earlier one or lower train.lr")
     own = model.state_dict()
     missing = sorted(set(own) - set(tensors))
     unexpected = sorted(set(tensors) - set(own))

@@ -15,15 +15,7 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import resolve, versions
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+from ..checkpoint import resolve, sha256_file, versions
 
 
 def sha256_arrays(*arrays) -> str:
