@@ -16,6 +16,7 @@ checkpoint folder beside it.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -52,6 +53,40 @@ def versions() -> dict:
     from . import __version__
     return {"jepalab": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
             "python": platform.python_version()}
+
+
+@contextlib.contextmanager
+def run_lock(out: str | os.PathLike):
+    """Hold RUN/.lock while a process trains into RUN: a second `train` or `pretrain` into the same
+    folder would interleave checkpoints and duplicate metrics. The OS drops the lock when its holder
+    dies, so a killed run never leaves a stale lock. Under torchrun rank 0 holds it for the group."""
+    if int(os.environ.get("RANK", "0")) != 0:
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; nothing stops two runs there
+        yield
+        return
+    Path(out).mkdir(parents=True, exist_ok=True)
+    path = Path(out) / ".lock"
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise CheckpointError(f"{out}: another jepalab run ({holder}) is training into this folder; wait for "
+                                  "it, stop it, or give another --out") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()}")
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def refuse_fresh_start(out: str | os.PathLike) -> None:
@@ -143,6 +178,11 @@ def read_meta(ckpt: Path) -> dict:
         raise CheckpointError(f"{path}: corrupt JSON ({e})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a jepalab checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+    types = {"format_version": int, "step": int, "config": dict, "kind": str, "sha256": dict}
+    wrong = [f"{k} is {type(meta[k]).__name__}, expected {t.__name__}" for k, t in types.items()
+             if k in meta and not (isinstance(meta[k], t) and not isinstance(meta[k], bool))]
+    if wrong or "step" not in meta or "config" not in meta:
+        raise CheckpointError(f"{path}: malformed: " + "; ".join(wrong or ["'step' and 'config' are required"]))
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{path}: written by a newer jepalab (format {meta['format_version']}); upgrade jepalab")
     return meta

@@ -41,6 +41,45 @@ EXAMPLES = {
 }
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: must be 1 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    import math
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text}: must be a finite number above 0")
+    return value
+
+
+def folder(text: str) -> str:
+    import os
+    if os.path.exists(text) and not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text}: is a file; give a folder (new, or one this command made)")
+    return text
+
+
+# counts that must be >= 1, rates that must be finite and > 0, and outputs that are folders
+_POSITIVE = {"episodes", "steps", "clips", "seeds", "image_size", "limit", "horizon", "context", "probe_steps",
+             "probe_episodes", "max_batch", "queue_size", "max_frames", "max_connections", "budget"}
+_FOLDER_OUT = {"demo", "collect", "import", "train", "plan", "pretrain", "physics"}
+
+
+def _checked_types(sub: argparse._SubParsersAction) -> None:
+    for name, c in sub.choices.items():
+        for action in c._actions:
+            if action.dest in _POSITIVE and action.type is int:
+                action.type = positive_int
+            elif action.dest == "fps" and action.type is float:
+                action.type = positive_float
+            elif action.dest == "out" and name in _FOLDER_OUT:
+                action.type = folder
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jepalab", description="JEPA world models: learn from pixels, imagine, plan.",
                                 epilog="examples:\n  " + "\n  ".join(v.splitlines()[0] for v in EXAMPLES.values()),
@@ -221,4 +260,5 @@ def parser() -> argparse.ArgumentParser:
 
     c = command("config", "Print every setting of a preset with its value and a one-line description.")
     c.add_argument("--preset", default="two-room", help="preset to print")
+    _checked_types(sub)
     return p

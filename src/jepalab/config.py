@@ -206,10 +206,7 @@ class RunConfig(Sections):
             (0 < p.elites <= p.samples, "plan.elites must be in 1..plan.samples"),
             (1 <= p.replan_every <= p.horizon, "plan.replan_every must be in 1..plan.horizon"),
             (1 <= p.context <= m.history, "plan.context must be in 1..model.history"),
-            (t.batch_size >= 2, "train.batch_size must be >= 2 (the anti-collapse term needs a batch)"),
-            (t.precision in ("fp32", "bf16"), f"train.precision must be fp32 or bf16, got {t.precision!r}"),
             (t.device in ("auto", "cpu") or t.device.startswith("cuda"), f"train.device must be auto, cpu or cuda[:N], got {t.device!r}"),
-            (t.parallel in ("ddp", "fsdp"), f"train.parallel must be ddp or fsdp, got {t.parallel!r}"),
             (t.prefetch in ("auto", "on", "off"), f"train.prefetch must be auto, on or off, got {t.prefetch!r}"),
             (t.stream in ("auto", "on", "off"), f"train.stream must be auto, on or off, got {t.stream!r}"),
             (o.rollout_steps >= 1, "objective.rollout_steps must be >= 1"),
@@ -219,8 +216,30 @@ class RunConfig(Sections):
             (self.data.steps_per_episode >= o.window_steps(m.history) * m.frameskip + 1,
              "data.steps_per_episode is too short for max(model.history, objective.rollout_context - 1 + "
              "objective.rollout_steps) * model.frameskip"),
-        ]
+            (self.data.episodes >= 1, f"data.episodes must be >= 1, got {self.data.episodes}"),
+            (p.horizon >= 1 and p.samples >= 1 and p.iterations >= 1 and p.episodes >= 1 and p.max_steps >= 1,
+             "plan.horizon, samples, iterations, episodes and max_steps must be >= 1"),
+        ] + train_checks(t)
         return self._require(checks)
+
+
+def train_checks(t: TrainConfig) -> list[tuple[bool, str]]:
+    """The checks of the train section, shared by `train` and `pretrain`."""
+    import math
+    return [
+        (t.steps >= 1, f"train.steps must be >= 1, got {t.steps}"),
+        (t.batch_size >= 2, "train.batch_size must be >= 2 (the anti-collapse term needs a batch)"),
+        (t.log_every >= 1, f"train.log_every must be >= 1, got {t.log_every}"),
+        (t.checkpoint_every >= 1, f"train.checkpoint_every must be >= 1 (steps between checkpoints), got {t.checkpoint_every}"),
+        (t.keep_checkpoints >= 1, f"train.keep_checkpoints must be >= 1, got {t.keep_checkpoints}"),
+        (t.warmup_steps >= 0, f"train.warmup_steps must be >= 0, got {t.warmup_steps}"),
+        (math.isfinite(t.lr) and t.lr > 0, f"train.lr must be a finite number above 0, got {t.lr}"),
+        (math.isfinite(t.grad_clip) and t.grad_clip >= 0, f"train.grad_clip must be finite and >= 0, got {t.grad_clip}"),
+        (math.isfinite(t.weight_decay) and t.weight_decay >= 0, "train.weight_decay must be finite and >= 0"),
+        (t.threads >= 0, f"train.threads must be >= 0 (0: all cores), got {t.threads}"),
+        (t.precision in ("fp32", "bf16"), f"train.precision must be fp32 or bf16, got {t.precision!r}"),
+        (t.parallel in ("ddp", "fsdp"), f"train.parallel must be ddp or fsdp, got {t.parallel!r}"),
+    ]
 
 
 def _debug() -> RunConfig:
@@ -313,10 +332,7 @@ class PretrainConfig(Sections):
             (0.0 <= v.future_prob <= 1.0, "video.future_prob must be in [0, 1]"),
             (0 <= v.future_context < v.frames // v.tubelet,
              f"video.future_context must be in 0..{v.frames // v.tubelet - 1} (0: half the time steps)"),
-            (self.train.batch_size >= 2, "train.batch_size must be >= 2"),
-            (self.train.precision in ("fp32", "bf16"), f"train.precision must be fp32 or bf16, got {self.train.precision!r}"),
-            (self.train.parallel in ("ddp", "fsdp"), f"train.parallel must be ddp or fsdp, got {self.train.parallel!r}"),
-        ]
+        ] + train_checks(self.train)
         return self._require(checks)
 
 

@@ -36,6 +36,11 @@ def ema_momentum(step: int, cfg: PretrainConfig) -> float:
 
 
 def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progress: bool = True) -> tuple[VideoJEPA, dict]:
+    with checkpoint.run_lock(out):
+        return _pretrain(cfg, out, resume, progress)
+
+
+def _pretrain(cfg: PretrainConfig, out: str | Path, resume: bool, progress: bool) -> tuple[VideoJEPA, dict]:
     tune_allocator()
     t, v, out = cfg.train, cfg.video, Path(out)
     if not resume:

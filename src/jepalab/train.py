@@ -67,6 +67,28 @@ def split_episodes(episodes: list[Episode], val_fraction: float = 0.05) -> tuple
     return episodes[: len(episodes) - n_val], episodes[len(episodes) - n_val:]
 
 
+def available_memory() -> int | None:
+    """Bytes the OS can still hand out (Linux MemAvailable), or None where it does not say."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_batch_fits(batch: int, frames: int, size: int, width: int) -> None:
+    """Refuse a batch whose first activations alone cannot fit in memory, before allocating any: an
+    absurd train.batch_size otherwise ends in the OOM killer or a MemoryError deep in the model."""
+    need = batch * frames * size * size * (3 + width) * 4  # float frames + the first convolution's output
+    free = available_memory()
+    if free is not None and need > free:
+        raise ValueError(f"train.batch_size={batch}: one batch of {frames} frames of {size}x{size} needs at least "
+                         f"{need / 2**30:.1f} GiB for its first activations, this machine has {free / 2**30:.1f} GiB "
+                         "available; lower train.batch_size")
+
+
 class Trainer:
     def __init__(self, cfg: RunConfig, episodes: list[Episode], out: str | Path, progress: bool = True):
         self.cfg, self.out = cfg, Path(out)
@@ -85,6 +107,7 @@ class Trainer:
         train_eps, val_eps = split_episodes(episodes)
         self.train_episodes = train_eps
         steps = cfg.objective.window_steps(m.history)
+        check_batch_fits(t.batch_size // self.world, steps + 1, m.image_size, m.width)
         self.sampler = SequenceSampler(train_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed,
                                        senses=m.sense_list)
         self.val_sampler = (SequenceSampler(val_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed + 1,
@@ -327,12 +350,13 @@ class Trainer:
 
 def train(cfg: RunConfig, episodes: list[Episode], out: str | Path, resume: bool = False,
           progress: bool = True) -> tuple[WorldModel, dict]:
-    if not resume:
-        checkpoint.refuse_fresh_start(out)
-    trainer = Trainer(cfg, episodes, out, progress)
-    if resume and trainer.resume() and trainer.rank == 0:
-        print(f"resumed {out} at step {trainer.step}")
-    result = trainer.fit()
+    with checkpoint.run_lock(out):
+        if not resume:
+            checkpoint.refuse_fresh_start(out)
+        trainer = Trainer(cfg, episodes, out, progress)
+        if resume and trainer.resume() and trainer.rank == 0:
+            print(f"resumed {out} at step {trainer.step}")
+        result = trainer.fit()
     return trainer.model.cpu().eval(), result  # planning and evaluation run on the CPU
 
 

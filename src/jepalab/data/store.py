@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ import numpy as np
 
 from .. import jsonout
 
+_EPISODE_NAME = re.compile(r"ep_[0-9]{6,}")
 FORMAT = "jepalab-episodes"
 SCHEMA_VERSION = 3
 READS = (1, 2, 3)  # schema versions this jepalab reads
@@ -143,9 +145,14 @@ def read_h5(path: Path, stream: bool) -> Episode:
         for k in REQUIRED + OPTIONAL:
             if k not in f:
                 continue
+            if not isinstance(f.get(k, getlink=True), h5py.HardLink):
+                raise DataError(f"{path}: field '{k}' is a link to another file; an episode holds its own data")
             ds = f[k]
             if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "uif":
                 raise DataError(f"{path}: field '{k}' is not an array of numbers")
+            if ds.external or ds.is_virtual:  # HDF5 can keep a dataset's bytes in any file on the machine
+                raise DataError(f"{path}: field '{k}' keeps its data in other files (HDF5 external or virtual "
+                                "storage); an episode holds its own data")
             fields[k] = StreamedFrames(path, ds.shape, ds.dtype) if (stream and k == "pixels") else ds[()]
     return Episode(**fields)
 
@@ -201,18 +208,28 @@ class EpisodeStore:
             raise DataError(f"{self.root}: not a jepalab episode store (no dataset.json)")
         try:
             meta = json.loads(self.index_path.read_text())
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise DataError(f"{self.index_path}: not valid JSON ({e})") from None
+        if not isinstance(meta, dict):
+            raise DataError(f"{self.index_path}: must hold a JSON object, holds a {type(meta).__name__}")
         if meta.get("format") != FORMAT:
             raise DataError(f"{self.index_path}: format is {meta.get('format')!r}, expected {FORMAT!r}")
-        if meta.get("schema_version") not in READS:
-            raise DataError(f"{self.index_path}: schema version {meta.get('schema_version')} is not supported "
+        version = meta.get("schema_version")
+        if type(version) is not int:
+            raise DataError(f"{self.index_path}: schema_version must be an integer, got {version!r}")
+        if version not in READS:
+            raise DataError(f"{self.index_path}: schema version {version} is not supported "
                             f"(this jepalab reads versions {', '.join(map(str, READS))}; "
-                            f"{'upgrade jepalab' if (meta.get('schema_version') or 0) > SCHEMA_VERSION else 'collect it again'})")
+                            f"{'upgrade jepalab' if version > SCHEMA_VERSION else 'collect it again'})")
         return meta
 
     def episode_paths(self) -> list[Path]:
-        return sorted(p for p in self.episode_dir.glob("ep_*") if p.suffix in (".npz", ".h5"))
+        paths = sorted(p for p in self.episode_dir.glob("ep_*") if p.suffix in (".npz", ".h5"))
+        stray = [p for p in paths if not _EPISODE_NAME.fullmatch(p.stem)]
+        if stray:
+            raise DataError(f"{stray[0]}: not an episode file name (ep_NNNNNN{stray[0].suffix}, numbered from 0); "
+                            "move it out of the store's episodes/ folder")
+        return paths
 
     def indices(self) -> set[int]:
         """Episode numbers already in the store (a resumed collection or import skips them)."""
@@ -247,7 +264,16 @@ class EpisodeStore:
         if not paths:
             raise DataError(f"{self.root}: the store holds no episodes")
         streamed = self._stream(stream, meta, paths)  # once: "auto" opens every file to size the store
-        return [self.load(p, streamed) for p in paths]
+        episodes = [self.load(p, streamed) for p in paths]
+        first = episodes[0]
+        for path, ep in zip(paths[1:], episodes[1:]):
+            for name, a, b in (("frame size", first.pixels.shape[1:], ep.pixels.shape[1:]),
+                               ("action dim", first.actions.shape[1:], ep.actions.shape[1:]),
+                               ("proprio dim", first.proprio.shape[1:], ep.proprio.shape[1:])):
+                if a != b:
+                    raise DataError(f"{path}: {name} {b} differs from {a} of {paths[0].name}; one store holds one "
+                                    "kind of episode (split it, or import with the same --size)")
+        return episodes
 
     def _stream(self, stream: str | bool, meta: dict, paths: list[Path]) -> bool:
         if stream in (False, "off"):
