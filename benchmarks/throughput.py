@@ -8,6 +8,13 @@ arithmetic is what is measured), `--steps` timed steps after warm-up, fp32 and b
 run (and torch.compile when asked). Plan: one CEM call for 1 and for 32 episodes at once. FLOPs
 per step come from torch.utils.flop_counter; MFU = achieved FLOP/s / peak, printed when the peak is
 known (a table of common GPUs, or --peak-tflops). Prints one JSON object.
+
+    python benchmarks/throughput.py --under-load          # CPU: thread settings alone and beside a competitor
+
+Under load: each thread setting (train.threads, OMP_WAIT_POLICY, GOMP_SPINCOUNT; they must be set
+before torch starts its thread pool, so each runs in a fresh process) is timed alone and beside one
+single-threaded busy process at the lowest priority (nice 19), as a user's machine always runs
+something else. Reports seconds per step for both and the slow-down ratio per setting.
 """
 from __future__ import annotations
 
@@ -80,6 +87,70 @@ def time_plan(model, cfg, episodes: int, repeats: int) -> dict:
             "flops_per_call": flops, "tflops_per_s": flops / dt / 1e12}
 
 
+UNDER_LOAD_SETTINGS = {  # name -> (train.threads, extra environment)
+    "threads=all": (0, {}),
+    "threads=all, OMP_WAIT_POLICY=passive": (0, {"OMP_WAIT_POLICY": "passive"}),
+    "threads=all, GOMP_SPINCOUNT=10000": (0, {"GOMP_SPINCOUNT": "10000"}),
+    "threads=1": (1, {}),
+}
+
+
+def child_step_time(threads: int, steps: int, batch: int, out: str) -> None:
+    """Run in a fresh process by under_load(): prints seconds per training step as JSON."""
+    cfg = override(preset("two-room"), [f"train.batch_size={batch}", "train.steps=1000000", f"train.threads={threads}",
+                                        "train.checkpoint_every=1000000", "train.log_every=1000000"])
+    episodes = synthetic_episodes(32, cfg.data.steps_per_episode, cfg.model.image_size, cfg.model.action_dim)
+    trainer = Trainer(cfg, episodes, out, progress=False)
+    for _ in range(3):
+        trainer.train_step()
+    tic = time.perf_counter()
+    for _ in range(steps):
+        trainer.train_step()
+    print(json.dumps({"step_s": (time.perf_counter() - tic) / steps, "threads": torch.get_num_threads()}))
+
+
+COMPETITORS = {  # name -> the command line of one single-threaded busy process beside training
+    "alone": None,
+    "nice19": ["nice", "-n", "19"],
+    "nice0": [],
+}
+
+
+def under_load(steps: int, batch: int, out: str, only: list[str] | None = None) -> dict:
+    import os
+    import subprocess
+    import sys
+    rows = {}
+    for name, (threads, env) in UNDER_LOAD_SETTINGS.items():
+        if only and name not in only and name != "threads=all":
+            continue
+        row = {}
+        for competitor_name, prefix in COMPETITORS.items():
+            competitor = (subprocess.Popen(prefix + [sys.executable, "-c", "while True: pass"])
+                          if prefix is not None else None)
+            try:
+                done = subprocess.run([sys.executable, __file__, "--child-threads", str(threads), "--steps", str(steps),
+                                       "--batch", str(batch), "--out", out], env={**os.environ, **env},
+                                      capture_output=True, text=True, check=True)
+            finally:
+                if competitor:
+                    competitor.kill()
+                    competitor.wait()
+            row[f"{competitor_name}_step_s"] = json.loads(done.stdout.splitlines()[-1])["step_s"]
+        for competitor_name in list(COMPETITORS)[1:]:
+            row[f"{competitor_name}_slowdown"] = row[f"{competitor_name}_step_s"] / row["alone_step_s"]
+        rows[name] = row
+        print(f"{name:<38} alone {row['alone_step_s']:.3f} s/step; beside a busy process at nice 19 "
+              f"{row['nice19_step_s']:.3f} ({row['nice19_slowdown']:.2f}x), at nice 0 {row['nice0_step_s']:.3f} "
+              f"({row['nice0_slowdown']:.2f}x)", file=sys.stderr, flush=True)
+    base = rows["threads=all"]["alone_step_s"]
+    for row in rows.values():
+        for competitor_name in COMPETITORS:
+            row[f"{competitor_name}_vs_default_alone"] = row[f"{competitor_name}_step_s"] / base
+    return {"benchmark": "throughput-under-load", "cores": os.cpu_count(), "batch": batch, "steps": steps,
+            "competitor": "one single-threaded busy loop (python), at nice 19 and at nice 0", "settings": rows}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=20, help="timed training steps per setting")
@@ -87,7 +158,16 @@ def main() -> None:
     ap.add_argument("--compile", action="store_true", help="also time torch.compile")
     ap.add_argument("--peak-tflops", type=float, help="the device's peak (bf16 for GPUs) for MFU")
     ap.add_argument("--out", default="runs/throughput", help="scratch run folder")
+    ap.add_argument("--under-load", action="store_true", help="time thread settings alone and beside a busy process")
+    ap.add_argument("--settings", help="under load: only these settings (names separated by ;) beside the default")
+    ap.add_argument("--child-threads", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child_threads is not None:
+        return child_step_time(args.child_threads, args.steps, args.batch, args.out)
+    if args.under_load:
+        only = args.settings.split(";") if args.settings else None
+        print(json.dumps(under_load(args.steps, args.batch, args.out, only), indent=2))
+        return
     base = override(preset("two-room"), [f"train.batch_size={args.batch}", "train.steps=1000000",
                                          "train.checkpoint_every=1000000", "train.log_every=1000000"])
     episodes = synthetic_episodes(64, base.data.steps_per_episode, base.model.image_size, base.model.action_dim)

@@ -59,6 +59,16 @@ def test_help_does_not_import_torch():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
+def test_version_and_the_robot_side_client_import_no_torch():
+    import jepalab
+    done = subprocess.run([sys.executable, "-m", "jepalab", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == f"jepalab {jepalab.__version__}"
+    code = "import sys, numpy as np; from jepalab.client import Client, encode_image\n" \
+           "encode_image(np.zeros((8, 8, 3), np.uint8)); assert 'torch' not in sys.modules, 'torch imported'"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize("argv, message", [
     (["train", "--data", "{tmp}/nope", "--preset", "debug", "--out", "{tmp}/r"], "no such data folder"),
     (["plan", "--checkpoint", "{tmp}/nope"], "no such checkpoint"),

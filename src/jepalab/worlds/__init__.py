@@ -6,6 +6,12 @@
 Every world is a gymnasium `Env` with dict observations {"pixels", "proprio"} and
 an info dict carrying "goal" (an image) and "is_success". `make("gymnasium:Reacher-v5")` wraps any
 gymnasium env that renders rgb_array the same way (worlds/gym_env.py).
+
+Importing this module registers the built-in worlds with gymnasium:
+
+    import gymnasium as gym, jepalab.worlds
+    env = gym.make("jepalab/TwoRoom-v0")      # also jepalab/Push-v0, jepalab/PushT-v0, jepalab/Bounce-v0
+    env = gym.make("jepalab.worlds:jepalab/Push-v0", max_steps=200)   # imports and registers in one go
 """
 from __future__ import annotations
 
@@ -33,7 +39,24 @@ def _push_t(**kwargs) -> gym.Env:
     return PushEnv(block="T", **kwargs)
 
 
-WORLDS: dict[str, Callable[..., gym.Env]] = {"two-room": _two_room, "push": _push, "push-t": _push_t}
+def _bounce(**kwargs) -> gym.Env:
+    from .bounce_env import BounceEnv
+    return BounceEnv(**kwargs)
+
+
+WORLDS: dict[str, Callable[..., gym.Env]] = {"two-room": _two_room, "push": _push, "push-t": _push_t,
+                                             "bounce": _bounce}
+GYM_IDS = {"two-room": "jepalab/TwoRoom-v0", "push": "jepalab/Push-v0", "push-t": "jepalab/PushT-v0",
+           "bounce": "jepalab/Bounce-v0"}
+
+
+def _register() -> None:
+    for name, env_id in GYM_IDS.items():
+        if env_id not in gym.registry:
+            gym.register(env_id, entry_point=f"{__name__}:{WORLDS[name].__name__}", disable_env_checker=False)
+
+
+_register()
 
 
 def make(name: str, **kwargs) -> gym.Env:

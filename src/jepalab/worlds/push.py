@@ -166,7 +166,8 @@ class PushEnv(gym.Env):
         pos, angle = self.block_pose
         dist = float(np.linalg.norm(pos - self.target_pos))
         err = angle_error(angle, self.target_angle, self.symmetry)
-        return {"goal": self._goal_img, "goal_proprio": self._goal_proprio, "distance": dist, "angle_error": err,
+        # copies: a caller keeping the info of one step must not see it change at the next
+        return {"goal": self._goal_img.copy(), "goal_proprio": self._goal_proprio.copy(), "distance": dist, "angle_error": err,
                 "is_success": dist < POS_TOL and err < ANGLE_TOL}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):

@@ -161,7 +161,7 @@ class TwoRoomEnv(gym.Env):
 
     def _info(self) -> dict:
         dist = float(np.linalg.norm(self.pos - self.goal))
-        return {"goal": self._goal_img, "goal_proprio": self.goal.astype(np.float32),
+        return {"goal": self._goal_img.copy(), "goal_proprio": self.goal.astype(np.float32),
                 "distance": dist, "is_success": dist < self.layout.goal_radius}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
