@@ -1,6 +1,9 @@
 """jepalab: JEPA world models that learn from pixels, imagine, plan and notice the impossible.
 
     import jepalab
+    cfg = jepalab.preset("debug")
+    store = jepalab.collect("two-room", episodes=24, steps=32, out="data/quick")
+    model, result = jepalab.train_model(cfg, store.load_all(), out="runs/quick")
     model, cfg, meta = jepalab.load_model("runs/demo")     # a trained WorldModel
     z = model.encode(frames)                               # (B, 64, 64, 3) uint8 -> (B, D)
 
@@ -28,6 +31,9 @@ _LAZY = {
     "RunConfig": ("jepalab.config", "RunConfig"),
     "make_world": ("jepalab.worlds", "make"),
     "Agent": ("jepalab.planning.agent", "Agent"),
+    "collect": ("jepalab.data.collect", "collect"),
+    "EpisodeStore": ("jepalab.data.store", "EpisodeStore"),
+    "train_model": ("jepalab.train", "train"),  # not `train`: that name is the module jepalab.train
 }
 
 
