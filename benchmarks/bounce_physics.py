@@ -1,6 +1,8 @@
 """Benchmark: intuitive physics. An action-free world model of `bounce`, then `jepalab bench` on it.
 
-    python benchmarks/bounce_physics.py --out runs/bounce --results results/bounce   # ~25 min on 2 idle CPU cores (54 on a 2.2x slower machine)
+    python benchmarks/bounce_physics.py --out runs/bounce --results results/bounce
+
+~25 min on 2 idle CPU cores (54 on a 2.2x slower machine).
 
 = `jepalab train --world bounce --preset bounce --out OUT` (1,000 passive clips of 24 frames, seeds
 0-999, zero actions; resumed if OUT holds the run) followed by `jepalab bench --checkpoint OUT
@@ -46,13 +48,19 @@ def main() -> None:
     phys = res["suites"]["physics"]["models"]
     mean = lambda model, metric: phys[model][metric]["mean"]
     summary = {
-        "benchmark": "bounce-physics", "command": command, "results": args.results,
-        "wall_seconds": time.perf_counter() - tic, "collect_and_train_seconds": train_s, "threads": torch.get_num_threads(),
+        "benchmark": "bounce-physics",
+        "command": command,
+        "results": args.results,
+        "wall_seconds": time.perf_counter() - tic,
+        "collect_and_train_seconds": train_s,
+        "threads": torch.get_num_threads(),
         "final_metrics": {k: result.get(k) for k in ("step", "pred_loss", "latent_std", "effective_rank")},
         "physics": {m: {k: round(v["mean"], 3) for k, v in ms.items()} for m, ms in phys.items()},
-        "targets": {"mean pairwise accuracy >= 0.9": mean("trained", "pairwise_accuracy") >= 0.9,
-                    "untrained within 0.1 of chance": abs(mean("untrained", "pairwise_accuracy") - 0.5) <= 0.1,
-                    "most impossible clips peak at the event": mean("trained", "localised") > 0.5},
+        "targets": {
+            "mean pairwise accuracy >= 0.9": mean("trained", "pairwise_accuracy") >= 0.9,
+            "untrained within 0.1 of chance": abs(mean("untrained", "pairwise_accuracy") - 0.5) <= 0.1,
+            "most impossible clips peak at the event": mean("trained", "localised") > 0.5,
+        },
     }
     print(json.dumps(summary, indent=2))
 

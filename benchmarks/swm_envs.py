@@ -47,7 +47,9 @@ def main() -> int:
         train(cfg, store.load_all(), run, resume=True)
         res = bench(run, run / "results", suites=["control"], options=BenchOptions(episodes=args.eval_episodes),
                     command="python benchmarks/swm_envs.py " + " ".join(sys.argv[1:]))
-        summary[env_id] = {m: round(v["success_rate"]["mean"], 3) for m, v in res["suites"]["control"]["models"].items()}
+        summary[env_id] = {
+            m: round(v["success_rate"]["mean"], 3) for m, v in res["suites"]["control"]["models"].items()
+        }
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -29,8 +29,11 @@ def main() -> None:
     summary = run_demo(cfg, args.out, progress=True)
     wall = time.perf_counter() - tic
     result = {
-        "benchmark": "two-room", "command": "python benchmarks/two_room.py " + " ".join(f"--set {s}" for s in args.sets),
-        "wall_seconds": wall, "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+        "benchmark": "two-room",
+        "command": "python benchmarks/two_room.py " + " ".join(f"--set {s}" for s in args.sets),
+        "wall_seconds": wall,
+        "cpu": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
         **summary,
         "targets": {"wall_seconds <= 900": wall <= 900, "success_rate >= 0.9": summary["success_rate"] >= 0.9},
     }

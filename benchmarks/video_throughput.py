@@ -56,7 +56,9 @@ def main() -> None:
     clips = [source.batch(args.batch).to(args.device) for _ in range(args.steps)]
     gen_rate = args.batch * args.steps / (time.perf_counter() - tic)
     grid = (v.frames // v.tubelet, v.size // v.patch, v.size // v.patch)
-    masks = [multiblock_masks(args.batch, grid, VJEPA_SPECS, torch.Generator().manual_seed(i)) for i in range(args.steps)]
+    masks = [
+        multiblock_masks(args.batch, grid, VJEPA_SPECS, torch.Generator().manual_seed(i)) for i in range(args.steps)
+    ]
     models = {}
     for precision, recompute in VARIANTS:
         torch.manual_seed(0)

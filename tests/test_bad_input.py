@@ -91,7 +91,9 @@ def test_episode_data_kept_in_other_files_is_refused(debug_store, tmp_path, how)
         del f["actions"]
         if how == "external":  # the bytes of the dataset live in a raw file anywhere on the machine
             outside.write_bytes(actions.astype(np.float32).tobytes())
-            f.create_dataset("actions", shape=actions.shape, dtype=np.float32, external=[(str(outside), 0, actions.nbytes)])
+            f.create_dataset(
+                "actions", shape=actions.shape, dtype=np.float32, external=[(str(outside), 0, actions.nbytes)]
+            )
         else:
             with h5py.File(tmp_path / "other.h5", "w") as g:
                 g["actions"] = actions

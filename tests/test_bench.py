@@ -128,7 +128,12 @@ def test_html_report_embeds_every_plot_and_the_table(run, tmp_path):
     page = _Page()
     page.feed((tmp_path / "r" / "report.html").read_text())
     pngs = sorted((tmp_path / "r" / "plots").glob("*.png"))
-    assert {p.name for p in pngs} >= {"control_budget.png", "control_trajectories.png", "probe_scatter.png", "training.png"}
+    assert {p.name for p in pngs} >= {
+        "control_budget.png",
+        "control_trajectories.png",
+        "probe_scatter.png",
+        "training.png",
+    }
     assert len(page.images) == len(pngs)
     for src in page.images:
         assert src.startswith("data:image/png;base64,")

@@ -41,7 +41,9 @@ def test_resume_is_exact(debug_store, tmp_path, prefetch):
 
 
 @pytest.mark.parametrize("where", ["batch drawn", "optimizer stepped", "validating", "saving", "twice"])
-def test_ctrl_c_anywhere_in_a_step_then_resume_gives_the_uninterrupted_weights(debug_store, tmp_path, monkeypatch, where):
+def test_ctrl_c_anywhere_in_a_step_then_resume_gives_the_uninterrupted_weights(
+    debug_store, tmp_path, monkeypatch, where
+):
     import jepalab.train as train_module
     cfg = override(preset("debug"), ["train.steps=20", "train.checkpoint_every=10", "train.log_every=3"])
     episodes = debug_store.load_all()
@@ -113,12 +115,18 @@ def test_a_fresh_run_into_a_used_folder_is_refused_and_the_old_run_is_kept(debug
     from jepalab.train import train
     cfg = override(preset("debug"), ["train.steps=4", "train.checkpoint_every=2", "train.log_every=2"])
     train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
-    before = (tmp_path / "run" / "metrics.jsonl").read_text(), (tmp_path / "run" / "checkpoints" / "latest.json").read_text()
+    before = (
+        (tmp_path / "run" / "metrics.jsonl").read_text(),
+        (tmp_path / "run" / "checkpoints" / "latest.json").read_text(),
+    )
     with pytest.raises(CheckpointError, match=r"run: already holds a training run \(checkpoint at step 4\).*--resume"):
         train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     with pytest.raises(CheckpointError, match="--resume"):
         pretrain(override(preset("video-debug"), ["train.steps=2"]), tmp_path / "run", progress=False)
-    assert ((tmp_path / "run" / "metrics.jsonl").read_text(), (tmp_path / "run" / "checkpoints" / "latest.json").read_text()) == before
+    assert (
+        (tmp_path / "run" / "metrics.jsonl").read_text(),
+        (tmp_path / "run" / "checkpoints" / "latest.json").read_text(),
+    ) == before
     _, result = train(cfg, debug_store.load_all(), tmp_path / "run", resume=True, progress=False)
     assert result["step"] == 4  # --resume on a finished run reports it again
 

@@ -47,10 +47,23 @@ def hearing_model(tmp_path_factory):
     from jepalab.data.collect import collect
     from jepalab.train import Trainer
     store = collect("bounce", 160, 16, tmp_path_factory.mktemp("d") / "bounce", progress=False)
-    cfg = override(preset("bounce"), ["model.senses=audio", "model.appearance=false", "model.width=16", "model.latent_dim=64",
-                                      "model.pred_dim=64", "model.pred_depth=2", "model.history=3",
-                                      "train.steps=400", "train.batch_size=32", "train.log_every=100",
-                                      "train.checkpoint_every=400", "data.steps_per_episode=16"])
+    cfg = override(
+        preset("bounce"),
+        [
+            "model.senses=audio",
+            "model.appearance=false",
+            "model.width=16",
+            "model.latent_dim=64",
+            "model.pred_dim=64",
+            "model.pred_depth=2",
+            "model.history=3",
+            "train.steps=400",
+            "train.batch_size=32",
+            "train.log_every=100",
+            "train.checkpoint_every=400",
+            "data.steps_per_episode=16",
+        ],
+    )
     torch.manual_seed(0)
     trainer = Trainer(cfg, store.load_all(), tmp_path_factory.mktemp("run"), progress=False)
     trainer.fit()

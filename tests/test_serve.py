@@ -64,7 +64,9 @@ def test_plan_surprise_health_info(server, episode):
     c = Client(server.url, token="s3cret")
     assert c.health()["status"] == "ok"
     info = c.info()
-    assert len(info["checkpoint"]["sha256"]) == 64 and info["model"]["image_size"] == 64 and "token" not in info["limits"]
+    assert (
+        len(info["checkpoint"]["sha256"]) == 64 and info["model"]["image_size"] == 64 and "token" not in info["limits"]
+    )
     plan = c.plan(obs, goal=goal)
     actions = np.array(plan["actions"])
     assert actions.shape == (info["plan"]["horizon"], 2) and np.all(np.abs(actions) <= 1) and np.isfinite(plan["cost"])
@@ -85,16 +87,27 @@ def test_requests_arriving_together_share_one_planner_call(server, episode):
     assert len(out) == 6 and max(p["batch"] for p in out) > 1
 
 
-@pytest.mark.parametrize("body, status, words", [
-    (b"{not json", 400, "not JSON"),
-    (b"[1, 2]", 400, "JSON object"),
-    (json.dumps({"goal": "x"}).encode(), 400, "missing field 'observation'"),
-    (json.dumps({"observation": "%%%notbase64", "goal": "x"}).encode(), 400, "not valid base64"),
-    (json.dumps({"observation": base64.b64encode(b"hello").decode(), "goal": "x"}).encode(), 400, "not a PNG"),
-    (json.dumps({"observation": encode_image(np.zeros((32, 32, 3), np.uint8)), "goal": "x"}).encode(), 422, "32x32"),
-    (json.dumps({"observation": {"shape": [64, 64, 3], "data": "AAAA"}, "goal": "x"}).encode(), 400, "bytes"),
-    (json.dumps({"observation": encode_image(np.zeros((64, 64, 3), np.uint8)), "goal_id": "nope"}).encode(), 404, "unknown"),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        (b"{not json", 400, "not JSON"),
+        (b"[1, 2]", 400, "JSON object"),
+        (json.dumps({"goal": "x"}).encode(), 400, "missing field 'observation'"),
+        (json.dumps({"observation": "%%%notbase64", "goal": "x"}).encode(), 400, "not valid base64"),
+        (json.dumps({"observation": base64.b64encode(b"hello").decode(), "goal": "x"}).encode(), 400, "not a PNG"),
+        (
+            json.dumps({"observation": encode_image(np.zeros((32, 32, 3), np.uint8)), "goal": "x"}).encode(),
+            422,
+            "32x32",
+        ),
+        (json.dumps({"observation": {"shape": [64, 64, 3], "data": "AAAA"}, "goal": "x"}).encode(), 400, "bytes"),
+        (
+            json.dumps({"observation": encode_image(np.zeros((64, 64, 3), np.uint8)), "goal_id": "nope"}).encode(),
+            404,
+            "unknown",
+        ),
+    ],
+)
 def test_malformed_plan_requests_get_4xx_with_a_message(server, body, status, words):
     code, doc = raw(server, "POST", "/plan", body, {"Content-Type": "application/json"})
     assert code == status and words in doc["error"], doc
@@ -174,7 +187,9 @@ def test_goals_given_as_states_go_through_the_state_probe(run, server, episode):
     from jepalab.checkpoint import load_model
     from jepalab.evals.probe import StateProbe, state_probe_for
     obs, goal = episode
-    code, doc = raw(server, "POST", "/plan", json.dumps({"observation": encode_image(obs), "goal_state": [0.5, 0.5]}).encode())
+    code, doc = raw(
+        server, "POST", "/plan", json.dumps({"observation": encode_image(obs), "goal_state": [0.5, 0.5]}).encode()
+    )
     assert code == 400 and "no state probe" in doc["error"]  # this server was started without one
     model, cfg, meta = load_model(run)
     probe, path = state_probe_for(run, model, cfg, meta["step"])

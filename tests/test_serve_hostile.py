@@ -74,7 +74,9 @@ def exchange(server, data: bytes, timeout: float = 10.0) -> list[tuple[int, dict
     while buf:
         head, _, rest = buf.partition(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1])
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+        length = next(
+            int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+        )
         answers.append((status, strict_json(rest[:length])))
         buf = rest[length:]
     return answers
@@ -151,12 +153,16 @@ def test_bodies_that_break_parsers_are_400(server, raw, words):
 
 def test_surprise_limits_frames_and_horizon(server):
     frames = [good] * 6
-    [(code, doc)] = exchange(server, post("/surprise", json.dumps({"frames": frames}).encode(), "Connection: close\r\n"))
+    [(code, doc)] = exchange(
+        server, post("/surprise", json.dumps({"frames": frames}).encode(), "Connection: close\r\n")
+    )
     assert code == 413 and "--max-frames" in doc["error"]
     [(code, doc)] = exchange(server, post("/surprise", json.dumps({"frames": frames[:3], "horizon": 3}).encode(),
                                           "Connection: close\r\n"))
     assert code == 422 and "horizon 3" in doc["error"]
-    [(code, doc)] = exchange(server, post("/surprise", json.dumps({"frames": frames[:4]}).encode(), "Connection: close\r\n"))
+    [(code, doc)] = exchange(
+        server, post("/surprise", json.dumps({"frames": frames[:4]}).encode(), "Connection: close\r\n")
+    )
     assert code == 200 and doc["surprise"][0] is None  # null, never NaN
 
 
@@ -191,7 +197,9 @@ def test_simultaneous_clients_beyond_the_thread_limit_get_503_never_a_reset(run)
         def client():
             barrier.wait()
             try:
-                statuses.extend(a[0] for a in exchange(server, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+                statuses.extend(
+                    a[0] for a in exchange(server, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                )
             except OSError as e:
                 errors.append(repr(e))
 

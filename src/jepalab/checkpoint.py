@@ -177,7 +177,9 @@ def read_meta(ckpt: Path) -> dict:
     except json.JSONDecodeError as e:
         raise CheckpointError(f"{path}: corrupt JSON ({e})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a jepalab checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+        raise CheckpointError(
+            f"{path}: not a jepalab checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})"
+        )
     types = {"format_version": int, "step": int, "config": dict, "kind": str, "sha256": dict}
     wrong = [f"{k} is {type(meta[k]).__name__}, expected {t.__name__}" for k, t in types.items()
              if k in meta and not (isinstance(meta[k], t) and not isinstance(meta[k], bool))]
@@ -224,8 +226,11 @@ def load_weights(model: torch.nn.Module, path: Path) -> None:
     wrong = [f"{k}: file {tuple(tensors[k].shape)} vs model {tuple(own[k].shape)}"
              for k in own if k in tensors and tensors[k].shape != own[k].shape]
     if missing or unexpected or wrong:
-        lines = ([f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}"] if missing else []) + \
-                ([f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"] if unexpected else []) + wrong[:5]
+        lines = (
+            ([f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}"] if missing else [])
+            + ([f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"] if unexpected else [])
+            + wrong[:5]
+        )
         raise CheckpointError(f"{path}: does not match this model's architecture:\n  " + "\n  ".join(lines))
     load_full_state(model, tensors)
 
@@ -244,8 +249,10 @@ def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
     ckpt = resolve(path)
     meta = read_meta(ckpt)
     if meta.get("kind", "world") != "world":
-        raise CheckpointError(f"{ckpt}: a {meta['kind']} checkpoint, not an action-conditioned world model "
-                              "(load it with load_video_model, or use it as a frozen encoder: --set model.video_encoder=...)")
+        raise CheckpointError(
+            f"{ckpt}: a {meta['kind']} checkpoint, not an action-conditioned world model "
+            "(load it with load_video_model, or use it as a frozen encoder: --set model.video_encoder=...)"
+        )
     cfg = _config(ckpt, meta, RunConfig)
     if expect is not None and expect != cfg.model:
         diff = {k: (v, getattr(expect, k)) for k, v in vars(cfg.model).items() if getattr(expect, k) != v}
@@ -260,6 +267,18 @@ def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
     model = WorldModel(cfg.model, video=video)
     load_weights(model, ckpt / "model.safetensors")
     return model.eval(), cfg, meta
+
+
+def build_world_model(cfg: ModelConfig, video=None):
+    """A new WorldModel for `cfg` with random weights, except a frozen pretrained video encoder
+    (model.video_encoder), whose config and weights are read from its run."""
+    from .models import WorldModel
+    if cfg.video_encoder and video is None:
+        pretrained, pretrain_cfg, _ = load_video_model(cfg.video_encoder)
+        model = WorldModel(cfg, video=pretrain_cfg.video)
+        model.encoder.backbone.video.load_state_dict(pretrained.feature_encoder.state_dict())
+        return model
+    return WorldModel(cfg, video=video)
 
 
 def load_video_model(path: str | os.PathLike):

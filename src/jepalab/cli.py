@@ -76,8 +76,13 @@ def cmd_train(args) -> None:
         from .checkpoint import refuse_fresh_start
         refuse_fresh_start(args.out)
     explicit = {s.partition("=")[0] for s in args.sets}
-    senses = [s.strip() for s in next((s.partition("=")[2] for s in reversed(args.sets) if s.startswith("model.senses=")),
-                                      preset(args.preset).model.senses).split(",")]
+    senses = [
+        s.strip()
+        for s in next(
+            (s.partition("=")[2] for s in reversed(args.sets) if s.startswith("model.senses=")),
+            preset(args.preset).model.senses,
+        ).split(",")
+    ]
     proprio_from_data = "proprio" in senses and "model.proprio_dim" not in explicit
     # the proprio size is only known once the data is: a stand-in lets the config validate until then
     cfg = override(preset(args.preset), (["model.proprio_dim=1"] if proprio_from_data else []) + list(args.sets))
@@ -91,9 +96,17 @@ def cmd_train(args) -> None:
     if args.world:
         cfg = override(cfg, [f"data.world={args.world}"])
         if rank == 0:
-            collect(args.world, cfg.data.episodes, cfg.data.steps_per_episode, Path(args.out) / "data",
-                    seed=cfg.data.seed, progress=not args.quiet, policy=cfg.data.policy, image_size=cfg.model.image_size,
-                    depth_size=cfg.model.depth_size if "depth" in cfg.model.sense_list else 0)
+            collect(
+                args.world,
+                cfg.data.episodes,
+                cfg.data.steps_per_episode,
+                Path(args.out) / "data",
+                seed=cfg.data.seed,
+                progress=not args.quiet,
+                policy=cfg.data.policy,
+                image_size=cfg.model.image_size,
+                depth_size=cfg.model.depth_size if "depth" in cfg.model.sense_list else 0,
+            )
         barrier()
         store = EpisodeStore(Path(args.out) / "data")
     else:
@@ -103,7 +116,9 @@ def cmd_train(args) -> None:
     cfg = override(cfg, from_data)
     if rank == 0:
         print(f"training on {len(store)} episodes from {store.root}")
-    _, result = train(cfg, store.load_all(stream=cfg.train.stream), args.out, resume=args.resume, progress=not args.quiet)
+    _, result = train(
+        cfg, store.load_all(stream=cfg.train.stream), args.out, resume=args.resume, progress=not args.quiet
+    )
     if rank != 0:
         return
     print(f"done: step {result['step']}, prediction loss {result.get('pred_loss', float('nan')):.4f}, "
@@ -193,10 +208,15 @@ def cmd_surprise(args) -> None:
     rows = []
     for path in args.videos:
         frames = np.stack(list(iter_frames(path, fps=args.fps, size=size)))
-        row = {"path": str(path), **summarize(surprise_curve(model, frames, args.context, args.horizon, name=str(path)))}
+        row = {
+            "path": str(path),
+            **summarize(surprise_curve(model, frames, args.context, args.horizon, name=str(path))),
+        }
         png = plot_curve(row, plots / f"{Path(path).stem}.surprise.png")
         rows.append(row)
-        print(f"{path}: {row['frames']} frames, peak surprise {row['peak']:.4f} at frame {row['peak_frame']}; plot {png}")
+        print(
+            f"{path}: {row['frames']} frames, peak surprise {row['peak']:.4f} at frame {row['peak_frame']}; plot {png}"
+        )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(jsonout.dumps({"checkpoint": args.checkpoint, "videos": rows}, indent=1))
@@ -251,9 +271,16 @@ def cmd_bench(args) -> None:
     bad = [s for s in args.sets if not s.startswith("plan.")]
     if bad:
         raise ValueError(f"bench only takes plan.* settings, got {bad}")
-    options = BenchOptions(episodes=args.episodes, pairs=args.pairs, pixel_steps=args.pixel_steps,
-                           probe_clips=args.probe_clips, probe_steps=args.probe_steps, probe_episodes=args.probe_episodes,
-                           goal_offset=args.goal_offset, budget=args.budget)
+    options = BenchOptions(
+        episodes=args.episodes,
+        pairs=args.pairs,
+        pixel_steps=args.pixel_steps,
+        probe_clips=args.probe_clips,
+        probe_steps=args.probe_steps,
+        probe_episodes=args.probe_episodes,
+        goal_offset=args.goal_offset,
+        budget=args.budget,
+    )
     suites = [s.strip() for s in args.suites.split(",") if s.strip()] if args.suites else None
     from .bench.suites import PROTOCOLS
     excluded = [x for p, names in PROTOCOLS.items() if p != "both" for x in names if x not in PROTOCOLS[args.protocol]]
@@ -264,7 +291,8 @@ def cmd_bench(args) -> None:
             print(f"{suite:<8} {model:<10} " + ", ".join(f"{k} {format_stat(v)}" for k, v in list(metrics.items())[:4]))
     for suite, why in results["skipped_suites"].items():
         print(f"{suite:<8} not run: {why}")
-    print(f"results: {Path(args.out) / 'results.json'}, {Path(args.out) / 'manifest.json'}, {Path(args.out) / 'report.html'}")
+    out = Path(args.out)
+    print(f"results: {out / 'results.json'}, {out / 'manifest.json'}, {out / 'report.html'}")
 
 
 def cmd_serve(args) -> None:
@@ -296,9 +324,26 @@ def cmd_config(args) -> None:
     print("\n".join(help_lines(preset(args.preset))))
 
 
+COMMANDS = {
+    "demo": cmd_demo,
+    "collect": cmd_collect,
+    "import": cmd_import,
+    "inspect": cmd_inspect,
+    "train": cmd_train,
+    "plan": cmd_plan,
+    "pretrain": cmd_pretrain,
+    "probe": cmd_probe,
+    "surprise": cmd_surprise,
+    "physics": cmd_physics,
+    "bench": cmd_bench,
+    "serve": cmd_serve,
+    "config": cmd_config,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    handler = globals()[f"cmd_{args.command}"]
+    handler = COMMANDS[args.command]
     from .runtime import tune_allocator
     tune_allocator()
     try:

@@ -8,19 +8,19 @@ from __future__ import annotations
 import argparse
 
 EXAMPLES = {
-    "demo": "jepalab demo --out runs/demo\n  jepalab demo --preset debug --out runs/smoke   # seconds, for a quick check",
+    "demo": "jepalab demo --out runs/demo\n  jepalab demo --preset debug --out runs/smoke   # seconds: a quick check",
     "collect": "jepalab collect --world two-room --episodes 1000 --out data/two-room\n"
-               "  MUJOCO_GL=egl jepalab collect --env gymnasium:Reacher-v5 --episodes 400 --steps 50 --out data/reacher\n"
-               "  jepalab collect --env gymnasium:PointMaze_UMaze-v3 --policy my_actions.npy --episodes 20 --out data/maze",
-    "import": "jepalab import --videos recordings/ --out data/mine --fps 10   # clip.mp4 + clip.csv (actions) [+ clip.state.csv]\n"
-              "  jepalab import --videos clips/ --out data/clips --passive   # no actions: a passive world, train with --preset bounce\n"
+               "  MUJOCO_GL=egl jepalab collect --env gymnasium:Reacher-v5 --episodes 400 --out data/reacher\n"
+               "  jepalab collect --env gymnasium:PointMaze_UMaze-v3 --policy a.npy --episodes 20 --out data/maze",
+    "import": "jepalab import --videos recordings/ --out data/mine --fps 10   # clip.mp4 + clip.csv of actions\n"
+              "  jepalab import --videos clips/ --out data/clips --passive   # no actions: train with --preset bounce\n"
               "  jepalab import --lerobot ~/datasets/pusht --out data/pusht --camera observation.image",
     "inspect": "jepalab inspect data/reacher                 # summary + data/reacher/contact_sheet.png",
     "train": "jepalab train --data data/two-room --preset two-room --out runs/two-room\n"
              "  jepalab train --world two-room --out runs/two-room --set train.steps=500\n"
              "  jepalab train --data data/two-room --out runs/two-room --resume   # after an interruption",
     "plan": "jepalab plan --checkpoint runs/two-room --episodes 50\n"
-            "  jepalab plan --checkpoint runs/push --goal state     # goals as the block's pose, through a state probe\n"
+            "  jepalab plan --checkpoint runs/push --goal state     # goals as the block's pose (a state probe)\n"
             "  jepalab plan --checkpoint runs/two-room --planner mppi --set plan.samples=256",
     "pretrain": "jepalab pretrain --world bounce --preset video-small --out runs/video\n"
                 "  jepalab pretrain --videos my_videos/,extra.mp4 --preset video-small --out runs/my-video",
@@ -33,7 +33,7 @@ EXAMPLES = {
                "  jepalab physics --checkpoint runs/video --suite suite/",
     "bench": "jepalab bench --checkpoint runs/demo --out results/demo            # every suite that applies, 3 seeds\n"
              "  jepalab bench --checkpoint runs/bounce --suites physics --seeds 5 --out results/bounce\n"
-             "  jepalab bench --compare results/demo results/other    # side by side ('A+B': one column, same checkpoint)\n"
+             "  jepalab bench --compare results/demo results/other    # side by side ('A+B': one column)\n"
              "  jepalab bench --verify results/demo                   # do the results still describe their files?",
     "serve": "jepalab serve --checkpoint runs/demo                       # http://127.0.0.1:8000, localhost only\n"
              "  jepalab serve --checkpoint runs/demo --host 0.0.0.0 --token $SECRET --goals goals/",
@@ -93,8 +93,11 @@ def parser() -> argparse.ArgumentParser:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
     def config_options(c: argparse.ArgumentParser, default_preset: str = "two-room") -> None:
-        c.add_argument("--preset", default=default_preset, help=f"named config to start from (default {default_preset}; "
-                                                                "also 'debug', tiny and fast)")
+        c.add_argument(
+            "--preset",
+            default=default_preset,
+            help=f"named config to start from (default {default_preset}; also 'debug', tiny and fast)",
+        )
         c.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                        help="override one setting, e.g. train.steps=500 (repeatable; list: `jepalab config`)")
         c.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -115,12 +118,17 @@ def parser() -> argparse.ArgumentParser:
     c = command("collect", "Roll out an exploration policy in a world and store the episodes.")
     where = c.add_mutually_exclusive_group()
     where.add_argument("--world", help="built-in world to collect from (default two-room)")
-    where.add_argument("--env", help="gymnasium:ID, any gymnasium env that renders rgb_array (e.g. gymnasium:Reacher-v5, "
-                                     "gymnasium:Pusher-v5, gymnasium:PointMaze_UMaze-v3)")
+    where.add_argument(
+        "--env",
+        help="gymnasium:ID, any gymnasium env that renders rgb_array (e.g. gymnasium:Reacher-v5, "
+        "gymnasium:Pusher-v5, gymnasium:PointMaze_UMaze-v3)",
+    )
     c.add_argument("--policy", default="random", help="random (held random exploration), noisy-expert (worlds with a "
                                                       "scripted expert: push) or a .npy file of actions "
                                                       "(episodes, steps, action_dim) in [-1, 1] to replay")
-    c.add_argument("--image-size", type=int, default=64, help="frame size for gymnasium envs (built-in worlds have their own)")
+    c.add_argument(
+        "--image-size", type=int, default=64, help="frame size for gymnasium envs (built-in worlds have their own)"
+    )
     c.add_argument("--depth-size", type=int, default=0, help="also store MuJoCo depth maps of this size (e.g. 16) for "
                                                             "model.senses=depth")
     c.add_argument("--episodes", type=int, default=1000, help="number of episodes (an existing store is completed)")
@@ -129,9 +137,13 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, help="folder of the episode store")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    c = command("import", "Turn your own recordings (videos + actions files, or a LeRobot dataset) into an episode store.")
+    c = command(
+        "import", "Turn your own recordings (videos + actions files, or a LeRobot dataset) into an episode store."
+    )
     src = c.add_mutually_exclusive_group(required=True)
-    src.add_argument("--videos", help="folder of videos; beside clip.mp4 its actions clip.npy|csv [and clip.state.npy|csv]")
+    src.add_argument(
+        "--videos", help="folder of videos; beside clip.mp4 its actions clip.npy|csv [and clip.state.npy|csv]"
+    )
     src.add_argument("--lerobot", help="a LeRobot v2.x dataset folder (meta/info.json, data/, videos/)")
     src.add_argument("--store", help="an episode store of an older schema version, rewritten in the current one")
     c.add_argument("--out", required=True, help="folder of the episode store (an existing one is completed)")
@@ -185,15 +197,21 @@ def parser() -> argparse.ArgumentParser:
                          "beside an untrained encoder and raw pixels.")
     c.add_argument("--checkpoint", required=True, help="run folder or checkpoint of `jepalab pretrain`")
     c.add_argument("--world", default="bounce", choices=["bounce"], help="world whose held-out clips are probed")
-    c.add_argument("--clips", type=int, default=256, help="training clips per probe task (a quarter as many test clips)")
+    c.add_argument(
+        "--clips", type=int, default=256, help="training clips per probe task (a quarter as many test clips)"
+    )
     c.add_argument("--steps", type=int, default=400, help="optimizer steps of each attentive probe")
-    c.add_argument("--seed", type=int, default=10_000, help="first clip seed (pretraining streams start at source.seed)")
+    c.add_argument(
+        "--seed", type=int, default=10_000, help="first clip seed (pretraining streams start at source.seed)"
+    )
     c.add_argument("--out", help="where probe.json goes (default: CHECKPOINT/probe.json)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
 
     c = command("surprise", "Per-frame surprise (latent prediction error) of a trained model on video files, "
                             "with its peak and a plot.")
-    c.add_argument("--checkpoint", required=True, help="run folder or checkpoint (video-pretrained or action-conditioned)")
+    c.add_argument(
+        "--checkpoint", required=True, help="run folder or checkpoint (video-pretrained or action-conditioned)"
+    )
     c.add_argument("videos", nargs="+", help="video files")
     surprise_window(c)
     c.add_argument("--fps", type=float, help="resample the videos to this frame rate (default: every frame)")
@@ -228,7 +246,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--goal-offset", type=int, default=25, help="dataset protocol: environment steps from start to goal")
     c.add_argument("--budget", type=int, default=50, help="dataset protocol: environment steps allowed per episode")
     c.add_argument("--seeds", type=int, default=3, help="evaluation seeds per suite (default 3)")
-    c.add_argument("--out", help="results folder (bench; resumed if it holds this checkpoint's parts) or table file (compare)")
+    c.add_argument(
+        "--out", help="results folder (bench; resumed if it holds this checkpoint's parts) or table file (compare)"
+    )
     c.add_argument("--episodes", type=int, help="control: episodes per seed (default: the checkpoint's plan.episodes)")
     c.add_argument("--pairs", type=int, default=100, help="physics: pairs per category per seed")
     c.add_argument("--pixel-steps", type=int, default=400, help="physics: training steps of the pixel-space baseline")

@@ -34,8 +34,11 @@ class ModelConfig:
     action_dim: int = opt(2, "environment action size")
     frameskip: int = opt(4, "environment steps per model step; the model's action is their concatenation")
     encoder: str = opt("cnn", "encoder backbone: cnn | vit")
-    video_encoder: str = opt("", "a `jepalab pretrain` run or checkpoint: its encoder, frozen, becomes the frame "
-                                 "encoder (V-JEPA 2-AC style) and only a readout, the projector and the predictor train")
+    video_encoder: str = opt(
+        "",
+        "a `jepalab pretrain` run or checkpoint: its encoder, frozen, becomes the frame "
+        "encoder (V-JEPA 2-AC style) and only a readout, the projector and the predictor train",
+    )
     width: int = opt(32, "cnn: channels of the first layer; vit: token width is 4x this")
     patch: int = opt(8, "vit: patch side in pixels")
     vit_depth: int = opt(4, "vit: transformer blocks")
@@ -59,10 +62,13 @@ class ModelConfig:
                                "keeps patch features) instead of one vector per frame; z is still a flat vector "
                                "of latent_dim = cells x token size, and the predictor attends over cells and time")
     depth_size: int = opt(16, "depth: side of the depth map fused as a sense (MuJoCo envs; collected at this size)")
-    appearance: bool = opt(False, "a latent part of its own (latent_dim // 8) for which local patterns (colours, edges, "
-                                  "corners) show anywhere in the frame, wherever they are; the predictor forecasts it "
-                                  "from the most of each pattern seen over its context, so what went behind an "
-                                  "occluder is expected back as it was (models/encoder.py AppearancePresence)")
+    appearance: bool = opt(
+        False,
+        "a latent part of its own (latent_dim // 8) for which local patterns (colours, edges, "
+        "corners) show anywhere in the frame, wherever they are; the predictor forecasts it "
+        "from the most of each pattern seen over its context, so what went behind an "
+        "occluder is expected back as it was (models/encoder.py AppearancePresence)",
+    )
 
     @property
     def cells(self) -> int:
@@ -134,8 +140,11 @@ class PlanConfig:
     min_std: float = opt(0.05, "floor of the action std")
     context: int = opt(1, "observed latents given to the predictor when imagining (<= model.history); 1 is fastest")
     replan_every: int = opt(1, "model steps executed before planning again (receding horizon)")
-    action_blocks: bool = opt(False, "search frameskip distinct environment actions per model step (the anchors' action "
-                                     "blocks) instead of one action held for frameskip steps")
+    action_blocks: bool = opt(
+        False,
+        "search frameskip distinct environment actions per model step (the anchors' action "
+        "blocks) instead of one action held for frameskip steps",
+    )
     episodes: int = opt(50, "evaluation episodes, fixed seeds")
     max_steps: int = opt(100, "environment steps allowed per evaluation episode")
     seed: int = opt(1000, "evaluation episode i uses seed + i (collection seeds start at data.seed)")
@@ -189,36 +198,58 @@ class RunConfig(Sections):
             (m.image_size % 16 == 0, f"model.image_size must be a multiple of 16, got {m.image_size}"),
             (m.encoder != "vit" or m.image_size % m.patch == 0, "model.image_size must be a multiple of model.patch"),
             (m.pred_dim % m.pred_heads == 0, "model.pred_dim must be divisible by model.pred_heads"),
-            (not m.spatial or (m.encoder == "cnn" and not m.video_encoder and not m.sense_list),
-             "model.spatial takes the cnn encoder with frames only (no video_encoder, no senses)"),
-            (not (m.appearance and (m.spatial or m.sense_list or m.video_encoder)),
-             "model.appearance takes the frames alone as one latent vector each (no model.spatial, senses or video_encoder); "
-             "set model.appearance=false to use those (the bounce preset turns it on)"),
-            (not m.spatial or m.latent_dim % m.cells == 0,
-             f"model.spatial: latent_dim ({m.latent_dim}) must be a multiple of the {m.cells} cells"),
-            (set(m.sense_list) <= {"proprio", "audio", "depth"},
-             f"model.senses may hold proprio, audio and depth, got {m.senses!r}"),
-            ("proprio" not in m.sense_list or m.proprio_dim >= 1,
-             "model.senses includes proprio: set model.proprio_dim (training from a store sets it)"),
+            (
+                not m.spatial or (m.encoder == "cnn" and not m.video_encoder and not m.sense_list),
+                "model.spatial takes the cnn encoder with frames only (no video_encoder, no senses)",
+            ),
+            (
+                not (m.appearance and (m.spatial or m.sense_list or m.video_encoder)),
+                "model.appearance takes the frames alone as one latent vector each (no model.spatial, senses or "
+                "video_encoder); set model.appearance=false to use those (the bounce preset turns it on)",
+            ),
+            (
+                not m.spatial or m.latent_dim % m.cells == 0,
+                f"model.spatial: latent_dim ({m.latent_dim}) must be a multiple of the {m.cells} cells",
+            ),
+            (
+                set(m.sense_list) <= {"proprio", "audio", "depth"},
+                f"model.senses may hold proprio, audio and depth, got {m.senses!r}",
+            ),
+            (
+                "proprio" not in m.sense_list or m.proprio_dim >= 1,
+                "model.senses includes proprio: set model.proprio_dim (training from a store sets it)",
+            ),
             (min(m.frameskip, m.history, m.latent_dim, m.action_dim) >= 1, "model sizes must be >= 1"),
-            (o.regularizer in ("sigreg", "vicreg"), f"objective.regularizer must be sigreg or vicreg, got {o.regularizer!r}"),
+            (
+                o.regularizer in ("sigreg", "vicreg"),
+                f"objective.regularizer must be sigreg or vicreg, got {o.regularizer!r}",
+            ),
             (p.planner in ("cem", "mppi"), f"plan.planner must be cem or mppi, got {p.planner!r}"),
             (0 < p.elites <= p.samples, "plan.elites must be in 1..plan.samples"),
             (1 <= p.replan_every <= p.horizon, "plan.replan_every must be in 1..plan.horizon"),
             (1 <= p.context <= m.history, "plan.context must be in 1..model.history"),
-            (t.device in ("auto", "cpu") or t.device.startswith("cuda"), f"train.device must be auto, cpu or cuda[:N], got {t.device!r}"),
+            (
+                t.device in ("auto", "cpu") or t.device.startswith("cuda"),
+                f"train.device must be auto, cpu or cuda[:N], got {t.device!r}",
+            ),
             (t.prefetch in ("auto", "on", "off"), f"train.prefetch must be auto, on or off, got {t.prefetch!r}"),
             (t.stream in ("auto", "on", "off"), f"train.stream must be auto, on or off, got {t.stream!r}"),
             (o.rollout_steps >= 1, "objective.rollout_steps must be >= 1"),
             (o.reg_over in ("frames", "changes"), f"objective.reg_over must be frames or changes, got {o.reg_over!r}"),
-            (1 <= o.rollout_context <= m.history, f"objective.rollout_context must be 1..model.history ({m.history}), "
-                                                   f"got {o.rollout_context}"),
-            (self.data.steps_per_episode >= o.window_steps(m.history) * m.frameskip + 1,
-             "data.steps_per_episode is too short for max(model.history, objective.rollout_context - 1 + "
-             "objective.rollout_steps) * model.frameskip"),
+            (
+                1 <= o.rollout_context <= m.history,
+                f"objective.rollout_context must be 1..model.history ({m.history}), got {o.rollout_context}",
+            ),
+            (
+                self.data.steps_per_episode >= o.window_steps(m.history) * m.frameskip + 1,
+                "data.steps_per_episode is too short for max(model.history, objective.rollout_context - 1 + "
+                "objective.rollout_steps) * model.frameskip",
+            ),
             (self.data.episodes >= 1, f"data.episodes must be >= 1, got {self.data.episodes}"),
-            (p.horizon >= 1 and p.samples >= 1 and p.iterations >= 1 and p.episodes >= 1 and p.max_steps >= 1,
-             "plan.horizon, samples, iterations, episodes and max_steps must be >= 1"),
+            (
+                p.horizon >= 1 and p.samples >= 1 and p.iterations >= 1 and p.episodes >= 1 and p.max_steps >= 1,
+                "plan.horizon, samples, iterations, episodes and max_steps must be >= 1",
+            ),
         ] + train_checks(t)
         return self._require(checks)
 
@@ -230,11 +261,17 @@ def train_checks(t: TrainConfig) -> list[tuple[bool, str]]:
         (t.steps >= 1, f"train.steps must be >= 1, got {t.steps}"),
         (t.batch_size >= 2, "train.batch_size must be >= 2 (the anti-collapse term needs a batch)"),
         (t.log_every >= 1, f"train.log_every must be >= 1, got {t.log_every}"),
-        (t.checkpoint_every >= 1, f"train.checkpoint_every must be >= 1 (steps between checkpoints), got {t.checkpoint_every}"),
+        (
+            t.checkpoint_every >= 1,
+            f"train.checkpoint_every must be >= 1 (steps between checkpoints), got {t.checkpoint_every}",
+        ),
         (t.keep_checkpoints >= 1, f"train.keep_checkpoints must be >= 1, got {t.keep_checkpoints}"),
         (t.warmup_steps >= 0, f"train.warmup_steps must be >= 0, got {t.warmup_steps}"),
         (math.isfinite(t.lr) and t.lr > 0, f"train.lr must be a finite number above 0, got {t.lr}"),
-        (math.isfinite(t.grad_clip) and t.grad_clip >= 0, f"train.grad_clip must be finite and >= 0, got {t.grad_clip}"),
+        (
+            math.isfinite(t.grad_clip) and t.grad_clip >= 0,
+            f"train.grad_clip must be finite and >= 0, got {t.grad_clip}",
+        ),
         (math.isfinite(t.weight_decay) and t.weight_decay >= 0, "train.weight_decay must be finite and >= 0"),
         (t.threads >= 0, f"train.threads must be >= 0 (0: all cores), got {t.threads}"),
         (t.precision in ("fp32", "bf16"), f"train.precision must be fp32 or bf16, got {t.precision!r}"),
@@ -290,7 +327,10 @@ class VideoConfig:
     @property
     def mask_specs(self):
         from .masks import MaskSpec
-        return tuple(MaskSpec(n, (scale, scale)) for n, scale in ((self.short_blocks, 0.15), (self.long_blocks, 0.7)) if n)
+
+        return tuple(
+            MaskSpec(n, (scale, scale)) for n, scale in ((self.short_blocks, 0.15), (self.long_blocks, 0.7)) if n
+        )
 
     @property
     def context_steps(self) -> int:

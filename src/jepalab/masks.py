@@ -73,8 +73,13 @@ def sample_target_mask(grid: tuple[int, int, int], specs, g: torch.Generator, mi
     raise ValueError(f"mask specs {specs} leave fewer than {min_context} context tokens on grid {grid}")
 
 
-def multiblock_masks(batch: int, grid: tuple[int, int, int], specs=VJEPA_SPECS,
-                     generator: torch.Generator | None = None, min_context: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+def multiblock_masks(
+    batch: int,
+    grid: tuple[int, int, int],
+    specs=VJEPA_SPECS,
+    generator: torch.Generator | None = None,
+    min_context: int = 4,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """-> context indices (B, Nc), target indices (B, Nt) into the flattened T*H*W tokens, sorted per row."""
     g = generator or torch.Generator().manual_seed(0)
     masks = [sample_target_mask(grid, specs, g, min_context).flatten() for _ in range(batch)]
@@ -102,7 +107,9 @@ def future_masks(batch: int, grid: tuple[int, int, int], context_steps: int,
         raise ValueError(f"context_steps must be in 1..{T - 1} for {T} time steps, got {context_steps}")
     horizon = T - context_steps if horizon is None else horizon
     if not 1 <= horizon <= T - context_steps:
-        raise ValueError(f"horizon must be in 1..{T - context_steps} after {context_steps} context steps, got {horizon}")
+        raise ValueError(
+            f"horizon must be in 1..{T - context_steps} after {context_steps} context steps, got {horizon}"
+        )
     split = context_steps * H * W
     ctx = torch.arange(split).expand(batch, -1)
     tgt = torch.arange(split, split + horizon * H * W).expand(batch, -1)

@@ -35,7 +35,9 @@ def ema_momentum(step: int, cfg: PretrainConfig) -> float:
     return v.ema_start + (v.ema_end - v.ema_start) * min(1.0, step / max(1, cfg.train.steps))
 
 
-def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progress: bool = True) -> tuple[VideoJEPA, dict]:
+def pretrain(
+    cfg: PretrainConfig, out: str | Path, resume: bool = False, progress: bool = True
+) -> tuple[VideoJEPA, dict]:
     with checkpoint.run_lock(out):
         return _pretrain(cfg, out, resume, progress)
 

@@ -125,9 +125,13 @@ class PlanningService:
         self.action_dim = self.cfg.model.action_dim
         self.planner = make_planner(self.cfg.plan, self.action_dim, seed=self.cfg.plan.seed)
         fingerprint = checkpoint_fingerprint(checkpoint)
-        self.info = {"checkpoint": {"path": fingerprint["path"], "sha256": fingerprint["sha256"], "step": meta.get("step")},
-                     "model": asdict(self.cfg.model), "plan": asdict(self.cfg.plan), "world": self.cfg.data.world,
-                     "limits": {k: v for k, v in asdict(options).items() if k != "token"}}
+        self.info = {
+            "checkpoint": {"path": fingerprint["path"], "sha256": fingerprint["sha256"], "step": meta.get("step")},
+            "model": asdict(self.cfg.model),
+            "plan": asdict(self.cfg.plan),
+            "world": self.cfg.data.world,
+            "limits": {k: v for k, v in asdict(options).items() if k != "token"},
+        }
         self.goals = {}
         if goals:
             from PIL import Image
@@ -175,9 +179,13 @@ class PlanningService:
             return self.submit("plan", (obs, self._goal_state(body["goal_state"])))
         if "goal_id" in body:
             if not isinstance(body["goal_id"], str):
-                raise RequestError(400, f"goal_id: the name of a goal image (a string), got {type(body['goal_id']).__name__}")
+                raise RequestError(
+                    400, f"goal_id: the name of a goal image (a string), got {type(body['goal_id']).__name__}"
+                )
             if body["goal_id"] not in self.goals:
-                raise RequestError(404, f"goal_id {body['goal_id']!r} unknown; known: {sorted(self.goals) or 'none (--goals DIR)'}")
+                raise RequestError(
+                    404, f"goal_id {body['goal_id']!r} unknown; known: {sorted(self.goals) or 'none (--goals DIR)'}"
+                )
             goal = self.goals[body["goal_id"]]
         else:
             goal = decode_image(_field(body, "goal", "or 'goal_id' or 'goal_state'"), self.size, "goal")
@@ -201,8 +209,11 @@ class PlanningService:
         if not isinstance(frames, list) or len(frames) < 2:
             raise RequestError(400, "frames: a list of at least 2 images")
         if len(frames) > self.options.max_frames:
-            raise RequestError(413, f"frames: {len(frames)} frames, this server takes at most {self.options.max_frames} "
-                                    "per request (--max-frames); send the video in windows")
+            raise RequestError(
+                413,
+                f"frames: {len(frames)} frames, this server takes at most {self.options.max_frames} "
+                "per request (--max-frames); send the video in windows",
+            )
         horizon = body.get("horizon", 1)
         if type(horizon) is not int or horizon < 1:
             raise RequestError(400, "horizon: a positive integer")
@@ -251,7 +262,9 @@ class PlanningService:
             z_goal = self.state_probe.goal(np.stack([p[1].values for p in payloads]))
         else:
             z_goal = self.model.encode(torch.from_numpy(np.stack([p[1] for p in payloads])))
-        plan = self.planner.plan(self.model, z[:, None], torch.zeros(len(payloads), 0, self.model.model_action_dim), z_goal)
+        plan = self.planner.plan(
+            self.model, z[:, None], torch.zeros(len(payloads), 0, self.model.model_action_dim), z_goal
+        )
         if not (torch.isfinite(plan.cost).all() and torch.isfinite(plan.actions).all()):
             raise RuntimeError("the model produced non-finite plan costs or actions for this observation and goal")
         return [{"actions": plan.actions[i].tolist(), "cost": float(plan.cost[i]), "horizon": plan.actions.shape[1],

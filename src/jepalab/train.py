@@ -27,8 +27,8 @@ from . import checkpoint
 from .config import RunConfig, dumps
 from .data.sequences import Prefetcher, SequenceSampler
 from .data.store import Episode
-from .evals.surprise import calibrate_surprise
 from .models import WorldModel
+from .models.part_errors import calibrate_surprise
 from .models.encoder import sense_dims
 from .objectives import latent_stats, make_regularizer, prediction_loss
 from .parallel import (distributed, full_optimizer_state, full_state, gather_rows, grad_norm_value, is_sharded,
@@ -97,7 +97,9 @@ class Trainer:
         # averages the gradients; only rank 0 logs, validates, checkpoints and shows progress
         self.rank, self.world = distributed()
         if t.batch_size % self.world:
-            raise ValueError(f"train.batch_size ({t.batch_size}) must be divisible by the number of processes ({self.world})")
+            raise ValueError(
+                f"train.batch_size ({t.batch_size}) must be divisible by the number of processes ({self.world})"
+            )
         self.progress = progress and self.rank == 0
         tune_allocator()
         if t.threads:
@@ -113,7 +115,7 @@ class Trainer:
         self.val_sampler = (SequenceSampler(val_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed + 1,
                                             senses=m.sense_list) if val_eps else None)
         self.device = resolve_device(t.device)
-        self.model = WorldModel(m).to(self.device)
+        self.model = checkpoint.build_world_model(m).to(self.device)
         self.objective = training_step_module(self.model, self.losses, self.device, t.compile, t.parallel)
         self.sharded = is_sharded(self.model)  # FSDP: every forward and every save is a collective
         prefetch = t.prefetch == "on" or (t.prefetch == "auto" and self.device.type == "cuda")
@@ -178,7 +180,9 @@ class Trainer:
             m.reset_running_stats()
             m.momentum = None  # cumulative average
         for _ in range(batches):
-            self.model.encode(to_device(self.device, self.sampler.sample(self.cfg.train.batch_size, (self.rank, self.world))[0])[0])
+            self.model.encode(
+                to_device(self.device, self.sampler.sample(self.cfg.train.batch_size, (self.rank, self.world))[0])[0]
+            )
         for m, mom in zip(norms, momenta):
             m.momentum = mom
         self.model.train()  # a frozen encoder back to eval mode
@@ -216,7 +220,12 @@ class Trainer:
         return scale
 
     def _warn_if_collapsing(self, m: dict) -> None:
-        if m["latent_std"] < 0.05 and not self.warned_collapse and not self.cfg.model.freeze_encoder and self.step > self.cfg.train.warmup_steps:
+        if (
+            m["latent_std"] < 0.05
+            and not self.warned_collapse
+            and not self.cfg.model.freeze_encoder
+            and self.step > self.cfg.train.warmup_steps
+        ):
             self.warned_collapse = True
             tqdm.write(f"warning: the latent is collapsing (per-dimension std {m['latent_std']:.4f} at step "
                        f"{self.step}); raise objective.weight (now {self.cfg.objective.weight}) or lower "

@@ -10,8 +10,15 @@ from jepalab.config import VideoConfig, override, preset
 from jepalab.data.video import write_video
 from jepalab.evals.intuitive_physics import auroc, score_pairs
 from jepalab.evals.physics_suite import Pair
-from jepalab.evals.surprise import (PixelPredictor, SurpriseError, calibrate_surprise, summarize, surprise_curve, top_tokens,
-                                    world_model_part_errors)
+from jepalab.evals.surprise import (
+    PixelPredictor,
+    SurpriseError,
+    calibrate_surprise,
+    summarize,
+    surprise_curve,
+    top_tokens,
+    world_model_part_errors,
+)
 from jepalab.models.video import VideoJEPA
 from jepalab.pretrain import pretrain
 

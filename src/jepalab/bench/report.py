@@ -62,14 +62,22 @@ def _training_plot(manifest: dict, plots: Path) -> Path | None:
 def _facts(results: dict, manifest: dict) -> list[tuple[str, str]]:
     ck, sw, hw = manifest["checkpoint"], manifest["software"], manifest["hardware"]
     git = sw.get("git") or {}
-    return [("checkpoint", f"{ck['path']} (step {ck.get('step')}, {ck.get('kind')})"),
-            ("checkpoint sha256", ck["sha256"]),
-            ("seeds", f"{results['seeds']} (95 % CI: Student's t over seeds)"),
-            ("software", f"jepalab {sw.get('jepalab')} (git {str(git.get('commit'))[:12]}"
-                         f"{', modified' if git.get('dirty') else ''}), torch {sw.get('torch')}, numpy {sw.get('numpy')}"),
-            ("hardware", f"{hw.get('cpu')}, {hw.get('torch_threads')} threads" + (f", {hw['gpu']}" if hw.get("gpu") else "")),
-            ("wall time", ", ".join(f"{s} {v['wall_seconds']:.0f} s" for s, v in manifest["suites"].items())),
-            ("not run", "; ".join(f"{s}: {r}" for s, r in manifest.get("skipped_suites", {}).items()) or "-")]
+    return [
+        ("checkpoint", f"{ck['path']} (step {ck.get('step')}, {ck.get('kind')})"),
+        ("checkpoint sha256", ck["sha256"]),
+        ("seeds", f"{results['seeds']} (95 % CI: Student's t over seeds)"),
+        (
+            "software",
+            f"jepalab {sw.get('jepalab')} (git {str(git.get('commit'))[:12]}"
+            f"{', modified' if git.get('dirty') else ''}), torch {sw.get('torch')}, numpy {sw.get('numpy')}",
+        ),
+        (
+            "hardware",
+            f"{hw.get('cpu')}, {hw.get('torch_threads')} threads" + (f", {hw['gpu']}" if hw.get("gpu") else ""),
+        ),
+        ("wall time", ", ".join(f"{s} {v['wall_seconds']:.0f} s" for s, v in manifest["suites"].items())),
+        ("not run", "; ".join(f"{s}: {r}" for s, r in manifest.get("skipped_suites", {}).items()) or "-"),
+    ]
 
 
 def write_reports(results: dict, manifest: dict, out: Path) -> tuple[Path, Path]:
@@ -90,7 +98,9 @@ def write_reports(results: dict, manifest: dict, out: Path) -> tuple[Path, Path]
 
     esc = html.escape
     table = "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr></thead><tbody>"
-    table += "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r + [""] * (width - len(r))) + "</tr>" for r in rows)
+    table += "".join(
+        "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r + [""] * (width - len(r))) + "</tr>" for r in rows
+    )
     table += "</tbody></table>"
     facts = "<table class='facts'>" + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
                                               for k, v in _facts(results, manifest)) + "</table>"

@@ -76,8 +76,13 @@ def bench(checkpoint, out, suites: list[str] | None = None, seeds: int = 3, opti
                 "software": software(), "hardware": hardware(), "seeds": seeds,
                 "options": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(options).items()},
                 "suites": {}, "skipped_suites": skipped, "started": started}
-    results = {"format": RESULTS_FORMAT, "checkpoint": {k: v for k, v in manifest["checkpoint"].items() if k != "files"},
-               "seeds": seeds, "suites": {}, "skipped_suites": skipped}
+    results = {
+        "format": RESULTS_FORMAT,
+        "checkpoint": {k: v for k, v in manifest["checkpoint"].items() if k != "files"},
+        "seeds": seeds,
+        "suites": {},
+        "skipped_suites": skipped,
+    }
     bar = tqdm(total=len(chosen) * seeds, desc="bench", unit="part", disable=not progress)
     for name in chosen:
         suite = SUITE_CLASSES[name](model, cfg, options, progress=progress)
@@ -97,10 +102,14 @@ def bench(checkpoint, out, suites: list[str] | None = None, seeds: int = 3, opti
                 write_json_atomic(path, part)
             parts.append(part)
             bar.update(1)
-        manifest["suites"][name] = {"options": key["options"], "data_seeds": [p["data_seed"] for p in parts],
-                                    "fingerprints": [p["fingerprint"] for p in parts],
-                                    "started": min(p["started"] for p in parts), "ended": max(p["ended"] for p in parts),
-                                    "wall_seconds": sum(p["seconds"] for p in parts)}
+        manifest["suites"][name] = {
+            "options": key["options"],
+            "data_seeds": [p["data_seed"] for p in parts],
+            "fingerprints": [p["fingerprint"] for p in parts],
+            "started": min(p["started"] for p in parts),
+            "ended": max(p["ended"] for p in parts),
+            "wall_seconds": sum(p["seconds"] for p in parts),
+        }
         results["suites"][name] = aggregate(parts)
     bar.close()
     manifest.update(ended=_now(), wall_seconds=time.perf_counter() - tic)

@@ -20,7 +20,11 @@ def seed_stats(values: list[float]) -> dict:
     n = len(finite)
     mean = sum(finite) / n if n else float("nan")
     std = math.sqrt(sum((v - mean) ** 2 for v in finite) / (n - 1)) if n > 1 else float("nan")
-    ci = [mean - t_quantile(n - 1) * std / math.sqrt(n), mean + t_quantile(n - 1) * std / math.sqrt(n)] if n > 1 else None
+    ci = (
+        [mean - t_quantile(n - 1) * std / math.sqrt(n), mean + t_quantile(n - 1) * std / math.sqrt(n)]
+        if n > 1
+        else None
+    )
     return {"values": values, "mean": mean, "std": std, "ci95": ci, "n": n, "method": "t over seeds"}
 
 

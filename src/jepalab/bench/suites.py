@@ -152,7 +152,9 @@ class ControlSuite:
                 samples = max(self.plan.elites + 1, round(self.plan.samples * f))
                 r = results["trained"] if samples == self.plan.samples else self._control(
                     replace(self.plan, samples=samples), self.model, "planner", s)
-                sweep.append({"samples": samples, "success_rate": r.success_rate, "seconds_per_step": r.seconds_per_step})
+                sweep.append(
+                    {"samples": samples, "success_rate": r.success_rate, "seconds_per_step": r.seconds_per_step}
+                )
             extra["budget_sweep"] = sweep
             from ..worlds import make
             env = make(world)
@@ -211,7 +213,12 @@ def _plot_budget(sweep: list[dict], metrics: dict, path) -> None:
     fig, ax = plt.subplots(figsize=(5, 3.4))
     ax.plot([r["samples"] for r in sweep], [r["success_rate"] for r in sweep], "o-", label="trained + planner")
     for name, style in (("untrained", "--"), ("random", ":")):
-        ax.axhline(metrics[name]["success_rate"], ls=style, color="grey", label=f"{name} (full budget)" if name == "untrained" else name)
+        ax.axhline(
+            metrics[name]["success_rate"],
+            ls=style,
+            color="grey",
+            label=f"{name} (full budget)" if name == "untrained" else name,
+        )
     ax.set_xscale("log", base=2)
     ax.set_xlabel("planning budget: candidates per iteration")
     ax.set_ylabel("success rate")
@@ -236,7 +243,12 @@ class PhysicsSuite:
 
     def options(self) -> dict:
         from ..evals.physics_suite import GENERATOR
-        return {"generator": GENERATOR, "pairs_per_category": self.options_.pairs, "pixel_steps": self.options_.pixel_steps}
+
+        return {
+            "generator": GENERATOR,
+            "pairs_per_category": self.options_.pairs,
+            "pixel_steps": self.options_.pixel_steps,
+        }
 
     def _pairs(self, s: int):
         from ..evals.physics_suite import make_suite

@@ -32,7 +32,9 @@ def verify(folder, progress: bool = False) -> list[tuple[str, bool, str]]:
     if manifest.get("training_data"):
         now = training_data_fingerprint(ck["path"])
         ok = now is not None and now["sha256"] == manifest["training_data"]["sha256"]
-        checks.append(("training data " + manifest["training_data"]["path"], ok, "sha256 matches" if ok else "changed or gone"))
+        checks.append(
+            ("training data " + manifest["training_data"]["path"], ok, "sha256 matches" if ok else "changed or gone")
+        )
     try:
         cfg = _suite_config(manifest)
     except (KeyError, TypeError, ValueError) as e:

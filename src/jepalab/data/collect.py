@@ -16,6 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..worlds import make
+from ..worlds.bounce import BARRIER_PROB, FAMILY_PROB, PASSIVE_OBJECTS
 from .store import Episode, EpisodeStore
 
 
@@ -124,9 +125,6 @@ def rollout_episode(env, steps: int, seed: int, policy=None, until_done: bool = 
                    goal_depth=f32(info["goal_depth"]) if "goal_depth" in info else None)
 
 
-PASSIVE_OBJECTS = 4  # bounce's most objects: proprio holds each one's position (zeros when absent)
-BARRIER_PROB = 0.3  # a world model that never met a wall inside the arena cannot expect a bounce off one
-FAMILY_PROB = 0.5  # share of clips from bounce's scene families (see worlds.bounce.sample_mixed_scene)
 
 
 def passive_episode(steps: int, seed: int) -> Episode:

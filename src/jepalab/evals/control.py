@@ -140,7 +140,11 @@ def _plan_episodes(envs, obs, infos, cfg: PlanConfig, model: WorldModel, done, a
                 act(i, step[i])
             env_steps += 1
             bar.update(1)
-    result.plan_seconds, result.plan_calls, result.episode_plans = agent.plan_seconds, agent.plan_calls, agent.episode_plans
+    result.plan_seconds, result.plan_calls, result.episode_plans = (
+        agent.plan_seconds,
+        agent.plan_calls,
+        agent.episode_plans,
+    )
 
 
 def planning_latency(model: WorldModel, cfg: PlanConfig, world: str, repeats: int = 3) -> float:

@@ -65,7 +65,9 @@ def one_object_set(n: int, cfg, seed: int, occluder_prob: float = 0.5) -> ProbeC
 def count_set(n: int, cfg, seed: int) -> ProbeClips:
     video, clips = bounce_clips(n, cfg.frames, cfg.size, seed, max_objects=4)
     idx = step_index(cfg)
-    return ProbeClips(video, {"count": np.concatenate([c.present[idx].sum(1, keepdims=True) for c in clips]).astype(np.float64)})
+    return ProbeClips(
+        video, {"count": np.concatenate([c.present[idx].sum(1, keepdims=True) for c in clips]).astype(np.float64)}
+    )
 
 
 def step_tokens(tokens: torch.Tensor, cfg) -> torch.Tensor:
@@ -180,7 +182,9 @@ def probe_encoders(encoders: dict, cfg, clips: int = 256, seed: int = 10_000, at
             for quantity in quantities:
                 y_tr, y_te = train.targets[quantity], test.targets[quantity]
                 for probe in ("linear", "attentive"):
-                    pred = fit_linear(tr, y_tr, te) if probe == "linear" else fit_attentive(tr, y_tr, te, attentive_steps)
+                    pred = (
+                        fit_linear(tr, y_tr, te) if probe == "linear" else fit_attentive(tr, y_tr, te, attentive_steps)
+                    )
                     results[quantity][probe][name] = score(quantity, pred, y_te)
                     if quantity == "position" and probe == "attentive" and scatter is not None:
                         scatter[name] = (pred, y_te)

@@ -190,7 +190,9 @@ def read_suite(folder) -> list[Pair]:
                          "regenerate it with `jepalab physics --make-suite`")
     pairs = []
     for r in rows:
-        clips = {k: np.stack(list(iter_frames(path.parent / r[k], fps=None, size=64))) for k in ("possible", "impossible")}
+        clips = {
+            k: np.stack(list(iter_frames(path.parent / r[k], fps=None, size=64))) for k in ("possible", "impossible")
+        }
         pairs.append(Pair(r["category"], r["variant"], r["seed"], clips["possible"], clips["impossible"],
                           r["event_frame"], r["diverge_frame"]))
     return pairs

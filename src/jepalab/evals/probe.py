@@ -96,7 +96,6 @@ class StateProbe:
     def fit(cls, model, episodes, columns: list[int] | None, step: int, max_frames: int = 4000,
             seed: int = 0) -> "StateProbe":
         """Fit on the first 80 % of `episodes`, score on the rest, beside an untrained model."""
-        from ..models import WorldModel
         P = episodes[0].proprio.shape[1]
         columns = list(range(P)) if columns is None else [int(c) for c in columns]
         if not columns or min(columns) < 0 or max(columns) >= P:
@@ -116,7 +115,7 @@ class StateProbe:
         mean, std = y_tr.mean(0), y_tr.std(0) + 1e-6
         with torch.random.fork_rng():  # the untrained baseline is the same one every time
             torch.manual_seed(seed)
-            untrained = WorldModel(model.cfg)
+            untrained = model.fresh_copy()  # a frozen pretrained encoder stays: only the rest is untrained
         scores = []
         for m in (model, untrained):
             z_tr, z_te = encode_frames(m, px_tr, senses=s_tr), encode_frames(m, px_te, senses=s_te)

@@ -13,8 +13,9 @@ the latent: those dimensions only a sense reaches, so they can only vary by carr
 the frame's features instead, a sound the predictor cannot forecast is cheapest to ignore (measured:
 a knock without a collision raised surprise 1.1x when summed in, 1.01x in a part of its own left to
 the anti-collapse term alone). A depth map (metres from the camera, a spatial channel of MuJoCo
-envs) is small (model.depth_size, 16 x 16) and enters the same way, flattened. Proprio enters through symlog (sign(x) log(1 +
-|x|)): joint velocities of 80 and positions of 0.1 share one range without statistics from the data.
+envs) is small (model.depth_size, 16 x 16) and enters the same way, flattened. Proprio enters
+through symlog (sign(x) log(1 + |x|)): joint velocities of 80 and positions of 0.1 share one range
+without statistics from the data.
 
 model.appearance adds a last part read from the pixels by AppearancePresence: which local patterns
 show anywhere in the frame, not where. The frame's projector keeps little of an object's look (on
@@ -93,8 +94,14 @@ class ViTBackbone(nn.Module):
 
 def _sense_mlp(n_in: int, out: int, hidden: int = 128) -> nn.Sequential:
     # the last BatchNorm holds the part at unit variance over the batch: it cannot fade to a constant
-    return nn.Sequential(nn.Flatten(), nn.Linear(n_in, hidden), nn.BatchNorm1d(hidden), nn.GELU(), nn.Linear(hidden, out),
-                         nn.BatchNorm1d(out, affine=False))
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(n_in, hidden),
+        nn.BatchNorm1d(hidden),
+        nn.GELU(),
+        nn.Linear(hidden, out),
+        nn.BatchNorm1d(out, affine=False),
+    )
 
 
 class AppearancePresence(nn.Module):
@@ -159,7 +166,9 @@ class Encoder(nn.Module):
             value = senses.get(name)
             want = self.sense_shapes[name]
             if value is None:
-                raise ValueError(f"this model fuses {name}: give it beside the frames, shape (..., {', '.join(map(str, want))})")
+                raise ValueError(
+                    f"this model fuses {name}: give it beside the frames, shape (..., {', '.join(map(str, want))})"
+                )
             if tuple(value.shape[1:]) != want:
                 raise ValueError(f"{name}: expected shape (..., {', '.join(map(str, want))}), got {tuple(value.shape)}")
             value = value.float()

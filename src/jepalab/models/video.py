@@ -66,7 +66,9 @@ class VideoEncoder(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
-        self.embed = nn.Conv3d(3, cfg.dim, (cfg.tubelet, cfg.patch, cfg.patch), stride=(cfg.tubelet, cfg.patch, cfg.patch))
+        self.embed = nn.Conv3d(
+            3, cfg.dim, (cfg.tubelet, cfg.patch, cfg.patch), stride=(cfg.tubelet, cfg.patch, cfg.patch)
+        )
         self.register_buffer("pos", sincos_positions(cfg.grid, cfg.dim))
         self.blocks = Blocks(cfg.dim, cfg.depth, cfg.heads, cfg.recompute)
         self.norm = nn.LayerNorm(cfg.dim)

@@ -20,23 +20,20 @@ from .predictor import Predictor
 
 
 class WorldModel(nn.Module):
-    """`video`: the VideoConfig of a frozen pretrained video encoder used as the frame encoder
-    (model.video_encoder). Left None with model.video_encoder set, the encoder is read from that
-    run; a saved world model carries the encoder's config and weights, so it loads without it."""
+    """Built from its config alone, with random weights. `video`: the VideoConfig of a frozen
+    pretrained video encoder used as the frame encoder (model.video_encoder); reading that
+    encoder's weights from its run is loading, and lives with the other loaders
+    (checkpoint.build_world_model)."""
 
     def __init__(self, cfg: ModelConfig, video=None):
         super().__init__()
-        self.cfg = cfg
-        pretrained = None
         if cfg.video_encoder and video is None:
-            from ..checkpoint import load_video_model
-            pretrained, pcfg, _ = load_video_model(cfg.video_encoder)
-            video = pcfg.video
+            raise ValueError(f"model.video_encoder={cfg.video_encoder}: build this model with "
+                             "checkpoint.build_world_model(cfg), which reads the encoder from its run")
+        self.cfg = cfg
         self.video = video
         self.encoder = Encoder(cfg, video=video)
         self.predictor = Predictor(cfg)
-        if pretrained is not None:
-            self.encoder.backbone.video.load_state_dict(pretrained.feature_encoder.state_dict())
         if cfg.freeze_encoder:
             self.encoder.requires_grad_(False)
         if self.predictor.appearance:

@@ -26,6 +26,10 @@ OCCLUDER = np.array([150, 150, 150], np.float32)
 BARRIER = np.array([200, 200, 200], np.float32)
 PALETTE = [(230, 80, 60), (70, 170, 240), (240, 210, 60), (110, 220, 120), (220, 120, 230), (250, 150, 60)]
 FPS = 10.0  # frames per second of clips and scene families
+# the mix of scenes `collect --world bounce` and the gymnasium BounceEnv draw (sample_mixed_scene)
+PASSIVE_OBJECTS = 4  # bounce's most objects: proprio holds each one's position (zeros when absent)
+BARRIER_PROB = 0.3  # a world model that never met a wall inside the arena cannot expect a bounce off one
+FAMILY_PROB = 0.5  # share of clips from bounce's scene families (see sample_mixed_scene)
 EVENT_KINDS = ("vanish", "appear", "teleport", "freeze", "reverse", "recolor", "reshape", "float", "ghost")
 
 
@@ -136,7 +140,7 @@ def sample_scene(rng: np.random.Generator, frames: int = 16, max_objects: int = 
     return SceneSpec(objects, gravity=gravity, occluder=occluder, barrier=barrier, frames=frames)
 
 
-# ---------------------------------------------------------------- scene families (the suite's scenes, and training clips like them)
+# ------------------------------------------ scene families (the suite's scenes, and training clips like them)
 def crossing_scene(rng, frames: int, hidden_at: float) -> tuple[SceneSpec, int]:
     """One object crossing a vertical occluder band, fully behind it around frame `hidden_at` and for
     one to three frames only: a model must remember what went behind for as long as it stays hidden,
@@ -151,8 +155,13 @@ def crossing_scene(rng, frames: int, hidden_at: float) -> tuple[SceneSpec, int]:
     flip = rng.random() < 0.5
     mirror = (lambda x: 1 - x) if flip else (lambda x: x)
     speed = step * FPS
-    crossing = ObjectSpec(shape=str(rng.choice(["ball", "box"])), size=size, color=PALETTE[int(rng.integers(len(PALETTE)))],
-                          position=(mirror(start), y), velocity=(-speed if flip else speed, vy))
+    crossing = ObjectSpec(
+        shape=str(rng.choice(["ball", "box"])),
+        size=size,
+        color=PALETTE[int(rng.integers(len(PALETTE)))],
+        position=(mirror(start), y),
+        velocity=(-speed if flip else speed, vy),
+    )
     x0, x1 = centre - w / 2, centre + w / 2
     occluder = (mirror(x1), 0.0, mirror(x0), 1.0) if flip else (x0, 0.0, x1, 1.0)
     return SceneSpec([crossing], occluder=occluder, frames=frames), 0

@@ -11,14 +11,13 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from .bounce import SIZE, simulate
+from .bounce import BARRIER_PROB, FAMILY_PROB, PASSIVE_OBJECTS, SIZE, simulate
 
 
 class BounceEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
     def __init__(self, max_steps: int = 24, render_mode: str | None = "rgb_array", goal_mode: str | None = None):
-        from ..data.collect import BARRIER_PROB, FAMILY_PROB, PASSIVE_OBJECTS
         self.max_steps, self.render_mode = int(max_steps), render_mode
         self._mix, self._objects = (FAMILY_PROB, BARRIER_PROB), PASSIVE_OBJECTS
         self.observation_space = gym.spaces.Dict({

@@ -106,19 +106,35 @@ def _maze_goal(u) -> None:
 
 
 TASKS: dict[str, Task] = {
-    "Reacher": Task(_reacher_goal, lambda u, info: _reacher_distance(u) < 0.02, _reacher_distance,
-                    "fingertip within 0.02 of the target",
-                    camera={"distance": 0.62, "elevation": -90.0, "azimuth": 90.0, "lookat": np.zeros(3)},
-                    goal_columns=(0, 1, 2, 3),  # cos and sin of both joint angles: the arm's pose
-                    point=lambda u: u.get_body_com("fingertip")[:2].copy(), tol=0.02, expert=_reacher_expert,
-                    retarget=_reacher_retarget),
-    "Pusher": Task(_pusher_goal, lambda u, info: _pusher_distance(u) < 0.05, _pusher_distance,
-                   "object within 0.05 of the goal",
-                   camera={"distance": 1.5, "elevation": -90.0, "azimuth": 90.0, "lookat": np.array([0.25, -0.3, -0.3])},
-                   goal_columns=(17, 18),  # the object's x, y
-                   point=lambda u: u.get_body_com("object")[:2].copy(), tol=0.05),
-    "PointMaze": Task(_maze_goal, lambda u, info: bool(info.get("success", False)), None,
-                      "the env's own success (0.45)", goal_columns=(0, 1)),  # the ball's x, y
+    "Reacher": Task(
+        _reacher_goal,
+        lambda u, info: _reacher_distance(u) < 0.02,
+        _reacher_distance,
+        "fingertip within 0.02 of the target",
+        camera={"distance": 0.62, "elevation": -90.0, "azimuth": 90.0, "lookat": np.zeros(3)},
+        goal_columns=(0, 1, 2, 3),  # cos and sin of both joint angles: the arm's pose
+        point=lambda u: u.get_body_com("fingertip")[:2].copy(),
+        tol=0.02,
+        expert=_reacher_expert,
+        retarget=_reacher_retarget,
+    ),
+    "Pusher": Task(
+        _pusher_goal,
+        lambda u, info: _pusher_distance(u) < 0.05,
+        _pusher_distance,
+        "object within 0.05 of the goal",
+        camera={"distance": 1.5, "elevation": -90.0, "azimuth": 90.0, "lookat": np.array([0.25, -0.3, -0.3])},
+        goal_columns=(17, 18),  # the object's x, y
+        point=lambda u: u.get_body_com("object")[:2].copy(),
+        tol=0.05,
+    ),
+    "PointMaze": Task(
+        _maze_goal,
+        lambda u, info: bool(info.get("success", False)),
+        None,
+        "the env's own success (0.45)",
+        goal_columns=(0, 1),
+    ),  # the ball's x, y
 }
 
 
@@ -219,7 +235,9 @@ class GymWorld(gym.Env):
     def _env_action(self, action):
         a = np.asarray(action, np.float64).ravel()
         if a.shape != self.action_space.shape or not np.all(np.isfinite(a)):
-            raise GymWorldError(f"{self.env_id}: action must be {self.action_space.shape[0]} finite floats, got {a.tolist()}")
+            raise GymWorldError(
+                f"{self.env_id}: action must be {self.action_space.shape[0]} finite floats, got {a.tolist()}"
+            )
         if self.low is None:
             return int(np.argmax(a))
         return (self.low + (np.clip(a, -1, 1) + 1) / 2 * (self.high - self.low)).reshape(self.env.action_space.shape)
@@ -230,7 +248,9 @@ class GymWorld(gym.Env):
         except gym.error.DependencyNotInstalled as e:  # classic-control envs render through pygame
             raise GymWorldError(f"{self.env_id}: {e}") from None
         if frame is None:
-            raise GymWorldError(f"{self.env_id}: render() returned nothing; jepalab needs an env that renders rgb_array")
+            raise GymWorldError(
+                f"{self.env_id}: render() returned nothing; jepalab needs an env that renders rgb_array"
+            )
         if not self._styled:
             self._no_shadows()
         return self._resize(frame)

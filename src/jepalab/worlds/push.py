@@ -110,7 +110,12 @@ class PushEnv(gym.Env):
         body = pymunk.Body()
         shapes = []
         for x0, y0, x1, y1 in self.parts:
-            verts = [(x0 * SCALE, y0 * SCALE), (x1 * SCALE, y0 * SCALE), (x1 * SCALE, y1 * SCALE), (x0 * SCALE, y1 * SCALE)]
+            verts = [
+                (x0 * SCALE, y0 * SCALE),
+                (x1 * SCALE, y0 * SCALE),
+                (x1 * SCALE, y1 * SCALE),
+                (x0 * SCALE, y1 * SCALE),
+            ]
             shape = pymunk.Poly(body, verts)
             shape.density, shape.friction = 0.01, 0.6
             shapes.append(shape)
@@ -167,8 +172,13 @@ class PushEnv(gym.Env):
         dist = float(np.linalg.norm(pos - self.target_pos))
         err = angle_error(angle, self.target_angle, self.symmetry)
         # copies: a caller keeping the info of one step must not see it change at the next
-        return {"goal": self._goal_img.copy(), "goal_proprio": self._goal_proprio.copy(), "distance": dist, "angle_error": err,
-                "is_success": dist < POS_TOL and err < ANGLE_TOL}
+        return {
+            "goal": self._goal_img.copy(),
+            "goal_proprio": self._goal_proprio.copy(),
+            "distance": dist,
+            "angle_error": err,
+            "is_success": dist < POS_TOL and err < ANGLE_TOL,
+        }
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -183,7 +193,10 @@ class PushEnv(gym.Env):
                 if np.linalg.norm(pusher - block_pos) > 0.13 and np.all((pusher > 0.06) & (pusher < 0.94)):
                     break
         if "target" in options:
-            self.target_pos, self.target_angle = np.asarray(options["target"], np.float64), float(options.get("target_angle", block_angle))
+            self.target_pos, self.target_angle = (
+                np.asarray(options["target"], np.float64),
+                float(options.get("target_angle", block_angle)),
+            )
         elif self.goal_mode == "near":
             while True:
                 d = rng.uniform(0.10, 0.25)

@@ -1,0 +1,92 @@
+"""The code's shape, checked: no import cycles inside jepalab, and the core (models, objectives,
+training, checkpoints, data, planning, worlds) imports nothing from the layers built on it
+(evaluations, bench, serving, the command line). Imports inside functions count too: a lazy
+import is still a dependency."""
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "src" / "jepalab"
+CORE = ("models", "objectives", "train", "pretrain", "checkpoint", "config", "data", "planning", "worlds", "masks",
+        "runtime", "parallel", "jsonout")
+OUTER = ("evals", "bench", "serve", "serve_http", "cli", "cli_parser", "pipeline", "report")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    graph = {}
+    for path in PACKAGE.rglob("*.py"):
+        name = module_name(path)
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+                deps |= {target} | {f"{target}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name.startswith("jepalab")}
+        graph[name] = deps - {name}
+    return {m: {d for d in deps if d in graph} for m, deps in graph.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on, found = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return found
+
+
+def under(module: str, names) -> bool:
+    return any(module == f"jepalab.{n}" or module.startswith(f"jepalab.{n}.") for n in names)
+
+
+def test_no_import_cycles():
+    assert cycles(import_graph()) == []
+
+
+def test_the_core_imports_nothing_built_on_it():
+    graph = import_graph()
+    wrong = {m: sorted(d for d in deps if under(d, OUTER)) for m, deps in graph.items() if under(m, CORE)}
+    assert not {m: d for m, d in wrong.items() if d}
+
+
+def test_the_checker_sees_a_cycle_and_a_layer_breach():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert under("jepalab.evals.surprise", OUTER) and not under("jepalab.evaluate", OUTER)
+
+
+def test_every_command_the_parser_knows_has_a_handler_in_the_dispatch_table():
+    import argparse
+
+    from jepalab.cli import COMMANDS
+    from jepalab.cli_parser import parser
+    sub = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == set(COMMANDS)
