@@ -7,7 +7,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "jepalab"
 CORE = ("models", "objectives", "train", "pretrain", "checkpoint", "config", "data", "planning", "worlds", "masks",
-        "runtime", "parallel", "jsonout")
+        "runtime", "parallel", "jsonout", "weights")
 OUTER = ("evals", "bench", "serve", "serve_http", "cli", "cli_parser", "pipeline", "report")
 
 

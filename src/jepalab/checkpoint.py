@@ -17,7 +17,6 @@ checkpoint folder beside it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import platform
@@ -25,27 +24,16 @@ import shutil
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from . import jsonout
 from .config import ModelConfig, RunConfig
 from .data.store import write_json_atomic
 from .parallel import load_full_optimizer_state, load_full_state
+from .weights import CheckpointError, check_weights, read_tensors, sha256_file  # noqa: F401  (re-exported)
 
 FORMAT = "jepalab-checkpoint"
 FORMAT_VERSION = 1
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is missing, corrupt, or belongs to another model."""
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def versions() -> dict:
@@ -191,47 +179,20 @@ def read_meta(ckpt: Path) -> dict:
 
 
 def _load_tensors(path: Path) -> dict:
-    if not path.is_file():
-        raise CheckpointError(f"{path}: missing")
-    _check_hash(path)
-    try:
-        return load_file(str(path))
-    except Exception as e:  # safetensors raises its own error types for truncated or garbled files
-        raise CheckpointError(f"{path}: corrupt or not a safetensors file ({e})") from None
-
-
-def _check_hash(path: Path) -> None:
-    """The file's sha256 against the one meta.json recorded at save (checkpoints written before
-    jepalab recorded hashes carry none and are read unchecked)."""
+    """A checkpoint's tensor file, checked against the sha256 its meta.json recorded at save
+    (checkpoints written before jepalab recorded hashes carry none and are read unchecked)."""
     try:
         recorded = json.loads((path.parent / "meta.json").read_text()).get("sha256") or {}
     except (OSError, ValueError, AttributeError):
         recorded = {}
-    want = recorded.get(path.name) if isinstance(recorded, dict) else None
-    if want is not None and sha256_file(path) != want:
-        raise CheckpointError(f"{path}: corrupt: its sha256 differs from the one recorded in meta.json when it "
-                              "was saved (a damaged copy or a changed file)")
+    return read_tensors(path, recorded.get(path.name) if isinstance(recorded, dict) else None, "meta.json")
 
 
 def load_weights(model: torch.nn.Module, path: Path) -> None:
     """Copy weights into model, refusing missing, unexpected, mis-shaped or non-finite tensors."""
     tensors = _load_tensors(path)
-    bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if bad:
-        raise CheckpointError(f"{path}: non-finite weights (NaN or inf) in {bad[:5]}{' ...' if len(bad) > 5 else ''}; "
-                              "the run diverged before this checkpoint; resume from an earlier one or lower train.lr")
-    own = model.state_dict()
-    missing = sorted(set(own) - set(tensors))
-    unexpected = sorted(set(tensors) - set(own))
-    wrong = [f"{k}: file {tuple(tensors[k].shape)} vs model {tuple(own[k].shape)}"
-             for k in own if k in tensors and tensors[k].shape != own[k].shape]
-    if missing or unexpected or wrong:
-        lines = (
-            ([f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}"] if missing else [])
-            + ([f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"] if unexpected else [])
-            + wrong[:5]
-        )
-        raise CheckpointError(f"{path}: does not match this model's architecture:\n  " + "\n  ".join(lines))
+    check_weights(model, tensors, path, "the run diverged before this checkpoint; resume from an earlier one or "
+                                        "lower train.lr")
     load_full_state(model, tensors)
 
 

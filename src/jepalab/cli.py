@@ -319,6 +319,23 @@ def cmd_serve(args) -> None:
     serve(args.checkpoint, options, goals=args.goals, verbose=args.verbose, state_probe=args.state_probe)
 
 
+def cmd_export(args) -> None:
+    from .export import export_hub, export_programs
+    if args.format == "hub":
+        folder = export_hub(args.checkpoint, args.out, args.results)
+        print(f"{folder}: config.json, model.safetensors, README.md (model card); load with "
+              f"WorldModel.from_pretrained({str(folder)!r})")
+    else:
+        for name, path in export_programs(args.checkpoint, args.out, args.format).items():
+            print(f"{name}: {path}")
+
+
+def cmd_export_data(args) -> None:
+    from .data.lerobot import export_store
+    out = export_store(args.store, args.lerobot, args.fps)
+    print(f"{out}: LeRobot v3.0 dataset; read it back with jepalab import --lerobot {out} --out DIR")
+
+
 def cmd_config(args) -> None:
     from .config import help_lines, preset
     print("\n".join(help_lines(preset(args.preset))))
@@ -338,6 +355,8 @@ COMMANDS = {
     "bench": cmd_bench,
     "serve": cmd_serve,
     "config": cmd_config,
+    "export": cmd_export,
+    "export-data": cmd_export_data,
 }
 
 

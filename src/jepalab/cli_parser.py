@@ -38,6 +38,9 @@ EXAMPLES = {
     "serve": "jepalab serve --checkpoint runs/demo                       # http://127.0.0.1:8000, localhost only\n"
              "  jepalab serve --checkpoint runs/demo --host 0.0.0.0 --token $SECRET --goals goals/",
     "config": "jepalab config --preset two-room",
+    "export-data": "jepalab export-data --store data/two-room --lerobot datasets/two-room --fps 10",
+    "export": "jepalab export --checkpoint runs/demo --format hub --out hub/two-room --results results/demo\n"
+              "  jepalab export --checkpoint runs/demo --format onnx --out exported/two-room",
 }
 
 
@@ -66,7 +69,7 @@ def folder(text: str) -> str:
 # counts that must be >= 1, rates that must be finite and > 0, and outputs that are folders
 _POSITIVE = {"episodes", "steps", "clips", "seeds", "image_size", "limit", "horizon", "context", "probe_steps",
              "probe_episodes", "max_batch", "queue_size", "max_frames", "max_connections", "budget"}
-_FOLDER_OUT = {"demo", "collect", "import", "train", "plan", "pretrain", "physics"}
+_FOLDER_OUT = {"demo", "collect", "import", "train", "plan", "pretrain", "physics", "export"}
 
 
 def _checked_types(sub: argparse._SubParsersAction) -> None:
@@ -144,7 +147,7 @@ def parser() -> argparse.ArgumentParser:
     src.add_argument(
         "--videos", help="folder of videos; beside clip.mp4 its actions clip.npy|csv [and clip.state.npy|csv]"
     )
-    src.add_argument("--lerobot", help="a LeRobot v2.x dataset folder (meta/info.json, data/, videos/)")
+    src.add_argument("--lerobot", help="a LeRobot v2.x or v3.0 dataset folder (meta/info.json, data/, videos/)")
     src.add_argument("--store", help="an episode store of an older schema version, rewritten in the current one")
     c.add_argument("--out", required=True, help="folder of the episode store (an existing one is completed)")
     c.add_argument("--fps", type=float, default=None, help="videos: sample frames at this rate (default: every frame)")
@@ -279,6 +282,18 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--drain-timeout", type=float, default=10.0,
                    help="on SIGTERM, seconds to let requests in flight finish before exiting anyway")
     c.add_argument("--verbose", action="store_true", help="log every request")
+
+    c = command("export", "Write a trained world model as a Hub folder (config.json, model.safetensors, model card) or "
+                          "as torch.export / ONNX programs of its encoder and predictor.")
+    c.add_argument("--checkpoint", required=True, help="run folder or checkpoint of an action-conditioned model")
+    c.add_argument("--format", required=True, choices=["hub", "torch-export", "onnx"], help="what to write")
+    c.add_argument("--out", required=True, help="folder to write into")
+    c.add_argument("--results", help="hub: a `jepalab bench` folder of this checkpoint, for the model card's figures")
+
+    c = command("export-data", "Write an episode store as a LeRobot v3.0 dataset (parquet + mp4 + episode metadata).")
+    c.add_argument("--store", required=True, help="an episode store (jepalab collect / import)")
+    c.add_argument("--lerobot", required=True, help="folder of the LeRobot dataset to write (new)")
+    c.add_argument("--fps", type=float, default=10.0, help="frame rate recorded in the dataset and its videos")
 
     c = command("config", "Print every setting of a preset with its value and a one-line description.")
     c.add_argument("--preset", default="two-room", help="preset to print")

@@ -121,9 +121,69 @@ def test_lerobot_dataset_on_disk(tmp_path):
     with pytest.raises(DataError, match="no camera 'wrist'; cameras: observation.images.top"):
         import_lerobot(tmp_path / "ds", tmp_path / "x", camera="wrist", progress=False)
     info = json.loads((tmp_path / "ds" / "meta" / "info.json").read_text())
-    (tmp_path / "ds" / "meta" / "info.json").write_text(json.dumps({**info, "codebase_version": "v3.0"}))
-    with pytest.raises(DataError, match="LeRobot format v3.0; jepalab reads v2.x"):
+    (tmp_path / "ds" / "meta" / "info.json").write_text(json.dumps({**info, "codebase_version": "v1.6"}))
+    with pytest.raises(DataError, match="LeRobot format v1.6; jepalab reads v2.x and v3.x"):
         import_lerobot(tmp_path / "ds", tmp_path / "y", progress=False)
+
+
+def flat_clip(n, episode):
+    """Frames of one colour each, a different one per frame and episode: a lossy codec keeps them,
+    so a frame read from the wrong place in a shared video shows."""
+    shade = (40 * episode + 12 * np.arange(n)) % 250
+    return np.broadcast_to(shade[:, None, None, None], (n, 32, 32, 3)).astype(np.uint8)
+
+
+def lerobot_v3_dataset(root, lengths=(5, 7, 4)):
+    """LeRobot v3.0 as LeRobot writes it: every episode's rows in one parquet file, every episode's
+    frames back to back in one mp4 per camera, meta/episodes locating each."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    fps = 10
+    info = {"codebase_version": "v3.0", "fps": fps, "total_episodes": len(lengths), "chunks_size": 1000,
+            "data_path": "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet",
+            "video_path": "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4",
+            "features": {"observation.images.top": {"dtype": "video", "shape": [32, 32, 3]},
+                         "observation.state": {"dtype": "float32", "shape": [3]},
+                         "action": {"dtype": "float32", "shape": [2]}}}
+    (root / "meta" / "episodes" / "chunk-000").mkdir(parents=True)
+    (root / "meta" / "info.json").write_text(json.dumps(info))
+    rows, episodes, frames, want = {"action": [], "observation.state": [], "episode_index": []}, [], [], []
+    for e, n in enumerate(lengths):
+        rng = np.random.default_rng(10 + e)
+        actions, state = rng.normal(size=(n, 2)).astype(np.float32), rng.normal(size=(n, 3)).astype(np.float32)
+        rows["action"] += actions.tolist()
+        rows["observation.state"] += state.tolist()
+        rows["episode_index"] += [e] * n
+        episodes.append({"episode_index": e, "length": n, "data/chunk_index": 0, "data/file_index": 0,
+                         "videos/observation.images.top/chunk_index": 0, "videos/observation.images.top/file_index": 0,
+                         "videos/observation.images.top/from_timestamp": len(frames) / fps})
+        frames += list(flat_clip(n, e))
+        want.append((actions, state))
+    (root / "data" / "chunk-000").mkdir(parents=True)
+    pq.write_table(pa.table(rows), root / "data" / "chunk-000" / "file-000.parquet")
+    pq.write_table(pa.Table.from_pylist(episodes), root / "meta" / "episodes" / "chunk-000" / "file-000.parquet")
+    write_video(root / "videos" / "observation.images.top" / "chunk-000" / "file-000.mp4", np.stack(frames), fps)
+    return want
+
+
+def test_lerobot_v3_dataset_on_disk_and_a_store_written_as_one(tmp_path, capsys):
+    pytest.importorskip("pyarrow")
+    want = lerobot_v3_dataset(tmp_path / "ds")
+    store = import_lerobot(tmp_path / "ds", tmp_path / "data", image_size=32, progress=False)
+    eps = store.load_all()
+    assert [len(e) for e in eps] == [4, 6, 3] and store.meta()["source"].startswith("LeRobot v3.0")
+    for e, (ep, (actions, state)) in enumerate(zip(eps, want)):
+        assert np.array_equal(ep.actions, actions[:-1]) and np.array_equal(ep.proprio, state)
+        # each episode's frames are its own stretch of the shared video (frames differ per episode)
+        assert np.abs(ep.pixels.astype(int) - flat_clip(len(state), e).astype(int)).mean() < 3
+    # and back out: a store written as v3.0 reads back with the same actions, state and frames
+    assert main(["export-data", "--store", str(tmp_path / "data"), "--lerobot", str(tmp_path / "out")]) == 0
+    assert "LeRobot v3.0 dataset" in capsys.readouterr().out
+    again = import_lerobot(tmp_path / "out", tmp_path / "data2", image_size=32, progress=False).load_all()
+    for a, b in zip(eps, again):
+        assert np.array_equal(a.actions, b.actions) and np.array_equal(a.proprio, b.proprio)
+        assert np.abs(a.pixels.astype(int) - b.pixels.astype(int)).mean() < 3  # mp4 is lossy
+    assert main(["export-data", "--store", str(tmp_path / "data"), "--lerobot", str(tmp_path / "out")]) == 2
 
 
 def test_inspect_prints_a_summary_and_writes_a_contact_sheet(tmp_path, capsys, debug_store):

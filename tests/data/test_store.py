@@ -41,12 +41,22 @@ def test_round_trip_is_bit_exact(tmp_path, make):
 
 def test_optional_fields_are_checked_and_errors_name_episode_and_field(tmp_path):
     store = EpisodeStore.create(tmp_path / "s", {"world": "x"})
-    cases = [("rewards", np.zeros(4, np.float32), r"field 'rewards' must be \(5,\) float, got \(4,\)"),
-             ("state", np.zeros((5, 3), np.float32), r"field 'state' must be \(6, '\*'\) float"),
-             ("goal_proprio", np.array([0, np.inf], np.float32), r"field 'goal_proprio' holds NaN or inf \(first at index 1\)"),
-             ("goal_pixels", np.zeros((64, 64, 3), np.float32), r"field 'goal_pixels' must be \(64, 64, 3\) uint8"),
-             ("rewards", np.array([0, 0, np.nan, 0, 0], np.float32), r"field 'rewards' holds NaN or inf \(first at step 2\)"),
-             ("goal_depth", np.zeros((4, 4), np.float32), r"field 'goal_depth' must be \(8, 8\) float")]
+    cases = [
+        ("rewards", np.zeros(4, np.float32), r"field 'rewards' must be \(5,\) float, got \(4,\)"),
+        ("state", np.zeros((5, 3), np.float32), r"field 'state' must be \(6, '\*'\) float"),
+        (
+            "goal_proprio",
+            np.array([0, np.inf], np.float32),
+            r"field 'goal_proprio' holds NaN or inf \(first at index 1\)",
+        ),
+        ("goal_pixels", np.zeros((64, 64, 3), np.float32), r"field 'goal_pixels' must be \(64, 64, 3\) uint8"),
+        (
+            "rewards",
+            np.array([0, 0, np.nan, 0, 0], np.float32),
+            r"field 'rewards' holds NaN or inf \(first at step 2\)",
+        ),
+        ("goal_depth", np.zeros((4, 4), np.float32), r"field 'goal_depth' must be \(8, 8\) float"),
+    ]
     for field, value, message in cases:
         ep = full_episode()
         setattr(ep, field, value)
@@ -74,7 +84,9 @@ def test_older_npz_stores_are_read_appended_in_their_format_and_rewritten(tmp_pa
     assert [p.name for p in new.episode_paths()] == ["ep_000000.h5", "ep_000001.h5"]
     for a, b in zip(store.load_all(), new.load_all()):
         for k, v in vars(a).items():
-            assert (v is None and getattr(b, k) is None) or (np.array_equal(v, getattr(b, k)) and v.dtype == getattr(b, k).dtype)
+            assert (v is None and getattr(b, k) is None) or (
+                np.array_equal(v, getattr(b, k)) and v.dtype == getattr(b, k).dtype
+            )
     store.index_path.write_text(json.dumps({**meta, "schema_version": SCHEMA_VERSION + 1}))
     with pytest.raises(DataError, match=f"schema version {SCHEMA_VERSION + 1} is not supported .*upgrade jepalab"):
         store.load_all()
@@ -102,7 +114,9 @@ def test_streamed_episodes_give_the_same_batches_as_held_ones(tmp_path, monkeypa
         store.append(Episode(rng.integers(0, 255, (T + 1, 16, 16, 3), dtype=np.uint8),
                              rng.normal(size=(T, 2)).astype(np.float32), np.zeros((T + 1, 1), np.float32)), i)
     held, streamed = store.load_all(), store.load_all(stream="on")
-    assert isinstance(streamed[0].pixels, StreamedFrames) and np.array_equal(np.asarray(streamed[2].pixels), held[2].pixels)
+    assert isinstance(streamed[0].pixels, StreamedFrames) and np.array_equal(
+        np.asarray(streamed[2].pixels), held[2].pixels
+    )
     a = SequenceSampler(held, history=3, frameskip=2, image_size=16, action_dim=2, seed=7)
     b = SequenceSampler(streamed, history=3, frameskip=2, image_size=16, action_dim=2, seed=7)
     assert b.streamed and not a.streamed

@@ -33,7 +33,9 @@ class BounceClips:
         if self.size != self.native:
             from ..models.encoder import resize_frames
             B, T = video.shape[:2]
-            video = resize_frames(video.reshape(B * T, *video.shape[2:]), self.size).reshape(B, T, self.size, self.size, 3)
+            video = resize_frames(video.reshape(B * T, *video.shape[2:]), self.size).reshape(
+                B, T, self.size, self.size, 3
+            )
         return video
 
 

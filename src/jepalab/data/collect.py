@@ -83,7 +83,9 @@ class ReplayPolicy:
             raise DataError(f"{path}: not a .npy array of actions ({e})") from None
         want = f"(>= {episodes}, >= {steps}, {action_dim})"
         if table.ndim != 3 or table.shape[0] < episodes or table.shape[1] < steps or table.shape[2] != action_dim:
-            raise DataError(f"{path}: actions must be {want} for {episodes} episodes of {steps} steps, got {table.shape}")
+            raise DataError(
+                f"{path}: actions must be {want} for {episodes} episodes of {steps} steps, got {table.shape}"
+            )
         if not np.issubdtype(table.dtype, np.floating):
             raise DataError(f"{path}: actions must be floats, got dtype {table.dtype}")
         if not np.isfinite(table).all():
@@ -166,16 +168,27 @@ def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress:
                 return replay.episode(i)
             return NoisyExpertPolicy(env, np.random.default_rng(seed + i)) if policy == "noisy-expert" else None
         policy_for(0)  # a policy that cannot run here (a world without an expert) fails before anything is written
-        store = EpisodeStore.create(out, {
-            "world": world, "steps_per_episode": steps, "seed": seed, "image_size": n, "action_dim": A,
-            "proprio_dim": int(env.observation_space["proprio"].shape[0]),
-            "policy": {"random": "held-random", "noisy-expert": "noisy-expert"}.get(policy, f"replay {Path(policy).name}"),
-            **({"depth_size": depth_size} if depth_size else {}),
-        })
+        store = EpisodeStore.create(
+            out,
+            {
+                "world": world,
+                "steps_per_episode": steps,
+                "seed": seed,
+                "image_size": n,
+                "action_dim": A,
+                "proprio_dim": int(env.observation_space["proprio"].shape[0]),
+                "policy": {"random": "held-random", "noisy-expert": "noisy-expert"}.get(
+                    policy, f"replay {Path(policy).name}"
+                ),
+                **({"depth_size": depth_size} if depth_size else {}),
+            },
+        )
         done = store.indices()
         todo = [i for i in range(episodes) if i not in done]
         for i in tqdm(todo, desc=f"collect {world}", unit="ep", disable=not progress):
-            store.append(rollout_episode(env, steps, seed + i, policy_for(i), until_done=world.startswith("gymnasium:")), i)
+            store.append(
+                rollout_episode(env, steps, seed + i, policy_for(i), until_done=world.startswith("gymnasium:")), i
+            )
     finally:
         env.close()
     return store
@@ -189,6 +202,8 @@ def _collect_passive(episodes: int, steps: int, out, seed: int, progress: bool) 
         "scenes": f"bounce mixed: families {FAMILY_PROB}, barriers {BARRIER_PROB}",
     })
     done = store.indices()
-    for i in tqdm([i for i in range(episodes) if i not in done], desc="collect bounce", unit="ep", disable=not progress):
+    for i in tqdm(
+        [i for i in range(episodes) if i not in done], desc="collect bounce", unit="ep", disable=not progress
+    ):
         store.append(passive_episode(steps, seed + i), i)
     return store

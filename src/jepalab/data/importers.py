@@ -11,16 +11,14 @@ frame), and optionally its proprioception, `clip.state.npy` or `clip.state.csv`,
 (without it, proprio is a single zero). CSV files are plain numbers, comma-separated, with or without
 a header row. Frames are sampled at --fps (default: every frame) and centre-cropped to a square.
 
-LeRobot datasets (format v2.x, as on disk after a download: meta/info.json, per-episode parquet files
-and mp4 files): `action` becomes actions, `observation.state` proprio, one camera's video the frames.
-Parquet needs pyarrow (`pip install pyarrow`).
+LeRobot datasets (v2.x and v3.0, as on disk after a download; data/lerobot.py): `action` becomes
+actions, `observation.state` proprio, one camera's video the frames. Parquet needs pyarrow.
 
 Every problem names the file and what is wrong; an import that stops part-way resumes (episodes
 already in the store are skipped).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -147,76 +145,18 @@ def import_videos(folder, out, fps: float | None = None, image_size: int = 64, p
 
 
 # ---------------------------------------------------------------- LeRobot
-def _lerobot_info(root: Path) -> dict:
-    path = root / "meta" / "info.json"
-    try:
-        info = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"{root}: not a LeRobot dataset (no meta/info.json)") from None
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path}: not valid JSON ({e})") from None
-    version = str(info.get("codebase_version", "?"))
-    if not version.startswith("v2"):
-        raise DataError(f"{path}: LeRobot format {version}; jepalab reads v2.x (per-episode parquet and mp4 files)")
-    for key in ("data_path", "video_path", "features", "total_episodes", "fps"):
-        if key not in info:
-            raise DataError(f"{path}: missing key {key!r}")
-    return info
-
-
 def import_lerobot(root, out, camera: str | None = None, image_size: int = 64, progress: bool = True) -> EpisodeStore:
-    root = Path(root)
-    info = _lerobot_info(root)
+    """A LeRobot dataset (v2.x or v3.x) on disk into a store (data/lerobot.py reads both)."""
+    from .lerobot import episode_loaders
+    info, camera, jobs = episode_loaders(root, camera, image_size)
     features = info["features"]
-    cameras = sorted(k for k, f in features.items() if f.get("dtype") == "video")
-    if not cameras:
-        raise DataError(f"{root}: the dataset has no video features (images stored in parquet are not read)")
-    camera = camera or cameras[0]
-    if camera not in cameras:
-        raise DataError(f"{root}: no camera {camera!r}; cameras: {', '.join(cameras)}")
-    if "action" not in features:
-        raise DataError(f"{root}/meta/info.json: no 'action' feature")
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise ImportError("reading LeRobot parquet files needs pyarrow: pip install pyarrow") from None
-    chunk = int(info.get("chunks_size", 1000))
-
-    def loader(e: int):
-        def load() -> Episode:
-            fmt = {"episode_chunk": e // chunk, "episode_index": e, "video_key": camera}
-            data, video = root / info["data_path"].format(**fmt), root / info["video_path"].format(**fmt)
-            if not data.is_file():
-                raise DataError(f"{data}: missing (episode {e})")
-            try:
-                table = pq.read_table(data)
-            except Exception as err:  # pyarrow raises several types for damaged files
-                raise DataError(f"{data}: unreadable parquet ({type(err).__name__}: {err})") from None
-            columns = {}
-            for key in ("action", "observation.state"):
-                if key in table.column_names:
-                    columns[key] = np.asarray(table.column(key).to_pylist(), np.float32).reshape(table.num_rows, -1)
-            if "action" not in columns:
-                raise DataError(f"{data}: no 'action' column (columns: {', '.join(table.column_names)})")
-            for key, arr in columns.items():
-                if not np.isfinite(arr).all():
-                    raise DataError(f"{data}: column {key!r} holds NaN or inf (first in row {int(np.argwhere(~np.isfinite(arr))[0][0])})")
-            frames = np.stack(list(iter_frames(video, None, image_size)))
-            if len(frames) != table.num_rows:
-                raise DataError(f"{video}: {len(frames)} frames for {table.num_rows} rows of {data.name}")
-            # LeRobot logs the action taken at each frame: the last one leads past the episode
-            return Episode(frames, columns["action"][:-1], columns.get("observation.state",
-                                                                         np.zeros((len(frames), 1), np.float32)))
-        return load
-
-    n = int(info["total_episodes"])
-    action_dim = int(np.prod(features["action"].get("shape", [0])))
     state = features.get("observation.state")
-    meta = {"world": f"lerobot:{root.name}", "source": f"LeRobot {info.get('codebase_version')}, camera {camera}",
-            "fps": info["fps"], "image_size": image_size, "action_dim": action_dim,
+    meta = {"world": f"lerobot:{Path(root).name}", "source": f"LeRobot {info.get('codebase_version')}, camera {camera}",
+            "fps": info["fps"], "image_size": image_size,
+            "action_dim": int(np.prod(features["action"].get("shape", [0]))),
             "proprio_dim": int(np.prod(state.get("shape", [1]))) if state else 1, "steps_per_episode": None,
             "policy": "recorded"}
-    return _import([(f"{root} episode {e}", loader(e)) for e in range(n)], out, meta, progress)
+    return _import(jobs, out, meta, progress)
 
 
 def import_store(src, out, progress: bool = True) -> EpisodeStore:

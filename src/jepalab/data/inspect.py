@@ -59,7 +59,9 @@ def format_summary(s: dict) -> str:
     for name in ("actions", "proprio"):
         lines.append(f"  {name} ({len(s[name])} dims):")
         for i, d in enumerate(s[name][:12]):
-            lines.append(f"    [{i}] min {d['min']:+.3f}  max {d['max']:+.3f}  mean {d['mean']:+.3f}  std {d['std']:.3f}")
+            lines.append(
+                f"    [{i}] min {d['min']:+.3f}  max {d['max']:+.3f}  mean {d['mean']:+.3f}  std {d['std']:.3f}"
+            )
         if len(s[name]) > 12:
             lines.append(f"    ... {len(s[name]) - 12} more")
     present = {k: v for k, v in s["optional_fields"].items() if v}

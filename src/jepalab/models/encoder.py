@@ -88,7 +88,7 @@ class ViTBackbone(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tokens = self.patchify(x).flatten(2).transpose(1, 2)  # (B, N, dim)
-        tokens = torch.cat([self.cls.expand(len(x), -1, -1), tokens], 1) + self.pos
+        tokens = torch.cat([self.cls.expand(x.shape[0], -1, -1), tokens], 1) + self.pos
         return self.readout(self.norm(self.blocks(tokens)[:, 0]))
 
 
@@ -156,12 +156,12 @@ class Encoder(nn.Module):
             raise ValueError(f"encoder expects frames of shape (..., {self.image_size}, {self.image_size}, 3), "
                              f"got {tuple(pixels.shape)}")
         x = to_float_image(pixels)
-        if x.shape[0] == 1 and self.training:
+        if self.training and x.shape[0] == 1:  # (in this order: an exported eval model keeps a free batch)
             # BatchNorm cannot take a batch of one in training mode; such calls are inference.
             raise ValueError("encoder in training mode needs a batch of at least 2 frames")
         features = self.backbone(x)  # (B, F), or spatial (B, cells, F)
         # spatial: every cell through the same projector, BatchNorm over all cells of the batch
-        parts = [self.projector(features.reshape(-1, features.shape[-1])).reshape(len(x), -1)]
+        parts = [self.projector(features.reshape(-1, features.shape[-1])).reshape(x.shape[0], -1)]
         for name in self.senses:
             value = senses.get(name)
             want = self.sense_shapes[name]

@@ -41,6 +41,18 @@ class WorldModel(nn.Module):
             # run at every checkpoint save); NaN until then, and surprise is the plain mean squared error
             self.register_buffer("surprise_scale", torch.full((len(self.surprise_parts()),), float("nan")))
 
+    # -- the Hub layout (models/pretrained.py) ---------------------------------------
+    def save_pretrained(self, folder, run_config=None, card: str | None = None):
+        """config.json + model.safetensors (+ README.md when `card` is given) in `folder`."""
+        from .pretrained import save_pretrained
+        return save_pretrained(self, folder, run_config, card)
+
+    @classmethod
+    def from_pretrained(cls, name, revision: str | None = None) -> "WorldModel":
+        """A folder written by save_pretrained, or a Hub repo id ("owner/name", huggingface_hub)."""
+        from .pretrained import from_pretrained
+        return from_pretrained(cls, name, revision)
+
     def train(self, mode: bool = True) -> "WorldModel":
         super().train(mode)
         if self.cfg.freeze_encoder:  # a frozen encoder's BatchNorm must not drift with the batches either

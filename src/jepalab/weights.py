@@ -1,0 +1,60 @@
+"""Reading weight files safely: safetensors only (nothing is unpickled), a recorded sha256 checked
+before anything is read, every tensor finite and every name and shape the model's own.
+
+Shared by the training checkpoints (checkpoint.py) and the Hub layout (models/pretrained.py); it
+imports neither, so both can use it.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import torch
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupt, or belongs to another model."""
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_tensors(path: Path, sha256: str | None = None, recorded_in: str = "its metadata") -> dict:
+    """The tensors of a safetensors file; `sha256`: the hash recorded when it was written, checked
+    first (None: unchecked)."""
+    from safetensors.torch import load_file
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing")
+    if sha256 is not None and sha256_file(path) != sha256:
+        raise CheckpointError(f"{path}: corrupt: its sha256 differs from the one recorded in {recorded_in} when it "
+                              "was saved (a damaged copy or a changed file)")
+    try:
+        return load_file(str(path))
+    except Exception as e:  # safetensors raises its own error types for truncated or garbled files
+        raise CheckpointError(f"{path}: corrupt or not a safetensors file ({e})") from None
+
+
+def check_weights(model: torch.nn.Module, tensors: dict, path: Path, diverged_hint: str = "") -> None:
+    """Refuse non-finite tensors and names or shapes that are not the model's, naming the file."""
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(f"{path}: non-finite weights (NaN or inf) in {bad[:5]}{' ...' if len(bad) > 5 else ''}"
+                              + (f"; {diverged_hint}" if diverged_hint else ""))
+    own = model.state_dict()
+    missing = sorted(set(own) - set(tensors))
+    unexpected = sorted(set(tensors) - set(own))
+    wrong = [f"{k}: file {tuple(tensors[k].shape)} vs model {tuple(own[k].shape)}"
+             for k in own if k in tensors and tensors[k].shape != own[k].shape]
+    if missing or unexpected or wrong:
+        lines = (
+            ([f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}"] if missing else [])
+            + ([f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"] if unexpected else [])
+            + wrong[:5]
+        )
+        raise CheckpointError(f"{path}: does not match this model's architecture:\n  " + "\n  ".join(lines))
