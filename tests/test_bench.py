@@ -140,7 +140,8 @@ def test_html_report_embeds_every_plot_and_the_table(run, tmp_path):
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     assert page.tables >= 2 and page.cells >= 3 * 4
     md = (tmp_path / "r" / "report.md").read_text()
-    assert "| control | success_rate |" in md and "Reproduce: `(library call)`" in md
+    assert "## control" in md and "| metric | trained | untrained |" in md and "| success_rate |" in md
+    assert "Reproduce: `(library call)`" in md
 
 
 def test_video_model_bench_runs_physics_and_probe(tmp_path):
@@ -188,3 +189,18 @@ def test_the_training_time_curve_picks_checkpoints_by_recorded_training_time(run
     rows = success_curve(run, minutes=(0.0, 1e6), episodes=2, goal_offset=5, budget=8, progress=False)
     assert rows[0]["success_rate"] is None and rows[1]["checkpoint"] == ckpts[-1][1].name
     assert 0.0 <= rows[1]["success_rate"] <= 1.0
+
+
+def test_wilson_and_bootstrap_intervals_are_honest_at_the_edges():
+    from jepalab.bench.stats import bootstrap_mean_of_groups, format_stat, seed_stats, wilson
+    lo, hi = wilson(0, 25)  # a baseline that never succeeded in 25 tries is not "0.00 ± 0.00"
+    assert lo == 0.0 and 0.10 < hi < 0.15
+    lo, hi = wilson(13, 25)
+    assert lo < 0.52 < hi and abs((lo + hi) / 2 - 0.51) < 0.02
+    assert wilson(25, 25)[1] == 1.0 and wilson(25, 25)[0] > 0.85
+    # a category of 100 pairs at 0.9 and one at 0.5: the overall mean 0.7, its interval narrow but not zero
+    lo, hi = bootstrap_mean_of_groups([[1.0] * 90 + [0.0] * 10, [1.0] * 50 + [0.0] * 50])
+    assert lo < 0.7 < hi and hi - lo < 0.15
+    stat = seed_stats([0.26, 0.26, 0.26])
+    stat["pooled"] = {"n": 75, "unit": "episodes", "ci95": wilson(round(0.26 * 75), 75)}
+    assert format_stat(stat) == "0.260 ± 0.000 [0.18, 0.38; 75 episodes]"

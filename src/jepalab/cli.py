@@ -22,9 +22,19 @@ def _build_config(args):
     return override(preset(args.preset), args.sets)
 
 
+def announce(cfg, preset_name: str, out) -> None:
+    """The settings that differ from the preset, not the whole config (that is in OUT/config.json)."""
+    from .config import differences, preset
+    changes = differences(preset(preset_name), cfg)
+    print(f"preset {preset_name}" + (f", changed: {'; '.join(changes)}" if changes else ", unchanged")
+          + f" (every setting: {Path(out) / 'config.json'})")
+
+
 def cmd_demo(args) -> None:
     from .pipeline import run_demo
-    run_demo(_build_config(args), args.out, data=args.data, resume=args.resume, progress=not args.quiet)
+    cfg = _build_config(args)
+    announce(cfg, args.preset, args.out)
+    run_demo(cfg, args.out, data=args.data, resume=args.resume, progress=not args.quiet)
 
 
 def cmd_collect(args) -> None:
@@ -115,12 +125,17 @@ def cmd_train(args) -> None:
     from_data = [f"{key}={meta[field]}" for key, field in fields if meta.get(field) is not None and key not in explicit]
     cfg = override(cfg, from_data)
     if rank == 0:
+        announce(cfg, args.preset, args.out)
         print(f"training on {len(store)} episodes from {store.root}")
     _, result = train(
         cfg, store.load_all(stream=cfg.train.stream), args.out, resume=args.resume, progress=not args.quiet
     )
     if rank != 0:
         return
+    from .report import plot_training
+    from .train import latest_metrics
+    if latest_metrics(args.out):
+        print(f"training curves: {plot_training(latest_metrics(args.out), Path(args.out) / 'training.png')}")
     print(f"done: step {result['step']}, prediction loss {result.get('pred_loss', float('nan')):.4f}, "
           f"effective rank {result.get('effective_rank', float('nan')):.1f}, {result['train_seconds']:.0f} s; "
           f"checkpoints in {Path(args.out) / 'checkpoints'}")
@@ -170,10 +185,16 @@ def cmd_pretrain(args) -> None:
         raise ValueError(f"preset {args.preset!r} is not a video pretraining preset (use video-small or video-debug)")
     sets = [f"source.world={args.world}"] if args.world else [f"source.videos={','.join(args.videos)}"]
     cfg = override(cfg, sets)
-    _, result = pretrain(cfg, args.out, resume=args.resume, progress=not args.quiet)
     from .parallel import distributed
+    if distributed()[0] == 0:
+        announce(cfg, args.preset, args.out)
+    _, result = pretrain(cfg, args.out, resume=args.resume, progress=not args.quiet)
     if distributed()[0] != 0:  # under torchrun, rank 0 reports
         return
+    from .report import plot_training
+    from .train import latest_metrics
+    if latest_metrics(args.out):
+        print(f"training curves: {plot_training(latest_metrics(args.out), Path(args.out) / 'training.png')}")
     skipped = result["skipped_files"]
     print(f"done: step {result['step']}, loss {result.get('loss', float('nan')):.4f}, "
           f"{result['train_seconds']:.0f} s; checkpoints in {Path(args.out) / 'checkpoints'}"
@@ -363,6 +384,13 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     handler = COMMANDS[args.command]
+    if getattr(args, "config", None):  # the file's settings first, so that --set overrides them
+        from .config import file_assignments
+        try:
+            args.sets = file_assignments(args.config) + args.sets
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     from .runtime import tune_allocator
     tune_allocator()
     try:

@@ -103,6 +103,8 @@ def parser() -> argparse.ArgumentParser:
         )
         c.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                        help="override one setting, e.g. train.steps=500 (repeatable; list: `jepalab config`)")
+        c.add_argument("--config", metavar="FILE", help="settings from a JSON or TOML file ({\"train\": {\"steps\": "
+                                                        "500}} or [train] steps = 500); --set overrides them")
         c.add_argument("--quiet", action="store_true", help="no progress bars")
 
     def surprise_window(c: argparse.ArgumentParser) -> None:

@@ -125,6 +125,8 @@ class TrainConfig:
                               "(when they exceed a quarter of the RAM) | on | off; the batches are the same either way")
     parallel: str = opt("ddp", "under torchrun: ddp (a full model per rank) | fsdp (FSDP2: parameters, gradients "
                                "and optimizer state sharded across ranks, for models that do not fit one device)")
+    logger: str = opt("jsonl", "jsonl: metrics.jsonl only | tensorboard: also TensorBoard scalars in RUN/tensorboard "
+                               "(pip install 'jepalab[tensorboard]')")
 
 
 @dataclass
@@ -276,6 +278,7 @@ def train_checks(t: TrainConfig) -> list[tuple[bool, str]]:
         (t.threads >= 0, f"train.threads must be >= 0 (0: all cores), got {t.threads}"),
         (t.precision in ("fp32", "bf16"), f"train.precision must be fp32 or bf16, got {t.precision!r}"),
         (t.parallel in ("ddp", "fsdp"), f"train.parallel must be ddp or fsdp, got {t.parallel!r}"),
+        (t.logger in ("jsonl", "tensorboard"), f"train.logger must be jsonl or tensorboard, got {t.logger!r}"),
     ]
 
 
@@ -490,6 +493,48 @@ def override(cfg, assignments: list[str]):
         kind = types[next(f.type for f in fields(sub) if f.name == name)]
         setattr(sub, name, _parse(value, kind, key))
     return cfg.validate()
+
+
+def file_assignments(path) -> list[str]:
+    """'section.key=value' strings from a JSON or TOML file of settings: sections of keys
+    ({"train": {"steps": 500}}, [train] steps = 500) or dotted keys ({"train.steps": 500}). The
+    values are data, parsed by each field's type like --set; nothing in the file is evaluated."""
+    from pathlib import Path
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read the settings file ({e.strerror or e})") from None
+    try:
+        if path.suffix.lower() == ".toml":
+            import tomllib
+            doc = tomllib.loads(text)
+        else:
+            doc = json.loads(text)
+    except ImportError:
+        raise ValueError(f"{path}: TOML needs Python 3.11 or newer (tomllib); use a .json file") from None
+    except ValueError as e:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+        raise ValueError(f"{path}: not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'} ({e})") from None
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: must hold an object of settings, got {type(doc).__name__}")
+    out = []
+    for key, value in doc.items():
+        items = [(f"{key}.{k}", v) for k, v in value.items()] if isinstance(value, dict) else [(key, value)]
+        for name, v in items:
+            if isinstance(v, (dict, list)):
+                raise ValueError(f"{path}: {name}: expected a number, string or true/false, got {type(v).__name__}")
+            out.append(f"{name}={str(v).lower() if isinstance(v, bool) else v}")
+    return out
+
+
+def differences(base, cfg) -> list[str]:
+    """'section.key: base -> value' for every setting of `cfg` that differs from `base`."""
+    out = []
+    for sec in fields(cfg):
+        a, b = getattr(base, sec.name), getattr(cfg, sec.name)
+        out += [f"{sec.name}.{f.name}: {getattr(a, f.name)!r} -> {getattr(b, f.name)!r}" for f in fields(b)
+                if getattr(a, f.name) != getattr(b, f.name)]
+    return out
 
 
 def help_lines(cfg) -> list[str]:

@@ -280,22 +280,8 @@ def grad_norm_value(norm) -> float:
     return float(norm.full_tensor() if isinstance(norm, DTensor) else norm)
 
 
-class NullWriter:
-    """A metrics file for ranks other than 0: writes nothing."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def write(self, text: str) -> None:
-        pass
-
-    def flush(self) -> None:
-        pass
-
-
-def open_metrics(path, main: bool):
-    """metrics.jsonl opened for appending on rank 0, a NullWriter elsewhere."""
-    return open(path, "a") if main else NullWriter()
+def open_metrics(path, main: bool, logger: str = "jsonl"):
+    """The run's metrics log on rank 0 (logs.MetricsLog: metrics.jsonl, and TensorBoard with
+    train.logger=tensorboard); other ranks log nothing."""
+    from .logs import MetricsLog
+    return MetricsLog(path, main, logger)

@@ -47,7 +47,7 @@ def evaluate(model: WorldModel, cfg: RunConfig, out: Path, train_eps=None, basel
                 raise ValueError("goals by state: the untrained baseline needs episodes to fit its probe on")
             untrained_probe = StateProbe.fit(untrained, train_eps, state_probe.columns, step=0)
         results["untrained"] = run_control(world, p, untrained, "planner", progress=progress,
-                                           state_probe=untrained_probe)
+                                           state_probe=untrained_probe, label="untrained planner (baseline)")
         results["untrained"].policy = "untrained"
     summary = {
         "world": world, "episodes": p.episodes, "eval_seed": p.seed, "planner": p.planner,
@@ -109,7 +109,6 @@ def run_demo(cfg: RunConfig, out: str | Path, data: str | Path | None = None, re
     if not resume:  # before collecting, not after
         checkpoint.refuse_fresh_start(out)
     out.mkdir(parents=True, exist_ok=True)
-    print("resolved config:\n" + jsonout.dumps(cfg.to_dict(), indent=1))
     tic = time.perf_counter()
     store = EpisodeStore(data) if data else collect(cfg.data.world, cfg.data.episodes, cfg.data.steps_per_episode,
                                                     out / "data", seed=cfg.data.seed, progress=progress)

@@ -17,7 +17,6 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from . import jsonout
 from . import checkpoint
 from .config import PretrainConfig, dumps
 from .data.clips import make_clip_source
@@ -92,7 +91,7 @@ def _pretrain(cfg: PretrainConfig, out: str | Path, resume: bool, progress: bool
 
     last = last_metrics(out, step) if rank == 0 else {}  # a resumed run with no steps left still reports
     bar = tqdm(total=t.steps, initial=step, desc="pretrain", unit="step", disable=not progress)
-    with open_metrics(out / "metrics.jsonl", rank == 0) as metrics:
+    with open_metrics(out / "metrics.jsonl", rank == 0, t.logger) as metrics:
         while step < t.steps:
             tic = time.perf_counter()
             for group in optimizer.param_groups:
@@ -117,8 +116,7 @@ def _pretrain(cfg: PretrainConfig, out: str | Path, resume: bool, progress: bool
                 last = {"step": step, "loss": loss.item(), **info, **latent_stats(z.reshape(-1, z.shape[-1])),
                         "clips_per_s": t.batch_size / (time.perf_counter() - tic), "train_seconds": seconds,
                         "skipped_files": len(source.skipped)}
-                metrics.write(jsonout.dumps(last) + "\n")
-                metrics.flush()
+                metrics.write(last)
                 bar.set_postfix(loss=f"{last['loss']:.4f}", std=f"{last['latent_std']:.3f}")
             if step % t.checkpoint_every == 0 or step == t.steps:
                 save()

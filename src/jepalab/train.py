@@ -315,7 +315,7 @@ class Trainer:
         # saves resumes exactly; ranks of a group would each stop at another step and hang the others
         interrupts = deferred_interrupts() if self.world == 1 else contextlib.nullcontext()
         try:
-            with open_metrics(self.out / "metrics.jsonl", main) as metrics, interrupts:
+            with open_metrics(self.out / "metrics.jsonl", main, t.logger) as metrics, interrupts:
                 while self.step < stop:
                     tic = time.perf_counter()
                     info = self.train_step()
@@ -332,9 +332,8 @@ class Trainer:
                                 "val_pred_loss": val,
                                 "samples_per_s": window_steps * t.batch_size / elapsed,
                                 "train_seconds": self.train_seconds}
-                        metrics.write(jsonout.dumps(last) + "\n")
+                        metrics.write(last)
                         self._warn_if_collapsing(last)
-                        metrics.flush()
                         bar.set_postfix(loss=f"{last['loss']:.4f}", pred=f"{last['pred_loss']:.4f}",
                                         rank=f"{last['effective_rank']:.1f}", sps=f"{last['samples_per_s']:.0f}")
                         window_start, window_steps = time.perf_counter(), 0

@@ -18,15 +18,21 @@ PLOT_TITLES = {
 }
 
 
-def summary_rows(results: dict) -> list[list[str]]:
-    """[suite, metric, measured model, baseline...] rows of formatted mean ± CI half-width."""
-    rows = []
+def suite_tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Per suite: (suite, header [metric, one column per model], rows of formatted figures)."""
+    tables = []
     for suite, res in results["suites"].items():
         models = list(res["models"])
-        for metric in res["models"][models[0]]:
-            rows.append([suite, metric] + [f"{m}: {format_stat(res['models'][m][metric])}"
-                                           if metric in res["models"][m] else "" for m in models])
-    return rows
+        rows = [[metric] + [format_stat(res["models"][m][metric]) if metric in res["models"][m] else ""
+                            for m in models] for metric in res["models"][models[0]]]
+        tables.append((suite, ["metric"] + models, rows))
+    return tables
+
+
+LEGEND = ("mean over seeds ± half-width of its 95 % interval (Student's t over seeds); in brackets, where "
+          "the suite records them, the 95 % interval of every seed's episodes or pairs pooled (Wilson's score "
+          "interval for success rates, a bootstrap over pairs within categories for pairwise accuracies) and "
+          "how many there were. The first model column is the one measured; the others are its baselines.")
 
 
 def _training_plot(manifest: dict, plots: Path) -> Path | None:
@@ -84,24 +90,23 @@ def write_reports(results: dict, manifest: dict, out: Path) -> tuple[Path, Path]
     out = Path(out)
     _training_plot(manifest, out / "plots")
     images = [(PLOT_TITLES.get(p.name, p.stem), p) for p in sorted((out / "plots").glob("*.png"))]
-    rows = summary_rows(results)
-    width = max(len(r) for r in rows) if rows else 3
-    head = ["suite", "metric", "measured"] + [f"baseline {i}" for i in range(1, width - 2)]
+    tables = suite_tables(results)
     command = manifest.get("command") or "(library call)"
 
     md = ["# jepalab bench report", "", f"Reproduce: `{command}`", ""]
     md += [f"- **{k}**: {v}" for k, v in _facts(results, manifest)]
-    md += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    md += ["| " + " | ".join(r + [""] * (width - len(r))) + " |" for r in rows]
+    md += ["", LEGEND]
+    for suite, head, rows in tables:
+        md += ["", f"## {suite}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        md += ["| " + " | ".join(r) + " |" for r in rows]
     md += [""] + [f"## {title}\n\n![{title}](plots/{p.name})\n" for title, p in images]
     (out / "report.md").write_text("\n".join(md) + "\n")
 
     esc = html.escape
-    table = "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr></thead><tbody>"
-    table += "".join(
-        "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r + [""] * (width - len(r))) + "</tr>" for r in rows
-    )
-    table += "</tbody></table>"
+    table = f"<p>{esc(LEGEND)}</p>" + "".join(
+        f"<h2>{esc(suite)}</h2><table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head)
+        + "</tr></thead><tbody>" + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
+        + "</tbody></table>" for suite, head, rows in tables)
     facts = "<table class='facts'>" + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
                                               for k, v in _facts(results, manifest)) + "</table>"
     figures = "".join(

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from ..data.store import write_json_atomic
 from .manifest import checkpoint_fingerprint, hardware, software, training_data_fingerprint
-from .stats import seed_stats
+from .stats import bootstrap_mean_of_groups, seed_stats, wilson
 from .suites import SUITE_CLASSES, SUITES, BenchOptions, applicable
 
 RESULTS_FORMAT = "jepalab-bench/1"
@@ -120,13 +120,39 @@ def bench(checkpoint, out, suites: list[str] | None = None, seeds: int = 3, opti
 
 
 def aggregate(parts: list[dict]) -> dict:
-    """Per model and metric: the seeds' values -> seed_stats; the first model is the one measured,
-    the others are its baselines."""
+    """Per model and metric: the seeds' values -> seed_stats, and where the suite recorded its
+    episodes or pairs, the interval of all seeds pooled ("pooled"); the first model is the one
+    measured, the others are its baselines."""
     models = list(parts[0]["metrics"])
     table = {m: {k: seed_stats([p["metrics"][m].get(k, float("nan")) for p in parts])
                  for k in parts[0]["metrics"][m]} for m in models}
-    return {"models": table, "baselines": models[1:], "data_seeds": [p["data_seed"] for p in parts],
-            "extra": parts[0].get("extra", {})}
+    for m in models:
+        for k, stat in table[m].items():
+            pooled = _pooled(parts, m, k)
+            if pooled:
+                stat["pooled"] = pooled
+    extra = {k: v for k, v in parts[0].get("extra", {}).items() if k not in ("episodes", "pair_wins")}
+    return {"models": table, "baselines": models[1:], "data_seeds": [p["data_seed"] for p in parts], "extra": extra}
+
+
+def _pooled(parts: list[dict], model: str, metric: str) -> dict | None:
+    """Success over every seed's episodes (Wilson), or accuracy over every seed's pairs (bootstrap)."""
+    extras = [p.get("extra", {}) for p in parts]
+    if metric.endswith("success_rate") and all(model in e.get("episodes", {}) for e in extras):
+        trials = [e["episodes"][model] for e in extras]
+        wins = sum(round(p["metrics"][model][metric] * n) for p, n in zip(parts, trials))
+        return {"method": "Wilson over episodes, seeds pooled", "unit": "episodes", "n": sum(trials),
+                "successes": wins, "ci95": wilson(wins, sum(trials))}
+    if metric.endswith("pairwise_accuracy") and "/" not in metric and all(model in e.get("pair_wins", {})
+                                                                        for e in extras):
+        wins = [e["pair_wins"][model] for e in extras]
+        categories = sorted({c for w in wins for c in w})
+        if metric != "pairwise_accuracy":
+            categories = [c for c in categories if metric == f"{c} pairwise_accuracy"]
+        groups = [[x for w in wins for x in w.get(c, [])] for c in categories]
+        return {"method": "bootstrap over pairs (within categories), seeds pooled", "unit": "pairs",
+                "n": sum(len(g) for g in groups), "ci95": bootstrap_mean_of_groups(groups)}
+    return None
 
 
 def _read_json(path: Path) -> dict:

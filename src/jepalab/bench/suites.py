@@ -129,9 +129,10 @@ class ControlSuite:
         return {"world": self.cfg.data.world, "episode_seeds": [self.seed(s), self.seed(s) + self.plan.episodes - 1],
                 "sha256": digest}
 
-    def _control(self, plan, model, policy: str, s: int):
+    def _control(self, plan, model, policy: str, s: int, label: str | None = None):
         from ..evals.control import run_control
-        return run_control(self.cfg.data.world, plan, model, policy, seed=self.seed(s), progress=self.progress)
+        return run_control(self.cfg.data.world, plan, model, policy, seed=self.seed(s), progress=self.progress,
+                           label=label)
 
     def run(self, s: int, plots) -> tuple[dict, dict]:
         from ..evals.intuitive_physics import untrained_twin
@@ -139,22 +140,23 @@ class ControlSuite:
         world = self.cfg.data.world
         _seeded(self.cfg.train.seed)
         results = {"trained": self._control(self.plan, self.model, "planner", s),
-                   "untrained": self._control(self.plan, untrained_twin(self.model, self.cfg.train.seed), "planner", s),
+                   "untrained": self._control(self.plan, untrained_twin(self.model, self.cfg.train.seed), "planner", s,
+                                              label="untrained planner (baseline)"),
                    "random": self._control(self.plan, None, "random", s),
                    "noop": self._control(self.plan, None, "noop", s)}
         results["trained"].policy, results["untrained"].policy = "planner", "untrained"
         metrics = {name: {"success_rate": r.success_rate, "mean_final_distance": float(r.final_distance.mean()),
                           "mean_steps": float(r.steps.mean())} for name, r in results.items()}
-        extra = {"seconds_per_step": results["trained"].seconds_per_step}  # timings vary: kept out of the metrics
+        extra = {"seconds_per_step": results["trained"].seconds_per_step,  # timings vary: kept out of the metrics
+                 "episodes": {name: len(r.steps) for name, r in results.items()}}  # for the pooled interval
         if plots is not None:  # first seed: the budget sweep and the trajectories
             sweep = []
             for f in self.budgets:
                 samples = max(self.plan.elites + 1, round(self.plan.samples * f))
                 r = results["trained"] if samples == self.plan.samples else self._control(
                     replace(self.plan, samples=samples), self.model, "planner", s)
-                sweep.append(
-                    {"samples": samples, "success_rate": r.success_rate, "seconds_per_step": r.seconds_per_step}
-                )
+                sweep.append({"samples": samples, "success_rate": r.success_rate, "episodes": len(r.steps),
+                              "seconds_per_step": r.seconds_per_step})
             extra["budget_sweep"] = sweep
             from ..worlds import make
             env = make(world)
@@ -196,9 +198,10 @@ class DatasetControlSuite(ControlSuite):
                                              max(100, 2 * self.offset), {"image_size": self.cfg.model.image_size})
         return self._starts[s]
 
-    def _control(self, plan, model, policy: str, s: int):
+    def _control(self, plan, model, policy: str, s: int, label: str | None = None):
         from ..evals.control import run_control
-        return run_control(self.cfg.data.world, plan, model, policy, progress=self.progress, starts=self.starts(s))
+        return run_control(self.cfg.data.world, plan, model, policy, progress=self.progress, starts=self.starts(s),
+                           label=label)
 
     def fingerprint(self, s: int) -> dict:
         starts = self.starts(s)
@@ -208,10 +211,16 @@ class DatasetControlSuite(ControlSuite):
 
 
 def _plot_budget(sweep: list[dict], metrics: dict, path) -> None:
+    """Success against the budget, each point with its Wilson interval over the seed's episodes."""
     from ..report import _plt
+    from .stats import wilson
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 3.4))
-    ax.plot([r["samples"] for r in sweep], [r["success_rate"] for r in sweep], "o-", label="trained + planner")
+    rates = [r["success_rate"] for r in sweep]
+    bounds = [wilson(round(r["success_rate"] * r["episodes"]), r["episodes"]) for r in sweep]
+    errors = [[rate - lo for rate, (lo, _) in zip(rates, bounds)], [hi - rate for rate, (_, hi) in zip(rates, bounds)]]
+    ax.errorbar([r["samples"] for r in sweep], rates, yerr=errors, fmt="o-", capsize=3,
+                label="trained + planner (95 % Wilson)")
     for name, style in (("untrained", "--"), ("random", ":")):
         ax.axhline(
             metrics[name]["success_rate"],
@@ -277,7 +286,8 @@ class PhysicsSuite:
             metrics[name] = m
         if plots is not None:
             plot_examples(pairs, curves["trained"], plots / "physics_examples.png")
-        return metrics, {"fingerprint": self.fingerprint(s, pairs)}
+        wins = {name: {c: v["wins"] for c, v in r["categories"].items()} for name, r in results.items()}
+        return metrics, {"fingerprint": self.fingerprint(s, pairs), "pair_wins": wins}
 
 
 # ---------------------------------------------------------------- probe

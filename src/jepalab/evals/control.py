@@ -61,14 +61,16 @@ POLICIES = ("planner", "random", "noop")
 
 def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: str = "planner",
                 episodes: int | None = None, seed: int | None = None, progress: bool = True,
-                world_kwargs: dict | None = None, state_probe=None, starts=None) -> ControlResult:
+                world_kwargs: dict | None = None, state_probe=None, starts=None,
+                label: str | None = None) -> ControlResult:
     """Run `episodes` goal-reaching episodes with the planner on `model`, with random actions, or
     with zero actions (noop: what the goal gives for free).
     `world_kwargs` go to the world's factory (e.g. {"goal_mode": "anywhere"} for two-room).
     With a `state_probe` (evals/probe.py StateProbe), the planner is given each goal as a state
     (its goal_proprio's probe columns) instead of as an image. With `starts` (evals/dataset_goals.py
     GoalStart), the episodes start from those recorded states and aim at their recorded goals
-    instead of seeded resets (the dataset protocol; cfg.max_steps is the budget)."""
+    instead of seeded resets (the dataset protocol; cfg.max_steps is the budget). `label` names the
+    run in the progress bar (e.g. "untrained planner": the baseline, not the model being measured)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown control policy {policy!r}; policies: {', '.join(POLICIES)}")
     seed = cfg.seed if seed is None else seed
@@ -98,7 +100,7 @@ def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: s
         success[i] |= bool(info["is_success"])
         done[i] = terminated or truncated
 
-    bar = tqdm(total=cfg.max_steps, desc=f"control [{policy}]", unit="step", disable=not progress)
+    bar = tqdm(total=cfg.max_steps, desc=f"control [{label or policy}]", unit="step", disable=not progress)
     if policy == "random":
         rngs = [HeldRandomPolicy(envs[0].action_space.shape[0], np.random.default_rng(seed + i)) for i in range(E)]
         for _ in range(cfg.max_steps):

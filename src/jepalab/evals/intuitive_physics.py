@@ -55,7 +55,7 @@ def score_pairs(curves: list[tuple[np.ndarray, np.ndarray]], pairs: list[Pair]) 
         d["win"].append(1.0 if wi > wp else 0.5 if wi == wp else 0.0)
         d.setdefault("variants", {}).setdefault(p.variant, []).append(d["win"][-1])
         d["localised"].append(float(p.diverge_frame - 1 <= peak <= p.diverge_frame + LOCALISE_AFTER))
-    cats = {c: {"pairs": len(d["win"]), "pairwise_accuracy": float(np.mean(d["win"])),
+    cats = {c: {"pairs": len(d["win"]), "pairwise_accuracy": float(np.mean(d["win"])), "wins": d["win"],
                 "auroc": auroc(d["impossible"], d["possible"]), "localised": float(np.mean(d["localised"])),
                 "variant_accuracy": {v: float(np.mean(w)) for v, w in d["variants"].items()}}
             for c, d in per.items()}
