@@ -218,13 +218,11 @@ def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
     if expect is not None and expect != cfg.model:
         diff = {k: (v, getattr(expect, k)) for k, v in vars(cfg.model).items() if getattr(expect, k) != v}
         raise CheckpointError(f"{ckpt}: model config differs from the one expected (checkpoint vs expected): {diff}")
-    video = None
-    if meta.get("video_encoder"):  # built on a frozen video encoder, whose weights this checkpoint carries
-        from .config import VideoConfig
-        try:
-            video = VideoConfig(**meta["video_encoder"])
-        except TypeError as e:
-            raise CheckpointError(f"{ckpt / 'meta.json'}: bad video_encoder config ({e})") from None
+    from .models.pretrained import video_from_meta
+    try:  # built on a frozen video encoder, whose config and weights this checkpoint carries
+        video = video_from_meta(meta.get("video_encoder"))
+    except TypeError as e:
+        raise CheckpointError(f"{ckpt / 'meta.json'}: bad video_encoder config ({e})") from None
     model = WorldModel(cfg.model, video=video)
     load_weights(model, ckpt / "model.safetensors")
     return model.eval(), cfg, meta
@@ -234,6 +232,12 @@ def build_world_model(cfg: ModelConfig, video=None):
     """A new WorldModel for `cfg` with random weights, except a frozen pretrained video encoder
     (model.video_encoder), whose config and weights are read from its run."""
     from .models import WorldModel
+    if cfg.video_encoder.startswith("hf:") and video is None:  # a transformers V-JEPA 2 encoder
+        from .models.hf_video import load_pretrained_encoder
+        spec, weights = load_pretrained_encoder(cfg.video_encoder[3:])
+        model = WorldModel(cfg, video=spec)
+        model.encoder.backbone.video.load_state_dict(weights)
+        return model
     if cfg.video_encoder and video is None:
         pretrained, pretrain_cfg, _ = load_video_model(cfg.video_encoder)
         model = WorldModel(cfg, video=pretrain_cfg.video)

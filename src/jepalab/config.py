@@ -36,8 +36,9 @@ class ModelConfig:
     encoder: str = opt("cnn", "encoder backbone: cnn | vit")
     video_encoder: str = opt(
         "",
-        "a `jepalab pretrain` run or checkpoint: its encoder, frozen, becomes the frame "
-        "encoder (V-JEPA 2-AC style) and only a readout, the projector and the predictor train",
+        "a `jepalab pretrain` run or checkpoint, or hf:REPO_OR_FOLDER of a transformers V-JEPA 2 model: its "
+        "encoder, frozen, becomes the frame encoder (V-JEPA 2-AC style) and only a readout, the projector and "
+        "the predictor train",
     )
     width: int = opt(32, "cnn: channels of the first layer; vit: token width is 4x this")
     patch: int = opt(8, "vit: patch side in pixels")

@@ -15,7 +15,6 @@ import contextlib
 import json
 import math
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -208,7 +207,7 @@ class Trainer:
         return checkpoint.save(self.out / "checkpoints", self.step, weights, self.cfg, optim,
                                extra={"sampler_rng": self.batches.rng_state() if self.batches else
                                       self.sampler.rng.bit_generator.state,
-                                      "video_encoder": asdict(self.model.video) if self.model.video else None,
+                                      "video_encoder": self.model.video_meta(),
                                       "train_seconds": self.train_seconds},
                                keep=self.cfg.train.keep_checkpoints)
 

@@ -140,9 +140,10 @@ class Encoder(nn.Module):
         dims = sense_dims(cfg)
         self.embed = nn.ModuleDict({s: _sense_mlp(int(torch.tensor(self.sense_shapes[s]).prod()), dims[s])
                                     for s in self.senses})
-        if video is not None:  # a VideoConfig: frozen pretrained video encoder + trained readout
+        if video is not None:  # frozen pretrained video encoder + trained readout
+            from .hf_video import HFVideoBackbone, is_hf_spec
             from .video import FrozenVideoBackbone
-            self.backbone = FrozenVideoBackbone(video, feature_dim)
+            self.backbone = (HFVideoBackbone if is_hf_spec(video) else FrozenVideoBackbone)(video, feature_dim)
         else:
             self.backbone = (CNNBackbone if cfg.encoder == "cnn" else ViTBackbone)(cfg, feature_dim)
         self.appearance = AppearancePresence(dims["appearance"]) if cfg.appearance else None

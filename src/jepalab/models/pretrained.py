@@ -31,7 +31,7 @@ def save_pretrained(model, folder, run_config=None, card: str | None = None) -> 
     weights = folder / "model.safetensors"
     save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(weights))
     config = {"format": FORMAT, "format_version": FORMAT_VERSION, "library_name": "jepalab", "jepalab": __version__,
-              "model": asdict(model.cfg), "video_encoder": asdict(model.video) if model.video else None,
+              "model": asdict(model.cfg), "video_encoder": model.video_meta(),
               "run_config": run_config.to_dict() if run_config is not None else None,
               "sha256": {"model.safetensors": sha256_file(weights)}}
     (folder / "config.json").write_text(jsonout.dumps(config, indent=2))
@@ -61,8 +61,17 @@ def resolve_pretrained(name: str | os.PathLike, revision: str | None = None) -> 
             from None
 
 
+def video_from_meta(meta):
+    """The inverse of WorldModel.video_meta: None, a VideoConfig, or a transformers spec."""
+    from ..config import VideoConfig
+    from .hf_video import is_hf_spec
+    if not meta:
+        return None
+    return meta if is_hf_spec(meta) else VideoConfig(**meta)
+
+
 def from_pretrained(cls, name: str | os.PathLike, revision: str | None = None):
-    from ..config import ModelConfig, RunConfig, VideoConfig
+    from ..config import ModelConfig, RunConfig
     from ..weights import CheckpointError, check_weights, read_tensors
     folder = resolve_pretrained(name, revision)
     config_path = folder / "config.json"
@@ -79,7 +88,7 @@ def from_pretrained(cls, name: str | os.PathLike, revision: str | None = None):
         raise CheckpointError(f"{config_path}: written by a newer jepalab; upgrade jepalab")
     try:
         model_cfg = ModelConfig(**config["model"])
-        video = VideoConfig(**config["video_encoder"]) if config.get("video_encoder") else None
+        video = video_from_meta(config.get("video_encoder"))
         run_config = RunConfig.from_dict(config["run_config"], str(config_path)) if config.get("run_config") else None
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{config_path}: bad config ({e})") from None

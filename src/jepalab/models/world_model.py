@@ -59,6 +59,12 @@ class WorldModel(nn.Module):
             self.encoder.eval()
         return self
 
+    def video_meta(self) -> dict | None:
+        """What rebuilds the frozen video encoder without its source: a VideoConfig's fields (a
+        `jepalab pretrain` encoder) or a transformers spec (models/hf_video.py)."""
+        from dataclasses import asdict, is_dataclass
+        return asdict(self.video) if is_dataclass(self.video) else self.video
+
     def fresh_copy(self) -> "WorldModel":
         """The same architecture with new random weights, keeping a frozen pretrained encoder: the
         'untrained' baseline of a model built on one is the frozen encoder with untrained parts."""
