@@ -120,3 +120,28 @@ def test_probe_command_reports_every_quantity_beside_its_baselines(tmp_path, cap
             # too few hidden steps in 4 test clips of 2 steps may leave that row undefined (NaN), never wrong
             assert quantity == "hidden position" or all(np.isfinite(list(row.values())))
     assert main(["probe", "--checkpoint", str(tmp_path / "missing")]) == 2
+
+
+def test_ctrl_c_in_pretraining_saves_the_step_it_was_in_and_resumes(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import jepalab.pretrain as pretrain_module
+    from jepalab.checkpoint import load_video_model
+    cfg = override(preset("video-debug"), ["train.steps=8", "train.checkpoint_every=8", "train.log_every=1"])
+    real, calls = pretrain_module.apply_gradients, []
+
+    def ctrl_c_at_step_3(*args, **kwargs):
+        result = real(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # mid-step: the step ends, is saved, then the run stops
+        return result
+
+    monkeypatch.setattr(pretrain_module, "apply_gradients", ctrl_c_at_step_3)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(cfg, tmp_path / "run", progress=False)
+    assert load_video_model(tmp_path / "run")[2]["step"] == 3
+    monkeypatch.undo()
+    _, result = pretrain(cfg, tmp_path / "run", resume=True, progress=False)
+    assert result["step"] == 8

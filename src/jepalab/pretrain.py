@@ -25,7 +25,7 @@ from .models.video import VideoJEPA
 from .objectives import latent_stats
 from .parallel import (distributed, full_optimizer_state, full_state, is_sharded, open_metrics, reshard,
                        training_step_module)
-from .runtime import autocast, resolve_device, to_device, tune_allocator
+from .runtime import autocast, resolve_device, step_interrupts, to_device, tune_allocator
 from .train import apply_gradients, last_metrics, lr_at, truncate_metrics
 
 
@@ -91,7 +91,8 @@ def _pretrain(cfg: PretrainConfig, out: str | Path, resume: bool, progress: bool
 
     last = last_metrics(out, step) if rank == 0 else {}  # a resumed run with no steps left still reports
     bar = tqdm(total=t.steps, initial=step, desc="pretrain", unit="step", disable=not progress)
-    with open_metrics(out / "metrics.jsonl", rank == 0, t.logger) as metrics:
+    interrupts = step_interrupts(world)  # Ctrl-C / SIGTERM: finish the step, save it, stop
+    with open_metrics(out / "metrics.jsonl", rank == 0, t.logger) as metrics, interrupts:
         while step < t.steps:
             tic = time.perf_counter()
             for group in optimizer.param_groups:
@@ -118,9 +119,15 @@ def _pretrain(cfg: PretrainConfig, out: str | Path, resume: bool, progress: bool
                         "skipped_files": len(source.skipped)}
                 metrics.write(last)
                 bar.set_postfix(loss=f"{last['loss']:.4f}", std=f"{last['latent_std']:.3f}")
-            if step % t.checkpoint_every == 0 or step == t.steps:
+            saved = step % t.checkpoint_every == 0 or step == t.steps
+            if saved:
                 save()
             bar.update(1)
+            if interrupts.requested:
+                if not saved:
+                    save()
+                bar.close()
+                raise KeyboardInterrupt
     bar.close()
     if sharded:  # hand back an ordinary model (rank 0 holds its weights)
         weights, model = full_state(model), VideoJEPA(v)

@@ -107,3 +107,17 @@ class deferred_interrupts:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         return False
+
+
+class _Immediate(deferred_interrupts):
+    """Signals as Python handles them by default: ranks of a process group would each stop at
+    another step and hang the others in a collective, so they stop at once and do not save."""
+
+    def __enter__(self):
+        return self
+
+
+def step_interrupts(world: int) -> deferred_interrupts:
+    """The interrupt handling of a training loop (train and pretrain share it): deferred to the next
+    step boundary for a single process, immediate for a group of processes."""
+    return deferred_interrupts() if world == 1 else _Immediate()

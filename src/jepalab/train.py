@@ -11,7 +11,6 @@ to metrics.jsonl; checkpoints are written atomically every
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import time
@@ -32,7 +31,7 @@ from .models.encoder import sense_dims
 from .objectives import latent_stats, make_regularizer, prediction_loss
 from .parallel import (distributed, full_optimizer_state, full_state, gather_rows, grad_norm_value, is_sharded,
                        local_statistics, open_metrics, training_step_module)
-from .runtime import autocast, deferred_interrupts, fp32, resolve_device, to_device, tune_allocator
+from .runtime import autocast, fp32, resolve_device, step_interrupts, to_device, tune_allocator
 
 
 # Settings a resumed run may change: the step budget (to train longer) and bookkeeping.
@@ -311,8 +310,8 @@ class Trainer:
         window_start, window_steps = time.perf_counter(), 0
         last = last_metrics(self.out, self.step) if main else {}
         # a single process stops on Ctrl-C or SIGTERM at the next step boundary only, so that what it
-        # saves resumes exactly; ranks of a group would each stop at another step and hang the others
-        interrupts = deferred_interrupts() if self.world == 1 else contextlib.nullcontext()
+        # saves resumes exactly (runtime.step_interrupts)
+        interrupts = step_interrupts(self.world)
         try:
             with open_metrics(self.out / "metrics.jsonl", main, t.logger) as metrics, interrupts:
                 while self.step < stop:
@@ -340,12 +339,12 @@ class Trainer:
                     if saved:
                         self.save()
                     bar.update(1)
-                    if getattr(interrupts, "requested", False):
+                    if interrupts.requested:
                         if main and not saved:  # a step boundary: --resume continues exactly from here
                             self.save(recalibrate=True)
                         raise KeyboardInterrupt
         except KeyboardInterrupt:
-            if getattr(interrupts, "forced", False) or self.world > 1:
+            if interrupts.forced or self.world > 1:
                 tqdm.write("interrupted mid-step: not saved; --resume continues from the last checkpoint")
             raise
         finally:
