@@ -1,4 +1,6 @@
-"""Losses: next-latent prediction and the anti-collapse terms. Small, pure, unit-tested.
+"""The objective: next-latent prediction, multi-step rollout prediction and the anti-collapse
+terms. `jepa_loss` is the whole loss of an action-conditioned world model; the rest are its parts,
+small, pure and unit-tested.
 
     from jepalab.objectives import sigreg
     sigreg(torch.randn(1024, 128))        # ~0: already an isotropic Gaussian
@@ -99,3 +101,44 @@ def latent_stats(z: torch.Tensor) -> dict[str, float]:
     p = s / s.sum().clamp_min(1e-12)
     entropy = -(p * torch.log(p.clamp_min(1e-12))).sum()
     return {"latent_std": float(z.std(0).mean()), "effective_rank": float(torch.exp(entropy))}
+
+
+def jepa_loss(model, obs, actions: torch.Tensor, o, history: int, regularizer, gather=lambda z: z,
+              appearance_dims: int = 0) -> tuple[torch.Tensor, dict]:
+    """The JEPA loss of a world model on a batch of windows, LeWorldModel-style (gradients reach the
+    encoder through both predictions and targets; no EMA, no stop-gradient).
+
+    obs: frames (B, T+1, H, W, 3) or a dict of senses; actions (B, T, A); o: ObjectiveConfig.
+    - prediction: teacher-forced next latents over the first `history` steps;
+    - rollout: imagined from the first `o.rollout_context` frames, feeding predictions back as a
+      planner does, so that errors cannot compound unseen (o.rollout_steps > 1);
+    - anti-collapse (`regularizer`, SIGReg or VICReg) on every encoded frame of the global batch
+      (`gather` collects them from every process), computed in fp32.
+    -> (loss, {"loss", "pred_loss", "rollout_loss", "reg_loss", "z"}).
+    """
+    from .runtime import fp32
+    W = history
+    z = model.encode(obs)  # (B, T+1, D)
+    pred = model.predict(z[:, :W], actions[:, :W])  # (B, W, D): z_1..z_W
+    pred_loss = prediction_loss(pred, z[:, 1:W + 1])
+    loss = pred_loss
+    info = {"pred_loss": pred_loss.item()}
+    if o.rollout_steps > 1:
+        R, C = o.rollout_steps, o.rollout_context
+        imagined = model.rollout(z[:, :C], actions[:, :C - 1], actions[:, C - 1:C - 1 + R])  # (B, R, D)
+        rollout_loss = prediction_loss(imagined, z[:, C:C + R])
+        loss = loss + o.rollout_weight * rollout_loss
+        info["rollout_loss"] = rollout_loss.item()
+    with fp32(z.device.type):
+        spread = z
+        if o.reg_over == "changes":
+            # model.appearance's part changes only when something goes out of sight or comes back;
+            # spreading its changes would push it to follow places. Its BatchNorm and the frames
+            # term spread it over scenes instead.
+            moving = z[..., :z.shape[-1] - appearance_dims]
+            spread = moving - moving.mean(1, keepdim=True)
+        reg = regularizer(gather(spread.reshape(-1, spread.shape[-1]).float()))  # the global batch
+        if o.reg_over == "changes" and o.frames_weight > 0:
+            reg = reg + o.frames_weight * regularizer(gather(z.reshape(-1, z.shape[-1]).float()))
+    loss = loss + o.weight * reg
+    return loss, {"loss": loss.item(), **info, "reg_loss": reg.item(), "z": z.detach()}

@@ -28,10 +28,10 @@ from .data.store import Episode
 from .models import WorldModel
 from .models.part_errors import calibrate_surprise
 from .models.encoder import sense_dims
-from .objectives import latent_stats, make_regularizer, prediction_loss
+from .objectives import jepa_loss, latent_stats, make_regularizer, prediction_loss
 from .parallel import (distributed, full_optimizer_state, full_state, gather_rows, grad_norm_value, is_sharded,
                        local_statistics, open_metrics, training_step_module)
-from .runtime import autocast, fp32, resolve_device, step_interrupts, to_device, tune_allocator
+from .runtime import autocast, resolve_device, step_interrupts, to_device, tune_allocator
 
 
 # Settings a resumed run may change: the step budget (to train longer) and bookkeeping.
@@ -232,34 +232,9 @@ class Trainer:
     # -- one step ----------------------------------------------------------------
     def losses(self, obs, actions: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """obs: frames (B, T+1, H, W, 3), or with other senses a dict of them (SequenceSampler.sample)."""
-        o, W = self.cfg.objective, self.cfg.model.history
-        z = self.model.encode(obs)  # (B, T+1, D)
-        # context: teacher-forced next-latent prediction over the first `history` steps
-        pred = self.model.predict(z[:, :W], actions[:, :W])  # (B, W, D): z_1..z_W
-        pred_loss = prediction_loss(pred, z[:, 1:W + 1])
-        loss = pred_loss
-        info = {"pred_loss": pred_loss.item()}
-        # rollout: imagine from the first C frames, as a planner does, so errors cannot compound unseen
-        if o.rollout_steps > 1:
-            R, C = o.rollout_steps, o.rollout_context
-            imagined = self.model.rollout(z[:, :C], actions[:, :C - 1], actions[:, C - 1:C - 1 + R])  # (B, R, D)
-            rollout_loss = prediction_loss(imagined, z[:, C:C + R])
-            loss = loss + o.rollout_weight * rollout_loss
-            info["rollout_loss"] = rollout_loss.item()
-        # anti-collapse on every encoded frame
-        with fp32(z.device.type):
-            spread = z
-            if o.reg_over == "changes":
-                # model.appearance's part changes only when something goes out of sight or comes back;
-                # spreading its changes would push it to follow places. Its BatchNorm and the frames
-                # term spread it over scenes instead.
-                moving = z[..., :z.shape[-1] - sense_dims(self.cfg.model).get("appearance", 0)]
-                spread = moving - moving.mean(1, keepdim=True)
-            reg = self.regularizer(gather_rows(spread.reshape(-1, spread.shape[-1]).float()))  # the global batch
-            if o.reg_over == "changes" and o.frames_weight > 0:
-                reg = reg + o.frames_weight * self.regularizer(gather_rows(z.reshape(-1, z.shape[-1]).float()))
-        loss = loss + o.weight * reg
-        return loss, {"loss": loss.item(), **info, "reg_loss": reg.item(), "z": z.detach()}
+        m = self.cfg.model
+        return jepa_loss(self.model, obs, actions, self.cfg.objective, m.history, self.regularizer, gather=gather_rows,
+                         appearance_dims=sense_dims(m).get("appearance", 0))
 
     def train_step(self) -> dict:
         t = self.cfg.train
