@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from .config import CHOICES
+
 EXAMPLES = {
     "demo": "jepalab demo --out runs/demo\n  jepalab demo --preset debug --out runs/smoke   # seconds: a quick check",
     "collect": "jepalab collect --world two-room --episodes 1000 --out data/two-room\n"
@@ -176,7 +178,8 @@ def parser() -> argparse.ArgumentParser:
     c = command("plan", "Evaluate goal reaching by MPC with a trained model, beside random and untrained baselines.")
     c.add_argument("--checkpoint", required=True, help="run folder or checkpoint folder")
     c.add_argument("--episodes", type=int, help="evaluation episodes (default: the checkpoint's plan.episodes)")
-    c.add_argument("--planner", choices=["cem", "mppi"], help="planner (default: the checkpoint's plan.planner)")
+    c.add_argument("--planner", choices=list(CHOICES["plan.planner"]),
+                   help="planner (default: the checkpoint's plan.planner)")
     c.add_argument("--seed", type=int, help="first evaluation seed (default: the checkpoint's plan.seed)")
     c.add_argument("--goal", choices=["image", "state"], default="image",
                    help="give the planner each goal as an image (default) or as a state, read through a linear "

@@ -197,7 +197,6 @@ class RunConfig(Sections):
     def validate(self) -> "RunConfig":
         m, p, t, o = self.model, self.plan, self.train, self.objective
         checks = [
-            (m.encoder in ("cnn", "vit"), f"model.encoder must be cnn or vit, got {m.encoder!r}"),
             (m.image_size % 16 == 0, f"model.image_size must be a multiple of 16, got {m.image_size}"),
             (m.encoder != "vit" or m.image_size % m.patch == 0, "model.image_size must be a multiple of model.patch"),
             (m.pred_dim % m.pred_heads == 0, "model.pred_dim must be divisible by model.pred_heads"),
@@ -223,11 +222,6 @@ class RunConfig(Sections):
                 "model.senses includes proprio: set model.proprio_dim (training from a store sets it)",
             ),
             (min(m.frameskip, m.history, m.latent_dim, m.action_dim) >= 1, "model sizes must be >= 1"),
-            (
-                o.regularizer in ("sigreg", "vicreg"),
-                f"objective.regularizer must be sigreg or vicreg, got {o.regularizer!r}",
-            ),
-            (p.planner in ("cem", "mppi"), f"plan.planner must be cem or mppi, got {p.planner!r}"),
             (0 < p.elites <= p.samples, "plan.elites must be in 1..plan.samples"),
             (1 <= p.replan_every <= p.horizon, "plan.replan_every must be in 1..plan.horizon"),
             (1 <= p.context <= m.history, "plan.context must be in 1..model.history"),
@@ -235,10 +229,7 @@ class RunConfig(Sections):
                 t.device in ("auto", "cpu") or t.device.startswith("cuda"),
                 f"train.device must be auto, cpu or cuda[:N], got {t.device!r}",
             ),
-            (t.prefetch in ("auto", "on", "off"), f"train.prefetch must be auto, on or off, got {t.prefetch!r}"),
-            (t.stream in ("auto", "on", "off"), f"train.stream must be auto, on or off, got {t.stream!r}"),
             (o.rollout_steps >= 1, "objective.rollout_steps must be >= 1"),
-            (o.reg_over in ("frames", "changes"), f"objective.reg_over must be frames or changes, got {o.reg_over!r}"),
             (
                 1 <= o.rollout_context <= m.history,
                 f"objective.rollout_context must be 1..model.history ({m.history}), got {o.rollout_context}",
@@ -253,8 +244,36 @@ class RunConfig(Sections):
                 p.horizon >= 1 and p.samples >= 1 and p.iterations >= 1 and p.episodes >= 1 and p.max_steps >= 1,
                 "plan.horizon, samples, iterations, episodes and max_steps must be >= 1",
             ),
-        ] + train_checks(t)
+        ] + train_checks(t) + choice_checks(self)
         return self._require(checks)
+
+
+# The values a setting may take, in one place: validation reads them here, and the code that
+# dispatches on a setting (planning.PLANNERS, objectives.REGULARIZERS, parallel, logs) is checked
+# against them by tests/test_layout.py.
+CHOICES = {
+    "model.encoder": ("cnn", "vit"),
+    "objective.regularizer": ("sigreg", "vicreg"),
+    "objective.reg_over": ("frames", "changes"),
+    "plan.planner": ("cem", "mppi"),
+    "train.precision": ("fp32", "bf16"),
+    "train.parallel": ("ddp", "fsdp"),
+    "train.prefetch": ("auto", "on", "off"),
+    "train.stream": ("auto", "on", "off"),
+    "train.logger": ("jsonl", "tensorboard"),
+    "video.target": ("ema", "sigreg"),
+    "video.reg_over": ("tokens", "clips"),
+}
+
+
+def choice_checks(cfg) -> list[tuple[bool, str]]:
+    checks = []
+    for key, options in CHOICES.items():
+        section, name = key.split(".")
+        if hasattr(cfg, section):
+            value = getattr(getattr(cfg, section), name)
+            checks.append((value in options, f"{key} must be one of {' | '.join(options)}, got {value!r}"))
+    return checks
 
 
 def train_checks(t: TrainConfig) -> list[tuple[bool, str]]:
@@ -277,9 +296,6 @@ def train_checks(t: TrainConfig) -> list[tuple[bool, str]]:
         ),
         (math.isfinite(t.weight_decay) and t.weight_decay >= 0, "train.weight_decay must be finite and >= 0"),
         (t.threads >= 0, f"train.threads must be >= 0 (0: all cores), got {t.threads}"),
-        (t.precision in ("fp32", "bf16"), f"train.precision must be fp32 or bf16, got {t.precision!r}"),
-        (t.parallel in ("ddp", "fsdp"), f"train.parallel must be ddp or fsdp, got {t.parallel!r}"),
-        (t.logger in ("jsonl", "tensorboard"), f"train.logger must be jsonl or tensorboard, got {t.logger!r}"),
     ]
 
 
@@ -368,15 +384,13 @@ class PretrainConfig(Sections):
             (v.frames % v.tubelet == 0, f"video.frames ({v.frames}) must be a multiple of video.tubelet ({v.tubelet})"),
             (v.size % v.patch == 0, f"video.size ({v.size}) must be a multiple of video.patch ({v.patch})"),
             (v.dim % v.heads == 0, "video.dim must be divisible by video.heads"),
-            (v.target in ("ema", "sigreg"), f"video.target must be ema or sigreg, got {v.target!r}"),
             (0.0 <= v.ema_start <= v.ema_end <= 1.0, "need 0 <= video.ema_start <= video.ema_end <= 1"),
             (v.short_blocks >= 0 and v.long_blocks >= 0 and v.short_blocks + v.long_blocks >= 1,
              "need video.short_blocks, video.long_blocks >= 0 and at least one block"),
-            (v.reg_over in ("tokens", "clips"), f"video.reg_over must be tokens or clips, got {v.reg_over!r}"),
             (0.0 <= v.future_prob <= 1.0, "video.future_prob must be in [0, 1]"),
             (0 <= v.future_context < v.frames // v.tubelet,
              f"video.future_context must be in 0..{v.frames // v.tubelet - 1} (0: half the time steps)"),
-        ] + train_checks(self.train)
+        ] + train_checks(self.train) + choice_checks(self)
         return self._require(checks)
 
 

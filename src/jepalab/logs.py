@@ -9,8 +9,9 @@ import math
 from pathlib import Path
 
 from . import jsonout
+from .config import CHOICES
 
-LOGGERS = ("jsonl", "tensorboard")
+LOGGERS = CHOICES["train.logger"]
 
 
 class MetricsLog:

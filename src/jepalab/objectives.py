@@ -79,13 +79,17 @@ def ema_update(target: torch.nn.Module, online: torch.nn.Module, momentum: float
         tb.copy_(ob)
 
 
+REGULARIZERS = {  # objective.regularizer -> (projections -> the term); keys are config.CHOICES'
+    "sigreg": lambda projections: (lambda z: sigreg(z, projections=projections)),
+    "vicreg": lambda projections: vicreg,
+}
+
+
 def make_regularizer(name: str, projections: int = 256) -> Callable[[torch.Tensor], torch.Tensor]:
     """The anti-collapse term by name; every one maps latents (N, D) to a scalar."""
-    if name == "sigreg":
-        return lambda z: sigreg(z, projections=projections)
-    if name == "vicreg":
-        return vicreg
-    raise ValueError(f"unknown regularizer {name!r}: expected sigreg or vicreg")
+    if name not in REGULARIZERS:
+        raise ValueError(f"unknown regularizer {name!r}: expected one of {', '.join(REGULARIZERS)}")
+    return REGULARIZERS[name](projections)
 
 
 @torch.no_grad()

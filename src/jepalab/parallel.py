@@ -27,6 +27,8 @@ import torch.distributed as dist
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from .config import CHOICES
+
 
 def distributed() -> tuple[int, int]:
     """-> (rank, world size). Under torchrun (WORLD_SIZE > 1) the process group is set up on first
@@ -153,7 +155,7 @@ class LossModule(nn.Module):
         return self._loss_fn(*batch)
 
 
-PARALLEL_MODES = ("ddp", "fsdp")
+PARALLEL_MODES = CHOICES["train.parallel"]
 
 
 def training_step_module(model: nn.Module, loss_fn, device: torch.device, compile: bool = False,
