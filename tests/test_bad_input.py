@@ -123,3 +123,11 @@ def test_a_second_training_into_the_same_folder_is_refused(debug_store, tmp_path
     # the lock goes with its holder: the folder is free again
     assert main(["train", "--data", str(debug_store.root), "--preset", "debug", "--out", str(run), "--quiet",
                  "--set", "train.steps=2"]) == 0
+
+
+def test_every_json_jepalab_writes_is_strict():
+    from jepalab import jsonout
+    doc = {"nan": float("nan"), "inf": np.float32("inf"), "ok": [1.5, np.int64(2)], "arr": np.array([0.5, np.nan])}
+    text = jsonout.dumps(doc)
+    assert json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in strict JSON")) == \
+        {"nan": None, "inf": None, "ok": [1.5, 2], "arr": [0.5, None]}

@@ -144,12 +144,14 @@ def test_html_report_embeds_every_plot_and_the_table(run, tmp_path):
     assert "Reproduce: `(library call)`" in md
 
 
-def test_video_model_bench_runs_physics_and_probe(tmp_path):
+def test_video_model_bench_runs_physics_both_styles_and_probe(tmp_path):
     out = tmp_path / "video"
     assert main(["pretrain", "--world", "bounce", "--preset", "video-debug", "--out", str(out), "--quiet"]) == 0
     res = bench(out, tmp_path / "r", seeds=1, options=TINY, progress=False)
-    assert set(res["suites"]) == {"physics", "probe"} and "control" in res["skipped_suites"]
-    assert set(res["suites"]["physics"]["models"]) == {"trained", "untrained", "pixels"}
+    assert set(res["suites"]) == {"physics", "physics-alt", "probe"} and "control" in res["skipped_suites"]
+    for style in ("physics", "physics-alt"):  # the project's suite and the one drawn another way, side by side
+        assert set(res["suites"][style]["models"]) == {"trained", "untrained", "pixels"}
+    assert res["suites"]["physics-alt"]["models"]["trained"]["pairwise_accuracy"]["pooled"]["unit"] == "pairs"
     assert "position (attentive)" in res["suites"]["probe"]["models"]["trained"]
     assert (tmp_path / "r" / "plots" / "physics_examples.png").is_file()
 

@@ -222,16 +222,17 @@ def cmd_surprise(args) -> None:
 
     from .checkpoint import load_any
     from .data.video import iter_frames
-    from .evals.surprise import plot_curve, summarize, surprise_curve
+    from .evals.surprise import plot_curve, running_normalised, summarize, surprise_curve
     model, cfg, _ = load_any(args.checkpoint)
     size = cfg.video.size if hasattr(cfg, "video") else cfg.model.image_size
     plots = Path(args.plots)
     rows = []
+    normalise = running_normalised if args.normalise == "running" else (lambda curve: curve)
     for path in args.videos:
         frames = np.stack(list(iter_frames(path, fps=args.fps, size=size)))
         row = {
             "path": str(path),
-            **summarize(surprise_curve(model, frames, args.context, args.horizon, name=str(path))),
+            **summarize(normalise(surprise_curve(model, frames, args.context, args.horizon, name=str(path)))),
         }
         png = plot_curve(row, plots / f"{Path(path).stem}.surprise.png")
         rows.append(row)
@@ -253,10 +254,11 @@ def cmd_physics(args) -> None:
         index = write_suite(make_suite(args.pairs, args.seed, progress=not args.quiet), args.make_suite, seed=args.seed)
         print(f"suite: {args.pairs} pairs per category, seeds from {args.seed}; index {index}")
         return
+    seed = args.seed if args.suite_style == "bounce" or args.seed != 50_000 else 150_000
     report, pairs, curves = physics_checkpoint(args.checkpoint, suite=args.suite, pairs_per_category=args.pairs,
-                                               seed=args.seed, pixel_steps=args.pixel_steps, context=args.context,
-                                               horizon=args.horizon,
-                                               progress=not args.quiet)
+                                               seed=seed, pixel_steps=args.pixel_steps, context=args.context,
+                                               horizon=args.horizon, progress=not args.quiet,
+                                               style=args.suite_style, normalise=args.normalise)
     out = write_physics_report(report, pairs, curves, Path(args.out) if args.out else Path(args.checkpoint) / "physics")
     print(f"{report['checkpoint']} (step {report['step']}), {report['results']['trained']['overall']['pairs']} pairs; "
           "acc: pairwise accuracy, AUROC of clip surprise, loc.: share of impossible clips peaking at the event")

@@ -224,6 +224,9 @@ def parser() -> argparse.ArgumentParser:
     surprise_window(c)
     c.add_argument("--fps", type=float, help="resample the videos to this frame rate (default: every frame)")
     c.add_argument("--json", help="write {\"videos\": [{path, frames, surprise, peak_frame, peak}]} here")
+    c.add_argument("--normalise", choices=["none", "running"], default="none",
+                   help="running: each frame in units of the video's own earlier surprise (a new camera or "
+                        "domain raises every frame's error; a discontinuity still stands out)")
     c.add_argument("--plots", default="surprise", help="folder for one PNG per video (default: ./surprise)")
 
     c = command("physics", "Violation-of-expectation suite on bounce: is the model more surprised by the impossible "
@@ -235,6 +238,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--pairs", type=int, default=100, help="pairs per category (generated suites)")
     c.add_argument("--seed", type=int, default=50_000, help="first scene seed (pretraining streams start at 0)")
     c.add_argument("--pixel-steps", type=int, default=400, help="training steps of the pixel-space baseline")
+    c.add_argument("--suite-style", choices=["bounce", "alt"], default="bounce",
+                   help="bounce: the project's suite, drawn by bounce's renderer; alt: the same five kinds of "
+                        "events drawn another way (evals/alt_suite.py), never trained or tuned on")
+    c.add_argument("--normalise", choices=["none", "running"], default="none",
+                   help="running: each frame's surprise in units of its video's own earlier surprise")
     surprise_window(c)
     c.add_argument("--out", help="folder for physics.json and the plot (default: CHECKPOINT/physics)")
     c.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -150,11 +150,11 @@ def test_surprise_command_writes_json_and_plots_and_refuses_non_videos(video_run
     out = tmp_path / "s.json"
     assert main(["surprise", "--checkpoint", str(video_run), str(clip), "--json", str(out),
                  "--plots", str(tmp_path / "plots")]) == 0
-    doc = json.loads(out.read_text())  # NaN where no prediction is made
+    doc = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in strict JSON"))
     (row,) = doc["videos"]
     assert set(row) == {"path", "frames", "surprise", "peak_frame", "peak"}
-    assert row["frames"] == 12 == len(row["surprise"]) and math.isnan(row["surprise"][0])
-    assert row["peak"] == max(x for x in row["surprise"] if not math.isnan(x))
+    assert row["frames"] == 12 == len(row["surprise"]) and row["surprise"][0] is None  # no prediction: null
+    assert row["peak"] == max(x for x in row["surprise"] if x is not None)
     assert (tmp_path / "plots" / "a.surprise.png").stat().st_size > 1000
     text = tmp_path / "notes.txt"
     text.write_text("not a video")

@@ -13,6 +13,7 @@ PLOT_TITLES = {
     "control-dataset_budget.png": "Control, dataset protocol: success against the planning budget",
     "control-dataset_trajectories.png": "Control, dataset protocol: executed paths (first seed)",
     "physics_examples.png": "Physics: surprise over frames, possible vs impossible twins",
+    "physics-alt_examples.png": "Physics, drawn another way (alt suite): surprise over frames, possible vs impossible",
     "probe_scatter.png": "Probe: predicted vs true position on held-out data",
     "training.png": "Training curves of the run",
 }

@@ -24,7 +24,7 @@ import torch
 
 from .manifest import sha256_arrays
 
-SUITES = ("control", "control-dataset", "physics", "probe")
+SUITES = ("control", "control-dataset", "physics", "physics-alt", "probe")
 PROTOCOLS = {"random": ("control",), "dataset": ("control-dataset",), "both": ("control", "control-dataset")}
 
 
@@ -43,10 +43,11 @@ class BenchOptions:
 
 def applicable(kind: str, cfg) -> dict[str, str | None]:
     """suite -> None if it applies to this checkpoint, else why not."""
-    from ..worlds import WORLDS
+    from ..worlds import PASSIVE, WORLDS
     from ..worlds.gym_env import PREFIX
     world = None if kind == "video" else cfg.data.world
-    with_goals = world in WORLDS or (world or "").startswith(PREFIX) and _gym_offers_goals(world)
+    gym_goals = (world or "").startswith(PREFIX) and _gym_offers_goals(world)
+    with_goals = (world in WORLDS and world not in PASSIVE) or gym_goals
     return {
         "control-dataset": _dataset_protocol_reason(world, kind),
         "control": None if with_goals else
@@ -56,6 +57,8 @@ def applicable(kind: str, cfg) -> dict[str, str | None]:
          else f"{world!r} is a passive world: there is nothing to control")),
         "physics": None if kind == "video" or world == "bounce" else
         f"the suite is made of bounce clips; this model was trained on {world!r}",
+        "physics-alt": None if kind == "video" or world == "bounce" else
+        f"the suite shows passive scenes like bounce's; this model was trained on {world!r}",
         "probe": None,
     }
 
@@ -250,11 +253,14 @@ class PhysicsSuite:
     def seed(self, s: int) -> int:
         return 50_000 + 10_000 * s  # a suite of p pairs per category uses seed .. seed + 5000 (p <= 1000)
 
-    def options(self) -> dict:
+    @property
+    def generator(self) -> str:
         from ..evals.physics_suite import GENERATOR
+        return GENERATOR
 
+    def options(self) -> dict:
         return {
-            "generator": GENERATOR,
+            "generator": self.generator,
             "pairs_per_category": self.options_.pairs,
             "pixel_steps": self.options_.pixel_steps,
         }
@@ -264,9 +270,8 @@ class PhysicsSuite:
         return make_suite(self.options_.pairs, self.seed(s), progress=self.progress)
 
     def fingerprint(self, s: int, pairs=None) -> dict:
-        from ..evals.physics_suite import GENERATOR
         pairs = pairs if pairs is not None else self._pairs(s)
-        return {"generator": GENERATOR, "seed": self.seed(s), "pairs": len(pairs),
+        return {"generator": self.generator, "seed": self.seed(s), "pairs": len(pairs),
                 "sha256": sha256_arrays(*[a for p in pairs for a in (p.possible, p.impossible)],
                                         np.array([p.diverge_frame for p in pairs]))}
 
@@ -285,9 +290,27 @@ class PhysicsSuite:
                       for var, acc in v["variant_accuracy"].items()})
             metrics[name] = m
         if plots is not None:
-            plot_examples(pairs, curves["trained"], plots / "physics_examples.png")
+            plot_examples(pairs, curves["trained"], plots / f"{self.name}_examples.png")
         wins = {name: {c: v["wins"] for c, v in r["categories"].items()} for name, r in results.items()}
         return metrics, {"fingerprint": self.fingerprint(s, pairs), "pair_wins": wins}
+
+
+class PhysicsAltSuite(PhysicsSuite):
+    """The same events drawn another way (evals/alt_suite.py), which no recipe trains or tunes on:
+    a model that knows bounce's renderer rather than physics scores well above and not here."""
+    name = "physics-alt"
+
+    @property
+    def generator(self) -> str:
+        from ..evals.alt_suite import GENERATOR
+        return GENERATOR
+
+    def seed(self, s: int) -> int:
+        return 150_000 + 10_000 * s
+
+    def _pairs(self, s: int):
+        from ..evals.alt_suite import make_alt_suite
+        return make_alt_suite(self.options_.pairs, self.seed(s), progress=self.progress)
 
 
 # ---------------------------------------------------------------- probe
@@ -380,4 +403,4 @@ def _plot_scatter(scatter: dict, path) -> None:
 
 
 SUITE_CLASSES = {"control": ControlSuite, "control-dataset": DatasetControlSuite, "physics": PhysicsSuite,
-                 "probe": ProbeSuite}
+                 "physics-alt": PhysicsAltSuite, "probe": ProbeSuite}

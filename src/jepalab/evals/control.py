@@ -73,6 +73,10 @@ def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: s
     run in the progress bar (e.g. "untrained planner": the baseline, not the model being measured)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown control policy {policy!r}; policies: {', '.join(POLICIES)}")
+    from ..worlds import PASSIVE
+    if world in PASSIVE:
+        raise ValueError(f"{world!r} is a passive world: there are no goals to reach and nothing to control "
+                         "(its models are scored by `jepalab physics` and `jepalab surprise`)")
     seed = cfg.seed if seed is None else seed
     if model is not None:  # a gymnasium env renders at the model's size (built-in worlds ignore it)
         world_kwargs = {"image_size": model.cfg.image_size, **(world_kwargs or {})}

@@ -83,11 +83,15 @@ def untrained_twin(model, seed: int):
 
 
 def evaluate_models(models: dict, pairs: list[Pair], context: int | None = None, horizon: int = 1,
-                    progress: bool = False) -> tuple[dict, dict]:
-    """-> ({model name: score_pairs(...)}, {model name: curves})."""
+                    progress: bool = False, normalise: str = "none") -> tuple[dict, dict]:
+    """-> ({model name: score_pairs(...)}, {model name: curves}). normalise="running": every curve in
+    units of its own video's earlier surprise (evals/surprise.py running_normalised)."""
+    from .surprise import running_normalised
     results, curves = {}, {}
     for name, model in models.items():
         curves[name] = suite_curves(model, pairs, context, horizon, desc=f"surprise ({name})", progress=progress)
+        if normalise == "running":
+            curves[name] = [(running_normalised(a), running_normalised(b)) for a, b in curves[name]]
         results[name] = score_pairs(curves[name], pairs)
     return results, curves
 
@@ -162,18 +166,30 @@ def physics_models(model, cfg, pixel_steps: int = 400, context: int | None = Non
 
 def physics_checkpoint(path, suite=None, pairs_per_category: int = 100, seed: int = 50_000,
                        pixel_steps: int = 400, context: int | None = None, horizon: int = 1,
-                       progress: bool = True) -> tuple[dict, list[Pair], dict]:
+                       progress: bool = True, style: str = "bounce", normalise: str = "none",
+                       ) -> tuple[dict, list[Pair], dict]:
     """`jepalab physics`: the checkpoint, its untrained twin and the pixel baseline on one suite
-    (read from `suite`, or generated from `seed`). -> (report, pairs, curves by model name)."""
+    (read from `suite`, or generated from `seed`: style "bounce", the project's own, or "alt", drawn
+    another way by evals/alt_suite.py). -> (report, pairs, curves by model name)."""
     from ..checkpoint import load_any, resolve
+    from . import alt_suite
     from .physics_suite import GENERATOR, make_suite, read_suite
+    if style not in ("bounce", "alt"):
+        raise ValueError(f"--suite-style must be bounce or alt, got {style!r}")
     model, cfg, meta = load_any(path)
-    pairs = read_suite(suite) if suite else make_suite(pairs_per_category, seed, progress=progress)
+    if suite:
+        pairs = read_suite(suite)
+    elif style == "alt":
+        pairs = alt_suite.make_alt_suite(pairs_per_category, seed, progress=progress)
+    else:
+        pairs = make_suite(pairs_per_category, seed, progress=progress)
     models, ctx = physics_models(model, cfg, pixel_steps, context, progress)
-    results, curves = evaluate_models(models, pairs, context, horizon, progress=progress)
+    results, curves = evaluate_models(models, pairs, context, horizon, progress=progress, normalise=normalise)
+    generator = alt_suite.GENERATOR if style == "alt" else GENERATOR
     report = {"checkpoint": str(resolve(path)), "step": meta["step"], "kind": meta.get("kind", "world"),
-              "suite": str(suite) if suite else {"generator": GENERATOR, "seed": seed,
+              "suite": str(suite) if suite else {"generator": generator, "seed": seed,
                                                  "pairs_per_category": pairs_per_category},
+              "normalise": normalise,
               "context": ctx,
               "horizon": horizon, "pixel_steps": pixel_steps,
               "localise_after": LOCALISE_AFTER, "results": results}

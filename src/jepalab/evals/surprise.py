@@ -189,6 +189,25 @@ def train_pixel_predictor(cfg, source, steps: int = 300, batch: int = 16, lr: fl
     return model.eval()
 
 
+NORMALISE = ("none", "running")
+
+
+def running_normalised(curve: np.ndarray, min_history: int = 3) -> np.ndarray:
+    """Scale-aware surprise: each frame's value in units of the median of the video's own earlier
+    values (causal, so a twin's later event cannot lower its own peak). A new domain raises every
+    frame's error together; a frame that stands out against its own video still stands out. NaN
+    until `min_history` earlier values exist."""
+    curve = np.asarray(curve, np.float64)
+    out = np.full_like(curve, np.nan)
+    seen = []
+    for t, value in enumerate(curve):
+        if len(seen) >= min_history and np.isfinite(value):
+            out[t] = value / max(float(np.median(seen)), 1e-12)
+        if np.isfinite(value):
+            seen.append(value)
+    return out
+
+
 def surprise_curve(model, frames, context: int | None = None, horizon: int = 1, name: str = "video",
                    senses: dict | None = None) -> np.ndarray:
     """Per-frame surprise of any jepalab model (see the module docstring); NaN where none is made.

@@ -46,6 +46,7 @@ def _bounce(**kwargs) -> gym.Env:
 
 WORLDS: dict[str, Callable[..., gym.Env]] = {"two-room": _two_room, "push": _push, "push-t": _push_t,
                                              "bounce": _bounce}
+PASSIVE = {"bounce"}  # worlds where nothing acts: no goals to reach, nothing to plan
 GYM_IDS = {"two-room": "jepalab/TwoRoom-v0", "push": "jepalab/Push-v0", "push-t": "jepalab/PushT-v0",
            "bounce": "jepalab/Bounce-v0"}
 
