@@ -32,5 +32,7 @@ def test_train_on_bounce_then_score_a_teleport(tmp_path, capsys):
     (row,) = json.loads(out.read_text())["videos"]
     history = 4  # the bounce preset's
     # horizon 2: the first frame after the history and the last one are not predicted from both leads
-    assert row["frames"] == 24 and all(np.isnan(row["surprise"][:history + 1])) and np.isnan(row["surprise"][-1])
+    # (not predicted: null in the strict JSON)
+    assert row["frames"] == 24 and row["surprise"][:history + 1] == [None] * (history + 1)
+    assert row["surprise"][-1] is None
     assert np.isfinite(row["surprise"][history + 1:-1]).all()
