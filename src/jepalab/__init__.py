@@ -18,8 +18,8 @@ import sys as _sys
 __version__ = "0.1.0"
 
 # OpenMP threads that wait passively (sleep) instead of spinning: on a machine where anything else
-# runs, spinning threads wait on a descheduled peer and a training step took 1.5x as long
-# (benchmarks/results/under-load; alone the two are within noise). It must be set before torch
+# runs, spinning threads wait on a descheduled peer (figures: docs/measurements.md, "Reliability and
+# speed under load"; alone the two are within noise). It must be set before torch
 # starts its thread pool, so only when torch is not loaded yet; OMP_WAIT_POLICY=active opts out.
 if "torch" not in _sys.modules:
     _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

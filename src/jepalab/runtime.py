@@ -1,10 +1,10 @@
 """Process-level speed settings that make a CPU run measurably faster.
 
 glibc hands large freed blocks (every activation of a training step is one)
-straight back to the OS, so the next step page-faults them in again: on a
-2-core machine that showed up as ~60% system time. Raising the mmap and trim
-thresholds keeps those pages in the process (3x fewer page faults measured,
-training steps ~20% faster). No effect elsewhere than Linux with glibc.
+straight back to the OS, so the next step page-faults them in again, and a
+2-core machine spends much of its time in the kernel. Raising the mmap and trim
+thresholds keeps those pages in the process (figures: docs/measurements.md,
+"Figures behind code comments"). No effect elsewhere than Linux with glibc.
 """
 from __future__ import annotations
 

@@ -153,8 +153,9 @@ class Trainer:
         """Recompute BatchNorm statistics on the current weights ("precise BN").
 
         Running averages lag behind weights that are still moving; planning runs in eval
-        mode on those statistics, and a 4% lag in variance made eval-mode prediction error
-        4-5x worse than with exact statistics on two-room. A cumulative average over
+        mode on those statistics, and a small lag in variance made eval-mode prediction error
+        several times worse than with exact statistics (docs/measurements.md, "Figures
+        behind code comments"). A cumulative average over
         `batches` fresh batches fixes that. Its own seeded generator leaves the training
         batch sequence untouched, so resuming stays exact.
 

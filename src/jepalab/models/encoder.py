@@ -10,12 +10,11 @@ rest. One latent then holds what is seen, felt (proprio) and heard (audio), and 
 attends over all of it, forecasts each sense from all of them (a collision it sees coming predicts a
 sound). A part of its own, held at unit variance over the batch by a BatchNorm, is what keeps a sense in
 the latent: those dimensions only a sense reaches, so they can only vary by carrying it. Added into
-the frame's features instead, a sound the predictor cannot forecast is cheapest to ignore (measured:
-a knock without a collision raised surprise 1.1x when summed in, 1.01x in a part of its own left to
-the anti-collapse term alone). A depth map (metres from the camera, a spatial channel of MuJoCo
-envs) is small (model.depth_size, 16 x 16) and enters the same way, flattened. Proprio enters
-through symlog (sign(x) log(1 + |x|)): joint velocities of 80 and positions of 0.1 share one range
-without statistics from the data.
+the frame's features instead, a sound the predictor cannot forecast is cheapest to ignore (the
+measurement: docs/measurements.md, "Figures behind code comments"). A depth map (metres from the
+camera, a spatial channel of MuJoCo envs) is small (model.depth_size, 16 x 16) and enters the same
+way, flattened. Proprio enters through symlog (sign(x) log(1 + |x|)): joint velocities of 80 and
+positions of 0.1 share one range without statistics from the data.
 
 model.appearance adds a last part read from the pixels by AppearancePresence: which local patterns
 show anywhere in the frame, not where. The frame's projector keeps little of an object's look (on
