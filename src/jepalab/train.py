@@ -37,7 +37,7 @@ from .runtime import autocast, resolve_device, step_interrupts, to_device, tune_
 # Settings a resumed run may change: the step budget (to train longer) and bookkeeping.
 RESUMABLE_CHANGES = {"train.steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
                      "train.threads", "train.device", "train.compile", "train.parallel", "train.prefetch",
-                     "train.stream"}
+                     "train.stream", "train.logger"}
 
 
 def lr_at(step: int, cfg) -> float:
