@@ -30,6 +30,15 @@ def announce(cfg, preset_name: str, out) -> None:
           + f" (every setting: {Path(out) / 'config.json'})")
 
 
+def plot_run(out) -> None:
+    """RUN/training.png from RUN/metrics.jsonl, at the end of `train` and `pretrain`."""
+    from .report import plot_training
+    from .train import latest_metrics
+    metrics = latest_metrics(out)
+    if metrics:
+        print(f"training curves: {plot_training(metrics, Path(out) / 'training.png')}")
+
+
 def cmd_demo(args) -> None:
     from .pipeline import run_demo
     cfg = _build_config(args)
@@ -132,10 +141,7 @@ def cmd_train(args) -> None:
     )
     if rank != 0:
         return
-    from .report import plot_training
-    from .train import latest_metrics
-    if latest_metrics(args.out):
-        print(f"training curves: {plot_training(latest_metrics(args.out), Path(args.out) / 'training.png')}")
+    plot_run(args.out)
     print(f"done: step {result['step']}, prediction loss {result.get('pred_loss', float('nan')):.4f}, "
           f"effective rank {result.get('effective_rank', float('nan')):.1f}, {result['train_seconds']:.0f} s; "
           f"checkpoints in {Path(args.out) / 'checkpoints'}")
@@ -191,10 +197,7 @@ def cmd_pretrain(args) -> None:
     _, result = pretrain(cfg, args.out, resume=args.resume, progress=not args.quiet)
     if distributed()[0] != 0:  # under torchrun, rank 0 reports
         return
-    from .report import plot_training
-    from .train import latest_metrics
-    if latest_metrics(args.out):
-        print(f"training curves: {plot_training(latest_metrics(args.out), Path(args.out) / 'training.png')}")
+    plot_run(args.out)
     skipped = result["skipped_files"]
     print(f"done: step {result['step']}, loss {result.get('loss', float('nan')):.4f}, "
           f"{result['train_seconds']:.0f} s; checkpoints in {Path(args.out) / 'checkpoints'}"

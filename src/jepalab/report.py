@@ -20,7 +20,9 @@ def plot_training(metrics: list[dict], path: Path) -> Path:
     """The curves of metrics.jsonl: a world model's (prediction, anti-collapse, collapse watch), or any
     other run's numbers, one panel each (a pretraining run logs other losses)."""
     if not all(k in metrics[0] for k in ("pred_loss", "val_pred_loss", "reg_loss")):
-        return _plot_numbers(metrics, path)
+        keys = [k for k, v in metrics[0].items() if k not in ("step", "train_seconds", "skipped_files", "lr")
+                and isinstance(v, (int, float))][:6]
+        return plot_curves(metrics, keys, path)
     plt = _plt()
     steps = [m["step"] for m in metrics]
     fig, ax = plt.subplots(1, 4, figsize=(16, 3.4))
@@ -45,13 +47,12 @@ def plot_training(metrics: list[dict], path: Path) -> Path:
     return path
 
 
-def _plot_numbers(metrics: list[dict], path: Path, most: int = 6) -> Path:
-    keys = [k for k, v in metrics[0].items() if k not in ("step", "train_seconds", "skipped_files", "lr")
-            and isinstance(v, (int, float))][:most]
+def plot_curves(metrics: list[dict], keys: list[str], path: Path) -> Path:
+    """One panel per key of metrics.jsonl's records, against the step."""
     plt = _plt()
     fig, axes = plt.subplots(1, max(1, len(keys)), figsize=(3.6 * max(1, len(keys)), 3.2), squeeze=False)
     for ax, k in zip(axes[0], keys):
-        ax.plot([m["step"] for m in metrics], [m.get(k) for m in metrics])
+        ax.plot([m["step"] for m in metrics], [m.get(k, float("nan")) for m in metrics])
         ax.set_title(k)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)

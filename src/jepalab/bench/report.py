@@ -38,7 +38,7 @@ LEGEND = ("mean over seeds ± half-width of its 95 % interval (Student's t over 
 
 def _training_plot(manifest: dict, plots: Path) -> Path | None:
     """The run's training curves, when the checkpoint sits in a run folder with metrics.jsonl."""
-    from ..report import _plt
+    from ..report import plot_curves
     from ..train import latest_metrics
     run = Path(manifest["checkpoint"]["path"])
     for _ in range(3):
@@ -50,20 +50,7 @@ def _training_plot(manifest: dict, plots: Path) -> Path | None:
     metrics = latest_metrics(run)
     keys = [k for k in ("loss", "pred_loss", "val_pred_loss", "reg_loss", "latent_std", "effective_rank")
             if metrics and k in metrics[0]][:4]
-    if not keys:
-        return None
-    plt = _plt()
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3))
-    for ax, k in zip(list(getattr(axes, "flat", [axes])), keys):
-        ax.plot([m["step"] for m in metrics], [m.get(k, float("nan")) for m in metrics])
-        ax.set_title(k)
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = plots / "training.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return plot_curves(metrics, keys, plots / "training.png") if keys else None
 
 
 def _facts(results: dict, manifest: dict) -> list[tuple[str, str]]:
