@@ -195,18 +195,21 @@ class _Reaper(threading.Thread):
         super().__init__(name="jepalab-reaper", daemon=True)
         self.pending: dict[socket.socket, float] = {}
         self.lock = threading.Lock()
+        self.work = threading.Event()  # set while sockets are pending: an idle server does not poll
 
     def add(self, sock: socket.socket) -> None:
         with self.lock:
             self.pending[sock] = time.monotonic() + 2.0
+            self.work.set()
 
     def run(self) -> None:
         while True:
+            self.work.wait()
             with self.lock:
                 socks = list(self.pending)
-            if not socks:
-                time.sleep(0.02)
-                continue
+                if not socks:
+                    self.work.clear()
+                    continue
             readable, _, _ = select.select(socks, [], [], 0.05)
             now = time.monotonic()
             for s in socks:
