@@ -17,6 +17,7 @@ s always gives the same data. Each suite's `fingerprint(s)` re-creates its data 
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -243,12 +244,14 @@ def _plot_budget(sweep: list[dict], metrics: dict, path) -> None:
 
 
 # ---------------------------------------------------------------- physics
+_PHYSICS_BASELINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (pixel steps, baselines)
+
+
 class PhysicsSuite:
     name = "physics"
 
     def __init__(self, model, cfg, options: BenchOptions, progress: bool = True):
         self.model, self.cfg, self.options_, self.progress = model, cfg, options, progress
-        self._models = None
 
     def seed(self, s: int) -> int:
         return 50_000 + 10_000 * s  # a suite of p pairs per category uses seed .. seed + 5000 (p <= 1000)
@@ -265,6 +268,20 @@ class PhysicsSuite:
             "pixel_steps": self.options_.pixel_steps,
         }
 
+    def _baselines(self) -> dict:
+        """The checkpoint beside its untrained twin and the pixel predictor, built once per checkpoint
+        and pixel budget and shared by both physics suites (the pixel baseline trains on a fixed seed,
+        so a second build would only repeat it). The cache holds the baselines, not the checkpoint,
+        so it lets go of them with the model."""
+        from ..evals.intuitive_physics import physics_models
+        key = self.options_.pixel_steps
+        cached = _PHYSICS_BASELINES.get(self.model)
+        if cached is None or cached[0] != key:
+            _seeded(self.cfg.train.seed)
+            models, _ = physics_models(self.model, self.cfg, key, progress=self.progress)
+            cached = _PHYSICS_BASELINES[self.model] = (key, {k: m for k, m in models.items() if k != "trained"})
+        return {"trained": self.model, **cached[1]}
+
     def _pairs(self, s: int):
         from ..evals.physics_suite import make_suite
         return make_suite(self.options_.pairs, self.seed(s), progress=self.progress)
@@ -276,12 +293,9 @@ class PhysicsSuite:
                                         np.array([p.diverge_frame for p in pairs]))}
 
     def run(self, s: int, plots) -> tuple[dict, dict]:
-        from ..evals.intuitive_physics import evaluate_models, physics_models, plot_examples
-        if self._models is None:  # built once: the pixel baseline trains on a fixed seed
-            _seeded(self.cfg.train.seed)
-            self._models, _ = physics_models(self.model, self.cfg, self.options_.pixel_steps, progress=self.progress)
+        from ..evals.intuitive_physics import evaluate_models, plot_examples
         pairs = self._pairs(s)
-        results, curves = evaluate_models(self._models, pairs, progress=self.progress)
+        results, curves = evaluate_models(self._baselines(), pairs, progress=self.progress)
         metrics = {}
         for name, r in results.items():
             m = {k: r["overall"][k] for k in ("pairwise_accuracy", "auroc", "localised")}
