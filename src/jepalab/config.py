@@ -6,6 +6,14 @@
 Every field carries a one-line help text (shown by `jepalab ... --help` and
 in the saved `config.json`). Overrides are parsed by the field's type — never
 evaluated — so a config file cannot run code.
+
+In this file, in order: the sections of a world model's run (DataConfig,
+ModelConfig, ObjectiveConfig, TrainConfig, PlanConfig) and RunConfig with its
+checks; CHOICES, the one list of every enumerated setting's values, and the
+checks shared by train and pretrain; the debug preset; the video pretraining
+sections (VideoConfig, SourceConfig, PretrainConfig); the other presets
+(PRESETS, VIDEO_PRESETS, preset()); and the settings as text: override
+(--set), file_assignments (--config FILE), differences, help_lines, dumps.
 """
 from __future__ import annotations
 
