@@ -44,7 +44,7 @@ def test_resume_is_exact(debug_store, tmp_path, prefetch):
 def test_ctrl_c_anywhere_in_a_step_then_resume_gives_the_uninterrupted_weights(
     debug_store, tmp_path, monkeypatch, where
 ):
-    import jepalab.train as train_module
+    import jepalab.loop as loop_module
     cfg = override(preset("debug"), ["train.steps=20", "train.checkpoint_every=10", "train.log_every=3"])
     episodes = debug_store.load_all()
     straight = Trainer(cfg, episodes, tmp_path / "a", progress=False)
@@ -65,11 +65,11 @@ def test_ctrl_c_anywhere_in_a_step_then_resume_gives_the_uninterrupted_weights(
     if where in ("batch drawn", "twice"):
         run.objective = ctrl_c_during(run.objective, times=2 if where == "twice" else 1)
     elif where == "optimizer stepped":
-        monkeypatch.setattr(train_module, "apply_gradients", ctrl_c_during(train_module.apply_gradients))
+        monkeypatch.setattr(loop_module, "apply_gradients", ctrl_c_during(loop_module.apply_gradients))
     elif where == "validating":
         run.validate = ctrl_c_during(run.validate)
     else:
-        monkeypatch.setattr(train_module.checkpoint, "save", ctrl_c_during(train_module.checkpoint.save))
+        monkeypatch.setattr(loop_module.checkpoint, "save", ctrl_c_during(loop_module.checkpoint.save))
     with pytest.raises(KeyboardInterrupt):
         run.fit()
     monkeypatch.undo()

@@ -126,10 +126,10 @@ def test_ctrl_c_in_pretraining_saves_the_step_it_was_in_and_resumes(tmp_path, mo
     import os
     import signal
 
-    import jepalab.pretrain as pretrain_module
+    import jepalab.loop as loop_module
     from jepalab.checkpoint import load_video_model
     cfg = override(preset("video-debug"), ["train.steps=8", "train.checkpoint_every=8", "train.log_every=1"])
-    real, calls = pretrain_module.apply_gradients, []
+    real, calls = loop_module.apply_gradients, []
 
     def ctrl_c_at_step_3(*args, **kwargs):
         result = real(*args, **kwargs)
@@ -138,7 +138,7 @@ def test_ctrl_c_in_pretraining_saves_the_step_it_was_in_and_resumes(tmp_path, mo
             os.kill(os.getpid(), signal.SIGINT)  # mid-step: the step ends, is saved, then the run stops
         return result
 
-    monkeypatch.setattr(pretrain_module, "apply_gradients", ctrl_c_at_step_3)
+    monkeypatch.setattr(loop_module, "apply_gradients", ctrl_c_at_step_3)
     with pytest.raises(KeyboardInterrupt):
         pretrain(cfg, tmp_path / "run", progress=False)
     assert load_video_model(tmp_path / "run")[2]["step"] == 3

@@ -33,7 +33,7 @@ def announce(cfg, preset_name: str, out) -> None:
 def plot_run(out) -> None:
     """RUN/training.png from RUN/metrics.jsonl, at the end of `train` and `pretrain`."""
     from .report import plot_training
-    from .train import latest_metrics
+    from .loop import latest_metrics
     metrics = latest_metrics(out)
     if metrics:
         print(f"training curves: {plot_training(metrics, Path(out) / 'training.png')}")

@@ -76,7 +76,7 @@ class ModelConfig:
         "a latent part of its own (latent_dim // 8) for which local patterns (colours, edges, "
         "corners) show anywhere in the frame, wherever they are; the predictor forecasts it "
         "from the most of each pattern seen over its context, so what went behind an "
-        "occluder is expected back as it was (models/encoder.py AppearancePresence)",
+        "occluder is expected back as it was (models/appearance.py)",
     )
 
     @property
@@ -87,6 +87,12 @@ class ModelConfig:
     @property
     def sense_list(self) -> list[str]:
         return [s.strip() for s in self.senses.split(",") if s.strip()]
+
+    def part_dims(self) -> dict[str, int]:
+        """Latent dimensions of each part, in the latent's order: "frames", one per other sense
+        (model.senses), and "appearance" last (model.appearance)."""
+        own = {s: max(1, self.latent_dim // 8) for s in self.sense_list + (["appearance"] if self.appearance else [])}
+        return {"frames": self.latent_dim - sum(own.values()), **own}
 
 
 @dataclass

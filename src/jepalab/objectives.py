@@ -107,8 +107,8 @@ def latent_stats(z: torch.Tensor) -> dict[str, float]:
     return {"latent_std": float(z.std(0).mean()), "effective_rank": float(torch.exp(entropy))}
 
 
-def jepa_loss(model, obs, actions: torch.Tensor, o, history: int, regularizer, gather=lambda z: z,
-              appearance_dims: int = 0) -> tuple[torch.Tensor, dict]:
+def jepa_loss(model, obs, actions: torch.Tensor, o, history: int, regularizer, gather=lambda z: z
+              ) -> tuple[torch.Tensor, dict]:
     """The JEPA loss of a world model on a batch of windows, LeWorldModel-style (gradients reach the
     encoder through both predictions and targets; no EMA, no stop-gradient).
 
@@ -117,7 +117,9 @@ def jepa_loss(model, obs, actions: torch.Tensor, o, history: int, regularizer, g
     - rollout: imagined from the first `o.rollout_context` frames, feeding predictions back as a
       planner does, so that errors cannot compound unseen (o.rollout_steps > 1);
     - anti-collapse (`regularizer`, SIGReg or VICReg) on every encoded frame of the global batch
-      (`gather` collects them from every process), computed in fp32.
+      (`gather` collects them from every process), computed in fp32; with o.reg_over=changes on
+      each frame's departure from its window's mean instead (what moves, not what tells scenes
+      apart), plus o.frames_weight times the term over whole frames.
     -> (loss, {"loss", "pred_loss", "rollout_loss", "reg_loss", "z"}).
     """
     from .runtime import fp32
@@ -136,10 +138,7 @@ def jepa_loss(model, obs, actions: torch.Tensor, o, history: int, regularizer, g
     with fp32(z.device.type):
         spread = z
         if o.reg_over == "changes":
-            # model.appearance's part changes only when something goes out of sight or comes back;
-            # spreading its changes would push it to follow places. Its BatchNorm and the frames
-            # term spread it over scenes instead.
-            moving = z[..., :z.shape[-1] - appearance_dims]
+            moving = model.moving_part(z)
             spread = moving - moving.mean(1, keepdim=True)
         reg = regularizer(gather(spread.reshape(-1, spread.shape[-1]).float()))  # the global batch
         if o.reg_over == "changes" and o.frames_weight > 0:

@@ -23,7 +23,8 @@ from .evals.control import ControlResult, planning_latency, run_control
 from .evals.probe import StateProbe, position_probe
 from .models import WorldModel
 from .report import plot_training, plot_trajectories
-from .train import latest_metrics, split_episodes, train
+from .loop import latest_metrics
+from .train import split_episodes, train
 from .worlds import make
 
 

@@ -35,6 +35,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..config import TrainConfig
+from ..loop import TrainingLoop
 from ..masks import future_masks
 from ..models.video import VideoJEPA, gather_tokens
 from ..models.part_errors import SurpriseError, _as_video, world_model_part_errors
@@ -172,21 +174,34 @@ class PixelPredictor(nn.Module):
             )
 
 
+class PixelTrainer(TrainingLoop):
+    """The pixel baseline's training, in the shared loop: AdamW, cosine decay to zero, no clip, no
+    checkpoints (it trains in seconds, beside the evaluation that needs it)."""
+    desc = "pixel baseline"
+
+    def __init__(self, cfg, source, steps: int, batch: int, lr: float, progress: bool):
+        t = TrainConfig(steps=steps, batch_size=batch, lr=lr, weight_decay=1e-4, grad_clip=0.0, warmup_steps=0,
+                        log_every=steps, checkpoint_every=steps, precision="fp32")
+        super().__init__(cfg, PixelPredictor(cfg), t, None, torch.device("cpu"), progress)
+        self.source = source
+
+    def lr(self, step: int) -> float:
+        return self.t.lr * 0.5 * (1 + np.cos(np.pi * step / self.t.steps))
+
+    def next_batch(self) -> tuple:
+        return (self.source.batch(self.t.batch_size),)
+
+    def loss(self, clips: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        return self.model.step_errors(clips).mean(), {}
+
+
 def train_pixel_predictor(cfg, source, steps: int = 300, batch: int = 16, lr: float = 2e-3, seed: int = 0,
                           progress: bool = False) -> PixelPredictor:
     """Fit the pixel baseline on clips from `source` (a clip source, as pretraining's)."""
-    from tqdm.auto import tqdm
     torch.manual_seed(seed)
-    model = PixelPredictor(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    for step in tqdm(range(steps), desc="pixel baseline", disable=not progress):
-        for group in opt.param_groups:
-            group["lr"] = lr * 0.5 * (1 + np.cos(np.pi * step / steps))
-        loss = model.step_errors(source.batch(batch)).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return model.eval()
+    trainer = PixelTrainer(cfg, source, steps, batch, lr, progress)
+    trainer.run()
+    return trainer.model.eval()
 
 
 NORMALISE = ("none", "running")

@@ -1,7 +1,8 @@
 """A world model's error per latent part over a video, and the calibration of those parts.
 
 Kept beside the model, not with the evaluations: every checkpoint save of a model with an appearance
-part calibrates it (train.py), and evals/surprise.py turns the same errors into surprise curves.
+part calibrates it (models/appearance.py, from train.py), and evals/surprise.py turns the same errors
+into surprise curves.
 """
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ def world_model_part_errors(model: WorldModel, frames, horizon: int = 1, batch: 
     z = torch.cat([model.encode({"pixels": video[i:i + batch].to(device),
                                  **{k: v[i:i + batch].to(device) for k, v in extra.items()}})
                    for i in range(0, len(video), batch)])  # (T, D)
-    T, A, K = len(z), model.model_action_dim, model.predictor.appearance
+    T, A = len(z), model.model_action_dim
+    K = getattr(model, "appearance_dims", 0)  # models/appearance.py: its part is remembered past the window
     seen = z[:, -K:].cummax(0).values if K else None  # the appearance part at its most up to each frame
     ends = list(range(H, T - horizon + 1))  # the history is z[end - H:end]; it imagines end .. end + horizon - 1
     bounds = np.cumsum([0] + list(model.surprise_parts().values()))
@@ -55,9 +57,9 @@ def world_model_part_errors(model: WorldModel, frames, horizon: int = 1, batch: 
     for i in range(0, len(ends), batch):
         chunk = ends[i:i + batch]
         ctx = torch.stack([z[e - H:e] for e in chunk])
-        memory = seen[[e - 1 for e in chunk]] if K else None
+        memory = {"memory": seen[[e - 1 for e in chunk]]} if K else {}
         imagined = model.rollout(ctx, torch.zeros(len(chunk), H - 1, A, device=device),
-                                 torch.zeros(len(chunk), horizon, A, device=device), memory=memory)
+                                 torch.zeros(len(chunk), horizon, A, device=device), **memory)
         sq = (imagined - torch.stack([z[e:e + horizon] for e in chunk])).pow(2)
         errors.append(torch.stack([sq[..., a:b].mean(-1) for a, b in zip(bounds[:-1], bounds[1:])], -1)
                       .double().cpu().numpy())

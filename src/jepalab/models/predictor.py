@@ -7,16 +7,8 @@ fresh predictor is the identity map plus a readout and training starts stable.
 The predictor outputs a *change* of latent, added to the input: most steps move
 the world a little, and the residual form makes "little" the easy answer.
 
-With model.spatial a frame's latent is a grid of cell tokens: the predictor then attends over every
-cell of every frame so far (causal in frames, not in cells), each cell with its own position, and
-each frame's action conditions all of its cells.
-
-With model.appearance the latent's last part says which patterns show in the frame (encoder.py); its
-change is added to the running maximum of that part over the context instead of to the newest frame,
-so an object that went behind an occluder one frame ago, or three, is still expected to look as it
-did, and a forecast that it stays hidden must be learned, not defaulted to. A caller that has seen
-more of the clip than the window passes `memory` (the part's maximum over every frame so far: the
-surprise of evals/surprise.py does), so an occlusion longer than the history is bridged as well.
+Variants change what a token is (models/spatial.py: one per cell) or what a change is added to
+(models/appearance.py: the most of each pattern seen so far), by overriding `tokens` and `base`.
 """
 from __future__ import annotations
 
@@ -25,7 +17,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..config import ModelConfig
-from .encoder import sense_dims
 
 
 def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -63,47 +54,34 @@ class AdaLNBlock(nn.Module):
 
 
 class Predictor(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, token: int | None = None):
         super().__init__()
         d = cfg.pred_dim
-        self.history, self.cells = cfg.history, cfg.cells
-        self.appearance = sense_dims(cfg)["appearance"] if cfg.appearance else 0
-        token = cfg.latent_dim // cfg.cells
-        self.inp = nn.Linear(token, d)
+        self.history = cfg.history
+        self.inp = nn.Linear(token or cfg.latent_dim, d)
         self.pos = nn.Parameter(torch.zeros(1, cfg.history, d))
-        if self.cells > 1:
-            self.cell_pos = nn.Parameter(torch.randn(1, 1, self.cells, d) * 0.02)
         self.action_embed = nn.Sequential(nn.Linear(cfg.action_dim * cfg.frameskip, d), nn.SiLU(), nn.Linear(d, d))
         self.blocks = nn.ModuleList(AdaLNBlock(d, cfg.pred_heads, cfg.dropout) for _ in range(cfg.pred_depth))
         self.norm = nn.LayerNorm(d)
-        self.out = nn.Linear(d, token)
+        self.out = nn.Linear(d, token or cfg.latent_dim)
 
-    def forward(self, z: torch.Tensor, actions: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
-        """z (B, T, D), actions (B, T, A) with T <= history -> predicted next latents (B, T, D).
-        memory (B, K): model.appearance's part at its most over the frames before the window."""
+    def forward(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """z (B, T, D), actions (B, T, A) with T <= history -> predicted next latents (B, T, D)."""
+        return self.base(z) + self.change(z, actions)
+
+    def change(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         B, T, D = z.shape
         if T > self.history:
             raise ValueError(f"predictor sees at most {self.history} latents, got {T}")
-        N = self.cells
-        if N == 1:
-            x, cond, mask = self.inp(z) + self.pos[:, :T], self.action_embed(actions), None
-        else:
-            x = self.inp(z.reshape(B, T, N, D // N)) + self.pos[:, :T, None] + self.cell_pos
-            x = x.reshape(B, T * N, -1)
-            cond = self.action_embed(actions).repeat_interleave(N, dim=1)
-            frame = torch.arange(T * N, device=z.device) // N
-            mask = frame[:, None] >= frame[None, :]  # every cell of this frame and the frames before
+        x, cond, mask = self.tokens(z, actions)
         for block in self.blocks:
             x = block(x, cond, mask)
-        return self.base(z, memory) + self.out(self.norm(x)).reshape(B, T, D)
+        return self.out(self.norm(x)).reshape(B, T, D)
 
-    def base(self, z: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
-        """What each prediction is a change of: the newest latent, with model.appearance's part the
-        most of each pattern seen so far (a running maximum over the window, and `memory` before it)."""
-        K = self.appearance
-        if not K:
-            return z
-        seen = z[..., -K:].cummax(1).values
-        if memory is not None:
-            seen = torch.maximum(seen, memory[:, None])
-        return torch.cat([z[..., :-K], seen], -1)
+    def tokens(self, z: torch.Tensor, actions: torch.Tensor):
+        """-> (tokens (B, N, d), action conditioning (B, N, d), attention mask or None: causal)."""
+        return self.inp(z) + self.pos[:, :z.shape[1]], self.action_embed(actions), None
+
+    def base(self, z: torch.Tensor) -> torch.Tensor:
+        """What each prediction is a change of: the newest latent."""
+        return z

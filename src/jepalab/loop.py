@@ -1,0 +1,236 @@
+"""The training loop that `train`, `pretrain` and the pixel-predictor baseline share.
+
+The loop owns what every training run does the same way: the steps, the LR schedule (linear
+warm-up, cosine decay), the gradient clip, the metrics log and progress bar, atomic checkpoints and
+exact resume, and Ctrl-C / SIGTERM handled at a step boundary. A subclass brings its model and what
+differs: how a batch is drawn (`next_batch`) and scored (`loss`), what happens after each optimizer
+step (`after_step`, e.g. an EMA target), what a checkpoint carries beside the weights
+(`checkpoint_extra`, `restore`), and hooks run at each save (`before_save` on every process,
+`complete_weights` on the writing one).
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from . import checkpoint, jsonout
+from .config import dumps
+from .objectives import latent_stats
+from .parallel import distributed, full_optimizer_state, full_state, grad_norm_value, open_metrics
+from .runtime import autocast, step_interrupts
+
+
+def lr_at(step: int, cfg) -> float:
+    """Linear warm-up, then cosine decay to 10% of the peak."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    return cfg.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def apply_gradients(loss: torch.Tensor, optimizer: torch.optim.Optimizer, params, step: int, t) -> float | None:
+    """backward -> refuse a non-finite loss -> clip (train.grad_clip) -> optimizer step; -> grad norm."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower train.lr")
+    norm = grad_norm_value(torch.nn.utils.clip_grad_norm_(params, t.grad_clip)) if t.grad_clip > 0 else None
+    optimizer.step()
+    return norm
+
+
+def processes(t) -> tuple[int, int]:
+    """(rank, number of processes) under torchrun, (0, 1) alone; train.batch_size must split evenly."""
+    rank, world = distributed()
+    if t.batch_size % world:
+        raise ValueError(f"train.batch_size ({t.batch_size}) must be divisible by the number of processes ({world})")
+    return rank, world
+
+
+class TrainingLoop:
+    """Train `model` by the TrainConfig `t`, logging and checkpointing into `out` (None: neither).
+    Under torchrun every rank runs the loop; rank 0 alone logs, shows progress and writes."""
+
+    desc = "train"  # the progress bar's label
+    rate = "samples_per_s"  # the throughput's name in the metrics
+
+    def __init__(self, cfg, model: torch.nn.Module, t, out: str | Path | None, device: torch.device,
+                 progress: bool = True, rank: int = 0, world: int = 1):
+        self.cfg, self.model, self.t, self.device = cfg, model, t, device
+        self.out = None if out is None else Path(out)
+        self.rank, self.world = rank, world
+        self.writes = rank == 0 and self.out is not None
+        self.progress = progress and rank == 0
+        self.params = [p for p in model.parameters() if p.requires_grad]  # a frozen encoder stays out
+        self.optimizer = torch.optim.AdamW(self.params, lr=t.lr, weight_decay=t.weight_decay)
+        self.step, self.train_seconds = 0, 0.0
+
+    # -- what a subclass brings ----------------------------------------------------
+    def next_batch(self) -> tuple:
+        raise NotImplementedError
+
+    def loss(self, *batch) -> tuple[torch.Tensor, dict]:
+        """The batch's loss and its logged parts ("z": latents for collapse statistics)."""
+        raise NotImplementedError
+
+    def lr(self, step: int) -> float:
+        return lr_at(step, self.t)
+
+    def start(self) -> None:
+        """Before the first step of each `run`."""
+
+    def after_step(self) -> None:
+        """After each optimizer step, before the step counter moves."""
+
+    def record(self, info: dict) -> dict | None:
+        """What a logging step adds to its metrics record; called on every rank (a sharded model
+        runs forward passes on all of them), used on rank 0."""
+        return {}
+
+    def logged(self, record: dict) -> None:
+        """Rank 0, after a record is written (e.g. a warning it calls for)."""
+
+    def postfix(self, record: dict) -> dict:
+        return {"loss": f"{record['loss']:.4f}"}
+
+    def before_save(self) -> None:
+        """Every rank, before the weights are gathered (e.g. precise BatchNorm statistics)."""
+
+    def complete_weights(self, weights: dict) -> None:
+        """Rank 0, on the gathered weights before they are written."""
+
+    def checkpoint_extra(self) -> dict:
+        """What meta.json carries beside the step and the config."""
+        return {}
+
+    def check_resumable(self, ckpt: Path, meta: dict) -> None:
+        """Refuse a checkpoint this run cannot continue (a CheckpointError naming it)."""
+
+    def restore(self, meta: dict) -> None:
+        """Restore what checkpoint_extra saved (e.g. the sampler's random state)."""
+
+    def finish(self) -> None:
+        """After each `run`, however it ends."""
+
+    # -- state -----------------------------------------------------------------------
+    def resume(self) -> bool:
+        """Load the newest checkpoint of this run folder; False when there is none."""
+        root = self.out / "checkpoints"
+        if not (root / "latest.json").exists():
+            return False
+        ckpt = checkpoint.resolve(root)
+        meta = checkpoint.read_meta(ckpt)
+        self.check_resumable(ckpt, meta)
+        checkpoint.load_weights(self.model, ckpt / "model.safetensors")
+        checkpoint.load_trainer_state(ckpt, self.model, self.optimizer, meta)
+        self.restore(meta)
+        self.step, self.train_seconds = meta["step"], meta.get("train_seconds", 0.0)
+        if self.rank == 0:
+            truncate_metrics(self.out, self.step)
+        return True
+
+    def save(self) -> Path | None:
+        """Every rank runs the hooks and, sharded, helps gather the full tensors; rank 0 writes."""
+        self.before_save()
+        weights, optim = full_state(self.model), full_optimizer_state(self.model, self.optimizer)
+        if self.rank != 0:
+            return None
+        self.complete_weights(weights)
+        return checkpoint.save(self.out / "checkpoints", self.step, weights, self.cfg, optim,
+                               extra={**self.checkpoint_extra(), "train_seconds": self.train_seconds},
+                               keep=self.t.keep_checkpoints)
+
+    # -- the loop --------------------------------------------------------------------
+    def train_step(self) -> tuple[torch.Tensor, dict]:
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr(self.step)
+        batch = self.next_batch()
+        self.model.train()
+        with autocast(self.t.precision, self.device.type):
+            loss, info = self.loss(*batch)
+        norm = apply_gradients(loss, self.optimizer, self.params, self.step, self.t)
+        if norm is not None:
+            info["grad_norm"] = norm
+        self.after_step()
+        self.step += 1
+        return loss, info
+
+    def run(self, until: int | None = None) -> dict:
+        """Train to `train.steps` (or stop early at step `until`, keeping the schedule of the full run)."""
+        t = self.t
+        stop = t.steps if until is None else min(until, t.steps)
+        self.start()
+        if self.writes:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.json").write_text(dumps(self.cfg))
+        bar = tqdm(total=t.steps, initial=self.step, desc=self.desc, unit="step", disable=not self.progress)
+        window_start, window_steps = time.perf_counter(), 0
+        last = last_metrics(self.out, self.step) if self.writes else {}  # a run with no steps left still reports
+        # a single process stops on Ctrl-C or SIGTERM at the next step boundary only, so that what it
+        # saves resumes exactly (runtime.step_interrupts)
+        interrupts = step_interrupts(self.world)
+        try:
+            with open_metrics(Path(self.out or ".") / "metrics.jsonl", self.writes, t.logger) as metrics, interrupts:
+                while self.step < stop:
+                    tic = time.perf_counter()
+                    loss, info = self.train_step()
+                    self.train_seconds += time.perf_counter() - tic
+                    window_steps += 1
+                    if self.step % t.log_every == 0 or self.step == t.steps:
+                        extra = self.record(info)
+                        if self.writes:
+                            z = info.pop("z", None)
+                            last = {"step": self.step, "lr": self.lr(self.step - 1), "loss": loss.item(), **info,
+                                    **(latent_stats(z.reshape(-1, z.shape[-1])) if z is not None else {}), **extra,
+                                    self.rate: window_steps * t.batch_size / (time.perf_counter() - window_start),
+                                    "train_seconds": self.train_seconds}
+                            metrics.write(last)
+                            self.logged(last)
+                            bar.set_postfix(self.postfix(last))
+                        window_start, window_steps = time.perf_counter(), 0
+                    saved = self.out is not None and (self.step % t.checkpoint_every == 0 or self.step == t.steps)
+                    if saved:
+                        self.save()
+                    bar.update(1)
+                    if interrupts.requested:
+                        if self.writes and not saved:  # a step boundary: --resume continues exactly from here
+                            self.save()
+                        raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            if interrupts.forced or self.world > 1:
+                tqdm.write("interrupted mid-step: not saved; --resume continues from the last checkpoint")
+            raise
+        finally:
+            bar.close()
+            self.finish()
+        return {**last, "step": self.step, "train_seconds": self.train_seconds}
+
+
+def latest_metrics(run: Path) -> list[dict]:
+    """The records of RUN/metrics.jsonl (none if it is missing). A line cut short by a run killed
+    mid-write is skipped, so that the run still resumes and plots."""
+    path = Path(run) / "metrics.jsonl"
+    records = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue
+    return records
+
+
+def truncate_metrics(run: Path, step: int) -> None:
+    """Drop the records after `step`: a run resumed from that checkpoint logs those steps again."""
+    path = Path(run) / "metrics.jsonl"
+    if path.exists():
+        path.write_text("".join(jsonout.dumps(m) + "\n" for m in latest_metrics(run) if m.get("step", 0) <= step))
+
+
+def last_metrics(run: Path, step: int) -> dict:
+    """The newest record at or before `step`, or {}."""
+    return next((m for m in reversed(latest_metrics(run)) if m.get("step", 0) <= step), {}) if step else {}
