@@ -40,7 +40,7 @@ def main() -> None:
     cfg = override(preset("bounce"), args.sets)
     tic = time.perf_counter()
     d = cfg.data
-    store = collect(d.world, d.episodes, d.steps_per_episode, Path(args.out) / "data", seed=d.seed)
+    store = collect(d.world, d.episodes, d.steps_per_episode, Path(args.out) / "data", seed=d.seed, variety=d.variety)
     _, result = train(cfg, store.load_all(), args.out, resume=True)
     train_s = time.perf_counter() - tic
     command = "python benchmarks/bounce_physics.py " + shlex.join(sys.argv[1:])

@@ -52,7 +52,7 @@ def cmd_collect(args) -> None:
     if args.env and not args.env.startswith("gymnasium:"):
         raise ValueError(f"--env takes gymnasium:ID (e.g. gymnasium:Reacher-v5), got {args.env!r}")
     store = collect(world, args.episodes, args.steps, args.out, seed=args.seed, progress=not args.quiet,
-                    policy=args.policy, image_size=args.image_size, depth_size=args.depth_size)
+                    policy=args.policy, image_size=args.image_size, depth_size=args.depth_size, variety=args.variety)
     print(f"{store.root}: {len(store)} episodes of {world}, {args.steps} steps each")
 
 
@@ -125,6 +125,7 @@ def cmd_train(args) -> None:
                 policy=cfg.data.policy,
                 image_size=cfg.model.image_size,
                 depth_size=cfg.model.depth_size if "depth" in cfg.model.sense_list else 0,
+                variety=cfg.data.variety,
             )
         barrier()
         store = EpisodeStore(Path(args.out) / "data")

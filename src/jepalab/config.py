@@ -34,6 +34,9 @@ class DataConfig:
     seed: int = opt(0, "episode i is collected with seed + i")
     policy: str = opt("random", "collection policy: random (held random exploration) | noisy-expert (worlds with a "
                                 "scripted expert: push)")
+    variety: str = opt("none", "bounce only: none (its own look) | wide (every clip drawn and filmed another way: "
+                               "backgrounds, colours, occluder and wall looks, 48-96 px sources, sensor noise, "
+                               "video compression, 8-20 fps, gravity; worlds/bounce_style.py)")
 
 
 @dataclass
@@ -266,6 +269,7 @@ class RunConfig(Sections):
 # dispatches on a setting (planning.PLANNERS, objectives.REGULARIZERS, parallel, logs) is checked
 # against them by tests/test_layout.py.
 CHOICES = {
+    "data.variety": ("none", "wide"),
     "model.encoder": ("cnn", "vit"),
     "objective.regularizer": ("sigreg", "vicreg"),
     "objective.reg_over": ("frames", "changes"),

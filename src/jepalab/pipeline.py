@@ -112,7 +112,8 @@ def run_demo(cfg: RunConfig, out: str | Path, data: str | Path | None = None, re
     out.mkdir(parents=True, exist_ok=True)
     tic = time.perf_counter()
     store = EpisodeStore(data) if data else collect(cfg.data.world, cfg.data.episodes, cfg.data.steps_per_episode,
-                                                    out / "data", seed=cfg.data.seed, progress=progress)
+                                                    out / "data", seed=cfg.data.seed, progress=progress,
+                                                    variety=cfg.data.variety)
     collect_seconds = time.perf_counter() - tic
     episodes = store.load_all(stream=cfg.train.stream)
     model, trained = train(cfg, episodes, out, resume=resume, progress=progress)

@@ -184,3 +184,32 @@ def test_memory_bridges_an_occlusion_longer_than_the_history():
     assert torch.allclose(remembering, torch.maximum(seen[-K:], ctx[0, -1, -K:]))
     assert (remembering - back[-K:]).pow(2).mean() < 1e-10
     assert (remembering - recoloured[-K:]).pow(2).mean() > 1e-3
+
+
+def test_a_config_builds_its_variant_around_the_base():
+    """Optional parts are subclasses in modules of their own; WorldModel(cfg) picks the one cfg turns
+    on, and each keeps the base's parts under the base's names (checkpoints load across versions)."""
+    import copy
+
+    from jepalab.config import override
+    from jepalab.models.appearance import AppearanceWorldModel
+    from jepalab.models.senses import SensesWorldModel
+    from jepalab.models.spatial import SpatialWorldModel
+    base = set(WorldModel(preset("debug").model).state_dict())
+    for sets, kind in ((["model.appearance=true"], AppearanceWorldModel), (["model.spatial=true"], SpatialWorldModel),
+                       (["model.senses=proprio", "model.proprio_dim=3"], SensesWorldModel)):
+        m = WorldModel(override(preset("debug"), sets).validate().model)
+        assert type(m) is kind and base <= set(m.state_dict()), sets
+        twin = copy.deepcopy(m)  # copies and pickles rebuild the variant, not the base
+        assert type(twin) is kind and all(torch.equal(a, b) for a, b in zip(m.parameters(), twin.parameters()))
+    assert type(WorldModel(preset("debug").model)) is WorldModel
+
+
+def test_the_untrained_twin_keeps_only_what_training_never_changes():
+    from jepalab.config import override
+    torch.manual_seed(0)
+    m = WorldModel(override(preset("debug"), ["model.freeze_encoder=true"]).validate().model)
+    twin = m.fresh_copy()
+    mine, theirs = m.state_dict(), twin.state_dict()
+    assert all(torch.equal(mine[k], theirs[k]) for k in mine if k.startswith("encoder."))  # frozen: kept
+    assert not all(torch.equal(mine[k], theirs[k]) for k in mine if k.startswith("predictor."))  # trained: new

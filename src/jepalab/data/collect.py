@@ -129,28 +129,40 @@ def rollout_episode(env, steps: int, seed: int, policy=None, until_done: bool = 
 
 
 
-def passive_episode(steps: int, seed: int) -> Episode:
+def passive_episode(steps: int, seed: int, variety: str = "none") -> Episode:
     """A `bounce` clip as an episode: nothing acts in a passive world, so its one action dimension is
     always zero ("the agent does nothing"), proprio carries the objects' true positions for probes,
     and audio the sound of its collisions (data/audio.py)."""
-    from ..worlds.bounce import FPS, sample_mixed_scene, simulate
+    from ..worlds.bounce import sample_mixed_scene, simulate
     scene = sample_mixed_scene(np.random.default_rng(seed), steps + 1, FAMILY_PROB, BARRIER_PROB)
+    if variety == "wide":  # another look, camera and pace for every clip (worlds/bounce_style.py)
+        from ..worlds.bounce_style import sample_style, styled_scene
+        scene = styled_scene(scene, sample_style(np.random.default_rng([seed, 1])))
+    elif variety != "none":
+        raise ValueError(f"data.variety must be none or wide, got {variety!r}")
     clip = simulate(scene)
+    frames = clip.frames
+    if scene.style is not None:
+        from ..worlds.bounce_style import film
+        frames = film(frames, scene.style, seed)
     state = np.zeros((steps + 1, PASSIVE_OBJECTS, 2), np.float32)
     state[:, :clip.positions.shape[1]] = clip.positions * clip.present[..., None]
     from .audio import frame_features, impact_sound
-    audio = frame_features(impact_sound(clip.collisions, FPS, seed), FPS)  # each collision is heard
-    return Episode(clip.frames, np.zeros((steps, 1), np.float32), state.reshape(steps + 1, -1), audio=audio)
+    audio = frame_features(impact_sound(clip.collisions, scene.fps, seed), scene.fps)  # each collision is heard
+    return Episode(frames, np.zeros((steps, 1), np.float32), state.reshape(steps + 1, -1), audio=audio)
 
 
 def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress: bool = True,
-            policy: str = "random", image_size: int = 64, depth_size: int = 0) -> EpisodeStore:
+            policy: str = "random", image_size: int = 64, depth_size: int = 0, variety: str = "none") -> EpisodeStore:
     """Write `episodes` episodes of `steps` steps each; skips the ones already on disk. `world`: a
     built-in world or `gymnasium:ID`; `policy`: random (held random exploration), noisy-expert (for
     worlds with a scripted expert, e.g. push) or a .npy file of actions (see ReplayPolicy);
-    depth_size: also store MuJoCo depth maps of this size (gymnasium MuJoCo envs)."""
+    depth_size: also store MuJoCo depth maps of this size (gymnasium MuJoCo envs); variety: bounce
+    drawn and filmed many ways ("wide", worlds/bounce_style.py) or its own way ("none")."""
     if world == "bounce":
-        return _collect_passive(episodes, steps, out, seed, progress)
+        return _collect_passive(episodes, steps, out, seed, progress, variety)
+    if variety != "none":
+        raise ValueError(f"data.variety={variety} is bounce's; {world!r} is drawn one way")
     # max_steps beyond `steps`: no time limit cuts a collection episode short, and a built-in world
     # goes on after reaching a goal; a gymnasium env that ends its episode ends the stored one.
     kwargs = {"image_size": image_size} if world.startswith("gymnasium:") else {"goal_mode": "anywhere"}
@@ -194,16 +206,20 @@ def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress:
     return store
 
 
-def _collect_passive(episodes: int, steps: int, out, seed: int, progress: bool) -> EpisodeStore:
+def _collect_passive(episodes: int, steps: int, out, seed: int, progress: bool, variety: str) -> EpisodeStore:
     from ..worlds.bounce import SIZE
     store = EpisodeStore.create(out, {
         "world": "bounce", "steps_per_episode": steps, "seed": seed, "image_size": SIZE, "action_dim": 1,
         "proprio_dim": 2 * PASSIVE_OBJECTS, "policy": "none (passive world: zero actions)",
         "scenes": f"bounce mixed: families {FAMILY_PROB}, barriers {BARRIER_PROB}",
+        **({"variety": variety} if variety != "none" else {}),
     })
+    if store.meta().get("variety", "none") != variety:
+        raise ValueError(f"{out}: holds bounce with variety {store.meta().get('variety', 'none')!r}, not "
+                         f"{variety!r}; collect into another folder")
     done = store.indices()
     for i in tqdm(
         [i for i in range(episodes) if i not in done], desc="collect bounce", unit="ep", disable=not progress
     ):
-        store.append(passive_episode(steps, seed + i), i)
+        store.append(passive_episode(steps, seed + i, variety), i)
     return store

@@ -77,6 +77,8 @@ class SceneSpec:
     fps: float = FPS
     substeps: int = 8
     elasticity: float = 0.95
+    style: object = None
+    """a Style (worlds/bounce_style.py: another look, camera and pace), or None: bounce's own look"""
 
 
 @dataclass
@@ -284,6 +286,10 @@ def simulate(spec: SceneSpec, draw: bool = True) -> Clip:
                np.zeros((T, N, 2), np.float32), np.zeros((T, N), bool), np.zeros((T, N), np.float32),
                np.zeros(T, np.int32), spec)
     events = sorted(spec.events, key=lambda e: e.frame)
+    painter = None
+    if spec.style is not None and draw:
+        from .bounce_style import Painter
+        painter = Painter(spec, spec.style)
     for t in range(T):
         if t > 0:
             for _ in range(spec.substeps):
@@ -303,9 +309,9 @@ def simulate(spec: SceneSpec, draw: bool = True) -> Clip:
         look = Look(tuple((*body.position, body.angle) for body in bodies), tuple(present),
                     tuple(tuple(c.tolist()) for c in colors), tuple(drawn))
         out.looks.append(look)
-        frame, out.visible[t] = render(spec, look, draw)
+        frame, out.visible[t] = render(spec, look, draw and painter is None)
         if draw:
-            out.frames[t] = frame
+            out.frames[t] = frame if painter is None else painter(look)
     return out
 
 
@@ -356,11 +362,12 @@ _C = (np.arange(SIZE, dtype=np.float32) + 0.5) / SIZE
 _X, _Y = np.meshgrid(_C, _C)  # row index is y
 
 
-def _coverage(kind: str, size: float, pose: tuple) -> np.ndarray:
+def _coverage(kind: str, size: float, pose: tuple, grid: tuple | None = None, side: int = SIZE) -> np.ndarray:
     """Anti-aliased coverage (H, W) in [0, 1] of a ball of radius `size` or a box of half side `size`
-    at pose (x, y, angle)."""
+    at pose (x, y, angle); on the pixel centres `grid` (X, Y) of a `side`-pixel picture (default: bounce's)."""
+    X, Y = (_X, _Y) if grid is None else grid
     x, y, angle = pose
-    px, py = _X - x, _Y - y
+    px, py = X - x, Y - y
     if kind == "ball":
         dist = np.sqrt(px * px + py * py) - size  # signed distance, arena units
     else:
@@ -368,7 +375,7 @@ def _coverage(kind: str, size: float, pose: tuple) -> np.ndarray:
         lx, ly = c * px + s * py, -s * px + c * py  # into the box frame
         qx, qy = np.abs(lx) - size, np.abs(ly) - size
         dist = np.sqrt(np.maximum(qx, 0) ** 2 + np.maximum(qy, 0) ** 2) + np.minimum(np.maximum(qx, qy), 0)
-    return np.clip(0.5 - dist * SIZE, 0.0, 1.0)
+    return np.clip(0.5 - dist * side, 0.0, 1.0)
 
 
 def _rect_mask(rect: tuple | None) -> np.ndarray:

@@ -1,0 +1,208 @@
+"""Variety for `bounce` (data.variety=wide): the same physics, drawn and filmed many ways.
+
+A world model trained on one renderer learns that renderer: on violation-of-expectation clips drawn
+another way its error on ordinary frames rises until the events drown in it (docs/measurements.md,
+"Intuitive physics drawn another way"). Here every clip gets a `Style` of its own, drawn from its
+seed apart from the scene's (the same seed gives the same scene with or without variety):
+
+- the picture: background (flat, gradient, value-noise texture or stripes), object colours, an
+  outline or none, occluder (flat, striped or textured) and wall (flat or brick) looks, a ground
+  strip along the bottom or none;
+- the camera: the source drawn at 48-96 px and resized to 64, sensor noise, a brightness and
+  contrast change, lossy compression through a video codec (MPEG-4 Part 2, at a random bit rate);
+- the physics' pace: frame rates of 8-20 per second (the model is not told the rate: it has to read
+  it off the frames) and gravity 0.6-1.6 times the scene's.
+"""
+from __future__ import annotations
+
+import colorsys
+import io
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .bounce import PALETTE, SIZE, SceneSpec
+
+BACKGROUNDS = ("flat", "gradient", "noise", "stripes")
+
+
+@dataclass(frozen=True)
+class Style:
+    size: int  # side of the source picture in pixels, resized to SIZE
+    background: str  # one of BACKGROUNDS
+    colors: tuple  # two background colours (flat uses the first)
+    texture_seed: int  # the noise texture and stripes' draw
+    occluder: str  # flat | stripes | noise
+    occluder_colors: tuple
+    barrier: str  # flat | brick
+    barrier_colors: tuple
+    ground: tuple | None  # (height in arena units, colour) of a strip along the bottom, or None
+    palette: tuple  # object colours, replacing PALETTE's one for one
+    outline: bool  # objects drawn with a darker rim
+    noise: float  # sensor noise, standard deviation in grey levels
+    gain: float  # contrast
+    offset: float  # brightness, grey levels
+    bit_rate: int  # MPEG-4 bits per second; 0: no compression
+    fps: float
+    gravity_scale: float
+
+
+def _hsv(h: float, s: float, v: float) -> tuple:
+    return tuple(int(round(255 * c)) for c in colorsys.hsv_to_rgb(h % 1.0, s, v))
+
+
+def sample_style(rng: np.random.Generator) -> Style:
+    h = rng.uniform(0, 1)
+    dark = rng.random() < 0.5  # dark or light scenes: objects keep their contrast either way
+    bg_v = (rng.uniform(0.1, 0.35), rng.uniform(0.1, 0.45)) if dark else (rng.uniform(0.7, 0.95), rng.uniform(0.55, 1))
+    colors = (_hsv(h, rng.uniform(0, 0.6), bg_v[0]), _hsv(h + rng.uniform(-0.2, 0.2), rng.uniform(0, 0.6), bg_v[1]))
+    hues = (rng.uniform(0, 1) + np.arange(len(PALETTE)) / len(PALETTE) + rng.uniform(-0.04, 0.04, len(PALETTE))) % 1
+    obj_v = (0.75, 1.0) if dark else (0.35, 0.7)
+    palette = tuple(_hsv(float(x), rng.uniform(0.45, 1.0), rng.uniform(*obj_v)) for x in rng.permutation(hues))
+    occ_h = rng.uniform(0, 1)
+    return Style(
+        size=int(rng.integers(48, 97)),
+        background=str(rng.choice(BACKGROUNDS)),
+        colors=colors,
+        texture_seed=int(rng.integers(2**31)),
+        occluder=str(rng.choice(["flat", "stripes", "noise"])),
+        occluder_colors=(_hsv(occ_h, rng.uniform(0, 0.5), rng.uniform(0.4, 0.8)),
+                         _hsv(occ_h + 0.1, rng.uniform(0, 0.5), rng.uniform(0.3, 0.9))),
+        barrier=str(rng.choice(["flat", "brick"])),
+        barrier_colors=(_hsv(rng.uniform(0, 1), rng.uniform(0, 0.6), rng.uniform(0.5, 0.9)),
+                        _hsv(rng.uniform(0, 1), rng.uniform(0, 0.3), rng.uniform(0.2, 0.5))),
+        ground=(float(rng.uniform(0.02, 0.06)), _hsv(rng.uniform(0, 1), rng.uniform(0.2, 0.7),
+                                                      rng.uniform(0.2, 0.7))) if rng.random() < 0.5 else None,
+        palette=palette,
+        outline=bool(rng.random() < 0.3),
+        noise=float(rng.uniform(0, 6)) if rng.random() < 0.7 else 0.0,
+        gain=float(rng.uniform(0.8, 1.2)),
+        offset=float(rng.uniform(-20, 20)),
+        bit_rate=int(rng.choice([0, 60_000, 120_000, 250_000])),
+        fps=float(rng.uniform(8, 20)),
+        gravity_scale=float(rng.uniform(0.6, 1.6)),
+    )
+
+
+def styled_scene(spec: SceneSpec, style: Style) -> SceneSpec:
+    """The scene at the style's pace and gravity, its objects in the style's colours."""
+    swap = {tuple(c): style.palette[i] for i, c in enumerate(PALETTE)}
+    objects = [replace(o, color=swap.get(tuple(o.color), o.color)) for o in spec.objects]
+    return replace(spec, objects=objects, fps=style.fps, gravity=spec.gravity * style.gravity_scale, style=style)
+
+
+# ---------------------------------------------------------------- drawing
+def grid(side: int) -> tuple[np.ndarray, np.ndarray]:
+    c = (np.arange(side, dtype=np.float32) + 0.5) / side
+    return np.meshgrid(c, c)  # row index is y
+
+
+def _texture(kind: str, colors: tuple, side: int, rng: np.random.Generator) -> np.ndarray:
+    """(side, side, 3) float: two colours mixed by a pattern."""
+    X, Y = grid(side)
+    a, b = np.array(colors[0], np.float32), np.array(colors[1 % len(colors)], np.float32)
+    if kind == "flat":
+        mix = np.zeros_like(X)
+    elif kind == "gradient":
+        angle = rng.uniform(0, 2 * np.pi)
+        t = X * np.cos(angle) + Y * np.sin(angle)
+        mix = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
+    elif kind == "stripes":
+        angle, period = rng.uniform(0, np.pi), rng.uniform(0.06, 0.25)
+        mix = (np.sin(2 * np.pi * (X * np.cos(angle) + Y * np.sin(angle)) / period) > 0).astype(np.float32)
+    else:  # value noise: a coarse random grid, smoothly upsampled
+        from PIL import Image
+        k = int(rng.integers(3, 9))
+        coarse = Image.fromarray((rng.random((k, k)) * 255).astype(np.uint8))
+        mix = np.asarray(coarse.resize((side, side), Image.BICUBIC), np.float32) / 255
+    return a * (1 - mix[..., None]) + b * mix[..., None]
+
+
+def _brick(colors: tuple, side: int) -> np.ndarray:
+    X, Y = grid(side)
+    rows = np.floor(Y / 0.05)
+    mortar = ((Y % 0.05) < 0.012) | (((X + 0.05 * (rows % 2)) % 0.1) < 0.012)
+    return np.where(mortar[..., None], np.array(colors[1], np.float32), np.array(colors[0], np.float32))
+
+
+def _rect(rect: tuple | None, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    if rect is None:
+        return np.zeros(X.shape, bool)
+    x0, y0, x1, y1 = rect
+    return (X >= x0) & (X <= x1) & (Y >= y0) & (Y <= y1)
+
+
+class Painter:
+    """Draws the frames of one styled scene: the still parts once, the objects per frame."""
+
+    def __init__(self, spec: SceneSpec, style: Style):
+        rng = np.random.default_rng(style.texture_seed)
+        self.spec, self.style, S = spec, style, style.size
+        self.X, self.Y = grid(S)
+        canvas = _texture(style.background, style.colors, S, rng)
+        if style.ground is not None:
+            canvas[self.Y >= 1 - style.ground[0]] = np.array(style.ground[1], np.float32)
+        wall = _rect(spec.barrier, self.X, self.Y)
+        walls = _brick(style.barrier_colors, S) if style.barrier == "brick" else \
+            np.broadcast_to(np.array(style.barrier_colors[0], np.float32), canvas.shape)
+        canvas[wall] = walls[wall]
+        self.canvas = canvas
+        self.occ = _rect(spec.occluder, self.X, self.Y)
+        self.occluder = _texture(style.occluder, style.occluder_colors, S, rng)
+
+    def coverage(self, kind: str, size: float, pose: tuple) -> np.ndarray:
+        from .bounce import _coverage
+        return _coverage(kind, size, pose, (self.X, self.Y), self.style.size)
+
+    def __call__(self, look) -> np.ndarray:
+        """-> (SIZE, SIZE, 3) uint8."""
+        from PIL import Image
+        img = self.canvas.copy()
+        for i, pose in enumerate(look.poses):
+            if not look.present[i]:
+                continue
+            size, color = self.spec.objects[i].size, np.array(look.colors[i], np.float32)
+            a = self.coverage(look.drawn[i], size, pose)
+            img = img * (1 - a[..., None]) + color * a[..., None]
+            if self.style.outline:
+                inner = self.coverage(look.drawn[i], max(size - 1.5 / self.style.size, 0.0), pose)
+                rim = np.clip(a - inner, 0, 1)[..., None]
+                img = img * (1 - rim) + 0.45 * color * rim
+        img[self.occ] = self.occluder[self.occ]
+        picture = Image.fromarray(np.clip(img, 0, 255).round().astype(np.uint8))
+        if self.style.size != SIZE:
+            picture = picture.resize((SIZE, SIZE), Image.BILINEAR if self.style.size < SIZE else Image.BOX)
+        return np.asarray(picture)
+
+
+# ---------------------------------------------------------------- filming
+def film(frames: np.ndarray, style: Style, seed: int) -> np.ndarray:
+    """The camera's share: contrast and brightness, sensor noise, then lossy compression."""
+    rng = np.random.default_rng([seed, 2])
+    x = frames.astype(np.float32) * style.gain + style.offset
+    if style.noise:
+        x = x + rng.normal(0, style.noise, x.shape)
+    x = np.clip(x, 0, 255).round().astype(np.uint8)
+    return compress(x, style.bit_rate, style.fps) if style.bit_rate else x
+
+
+def compress(frames: np.ndarray, bit_rate: int, fps: float) -> np.ndarray:
+    """Encode (T, H, W, 3) uint8 frames as MPEG-4 Part 2 at `bit_rate` and decode them again."""
+    import av
+    from fractions import Fraction
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("mpeg4", rate=Fraction(round(fps * 100), 100))
+        stream.width, stream.height, stream.pix_fmt, stream.bit_rate = frames.shape[2], frames.shape[1], "yuv420p", \
+            bit_rate
+        for f in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    buf.seek(0)
+    with av.open(buf) as src:
+        decoded = [f.to_ndarray(format="rgb24") for f in src.decode(video=0)]
+    if len(decoded) != len(frames):
+        raise RuntimeError(f"the codec returned {len(decoded)} frames for {len(frames)}")
+    return np.stack(decoded)

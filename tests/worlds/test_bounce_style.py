@@ -1,0 +1,49 @@
+"""bounce drawn and filmed many ways (data.variety=wide, worlds/bounce_style.py)."""
+import numpy as np
+import pytest
+
+from jepalab.data.collect import collect, passive_episode
+from jepalab.worlds.bounce import occluder_mask, sample_scene, simulate
+from jepalab.worlds.bounce_style import compress, sample_style, styled_scene
+
+
+def test_every_clip_gets_its_own_look_and_the_same_seed_the_same_clip():
+    a, again, b = passive_episode(12, 7, "wide"), passive_episode(12, 7, "wide"), passive_episode(12, 8, "wide")
+    assert a.pixels.shape == (13, 64, 64, 3) and a.pixels.dtype == np.uint8
+    assert np.array_equal(a.pixels, again.pixels)
+    plain = passive_episode(12, 7)
+    assert np.abs(a.pixels.astype(int) - plain.pixels).mean() > 20  # not bounce's look
+    assert np.abs(a.pixels.mean((0, 1, 2)) - b.pixels.mean((0, 1, 2))).max() > 5  # nor one shared look
+    styles = [sample_style(np.random.default_rng([s, 1])) for s in range(40)]
+    assert len({s.background for s in styles}) == 4 and len({s.size for s in styles}) > 20
+    assert min(s.fps for s in styles) < 10 < max(s.fps for s in styles)
+
+
+def test_a_styled_occluder_still_hides_what_is_behind_it():
+    rng = np.random.default_rng(3)
+    spec = sample_scene(rng, frames=6, occluder_prob=1.0)
+    styled = styled_scene(spec, sample_style(np.random.default_rng(4)))
+    clip = simulate(styled)
+    occ = occluder_mask(spec)
+    for axis in (0, 1):  # two pixels in from its edges: resizing the source blends the edge itself
+        for shift in (-2, -1, 1, 2):
+            occ = occ & np.roll(occ, shift, axis)
+    assert occ.sum() > 50
+    assert np.ptp(clip.frames[:, occ].reshape(6, -1, 3), axis=0).max() <= 2  # objects never drawn over it
+    assert clip.visible.shape == (6, len(spec.objects))
+
+
+def test_compression_keeps_every_frame_and_costs_detail():
+    frames = passive_episode(12, 1).pixels
+    coded = compress(frames, 60_000, 10.0)
+    assert coded.shape == frames.shape
+    err = np.abs(coded.astype(int) - frames).mean()
+    assert 0 < err < 15
+
+
+def test_a_store_holds_one_variety(tmp_path):
+    collect("bounce", 2, 6, tmp_path / "d", progress=False, variety="wide")
+    with pytest.raises(ValueError, match="variety 'wide', not 'none'"):
+        collect("bounce", 3, 6, tmp_path / "d", progress=False)
+    with pytest.raises(ValueError, match="bounce's"):
+        collect("two-room", 2, 6, tmp_path / "t", progress=False, variety="wide")
