@@ -78,7 +78,8 @@ class SceneSpec:
     substeps: int = 8
     elasticity: float = 0.95
     style: object = None
-    """a Style (worlds/bounce_style.py: another look, camera and pace), or None: bounce's own look"""
+    """a Style (worlds/bounce_style.py: another look, camera and pace; its painter(spec) draws the
+    frames), or None: bounce's own look"""
 
 
 @dataclass
@@ -286,10 +287,7 @@ def simulate(spec: SceneSpec, draw: bool = True) -> Clip:
                np.zeros((T, N, 2), np.float32), np.zeros((T, N), bool), np.zeros((T, N), np.float32),
                np.zeros(T, np.int32), spec)
     events = sorted(spec.events, key=lambda e: e.frame)
-    painter = None
-    if spec.style is not None and draw:
-        from .bounce_style import Painter
-        painter = Painter(spec, spec.style)
+    painter = spec.style.painter(spec) if spec.style is not None and draw else None
     for t in range(T):
         if t > 0:
             for _ in range(spec.substeps):

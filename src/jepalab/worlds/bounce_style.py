@@ -46,6 +46,9 @@ class Style:
     fps: float
     gravity_scale: float
 
+    def painter(self, spec: SceneSpec) -> "Painter":
+        return Painter(spec, self)
+
 
 def _hsv(h: float, s: float, v: float) -> tuple:
     return tuple(int(round(255 * c)) for c in colorsys.hsv_to_rgb(h % 1.0, s, v))
