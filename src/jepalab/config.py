@@ -36,7 +36,8 @@ class DataConfig:
                                 "scripted expert: push)")
     variety: str = opt("none", "bounce only: none (its own look) | wide (every clip drawn and filmed another way: "
                                "backgrounds, colours, occluder and wall looks, 48-96 px sources, sensor noise, "
-                               "video compression, 8-20 fps, gravity; worlds/bounce_style.py)")
+                               "video compression, 8-20 fps, gravity; worlds/bounce_style.py) | picture (the same "
+                               "at bounce's own 10 fps and gravity)")
 
 
 @dataclass
@@ -269,7 +270,7 @@ class RunConfig(Sections):
 # dispatches on a setting (planning.PLANNERS, objectives.REGULARIZERS, parallel, logs) is checked
 # against them by tests/test_layout.py.
 CHOICES = {
-    "data.variety": ("none", "wide"),
+    "data.variety": ("none", "picture", "wide"),
     "model.encoder": ("cnn", "vit"),
     "objective.regularizer": ("sigreg", "vicreg"),
     "objective.reg_over": ("frames", "changes"),

@@ -47,3 +47,16 @@ def test_a_store_holds_one_variety(tmp_path):
         collect("bounce", 3, 6, tmp_path / "d", progress=False)
     with pytest.raises(ValueError, match="bounce's"):
         collect("two-room", 2, 6, tmp_path / "t", progress=False, variety="wide")
+
+
+def test_picture_variety_keeps_bounces_pace_and_gravity():
+    from jepalab.worlds.bounce import FPS, sample_mixed_scene
+    from jepalab.worlds.bounce_style import picture_only
+    spec = sample_mixed_scene(np.random.default_rng(5), 13, 0.5, 0.3)
+    style = picture_only(sample_style(np.random.default_rng([5, 1])))
+    a, b = simulate(spec, draw=False), simulate(styled_scene(spec, style), draw=False)
+    assert style.fps == FPS and np.allclose(a.positions, b.positions)  # the same motion, drawn another way
+    pic, plain = passive_episode(12, 5, "picture"), passive_episode(12, 5)
+    assert np.abs(pic.pixels.astype(int) - plain.pixels).mean() > 20
+    with pytest.raises(ValueError, match="none, picture or wide"):
+        passive_episode(12, 5, "narrow")

@@ -135,11 +135,12 @@ def passive_episode(steps: int, seed: int, variety: str = "none") -> Episode:
     and audio the sound of its collisions (data/audio.py)."""
     from ..worlds.bounce import sample_mixed_scene, simulate
     scene = sample_mixed_scene(np.random.default_rng(seed), steps + 1, FAMILY_PROB, BARRIER_PROB)
-    if variety == "wide":  # another look, camera and pace for every clip (worlds/bounce_style.py)
-        from ..worlds.bounce_style import sample_style, styled_scene
-        scene = styled_scene(scene, sample_style(np.random.default_rng([seed, 1])))
+    if variety in ("wide", "picture"):  # another look, camera (and pace) for every clip (worlds/bounce_style.py)
+        from ..worlds.bounce_style import picture_only, sample_style, styled_scene
+        style = sample_style(np.random.default_rng([seed, 1]))
+        scene = styled_scene(scene, style if variety == "wide" else picture_only(style))
     elif variety != "none":
-        raise ValueError(f"data.variety must be none or wide, got {variety!r}")
+        raise ValueError(f"data.variety must be none, picture or wide, got {variety!r}")
     clip = simulate(scene)
     frames = clip.frames
     if scene.style is not None:

@@ -1,4 +1,5 @@
-"""Variety for `bounce` (data.variety=wide): the same physics, drawn and filmed many ways.
+"""Variety for `bounce` (data.variety=wide, or picture: the same at bounce's own pace and gravity): the
+same physics, drawn and filmed many ways.
 
 A world model trained on one renderer learns that renderer: on violation-of-expectation clips drawn
 another way its error on ordinary frames rises until the events drown in it (docs/measurements.md,
@@ -21,7 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .bounce import PALETTE, SIZE, SceneSpec
+from .bounce import FPS, PALETTE, SIZE, SceneSpec
 
 BACKGROUNDS = ("flat", "gradient", "noise", "stripes")
 
@@ -85,6 +86,12 @@ def sample_style(rng: np.random.Generator) -> Style:
         fps=float(rng.uniform(8, 20)),
         gravity_scale=float(rng.uniform(0.6, 1.6)),
     )
+
+
+def picture_only(style: Style) -> Style:
+    """The style's look and camera at bounce's own pace and gravity (data.variety=picture): what the
+    picture's variety does, apart from the pace's."""
+    return replace(style, fps=FPS, gravity_scale=1.0)
 
 
 def styled_scene(spec: SceneSpec, style: Style) -> SceneSpec:
