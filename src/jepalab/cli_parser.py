@@ -138,7 +138,7 @@ def parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--depth-size", type=int, default=0, help="also store MuJoCo depth maps of this size (e.g. 16) for "
                                                             "model.senses=depth")
-    c.add_argument("--variety", choices=("none", "picture", "wide"), default="none",
+    c.add_argument("--variety", choices=list(CHOICES["data.variety"]), default="none",
                    help="bounce: wide draws and films every clip another way (worlds/bounce_style.py); picture "
                         "does so at bounce's own pace and gravity")
     c.add_argument("--episodes", type=int, default=1000, help="number of episodes (an existing store is completed)")

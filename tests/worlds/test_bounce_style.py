@@ -45,6 +45,9 @@ def test_a_store_holds_one_variety(tmp_path):
     collect("bounce", 2, 6, tmp_path / "d", progress=False, variety="wide")
     with pytest.raises(ValueError, match="variety 'wide', not 'none'"):
         collect("bounce", 3, 6, tmp_path / "d", progress=False)
+    with pytest.raises(ValueError, match="none, picture or wide"):
+        collect("bounce", 2, 6, tmp_path / "bad", progress=False, variety="narrow")
+    assert not (tmp_path / "bad").exists()  # refused before a store was made for it
     with pytest.raises(ValueError, match="bounce's"):
         collect("two-room", 2, 6, tmp_path / "t", progress=False, variety="wide")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..config import CHOICES
 from ..worlds import make
 from ..worlds.bounce import BARRIER_PROB, FAMILY_PROB, PASSIVE_OBJECTS
 from .store import Episode, EpisodeStore
@@ -129,18 +130,23 @@ def rollout_episode(env, steps: int, seed: int, policy=None, until_done: bool = 
 
 
 
+def _checked_variety(variety: str) -> str:
+    if variety not in CHOICES["data.variety"]:
+        raise ValueError(f"data.variety must be {', '.join(CHOICES['data.variety'][:-1])} or "
+                         f"{CHOICES['data.variety'][-1]}, got {variety!r}")
+    return variety
+
+
 def passive_episode(steps: int, seed: int, variety: str = "none") -> Episode:
     """A `bounce` clip as an episode: nothing acts in a passive world, so its one action dimension is
     always zero ("the agent does nothing"), proprio carries the objects' true positions for probes,
     and audio the sound of its collisions (data/audio.py)."""
     from ..worlds.bounce import sample_mixed_scene, simulate
     scene = sample_mixed_scene(np.random.default_rng(seed), steps + 1, FAMILY_PROB, BARRIER_PROB)
-    if variety in ("wide", "picture"):  # another look, camera (and pace) for every clip (worlds/bounce_style.py)
+    if _checked_variety(variety) != "none":  # another look, camera (and pace) for every clip (worlds/bounce_style.py)
         from ..worlds.bounce_style import picture_only, sample_style, styled_scene
         style = sample_style(np.random.default_rng([seed, 1]))
         scene = styled_scene(scene, style if variety == "wide" else picture_only(style))
-    elif variety != "none":
-        raise ValueError(f"data.variety must be none, picture or wide, got {variety!r}")
     clip = simulate(scene)
     frames = clip.frames
     if scene.style is not None:
@@ -160,8 +166,8 @@ def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress:
     worlds with a scripted expert, e.g. push) or a .npy file of actions (see ReplayPolicy);
     depth_size: also store MuJoCo depth maps of this size (gymnasium MuJoCo envs); variety: bounce
     drawn and filmed many ways ("wide", worlds/bounce_style.py) or its own way ("none")."""
-    if world == "bounce":
-        return _collect_passive(episodes, steps, out, seed, progress, variety)
+    if world == "bounce":  # the variety is checked before a store is made for it
+        return _collect_passive(episodes, steps, out, seed, progress, _checked_variety(variety))
     if variety != "none":
         raise ValueError(f"data.variety={variety} is bounce's; {world!r} is drawn one way")
     # max_steps beyond `steps`: no time limit cuts a collection episode short, and a built-in world
@@ -215,9 +221,9 @@ def _collect_passive(episodes: int, steps: int, out, seed: int, progress: bool, 
         "scenes": f"bounce mixed: families {FAMILY_PROB}, barriers {BARRIER_PROB}",
         **({"variety": variety} if variety != "none" else {}),
     })
-    if store.meta().get("variety", "none") != variety:
-        raise ValueError(f"{out}: holds bounce with variety {store.meta().get('variety', 'none')!r}, not "
-                         f"{variety!r}; collect into another folder")
+    held = store.meta().get("variety", "none")
+    if held != variety:
+        raise ValueError(f"{out}: holds bounce with variety {held!r}, not {variety!r}; collect into another folder")
     done = store.indices()
     for i in tqdm(
         [i for i in range(episodes) if i not in done], desc="collect bounce", unit="ep", disable=not progress

@@ -38,8 +38,8 @@ def _broken(frames: np.ndarray, start: int, d: int, kind: str, rng) -> np.ndarra
     else:  # played backwards from the divergence: the frames it just showed, in reverse
         if d < rest + 1:
             return None
-        after = frames[start + d - 2::-1][:rest] if start + d - 2 >= 0 else None
-        if after is None or len(after) < rest:
+        after = frames[start + d - 2::-1][:rest]  # (d > rest >= 1, so it starts inside the window)
+        if len(after) < rest:
             return None
     return np.concatenate([before, after])
 

@@ -356,14 +356,20 @@ def _apply(ev: Event, space, bodies, shapes, present, colors, drawn, frozen, flo
 
 
 # ---------------------------------------------------------------- rendering
-_C = (np.arange(SIZE, dtype=np.float32) + 0.5) / SIZE
-_X, _Y = np.meshgrid(_C, _C)  # row index is y
+def pixel_grid(side: int) -> tuple[np.ndarray, np.ndarray]:
+    """(X, Y) of a side x side picture's pixel centres in arena units; the row index is y."""
+    c = (np.arange(side, dtype=np.float32) + 0.5) / side
+    return np.meshgrid(c, c)
 
 
-def _coverage(kind: str, size: float, pose: tuple, grid: tuple | None = None, side: int = SIZE) -> np.ndarray:
+_GRID = pixel_grid(SIZE)  # bounce's own pictures
+
+
+def coverage(kind: str, size: float, pose: tuple, grid: tuple = _GRID) -> np.ndarray:
     """Anti-aliased coverage (H, W) in [0, 1] of a ball of radius `size` or a box of half side `size`
-    at pose (x, y, angle); on the pixel centres `grid` (X, Y) of a `side`-pixel picture (default: bounce's)."""
-    X, Y = (_X, _Y) if grid is None else grid
+    at pose (x, y, angle), on the pixel centres `grid` (pixel_grid; default: bounce's)."""
+    X, Y = grid
+    side = X.shape[0]
     x, y, angle = pose
     px, py = X - x, Y - y
     if kind == "ball":
@@ -376,28 +382,30 @@ def _coverage(kind: str, size: float, pose: tuple, grid: tuple | None = None, si
     return np.clip(0.5 - dist * side, 0.0, 1.0)
 
 
-def _rect_mask(rect: tuple | None) -> np.ndarray:
+def rect_mask(rect: tuple | None, grid: tuple = _GRID) -> np.ndarray:
+    """The pixels of `grid` (pixel_grid) inside rect (x0, y0, x1, y1); none for None."""
+    X, Y = grid
     if rect is None:
-        return np.zeros((SIZE, SIZE), bool)
+        return np.zeros(X.shape, bool)
     x0, y0, x1, y1 = rect
-    return (_X >= x0) & (_X <= x1) & (_Y >= y0) & (_Y <= y1)
+    return (X >= x0) & (X <= x1) & (Y >= y0) & (Y <= y1)
 
 
 def occluder_mask(spec: SceneSpec) -> np.ndarray:
-    return _rect_mask(spec.occluder)
+    return rect_mask(spec.occluder)
 
 
 def render(spec: SceneSpec, look: Look, draw: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
     """-> frame (H, W, 3) uint8 (None unless `draw`), visible fraction per object (N,)."""
     if draw:
         img = np.broadcast_to(BACKGROUND, (SIZE, SIZE, 3)).copy()
-        img[_rect_mask(spec.barrier)] = BARRIER
+        img[rect_mask(spec.barrier)] = BARRIER
     occ = occluder_mask(spec)
     visible = np.zeros(len(look.poses), np.float32)
     for i, pose in enumerate(look.poses):
         if not look.present[i]:
             continue
-        a = _coverage(look.drawn[i], spec.objects[i].size, pose)
+        a = coverage(look.drawn[i], spec.objects[i].size, pose)
         total = a.sum()
         visible[i] = float(a[~occ].sum() / total) if total > 0 else 0.0
         if draw:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .bounce import FPS, PALETTE, SIZE, SceneSpec
+from .bounce import FPS, PALETTE, SIZE, SceneSpec, coverage, pixel_grid, rect_mask
 
 BACKGROUNDS = ("flat", "gradient", "noise", "stripes")
 
@@ -102,14 +102,9 @@ def styled_scene(spec: SceneSpec, style: Style) -> SceneSpec:
 
 
 # ---------------------------------------------------------------- drawing
-def grid(side: int) -> tuple[np.ndarray, np.ndarray]:
-    c = (np.arange(side, dtype=np.float32) + 0.5) / side
-    return np.meshgrid(c, c)  # row index is y
-
-
-def _texture(kind: str, colors: tuple, side: int, rng: np.random.Generator) -> np.ndarray:
-    """(side, side, 3) float: two colours mixed by a pattern."""
-    X, Y = grid(side)
+def _texture(kind: str, colors: tuple, grid: tuple, rng: np.random.Generator) -> np.ndarray:
+    """(side, side, 3) float on `grid` (pixel_grid): two colours mixed by a pattern."""
+    X, Y = grid
     a, b = np.array(colors[0], np.float32), np.array(colors[1 % len(colors)], np.float32)
     if kind == "flat":
         mix = np.zeros_like(X)
@@ -122,24 +117,17 @@ def _texture(kind: str, colors: tuple, side: int, rng: np.random.Generator) -> n
         mix = (np.sin(2 * np.pi * (X * np.cos(angle) + Y * np.sin(angle)) / period) > 0).astype(np.float32)
     else:  # value noise: a coarse random grid, smoothly upsampled
         from PIL import Image
-        k = int(rng.integers(3, 9))
+        k, side = int(rng.integers(3, 9)), X.shape[0]
         coarse = Image.fromarray((rng.random((k, k)) * 255).astype(np.uint8))
         mix = np.asarray(coarse.resize((side, side), Image.BICUBIC), np.float32) / 255
     return a * (1 - mix[..., None]) + b * mix[..., None]
 
 
-def _brick(colors: tuple, side: int) -> np.ndarray:
-    X, Y = grid(side)
+def _brick(colors: tuple, grid: tuple) -> np.ndarray:
+    X, Y = grid
     rows = np.floor(Y / 0.05)
     mortar = ((Y % 0.05) < 0.012) | (((X + 0.05 * (rows % 2)) % 0.1) < 0.012)
     return np.where(mortar[..., None], np.array(colors[1], np.float32), np.array(colors[0], np.float32))
-
-
-def _rect(rect: tuple | None, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    if rect is None:
-        return np.zeros(X.shape, bool)
-    x0, y0, x1, y1 = rect
-    return (X >= x0) & (X <= x1) & (Y >= y0) & (Y <= y1)
 
 
 class Painter:
@@ -147,22 +135,18 @@ class Painter:
 
     def __init__(self, spec: SceneSpec, style: Style):
         rng = np.random.default_rng(style.texture_seed)
-        self.spec, self.style, S = spec, style, style.size
-        self.X, self.Y = grid(S)
-        canvas = _texture(style.background, style.colors, S, rng)
+        self.spec, self.style = spec, style
+        self.grid = pixel_grid(style.size)
+        canvas = _texture(style.background, style.colors, self.grid, rng)
         if style.ground is not None:
-            canvas[self.Y >= 1 - style.ground[0]] = np.array(style.ground[1], np.float32)
-        wall = _rect(spec.barrier, self.X, self.Y)
-        walls = _brick(style.barrier_colors, S) if style.barrier == "brick" else \
+            canvas[self.grid[1] >= 1 - style.ground[0]] = np.array(style.ground[1], np.float32)
+        wall = rect_mask(spec.barrier, self.grid)
+        walls = _brick(style.barrier_colors, self.grid) if style.barrier == "brick" else \
             np.broadcast_to(np.array(style.barrier_colors[0], np.float32), canvas.shape)
         canvas[wall] = walls[wall]
         self.canvas = canvas
-        self.occ = _rect(spec.occluder, self.X, self.Y)
-        self.occluder = _texture(style.occluder, style.occluder_colors, S, rng)
-
-    def coverage(self, kind: str, size: float, pose: tuple) -> np.ndarray:
-        from .bounce import _coverage
-        return _coverage(kind, size, pose, (self.X, self.Y), self.style.size)
+        self.occ = rect_mask(spec.occluder, self.grid)
+        self.occluder = _texture(style.occluder, style.occluder_colors, self.grid, rng)
 
     def __call__(self, look) -> np.ndarray:
         """-> (SIZE, SIZE, 3) uint8."""
@@ -172,10 +156,10 @@ class Painter:
             if not look.present[i]:
                 continue
             size, color = self.spec.objects[i].size, np.array(look.colors[i], np.float32)
-            a = self.coverage(look.drawn[i], size, pose)
+            a = coverage(look.drawn[i], size, pose, self.grid)
             img = img * (1 - a[..., None]) + color * a[..., None]
             if self.style.outline:
-                inner = self.coverage(look.drawn[i], max(size - 1.5 / self.style.size, 0.0), pose)
+                inner = coverage(look.drawn[i], max(size - 1.5 / self.style.size, 0.0), pose, self.grid)
                 rim = np.clip(a - inner, 0, 1)[..., None]
                 img = img * (1 - rim) + 0.45 * color * rim
         img[self.occ] = self.occluder[self.occ]
