@@ -1,15 +1,24 @@
-"""Benchmark: jepalab on stable-worldmodel's own envs (swm/TwoRoom-v1, swm/PushT-v1), when installed.
+"""Benchmark: jepalab on stable-worldmodel's own envs (swm/TwoRoom-v1, swm/PushT-v1), through the plain
+`gymnasium:stable_worldmodel:ID` path, with no glue per env.
 
-    python -m venv .venv-swm && .venv-swm/bin/pip install stable-worldmodel -e .   # brings its own torch
-    .venv-swm/bin/python benchmarks/swm_envs.py --out runs/swm --episodes 1000 --steps 2000
+stable-worldmodel installs from the package registry into a venv of its own (it brings its own torch,
+about 3.4 GB; the `[env]` extra brings cv2 and imageio, without which it does not import). It runs on
+a CPU: hide any GPU with CUDA_VISIBLE_DEVICES= so that its CUDA build of torch stays on the CPU.
 
-For each env: `jepalab collect --env gymnasium:stable_worldmodel:ID` (held random exploration), train
-with the two-room preset's model at the env's action size, then `jepalab bench --protocol random`:
-the env's own goals and success test, read from its info (worlds/gym_env.py `_env_goal`), beside
-the untrained model, random and zero actions. The dataset protocol needs recorded states and a
-scripted expert, which jepalab has only for its own worlds, so it is not run here. Prints one JSON
-object. Without stable-worldmodel it says so and exits 2: nothing here is measured on a machine
-without it (this project's CI machines have no network access to install it).
+    python -m venv .venv-swm && .venv-swm/bin/pip install 'stable-worldmodel[env]' -e .
+    CUDA_VISIBLE_DEVICES= .venv-swm/bin/python benchmarks/swm_envs.py --out runs/swm --results benchmarks/results/swm
+
+For each env, before anything is collected, the adapter is asked whether the env shows a goal jepalab
+can plan to and how its success is decided (worlds/env_goals.py: swm/TwoRoom-v1's goal image is
+rendered from its goal_state, swm/PushT-v1 draws its own; success is the env's termination, as
+stable-worldmodel's own evaluation counts it) and whether episodes can start from recorded states
+(the dataset protocol): an env that cannot be planned in is refused in seconds, saying what it lacks.
+Then: `collect` (held random exploration: stable-worldmodel's experts are its own code, not the env's),
+train with the preset named per env (the two-room preset for TwoRoom, push-t's for PushT) at the env's
+action size, and `bench` both protocols: the env's own random goals (`control`) and the anchors'
+dataset protocol (`control-dataset`: goal 25 steps ahead on held-out trajectories, budget 50), each
+beside the untrained model, random and zero actions in the same run. The manifest records the
+installed versions of stable-worldmodel, gymnasium and torch. Prints one JSON object.
 """
 from __future__ import annotations
 
@@ -17,39 +26,73 @@ import argparse
 import importlib.util
 import json
 import sys
+import time
 from pathlib import Path
 
-ENVS = ("swm/TwoRoom-v1", "swm/PushT-v1")
+# env -> (preset, settings over it); the recipes jepalab uses for its own two-room and Push-T
+ENVS = {
+    "swm/TwoRoom-v1": ("two-room", []),
+    "swm/PushT-v1": ("push-t", ["data.policy=random"]),
+}
+
+
+def check(world: str, cfg) -> dict:
+    """The suites' verdicts for this env, before any collection; exits 2 where none can plan."""
+    from jepalab.bench.suites import applicable, world_facts
+    reasons = applicable("world", cfg)
+    if reasons["control"] is not None:
+        print(f"{world}: cannot be planned in: {reasons['control']}", file=sys.stderr)
+        sys.exit(2)
+    return {"success": world_facts(world)["success"], "dataset_protocol": reasons["control-dataset"] or "yes"}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="runs/swm")
+    ap.add_argument("--out", default="runs/swm", help="run folders (data and checkpoints), one per env")
+    ap.add_argument("--results", default="benchmarks/results/swm", help="bench folders, one per env")
+    ap.add_argument("--envs", default=",".join(ENVS), help="comma-separated stable-worldmodel env ids")
     ap.add_argument("--episodes", type=int, default=1000, help="collected episodes per env")
-    ap.add_argument("--steps", type=int, default=2000, help="training steps per env")
+    ap.add_argument("--steps", type=int, help="training steps per env (default: the preset's)")
     ap.add_argument("--eval-episodes", type=int, default=50)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--check-only", action="store_true", help="only say whether each env can be planned in")
     args = ap.parse_args()
     if importlib.util.find_spec("stable_worldmodel") is None:
         print("stable-worldmodel is not installed in this environment; see this script's docstring", file=sys.stderr)
         return 2
+    from importlib import metadata
+
     from jepalab.bench import BenchOptions, bench
     from jepalab.config import override, preset
     from jepalab.data.collect import collect
     from jepalab.train import train
-    summary = {}
-    for env_id in ENVS:
+    summary = {"stable-worldmodel": metadata.version("stable-worldmodel"), "envs": {}}
+    for env_id in args.envs.split(","):
+        name, sets = ENVS.get(env_id, ("two-room", []))
         world = f"gymnasium:stable_worldmodel:{env_id}"
-        run = Path(args.out) / env_id.replace("/", "_")
-        store = collect(world, args.episodes, 64, run / "data")
-        A = store.meta()["action_dim"]
-        cfg = override(preset("two-room"), [f"data.world={world}", f"model.action_dim={A}", f"train.steps={args.steps}",
-                                            "plan.seed=500000"])
-        train(cfg, store.load_all(), run, resume=True)
-        res = bench(run, run / "results", suites=["control"], options=BenchOptions(episodes=args.eval_episodes),
+        run, results = Path(args.out) / env_id.replace("/", "_"), Path(args.results) / env_id.replace("/", "_")
+        cfg = override(preset(name), [f"data.world={world}", f"data.episodes={args.episodes}", *sets,
+                                      *([f"train.steps={args.steps}"] if args.steps else []), "plan.seed=500000"])
+        facts = check(world, cfg)
+        print(f"{env_id}: success is {facts['success']}; dataset protocol: {facts['dataset_protocol']}",
+              file=sys.stderr, flush=True)
+        if args.check_only:
+            summary["envs"][env_id] = facts
+            continue
+        tic = time.perf_counter()
+        store = collect(world, cfg.data.episodes, cfg.data.steps_per_episode, run / "data",
+                        policy=cfg.data.policy, image_size=cfg.model.image_size)
+        collect_s = time.perf_counter() - tic
+        cfg = override(cfg, [f"model.action_dim={store.meta()['action_dim']}"])
+        _, trained = train(cfg, store.load_all(), run, resume=True)
+        protocols = ["control"] + (["control-dataset"] if facts["dataset_protocol"] == "yes" else [])
+        res = bench(run, results, suites=protocols, seeds=args.seeds,
+                    options=BenchOptions(episodes=args.eval_episodes),
                     command="python benchmarks/swm_envs.py " + " ".join(sys.argv[1:]))
-        summary[env_id] = {
-            m: round(v["success_rate"]["mean"], 3) for m, v in res["suites"]["control"]["models"].items()
-        }
+        summary["envs"][env_id] = {
+            **facts, "preset": name, "collect_seconds": round(collect_s), "train_seconds": trained.get("train_seconds"),
+            **{suite: {m: round(v["success_rate"]["mean"], 3) for m, v in res["suites"][suite]["models"].items()}
+               for suite in protocols}}
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -45,8 +45,12 @@ def test_starts_come_from_the_held_out_seeds_with_the_goal_offset_steps_on():
     assert dataset_starts("push-t", 4, 700_000, 10, 30)[2].t == starts[2].t  # the same seed, the same episode
     with pytest.raises(ValueError, match="offset"):
         dataset_starts("push-t", 1, 0, offset=40, trajectory_steps=30)
-    with pytest.raises(ValueError, match="scripted expert"):
-        dataset_starts("gymnasium:Pusher-v5", 1, 0, offset=5, trajectory_steps=10)
+    # a world without a scripted expert is recorded with the collection's policy; one without a state is refused
+    from jepalab.evals.dataset_goals import trajectory_policy
+    assert trajectory_policy(make("push-t")) == "noisy-expert"
+    assert trajectory_policy(make("gymnasium:Pusher-v5")).startswith("held-random")
+    with pytest.raises(ValueError, match="reports no state"):
+        dataset_starts("gymnasium:fakeworlds:fakeworlds/NoGoal-v1", 1, 0, offset=5, trajectory_steps=10)
 
 
 def test_episodes_start_at_the_recorded_state_and_succeed_only_at_the_goal_state():

@@ -48,7 +48,7 @@ def test_actions_in_unit_box_map_onto_the_env_bounds():
 
 def test_reacher_goal_image_puts_the_fingertip_on_the_target():
     import mujoco
-    from jepalab.worlds.gym_env import _reacher_distance, _reacher_goal
+    from jepalab.worlds.gym_tasks import _reacher_distance, _reacher_goal
     env = make("gymnasium:Reacher-v5")
     try:
         for seed in range(5):
@@ -162,26 +162,3 @@ def test_a_maze_leaves_no_temp_file_behind(tmp_path, monkeypatch):
     finally:
         env.close()
     assert not list(tmp_path.rglob("*.xml"))
-
-
-def test_a_third_party_env_is_imported_by_its_module_and_its_own_goals_are_used(tmp_path):
-    """`gymnasium:package:Id` imports the package (which registers its envs) before looking the id up,
-    and an env jepalab has no Task for shows its goals through its info: the goal image, the goal
-    state and success, as stable-worldmodel's envs do (tests/fakeworlds stands in for one)."""
-    import sys
-    sys.modules.pop("fakeworlds", None)
-    env = make("gymnasium:fakeworlds:fakeworlds/Dot-v0", image_size=32, max_steps=50)
-    obs, info = env.reset(seed=1)
-    assert obs["pixels"].shape == (32, 32, 3) and obs["proprio"].shape == (2,)  # the dict's image left out
-    assert info["goal"].shape == (32, 32, 3) and info["goal_proprio"].shape == (2,) and not info["is_success"]
-    assert env.unwrapped.offers_goals()
-    from jepalab.bench.suites import applicable
-    from jepalab.config import override, preset
-    cfg = override(preset("debug"), ["data.world=gymnasium:fakeworlds:fakeworlds/Dot-v0"])
-    reasons = applicable("world", cfg)
-    assert reasons["control"] is None and "scripted expert" in reasons["control-dataset"]
-    from jepalab.data.collect import collect
-    store = collect("gymnasium:fakeworlds:fakeworlds/Dot-v0", 2, 5, tmp_path / "d", image_size=32, progress=False)
-    assert store.load_all()[0].goal_pixels.shape == (32, 32, 3)
-    with pytest.raises(Exception, match="cannot import 'no_such_package'"):
-        make("gymnasium:no_such_package:Thing-v0")

@@ -80,5 +80,19 @@ def hardware() -> dict:
             "platform": platform.platform()}
 
 
-def software() -> dict:
-    return {**versions(), "git": git_state()}
+def software(world: str = "") -> dict:
+    """Versions of what produced the figures; for a gymnasium env, gymnasium's and the version of the
+    package that provides it (`gymnasium:package:Id`), whose envs change between releases."""
+    out = {**versions(), "git": git_state()}
+    if world.startswith("gymnasium:"):
+        from importlib import metadata
+        out["gymnasium"] = metadata.version("gymnasium")
+        module = world[len("gymnasium:"):].partition(":")[0] if world.count(":") >= 2 else ""
+        if module:
+            top = module.split(".")[0]
+            dists = metadata.packages_distributions().get(top, [top])
+            try:
+                out[dists[0]] = metadata.version(dists[0])
+            except metadata.PackageNotFoundError:
+                out[top] = "unknown (not installed as a distribution)"
+    return out

@@ -73,7 +73,8 @@ def bench(checkpoint, out, suites: list[str] | None = None, seeds: int = 3, opti
     manifest = {"format": RESULTS_FORMAT, "command": command,
                 "checkpoint": {**fp, "step": meta.get("step"), "kind": kind},
                 "config": cfg.to_dict(), "training_data": training_data_fingerprint(checkpoint),
-                "software": software(), "hardware": hardware(), "seeds": seeds,
+                "software": software(getattr(getattr(cfg, "data", None), "world", "")), "hardware": hardware(),
+                "seeds": seeds,
                 "options": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(options).items()},
                 "suites": {}, "skipped_suites": skipped, "started": started}
     results = {

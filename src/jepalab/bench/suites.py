@@ -47,15 +47,15 @@ def applicable(kind: str, cfg) -> dict[str, str | None]:
     from ..worlds import PASSIVE, WORLDS
     from ..worlds.gym_env import PREFIX
     world = None if kind == "video" else cfg.data.world
-    gym_goals = (world or "").startswith(PREFIX) and _gym_offers_goals(world)
-    with_goals = (world in WORLDS and world not in PASSIVE) or gym_goals
+    gym_lacks = _gym_goal_support(world) if (world or "").startswith(PREFIX) else None
+    with_goals = (world in WORLDS and world not in PASSIVE) or ((world or "").startswith(PREFIX) and not gym_lacks)
     return {
         "control-dataset": _dataset_protocol_reason(world, kind),
         "control": None if with_goals else
-        (f"{world!r} has no goal jepalab knows how to show (worlds.gym_env.TASKS) and offers none in its info "
-         "('goal' image and 'is_success')" if (world or "").startswith(PREFIX) else
-        ("a video-pretrained model has no actions to plan with" if kind == "video"
-         else f"{world!r} is a passive world: there is nothing to control")),
+        (f"{world!r} shows no goal jepalab can plan to: {gym_lacks} (jepalab's own tasks: worlds/gym_tasks.py)"
+         if (world or "").startswith(PREFIX) else
+         ("a video-pretrained model has no actions to plan with" if kind == "video"
+          else f"{world!r} is a passive world: there is nothing to control")),
         "physics": None if kind == "video" or world == "bounce" else
         f"the suite is made of bounce clips; this model was trained on {world!r}",
         "physics-alt": None if kind == "video" or world == "bounce" else
@@ -64,14 +64,34 @@ def applicable(kind: str, cfg) -> dict[str, str | None]:
     }
 
 
-def _gym_offers_goals(world: str) -> bool:
+def _gym_goal_support(world: str) -> str | None:
+    """None when a gymnasium env shows goals jepalab can plan to, else what it lacks."""
     from ..worlds import make
     from ..worlds.gym_env import PREFIX, task_for
     if task_for(world[len(PREFIX):].split(":")[-1]) is not None:
-        return True
+        return None
     env = make(world, max_steps=2)
     try:
-        return env.unwrapped.offers_goals()
+        return env.unwrapped.goal_support()
+    finally:
+        env.close()
+
+
+def world_facts(world: str, trajectory: bool = False) -> dict:
+    """For a gymnasium env: how success is decided ("success") and, with trajectory=True, what records
+    the dataset protocol's trajectories ("trajectory"); {} for a built-in world (its docs say)."""
+    from ..worlds import make
+    from ..worlds.gym_env import PREFIX
+    if not world.startswith(PREFIX):
+        return {"trajectory": "noisy-expert"} if trajectory else {}
+    from ..evals.dataset_goals import trajectory_policy
+    env = make(world, max_steps=2)
+    try:
+        env.reset(seed=0)
+        facts = {"success": env.unwrapped.success_rule}
+        if trajectory:
+            facts["trajectory"] = trajectory_policy(env)
+        return facts
     finally:
         env.close()
 
@@ -122,7 +142,8 @@ class ControlSuite:
         return lo
 
     def options(self) -> dict:
-        return {"world": self.cfg.data.world, "plan": vars(self.plan), "budgets": list(self.budgets)}
+        return {"world": self.cfg.data.world, "plan": vars(self.plan), "budgets": list(self.budgets),
+                **world_facts(self.cfg.data.world)}
 
     def fingerprint(self, s: int) -> dict:
         from ..evals.control import reset_envs
@@ -193,7 +214,8 @@ class DatasetControlSuite(ControlSuite):
 
     def options(self) -> dict:
         return {**super().options(), "protocol": "dataset", "goal_offset": self.offset, "budget": self.budget,
-                "trajectory": "noisy-expert, 100 steps (or 2 x goal_offset)"}
+                "trajectory": f"{world_facts(self.cfg.data.world, trajectory=True)['trajectory']}, "
+                              "100 steps (or 2 x goal_offset)"}
 
     def starts(self, s: int) -> list:
         from ..evals.dataset_goals import dataset_starts

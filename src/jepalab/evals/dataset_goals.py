@@ -8,11 +8,14 @@ work throughout) is recorded from a seed no training run used; an episode starts
 step t, its goal is the recorded state at t + offset (so it is reachable in `offset` steps), the
 goal image is an observation of that state, and success is the world's own test against it
 (push: the block's pose; Reacher: the fingertip; two-room: the agent's place), checked at every
-step of a budget of environment steps.
+step of a budget of environment steps. A world without a scripted expert (a third-party env) is
+recorded with the collection's policy instead, held random exploration (`trajectory_policy` says
+which), as the anchors' datasets hold whatever policy collected them.
 
-A world takes part through four methods: `get_state()` (everything the next step depends on),
-`set_state(state)` -> (obs, info), `state_success(goal_state)` -> (success, distance) and
-`expert_action()`.
+A world takes part through three methods: `get_state()` (everything the next step depends on),
+`set_state(state)` -> (obs, info) and `state_success(goal_state)` -> (success, distance); with
+`expert_action()` its trajectories are the expert's; with `set_goal_state(goal)` the recorded goal
+becomes the world's own, so that its own success test judges it (stable-worldmodel's envs).
 """
 from __future__ import annotations
 
@@ -36,13 +39,27 @@ class GoalStart:
     goal: np.ndarray  # world state at t + offset
 
 
+def has_expert(env) -> bool:
+    u = env.unwrapped
+    return bool(getattr(u, "has_expert", hasattr(u, "expert_action")))
+
+
+def trajectory_policy(env) -> str:
+    """What records the protocol's trajectories in this world, for the results."""
+    return "noisy-expert" if has_expert(env) else "held-random (no scripted expert: the collection policy)"
+
+
 def expert_states(env, seed: int, steps: int) -> np.ndarray:
-    """States (steps + 1, S) of one noisy-expert trajectory from `seed`."""
-    from ..data.collect import NoisyExpertPolicy
+    """States (steps + 1, S) of one recorded trajectory from `seed`: the noisy expert's, or held random
+    exploration where the world has no expert. The env's own goal plays no part: a trajectory goes
+    on past it (an env that ends its episode there is stepped on, which its state allows)."""
+    from ..data.collect import HeldRandomPolicy, NoisyExpertPolicy
     env.reset(seed=seed)
     u = env.unwrapped
+    rng = np.random.default_rng(seed)
     # a demonstrator at work throughout: no stretches of random actions, a new target at each one reached
-    policy = NoisyExpertPolicy(env, np.random.default_rng(seed), noise=EXPERT_NOISE, switch_prob=0.0)
+    policy = (NoisyExpertPolicy(env, rng, noise=EXPERT_NOISE, switch_prob=0.0) if has_expert(env)
+              else HeldRandomPolicy(env.action_space.shape[0], rng))
     states = [u.get_state()]
     for _ in range(steps):
         env.step(policy())
@@ -79,10 +96,12 @@ def _collect_kwargs(world: str, world_kwargs: dict | None) -> dict:
 
 def _require_protocol(env, world: str) -> None:
     u = env.unwrapped
-    missing = [m for m in ("get_state", "set_state", "state_success", "expert_action") if not hasattr(u, m)]
-    if missing or not getattr(u, "has_expert", True):
-        raise ValueError(f"{world}: the dataset protocol needs recorded states and a scripted expert "
-                         f"({', '.join(missing) or 'expert_action'} missing); use --protocol random")
+    missing = [m for m in ("get_state", "set_state", "state_success") if not hasattr(u, m)]
+    lacks = ", ".join(missing) + " missing" if missing else (u.protocol_support() if hasattr(u, "protocol_support")
+                                                            else None)
+    if lacks:
+        raise ValueError(f"{world}: the dataset protocol needs recorded states and a success test against them "
+                         f"({lacks}); use --protocol random")
 
 
 class RecordedGoal(gym.Wrapper):
@@ -101,6 +120,8 @@ class RecordedGoal(gym.Wrapper):
         if "depth" in goal_obs:
             self.goal["goal_depth"] = goal_obs["depth"]
         obs, info = u.set_state(self.start.start)
+        if hasattr(u, "set_goal_state"):  # the world's own success test judges the recorded goal
+            u.set_goal_state(self.start.goal)
         self.steps = 0
         return obs, self._info(info)
 

@@ -5,18 +5,23 @@
     obs, info = env.reset(seed=0)                          # {"pixels", "proprio"}, info["goal"] ...
 
 What the wrapper adds to the environment:
-- observations {"pixels": (S, S, 3) uint8 rendered at the model's size, "proprio": the env's own
-  observation vector (a dict observation's "observation")}, and with depth_size=N a spatial channel
-  "depth": (N, N) distances from the camera in metres (MuJoCo envs; info["goal_depth"] at the goal);
+- observations {"pixels": (S, S, 3) uint8 from `render()` at the model's size, "proprio": the env's
+  own observation vector (a dict observation's "observation", "proprio" or "state"; where the
+  observation is a bare vector or tensor and the env reports info["proprio"], that one: swm's
+  TwoRoom observation also holds the target)}, and with depth_size=N a spatial channel "depth":
+  (N, N) distances from the camera in metres (MuJoCo envs; info["goal_depth"] at the goal);
 - actions in [-1, 1]^A for every Box action space, mapped linearly onto the env's bounds (Pusher's
   are +-2), so planners and exploration never need to know them; a Discrete(n) space takes a vector
   of n scores and steps with the best one;
-- info["state"]: the true simulator state where there is one (MuJoCo qpos and qvel), for probes;
-- goals, for the tasks that have one (`TASKS`): info["goal"] an image of the goal reached,
-  info["goal_proprio"] the observation vector there, info["is_success"] the task's own test.
-  Rendering the goal reached means putting the scene in the goal pose for one frame: the arm of
-  Reacher at the target (two-link inverse kinematics), PointMaze's ball at its goal, Pusher's object
-  at its goal (the arm where it is).
+- info["state"]: the true simulator state where there is one (MuJoCo qpos and qvel, or the env's
+  own info["state"] / observation["state"]), for probes and the dataset protocol;
+- goals, for the tasks jepalab knows (worlds/gym_tasks.py): info["goal"] an image of the goal
+  reached, info["goal_proprio"] the observation vector there, info["is_success"] the task's own
+  test. Rendering the goal reached means putting the scene in the goal pose for one frame: the arm
+  of Reacher at the target (two-link inverse kinematics), PointMaze's ball at its goal, Pusher's
+  object at its goal (the arm where it is). Any other env shows its goals itself, read by
+  worlds/env_goals.py as the real packages offer them (a goal image, or a goal state rendered;
+  success from info or from termination).
 
 MuJoCo scenes are rendered without shadows and reflections: at 64x64 they are a few pixels of
 detail that cost most of the render time.
@@ -25,122 +30,19 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import gymnasium as gym
 import numpy as np
+
+from .env_goals import EnvGoals, EnvGoalsError
+from .gym_tasks import TASKS, Task, task_for  # noqa: F401 - re-exported: callers name them from here
 
 PREFIX = "gymnasium:"
 
 
 class GymWorldError(ValueError):
     pass
-
-
-@dataclass
-class Task:
-    """How to show and test the goal of one environment family."""
-    pose_goal: Callable  # (unwrapped env) -> None: put the scene in the goal pose (state restored after)
-    success: Callable  # (unwrapped env, info) -> bool
-    distance: Callable | None  # (unwrapped env) -> the task's distance to its goal, where it has one
-    tolerance: str  # what success means, for reports
-    camera: dict | None = None  # MuJoCo default_camera_config: the task's scene filling a small frame
-    goal_columns: tuple | None = None  # the proprio numbers a goal given as a state sets (None: all)
-    point: Callable | None = None  # (unwrapped env) -> what success is measured on (the fingertip, the object)
-    tol: float = 0.0  # success: `point` within this of the goal's
-    expert: Callable | None = None  # (unwrapped env) -> an action in the env's own units that heads for the goal
-    retarget: Callable | None = None  # (unwrapped env, rng) -> None: a new goal (a long demonstration's next task)
-
-
-def _reacher_goal(u) -> None:
-    """Joint angles that put the fingertip on the target (elbow-down solution)."""
-    l1, l2 = 0.1, 0.11
-    x, y = u.data.qpos[2:4]
-    c = np.clip((x * x + y * y - l1 * l1 - l2 * l2) / (2 * l1 * l2), -1, 1)
-    q1 = np.arccos(c)
-    q0 = np.arctan2(y, x) - np.arctan2(l2 * np.sin(q1), l1 + l2 * np.cos(q1))
-    u.data.qpos[:2] = q0, q1
-    u.data.qvel[:] = 0
-
-
-def _reacher_distance(u) -> float:
-    return float(np.linalg.norm(u.get_body_com("fingertip") - u.get_body_com("target")))
-
-
-def _reacher_expert(u) -> np.ndarray:
-    """Torques of a PD controller towards the joint angles that put the fingertip on the target."""
-    q, qd = u.data.qpos[:2].copy(), u.data.qvel[:2].copy()
-    saved = u.data.qpos.copy(), u.data.qvel.copy()
-    _reacher_goal(u)
-    want = u.data.qpos[:2].copy()
-    u.data.qpos[:], u.data.qvel[:] = saved
-    err = (want - q + np.pi) % (2 * np.pi) - np.pi
-    return np.clip(2.0 * err - 0.15 * qd, -1, 1)
-
-
-def _reacher_retarget(u, rng: np.random.Generator) -> None:
-    """A new target where Reacher's reset draws them (within 0.2 of the base)."""
-    while True:
-        goal = rng.uniform(-0.2, 0.2, 2)
-        if np.linalg.norm(goal) < 0.2:
-            break
-    qpos, qvel = u.data.qpos.copy(), u.data.qvel.copy()
-    qpos[2:4], qvel[2:4] = goal, 0
-    u.set_state(qpos, qvel)
-
-
-def _pusher_goal(u) -> None:
-    u.data.qpos[-4:-2] = u.data.qpos[-2:]  # the object's slide joints onto the goal's
-    u.data.qvel[:] = 0
-
-
-def _pusher_distance(u) -> float:
-    return float(np.linalg.norm((u.get_body_com("object") - u.get_body_com("goal"))[:2]))
-
-
-def _maze_goal(u) -> None:
-    u.data.qpos[:2] = u.goal[:2] if hasattr(u, "goal") else u.data.qpos[:2]
-    u.data.qvel[:] = 0
-
-
-TASKS: dict[str, Task] = {
-    "Reacher": Task(
-        _reacher_goal,
-        lambda u, info: _reacher_distance(u) < 0.02,
-        _reacher_distance,
-        "fingertip within 0.02 of the target",
-        camera={"distance": 0.62, "elevation": -90.0, "azimuth": 90.0, "lookat": np.zeros(3)},
-        goal_columns=(0, 1, 2, 3),  # cos and sin of both joint angles: the arm's pose
-        point=lambda u: u.get_body_com("fingertip")[:2].copy(),
-        tol=0.02,
-        expert=_reacher_expert,
-        retarget=_reacher_retarget,
-    ),
-    "Pusher": Task(
-        _pusher_goal,
-        lambda u, info: _pusher_distance(u) < 0.05,
-        _pusher_distance,
-        "object within 0.05 of the goal",
-        camera={"distance": 1.5, "elevation": -90.0, "azimuth": 90.0, "lookat": np.array([0.25, -0.3, -0.3])},
-        goal_columns=(17, 18),  # the object's x, y
-        point=lambda u: u.get_body_com("object")[:2].copy(),
-        tol=0.05,
-    ),
-    "PointMaze": Task(
-        _maze_goal,
-        lambda u, info: bool(info.get("success", False)),
-        None,
-        "the env's own success (0.45)",
-        goal_columns=(0, 1),
-    ),  # the ball's x, y
-}
-
-
-def task_for(env_id: str) -> Task | None:
-    family = env_id.split("/")[-1].split("_")[0].split("-")[0]
-    return TASKS.get(family)
 
 
 def _import_provider(env_id: str) -> str:
@@ -179,6 +81,7 @@ class GymWorld(gym.Env):
         _register_robotics(registered)
         self.env_id, self.size, self.depth_size = env_id, image_size, depth_size
         self.task = task_for(registered)
+        self.goals = None if self.task is not None else EnvGoals(self)
         self.state_goal_columns = None if self.task is None else self.task.goal_columns
         kwargs = dict(render_mode="rgb_array", **env_kwargs)
         if self.task is not None and self.task.camera is not None:
@@ -209,7 +112,16 @@ class GymWorld(gym.Env):
         else:
             raise GymWorldError(f"{env_id}: action space {space} is not supported (Box or Discrete)")
         self.action_space = gym.spaces.Box(-1.0, 1.0, (dim,), np.float32)
-        proprio = self._proprio(self.env.observation_space.sample())
+        self.last_seed = None
+        self._proprio_from_info = False
+        proprio = self._proprio(self.env.observation_space.sample(), {})
+        if self.task is None and not isinstance(self.env.observation_space, gym.spaces.Dict):
+            # a bare observation vector may hold more than the agent (swm/TwoRoom-v1's holds the target):
+            # where the env says what its proprioception is (info["proprio"]), that is the proprio
+            obs, info = self.env.reset(seed=0)
+            if _numeric(info.get("proprio")):
+                self._proprio_from_info = True
+                proprio = self._proprio(obs, info)
         spaces = {"pixels": gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8),
                   "proprio": gym.spaces.Box(-np.inf, np.inf, proprio.shape, np.float32)}
         if depth_size:
@@ -220,14 +132,14 @@ class GymWorld(gym.Env):
         self._styled, self._goal_depth = False, None
 
     # -- conversions -------------------------------------------------------------
-    @staticmethod
-    def _proprio(obs) -> np.ndarray:
+    def _proprio(self, obs, info: dict) -> np.ndarray:
+        if self._proprio_from_info:
+            return np.ravel(np.asarray(info["proprio"], np.float32))
         if isinstance(obs, dict):
             key = next((k for k in ("observation", "proprio", "state") if k in obs), None)
             # else every numeric vector of the dict (images, which some envs put there too, are left out)
             obs = obs[key] if key else np.concatenate(
-                [np.ravel(v) for k, v in sorted(obs.items())
-                 if np.issubdtype(np.asarray(v).dtype, np.number) and np.asarray(v).ndim <= 1])
+                [np.ravel(v) for k, v in sorted(obs.items()) if _numeric(v) and np.asarray(v).ndim <= 1])
         if isinstance(obs, tuple):  # PointMaze's agent reports (observation, info)
             obs = obs[0]
         return np.ravel(np.asarray(obs, np.float32))
@@ -253,10 +165,10 @@ class GymWorld(gym.Env):
             )
         if not self._styled:
             self._no_shadows()
-        return self._resize(frame)
+        return self.resize(frame)
 
-    def _resize(self, frame: np.ndarray) -> np.ndarray:
-        """An RGB(A) frame of any size -> (S, S, 3) uint8 at the model's size."""
+    def resize(self, frame) -> np.ndarray:
+        """An RGB(A) frame of any size (numpy or a tensor) -> (S, S, 3) uint8 at the model's size."""
         frame = np.asarray(frame)
         if frame.dtype != np.uint8:  # a float image in [0, 1]
             frame = (np.clip(frame, 0, 1) * 255).round().astype(np.uint8) if frame.max() <= 1.0 else \
@@ -283,8 +195,11 @@ class GymWorld(gym.Env):
         from PIL import Image
         return np.asarray(Image.fromarray(metres, mode="F").resize((self.depth_size,) * 2, Image.BOX), np.float32)
 
-    def observe(self, obs) -> dict:
-        out = {"pixels": self.pixels(), "proprio": self._proprio(obs)}
+    def observe(self, obs, info: dict | None = None) -> dict:
+        info = {} if info is None else info
+        if self.goals is not None:
+            self.goals.observe_state(obs, info)
+        out = {"pixels": self.pixels(), "proprio": self._proprio(obs, info)}
         if self.depth_size:
             out["depth"] = self.depth()
         return out
@@ -300,6 +215,8 @@ class GymWorld(gym.Env):
         viewer.scn.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
 
     def state(self) -> np.ndarray | None:
+        if self.goals is not None:
+            return None if self.goals.state is None else self.goals.state.astype(np.float32)
         data = getattr(self.env.unwrapped, "data", None)
         if data is None or not hasattr(data, "qpos"):
             return None
@@ -317,62 +234,65 @@ class GymWorld(gym.Env):
         image = self.pixels()
         depth = self.depth() if self.depth_size else None
         mj_env = getattr(u, "point_env", u)  # a maze wraps the MuJoCo env of its agent
-        proprio = self._proprio(mj_env._get_obs())
+        proprio = self._proprio(mj_env._get_obs(), {})
         u.data.qpos[:], u.data.qvel[:] = saved
         mujoco.mj_forward(u.model, u.data)
         return image, proprio, depth
 
-    def _info(self, info: dict) -> dict:
+    def finish_info(self, info: dict, terminated: bool | None) -> dict:
+        """The env's info with the true state and, where there is one, the goal and success."""
         info = dict(info)
         state = self.state()
         if state is not None:
             info["state"] = state
-        if self.task is not None:
-            info["goal"], info["goal_proprio"] = self._goal_image, self._goal_proprio
-            if self._goal_depth is not None:
-                info["goal_depth"] = self._goal_depth
-            info["is_success"] = bool(self.task.success(self.env.unwrapped, info))
-            if self.task.distance is not None:
-                info["distance"] = self.task.distance(self.env.unwrapped)
-        else:
-            self._env_goal(info)
+        if self.task is None:
+            return self.goals.info(info, terminated, self.observation_space["proprio"].shape)
+        info["goal"], info["goal_proprio"] = self._goal_image, self._goal_proprio
+        if self._goal_depth is not None:
+            info["goal_depth"] = self._goal_depth
+        info["is_success"] = bool(self.task.success(self.env.unwrapped, info))
+        if self.task.distance is not None:
+            info["distance"] = self.task.distance(self.env.unwrapped)
         return info
 
-    def _env_goal(self, info: dict) -> None:
-        """Goals an env offers itself (an env jepalab has no Task for, e.g. stable-worldmodel's): the goal
-        image from info "goal" (resized to the model's frames), the goal state from "goal_proprio" or
-        "goal_state" (as "goal_proprio" only when it has the proprio's size, else as "goal_state", so a
-        model that fuses proprio says what is missing instead of reading the wrong numbers), success
-        from "is_success" or "success"."""
-        goal = info.get("goal")
-        if goal is not None and np.ndim(goal) == 3 and np.shape(goal)[-1] in (3, 4):
-            info["goal"] = self._resize(np.asarray(goal))
-        else:
-            info.pop("goal", None)
-        for key in ("goal_proprio", "goal_state"):
-            if key in info and np.issubdtype(np.asarray(info[key]).dtype, np.number):
-                vec = np.ravel(np.asarray(info.pop(key), np.float32))
-                info["goal_proprio" if vec.shape == self.observation_space["proprio"].shape else "goal_state"] = vec
-                break
-        for key in ("is_success", "success"):
-            if key in info:
-                info["is_success"] = bool(np.asarray(info[key]).any())
-                break
+    def goal_support(self) -> str | None:
+        """None when this env shows goals jepalab can plan to (a Task, or a goal image or renderable
+        goal state in its own info, found by resetting it: the env starts a new episode), else
+        what it lacks."""
+        if self.task is not None:
+            return None
+        _, info = self.reset(seed=0)
+        return self.goals.missing(info)
 
     def offers_goals(self) -> bool:
-        """Whether this env shows goals jepalab can plan to: a Task, or a goal image in its own info
-        (found by resetting it: the env starts a new episode)."""
-        if self.task is not None:
-            return True
-        _, info = self.reset(seed=0)
-        return "goal" in info and "is_success" in info
+        return self.goal_support() is None
+
+    @property
+    def success_rule(self) -> str:
+        """How success is decided, for reports."""
+        return self.task.tolerance if self.task is not None else self.goals.success_rule
 
     # -- gymnasium API -------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
+        self.last_seed = seed
         if self.task is not None:
             self._goal_image, self._goal_proprio, self._goal_depth = self._goal()
-        return self.observe(obs), self._info(info)
+        else:
+            self.goals.goal_override = None  # a new episode: the env's own goal
+        observation = self.observe(obs, info)
+        return observation, self.finish_info(info, None)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(self._env_action(action))
+        observation = self.observe(obs, info)
+        return observation, float(reward), bool(terminated), bool(truncated), self.finish_info(info, bool(terminated))
+
+    def render(self):
+        return self.pixels()
+
+    def close(self):
+        self.env.close()
 
     # -- exact state (the dataset protocol, evals/dataset_goals.py) ---------------------
     def _mujoco(self):
@@ -381,13 +301,26 @@ class GymWorld(gym.Env):
             raise GymWorldError(f"{self.env_id}: recorded states need a MuJoCo env (qpos, qvel and set_state)")
         return u
 
+    def protocol_support(self) -> str | None:
+        """None when episodes can start from recorded states and be judged against recorded goals."""
+        if self.task is not None:
+            return None if self.task.point is not None else "no success test against a recorded state"
+        return self.goals.protocol_missing()
+
     def get_state(self) -> np.ndarray:
-        """[qpos, qvel] of the MuJoCo simulation: all the next step depends on."""
+        """All the next step depends on: [qpos, qvel] of a MuJoCo simulation, else the env's own state."""
+        if self.goals is not None:
+            return self.goals.get_state()
         u = self._mujoco()
         return np.concatenate([u.data.qpos, u.data.qvel]).astype(np.float64)
 
     def set_state(self, state) -> tuple[dict, dict]:
         """Put the simulation in a state from get_state; -> (obs, info) as reset returns them."""
+        if self.goals is not None:
+            try:
+                return self.goals.set_state(state)
+            except EnvGoalsError as e:
+                raise GymWorldError(str(e)) from None
         u = self._mujoco()
         s = np.asarray(state, np.float64).ravel()
         nq, nv = u.model.nq, u.model.nv
@@ -396,7 +329,13 @@ class GymWorld(gym.Env):
         u.set_state(s[:nq], s[nq:])
         if self.task is not None:
             self._goal_image, self._goal_proprio, self._goal_depth = self._goal()
-        return self.observe(self._mj_obs()), self._info({})
+        return self.observe(self._mj_obs()), self.finish_info({}, None)
+
+    def set_goal_state(self, goal_state) -> None:
+        """Make a recorded state the env's own goal, so that its own success test judges it (envs
+        without a Task; a Task's test compares against the goal state directly)."""
+        if self.goals is not None:
+            self.goals.set_goal_state(goal_state)
 
     def _mj_obs(self):
         u = self.env.unwrapped
@@ -404,8 +343,11 @@ class GymWorld(gym.Env):
 
     def state_success(self, goal_state) -> tuple[bool, float]:
         """The task's own test against a recorded state: its point (Reacher's fingertip, Pusher's
-        object) within the task's tolerance of where that point is in `goal_state`."""
-        if self.task is None or self.task.point is None:
+        object) within the task's tolerance of where that point is in `goal_state`; for an env
+        without a Task, the env's own test with `goal_state` as its goal."""
+        if self.goals is not None:
+            return self.goals.state_success(goal_state)
+        if self.task.point is None:
             raise GymWorldError(f"{self.env_id}: no success test against a recorded state for this env")
         u, now = self._mujoco(), self.get_state()
         here = self.task.point(u)
@@ -440,12 +382,9 @@ class GymWorld(gym.Env):
         a = np.asarray(self.task.expert(self.env.unwrapped), np.float64)
         return np.clip(2 * (a - self.low) / (self.high - self.low) - 1, -1, 1).astype(np.float32)
 
-    def step(self, action):
-        obs, reward, terminated, truncated, info = self.env.step(self._env_action(action))
-        return self.observe(obs), float(reward), bool(terminated), bool(truncated), self._info(info)
 
-    def render(self):
-        return self.pixels()
-
-    def close(self):
-        self.env.close()
+def _numeric(value) -> bool:
+    try:
+        return value is not None and np.issubdtype(np.asarray(value).dtype, np.number)
+    except (TypeError, ValueError):
+        return False
