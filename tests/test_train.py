@@ -105,3 +105,23 @@ def test_a_spatial_model_trains_and_its_checkpoint_reloads(debug_store, tmp_path
         z = model.encode(frames)[None]
         assert torch.allclose(loaded.predict(loaded.encode(frames)[None], torch.zeros(1, 2, loaded.model_action_dim)),
                               model.predict(z, torch.zeros(1, 2, model.model_action_dim)), atol=1e-5)
+
+
+def test_the_thread_pool_leaves_a_core_to_a_busy_neighbour_and_takes_it_back(monkeypatch):
+    """runtime.ThreadGovernor: one thread per core other processes leave free, re-checked each call."""
+    from jepalab.runtime import ThreadGovernor
+    gov = ThreadGovernor(0)
+    if gov._last is None or len(gov.cores) < 2:
+        pytest.skip("needs /proc/stat and at least two cores")
+    n = len(gov.cores)
+    readings = iter([(0, 0, 0, 100),  # (busy ticks over our cores, total ticks, our own ticks, Hz)
+                     (100 * n, 100 * n, 100 * (n - 1), 100),  # others kept one core busy
+                     (200 * n, 200 * n, 100 * (n - 1) + 100 * n, 100)])  # only we were busy
+    monkeypatch.setattr(gov, "_sample", lambda: next(readings))
+    gov._last = gov._sample()
+    try:
+        assert gov.check() == n - 1 and torch.get_num_threads() == n - 1 and gov.others == pytest.approx(1.0)
+        assert gov.check() == n and torch.get_num_threads() == n
+    finally:
+        torch.set_num_threads(2)
+    assert ThreadGovernor(1).check() == torch.get_num_threads()  # train.threads=N: left as set

@@ -12,17 +12,7 @@ Heavy modules (torch) load on first use, so `import jepalab` and
 """
 from __future__ import annotations
 
-import os as _os
-import sys as _sys
-
 __version__ = "0.1.0"
-
-# OpenMP threads that wait passively (sleep) instead of spinning: on a machine where anything else
-# runs, spinning threads wait on a descheduled peer (figures: docs/measurements.md, "Reliability and
-# speed under load"; alone the two are within noise). It must be set before torch
-# starts its thread pool, so only when torch is not loaded yet; OMP_WAIT_POLICY=active opts out.
-if "torch" not in _sys.modules:
-    _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _LAZY = {
     "load_model": ("jepalab.checkpoint", "load_model"),

@@ -133,15 +133,19 @@ class TrainConfig:
     checkpoint_every: int = opt(250, "steps between checkpoints")
     keep_checkpoints: int = opt(2, "most recent checkpoints kept on disk")
     seed: int = opt(0, "seed of weights, batches and dropout")
-    threads: int = opt(0, "torch CPU threads (0: all cores)")
-    precision: str = opt("fp32", "fp32 | bf16: bf16 autocast of the forward pass (fast on GPUs and on CPUs with "
-                                 "AMX/AVX512-BF16; weights and optimizer stay fp32)")
+    threads: int = opt(0, "torch CPU threads (0: one per core other processes leave free, re-checked at log steps)")
+    precision: str = opt("auto", "auto | fp32 | bf16: bf16 autocast of the forward pass (weights, optimizer state "
+                                 "and the anti-collapse term stay fp32); auto: bf16 on GPUs and CPUs that compute it "
+                                 "natively (AVX512-BF16, AMX), else fp32")
     device: str = opt("auto", "auto (a CUDA GPU when there is one, else the CPU) | cpu | cuda | cuda:N")
     compile: bool = opt(False, "torch.compile the training step (pays a compile time up front; for long GPU runs)")
     prefetch: str = opt("auto", "draw the next batch on a background thread, pinned, while a step runs: auto (on with "
                                 "a GPU) | on | off; the batches are the same either way")
     stream: str = opt("auto", "read frames from the store a batch at a time instead of holding them in memory: auto "
                               "(when they exceed a quarter of the RAM) | on | off; the batches are the same either way")
+    cache_latents: str = opt("auto", "a frozen encoder front (model.freeze_encoder, model.video_encoder) computed once "
+                                     "per frame into RUN/feature_cache and trained from there: auto (whenever the "
+                                     "model has one) | on | off (run it at every step)")
     parallel: str = opt("ddp", "under torchrun: ddp (a full model per rank) | fsdp (FSDP2: parameters, gradients "
                                "and optimizer state sharded across ranks, for models that do not fit one device)")
     logger: str = opt("jsonl", "jsonl: metrics.jsonl only | tensorboard: also TensorBoard scalars in RUN/tensorboard "
@@ -275,10 +279,11 @@ CHOICES = {
     "objective.regularizer": ("sigreg", "vicreg"),
     "objective.reg_over": ("frames", "changes"),
     "plan.planner": ("cem", "mppi"),
-    "train.precision": ("fp32", "bf16"),
+    "train.precision": ("auto", "fp32", "bf16"),
     "train.parallel": ("ddp", "fsdp"),
     "train.prefetch": ("auto", "on", "off"),
     "train.stream": ("auto", "on", "off"),
+    "train.cache_latents": ("auto", "on", "off"),
     "train.logger": ("jsonl", "tensorboard"),
     "video.target": ("ema", "sigreg"),
     "video.reg_over": ("tokens", "clips"),

@@ -22,7 +22,7 @@ from . import checkpoint, jsonout
 from .config import dumps
 from .objectives import latent_stats
 from .parallel import distributed, full_optimizer_state, full_state, grad_norm_value, open_metrics
-from .runtime import autocast, step_interrupts
+from .runtime import ThreadGovernor, autocast, step_interrupts
 
 
 def lr_at(step: int, cfg) -> float:
@@ -33,15 +33,19 @@ def lr_at(step: int, cfg) -> float:
     return cfg.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def apply_gradients(loss: torch.Tensor, optimizer: torch.optim.Optimizer, params, step: int, t) -> float | None:
-    """backward -> refuse a non-finite loss -> clip (train.grad_clip) -> optimizer step; -> grad norm."""
+def apply_gradients(loss: torch.Tensor, optimizer: torch.optim.Optimizer, params, t) -> torch.Tensor | None:
+    """backward -> clip (train.grad_clip) -> optimizer step; -> the gradient norm before clipping, as a
+    tensor: nothing here waits for the device (the loop reads numbers at log steps)."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    if not torch.isfinite(loss):
-        raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower train.lr")
-    norm = grad_norm_value(torch.nn.utils.clip_grad_norm_(params, t.grad_clip)) if t.grad_clip > 0 else None
+    norm = torch.nn.utils.clip_grad_norm_(params, t.grad_clip) if t.grad_clip > 0 else None
     optimizer.step()
     return norm
+
+
+def as_numbers(info: dict) -> dict:
+    """A step's logged parts (tensors, kept on the device until a log step) as Python floats."""
+    return {k: grad_norm_value(v) if torch.is_tensor(v) and v.numel() == 1 else v for k, v in info.items()}
 
 
 def processes(t) -> tuple[int, int]:
@@ -69,6 +73,10 @@ class TrainingLoop:
         self.params = [p for p in model.parameters() if p.requires_grad]  # a frozen encoder stays out
         self.optimizer = torch.optim.AdamW(self.params, lr=t.lr, weight_decay=t.weight_decay)
         self.step, self.train_seconds = 0, 0.0
+        # the first step whose loss was not finite (-1: none), kept on the device and read at log steps
+        # and saves, so that a step never waits for the device to say so
+        self.first_nonfinite = torch.tensor(-1, device=device)
+        self.threads = ThreadGovernor(t.threads) if device.type == "cpu" else None
 
     # -- what a subclass brings ----------------------------------------------------
     def next_batch(self) -> tuple:
@@ -134,15 +142,24 @@ class TrainingLoop:
             truncate_metrics(self.out, self.step)
         return True
 
+    def check_finite(self) -> None:
+        """Refuse a run whose loss stopped being finite, before it logs or saves anything after that."""
+        bad = int(self.first_nonfinite)
+        if bad >= 0:
+            raise FloatingPointError(f"loss became non-finite (NaN or inf) at step {bad}; lower train.lr. "
+                                     f"--resume continues from the last checkpoint, before it")
+
     def save(self) -> Path | None:
         """Every rank runs the hooks and, sharded, helps gather the full tensors; rank 0 writes."""
+        self.check_finite()
         self.before_save()
         weights, optim = full_state(self.model), full_optimizer_state(self.model, self.optimizer)
         if self.rank != 0:
             return None
         self.complete_weights(weights)
         return checkpoint.save(self.out / "checkpoints", self.step, weights, self.cfg, optim,
-                               extra={**self.checkpoint_extra(), "train_seconds": self.train_seconds},
+                               extra={**self.checkpoint_extra(), "train_seconds": self.train_seconds,
+                                      "precision": self.precision},
                                keep=self.t.keep_checkpoints)
 
     # -- the loop --------------------------------------------------------------------
@@ -151,14 +168,25 @@ class TrainingLoop:
             group["lr"] = self.lr(self.step)
         batch = self.next_batch()
         self.model.train()
-        with autocast(self.t.precision, self.device.type):
+        with autocast(self.precision, self.device.type):
             loss, info = self.loss(*batch)
-        norm = apply_gradients(loss, self.optimizer, self.params, self.step, self.t)
+        loss_now = loss.detach()
+        self.first_nonfinite = torch.where((self.first_nonfinite < 0) & ~torch.isfinite(loss_now),
+                                           self.step, self.first_nonfinite)
+        norm = apply_gradients(loss, self.optimizer, self.params, self.t)
         if norm is not None:
             info["grad_norm"] = norm
         self.after_step()
         self.step += 1
-        return loss, info
+        return loss_now, info
+
+    @property
+    def precision(self) -> str:
+        """train.precision as this run applies it (runtime.resolve_precision: auto decides here)."""
+        from .runtime import resolve_precision
+        if not hasattr(self, "_precision"):
+            self._precision = resolve_precision(self.t.precision, self.device)
+        return self._precision
 
     def run(self, until: int | None = None) -> dict:
         """Train to `train.steps` (or stop early at step `until`, keeping the schedule of the full run)."""
@@ -181,11 +209,17 @@ class TrainingLoop:
                     loss, info = self.train_step()
                     self.train_seconds += time.perf_counter() - tic
                     window_steps += 1
+                    if self.threads is not None and self.step == 2:  # soon after the start, then at log steps
+                        self.threads.check()
                     if self.step % t.log_every == 0 or self.step == t.steps:
+                        self.check_finite()
                         extra = self.record(info)
+                        if self.threads is not None:
+                            info["threads"] = self.threads.check()
                         if self.writes:
                             z = info.pop("z", None)
-                            last = {"step": self.step, "lr": self.lr(self.step - 1), "loss": loss.item(), **info,
+                            info = as_numbers(info)
+                            last = {"step": self.step, "lr": self.lr(self.step - 1), "loss": float(loss), **info,
                                     **(latent_stats(z.reshape(-1, z.shape[-1])) if z is not None else {}), **extra,
                                     self.rate: window_steps * t.batch_size / (time.perf_counter() - window_start),
                                     "train_seconds": self.train_seconds}

@@ -120,7 +120,7 @@ def jepa_loss(model, obs, actions: torch.Tensor, o, history: int, regularizer, g
       (`gather` collects them from every process), computed in fp32; with o.reg_over=changes on
       each frame's departure from its window's mean instead (what moves, not what tells scenes
       apart), plus o.frames_weight times the term over whole frames.
-    -> (loss, {"loss", "pred_loss", "rollout_loss", "reg_loss", "z"}).
+    -> (loss, {"loss", "pred_loss", "rollout_loss", "reg_loss", "z"}: detached tensors).
     """
     from .runtime import fp32
     W = history
@@ -128,13 +128,13 @@ def jepa_loss(model, obs, actions: torch.Tensor, o, history: int, regularizer, g
     pred = model.predict(z[:, :W], actions[:, :W])  # (B, W, D): z_1..z_W
     pred_loss = prediction_loss(pred, z[:, 1:W + 1])
     loss = pred_loss
-    info = {"pred_loss": pred_loss.item()}
+    info = {"pred_loss": pred_loss.detach()}  # tensors: read at log steps, never a host sync inside a step
     if o.rollout_steps > 1:
         R, C = o.rollout_steps, o.rollout_context
         imagined = model.rollout(z[:, :C], actions[:, :C - 1], actions[:, C - 1:C - 1 + R])  # (B, R, D)
         rollout_loss = prediction_loss(imagined, z[:, C:C + R])
         loss = loss + o.rollout_weight * rollout_loss
-        info["rollout_loss"] = rollout_loss.item()
+        info["rollout_loss"] = rollout_loss.detach()
     with fp32(z.device.type):
         spread = z
         if o.reg_over == "changes":
@@ -144,4 +144,4 @@ def jepa_loss(model, obs, actions: torch.Tensor, o, history: int, regularizer, g
         if o.reg_over == "changes" and o.frames_weight > 0:
             reg = reg + o.frames_weight * regularizer(gather(z.reshape(-1, z.shape[-1]).float()))
     loss = loss + o.weight * reg
-    return loss, {"loss": loss.item(), **info, "reg_loss": reg.item(), "z": z.detach()}
+    return loss, {"loss": loss.detach(), **info, "reg_loss": reg.detach(), "z": z.detach()}

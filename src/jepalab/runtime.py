@@ -27,6 +27,87 @@ def tune_allocator() -> bool:
     return _done
 
 
+class ThreadGovernor:
+    """Sizes torch's CPU thread pool to the cores other processes leave free, re-checked as training
+    goes (`check()` at log steps).
+
+    OpenMP's threads spin while they wait for each other: alone that is the fastest way to run, but
+    beside a busy process a spinning thread waits on a peer the OS has descheduled, and each step
+    costs 2.1-2.7x; sleeping waits (OMP_WAIT_POLICY=passive) halve that loss but cost 16-18 % alone
+    (docs/measurements.md). One thread per core nobody else uses gives both: alone all cores spin;
+    beside a busy process one core is left to it. The cores others use are read from /proc/stat
+    (every CPU's busy time over the window, less this process's own from /proc/self/stat), over
+    the CPUs this process may run on. Where /proc is missing, nothing changes."""
+
+    def __init__(self, threads: int = 0):
+        import os
+        self.fixed = threads > 0
+        self.cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        self.most = threads or len(self.cores) or (os.cpu_count() or 1)
+        self.others = 0.0  # cores other processes kept busy over the last window
+        self.changes = 0
+        self._last = None if self.fixed else self._sample()
+
+    def _sample(self):
+        import os
+        try:
+            busy = total = 0
+            with open("/proc/stat") as f:
+                for line in f:
+                    name, *fields = line.split()
+                    if not name.startswith("cpu") or name == "cpu" or int(name[3:]) not in self.cores:
+                        continue
+                    ticks = [int(v) for v in fields[:8]]
+                    total += sum(ticks)
+                    busy += sum(ticks) - ticks[3] - ticks[4]  # less idle and iowait
+            with open("/proc/self/stat") as f:
+                own = sum(int(v) for v in f.read().rsplit(")", 1)[1].split()[11:13])  # utime, stime
+            return busy, total, own, os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError, AttributeError):
+            return None
+
+    def check(self) -> int:
+        """Re-size the pool to the free cores (at least one) and return the thread count."""
+        import torch
+        if self.fixed or self._last is None:
+            return torch.get_num_threads()
+        now = self._sample()
+        if now is None:
+            return torch.get_num_threads()
+        busy, total, own = (a - b for a, b in zip(now[:3], self._last[:3]))
+        self._last = now
+        if total <= 0:
+            return torch.get_num_threads()
+        window_cores = total / len(self.cores)  # ticks per core over the window
+        self.others = max(0.0, (busy - own) / window_cores)
+        # a core counts as taken once another process keeps it more than a quarter busy
+        threads = max(1, min(self.most, len(self.cores) - int(self.others + 0.75)))
+        if threads != torch.get_num_threads():
+            torch.set_num_threads(threads)
+            self.changes += 1
+        return threads
+
+
+def bf16_supported(device) -> bool:
+    """Whether `device` computes bf16 natively: a CUDA GPU that says so, or a CPU with AVX512-BF16
+    or AMX (elsewhere bf16 is emulated and slower than fp32)."""
+    import torch
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+    return False
+
+
+def resolve_precision(precision: str, device) -> str:
+    """train.precision as it runs on `device`: auto -> bf16 where the device computes it natively
+    (its loss matches fp32's within the noise between seeds: docs/measurements.md), else fp32."""
+    if precision != "auto":
+        return precision
+    return "bf16" if bf16_supported(device) else "fp32"
+
+
 def autocast(precision: str, device: str = "cpu"):
     """The forward pass's numeric context: bf16 autocast, or nothing (fp32). Weights, gradients and
     optimizer state stay fp32; the anti-collapse terms are computed outside autocast (see fp32())."""

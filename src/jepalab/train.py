@@ -34,7 +34,7 @@ from .runtime import resolve_device, to_device, tune_allocator
 # Settings a resumed run may change: the step budget (to train longer) and bookkeeping.
 RESUMABLE_CHANGES = {"train.steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
                      "train.threads", "train.device", "train.compile", "train.parallel", "train.prefetch",
-                     "train.stream", "train.logger"}
+                     "train.stream", "train.logger", "train.cache_latents"}
 
 
 def split_episodes(episodes: list[Episode], val_fraction: float = 0.05) -> tuple[list[Episode], list[Episode]]:
@@ -77,7 +77,7 @@ class Trainer(TrainingLoop):
         torch.manual_seed(t.seed)
         m = cfg.model
         train_eps, val_eps = split_episodes(episodes)
-        self.train_episodes = train_eps
+        self.train_episodes, self.val_episodes = train_eps, val_eps
         steps = cfg.objective.window_steps(m.history)
         check_batch_fits(t.batch_size // world, steps + 1, m.image_size, m.width)
         self.sampler = SequenceSampler(train_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed,
@@ -95,6 +95,19 @@ class Trainer(TrainingLoop):
                         if prefetch else None)
         self.regularizer = make_regularizer(cfg.objective.regularizer, cfg.objective.projections)
         self.warned_collapse = False
+        self.caches_features = self.feature_cache_applies()
+
+    def feature_cache_applies(self) -> bool:
+        """train.cache_latents: whether this run trains from a frozen front's cached features."""
+        mode, front = self.cfg.train.cache_latents, self.model.encoder.frozen_front
+        from .models.encoder import Encoder
+        why_not = ("the encoder learns end to end: nothing of it is frozen" if front is None else
+                   "the model fuses more than frames (model.senses, appearance or spatial)"
+                   if type(self.model) is not WorldModel or type(self.model.encoder) is not Encoder else
+                   "its parameters are sharded across processes (train.parallel=fsdp)" if self.sharded else None)
+        if mode == "on" and why_not:
+            raise ValueError(f"train.cache_latents=on: {why_not}")
+        return mode != "off" and why_not is None
 
     # -- the loss ----------------------------------------------------------------------
     def losses(self, obs, actions: torch.Tensor) -> tuple[torch.Tensor, dict]:
@@ -223,7 +236,17 @@ class Trainer(TrainingLoop):
     # -- the run ---------------------------------------------------------------------------
     def start(self) -> None:
         if self.cfg.model.freeze_encoder and self.step == 0:
-            self.recalibrate_batchnorm(frozen=True)
+            self.recalibrate_batchnorm(frozen=True)  # before a cache: the frozen front's output depends on them
+        if self.caches_features and not self.sampler.features:
+            from .training.feature_cache import open_cache
+            if self.batches is not None:
+                self.batches.pause()
+            folder = self.out / "feature_cache" if self.out is not None and self.rank == 0 else None
+            features = open_cache(self.model.encoder, self.train_episodes + self.val_episodes, folder, self.device,
+                                  self.progress)
+            self.sampler.use_features(features[:len(self.train_episodes)])
+            if self.val_sampler is not None:
+                self.val_sampler.use_features(features[len(self.train_episodes):])
 
     def finish(self) -> None:
         if self.batches is not None:

@@ -30,7 +30,8 @@ class SequenceSampler:
             for sense in self.senses:
                 if getattr(ep, sense) is None:
                     raise DataError(f"episode {i}: no '{sense}' field, and the model's senses include {sense}")
-        usable = [ep for ep in episodes if len(ep) >= span]
+        self.usable = [i for i, ep in enumerate(episodes) if len(ep) >= span]
+        usable = [episodes[i] for i in self.usable]
         if not usable:
             raise DataError(f"no episode is long enough for a window of {span} steps "
                             f"(history {history} x frameskip {frameskip})")
@@ -44,6 +45,17 @@ class SequenceSampler:
         self.offsets = offsets[:-1]
         self.starts = np.concatenate([np.arange(o, o + len(ep) - span + 1) for o, ep in zip(offsets, usable)])
         self.rng = np.random.default_rng(seed)
+        self.features = False
+
+    def use_features(self, features: list[np.ndarray]) -> None:
+        """Draw a frozen encoder front's cached features (one (frames, F) array per episode given to
+        the sampler, training/feature_cache.py) instead of frames: the same windows, as
+        {"features": (B, history+1, F)}."""
+        if self.senses:
+            raise ValueError("cached features stand for frames alone; this model also takes "
+                             f"{', '.join(self.senses)}")
+        self.pixels = np.concatenate([features[i] for i in self.usable])
+        self.streamed, self.features = False, True
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -66,6 +78,8 @@ class SequenceSampler:
         act_idx = s[:, None] + np.arange(self.history * k)  # (B, T*k)
         acts = self.actions[act_idx].reshape(batch_size, self.history, -1)
         pixels = torch.from_numpy(self._frames(s) if self.streamed else self.pixels[frame_idx])
+        if self.features:
+            return {"features": pixels}, torch.from_numpy(acts)
         if self.senses:
             pixels = {"pixels": pixels, **{s: torch.from_numpy(v[frame_idx]) for s, v in self.extra.items()}}
         return pixels, torch.from_numpy(acts)

@@ -56,8 +56,41 @@ class Encoder(nn.Module):
         """pixels (B, H, W, 3) uint8 -> z (B, D)."""
         return self.project(self.backbone(self.frames(pixels)))
 
+    # -- a frozen front, computed once (training/feature_cache.py) ---------------------
+    @property
+    def frozen_front(self) -> str | None:
+        """What of this encoder never learns and so can be computed once per frame and cached: "all"
+        (model.freeze_encoder: z itself), "backbone" (a frozen pretrained encoder before its trained
+        readout), or None (the whole encoder learns)."""
+        if not any(p.requires_grad for p in self.parameters()):
+            return "all"
+        return "backbone" if hasattr(self.backbone, "frozen_features") else None
+
+    def frozen_state(self) -> dict[str, torch.Tensor]:
+        """The weights and buffers the frozen front's output depends on (a cache's key)."""
+        if self.frozen_front == "all":
+            return self.state_dict()
+        return {k: v for k, v in self.backbone.state_dict().items() if not k.startswith("readout.")}
+
+    @torch.no_grad()
+    def frozen_features(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Frames (B, H, W, 3) uint8 -> the frozen front's output (B, F), in eval mode."""
+        if self.frozen_front == "all":
+            return self(pixels)
+        return self.backbone.frozen_features(self.frames(pixels))
+
+    def from_features(self, features: torch.Tensor) -> torch.Tensor:
+        """The learning rest of the encoder on cached front features (B, F) -> z (B, D)."""
+        if self.frozen_front == "all":
+            return features
+        return self.project(self.backbone.from_features(features))
+
     def encode(self, obs) -> torch.Tensor:
-        """Frames (..., H, W, 3) uint8, or an observation dict holding them as "pixels" -> z (..., D)."""
+        """Frames (..., H, W, 3) uint8, or an observation dict holding them as "pixels" (or a frozen
+        front's cached "features" (..., F)) -> z (..., D)."""
+        if isinstance(obs, dict) and "features" in obs:
+            f = obs["features"]
+            return self.from_features(f.reshape(-1, f.shape[-1])).reshape(*f.shape[:-1], -1)
         pixels = obs["pixels"] if isinstance(obs, dict) else obs
         lead = pixels.shape[:-3]
         return self(pixels.reshape(-1, *pixels.shape[-3:])).reshape(*lead, -1)

@@ -57,11 +57,18 @@ class HFVideoBackbone(nn.Module):
         self.video.eval()  # frozen: no dropout, whatever the caller's mode
         return self
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, 3, H, W) float in [-1, 1] -> (B, out_dim)."""
+    @torch.no_grad()
+    def frozen_features(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, 3, H, W) float in [-1, 1] -> the frozen encoder's mean token (B, hidden): what training
+        can cache (training/feature_cache.py)."""
         if x.shape[-1] != self.size:
             x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
         x = ((x + 1) / 2 - self.mean) / self.std
-        with torch.no_grad():
-            tokens = self.video(pixel_values_videos=x[:, None]).last_hidden_state  # (B, N, hidden)
-        return self.readout(tokens.mean(1))
+        return self.video(pixel_values_videos=x[:, None]).last_hidden_state.mean(1)  # (B, N, hidden) -> (B, hidden)
+
+    def from_features(self, features: torch.Tensor) -> torch.Tensor:
+        return self.readout(features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, 3, H, W) float in [-1, 1] -> (B, out_dim)."""
+        return self.from_features(self.frozen_features(x))

@@ -112,15 +112,22 @@ class FrozenVideoBackbone(nn.Module):
         self.video.eval()  # frozen: no dropout or statistics updates, whatever the caller's mode
         return self
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, 3, H, W) float in [-1, 1] -> (B, out_dim)."""
+    @torch.no_grad()
+    def frozen_features(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, 3, H, W) float in [-1, 1] -> what the frozen encoder gives the readout (B, tokens * dim):
+        the part of a step that never changes, which training can cache (training/feature_cache.py)."""
         v = self.video
         size = v.cfg.size
         if x.shape[-1] != size:
             x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
-        with torch.no_grad():
-            tokens = v.encode_image(x)
-        return self.readout(tokens.flatten(1))
+        return v.encode_image(x).flatten(1)
+
+    def from_features(self, features: torch.Tensor) -> torch.Tensor:
+        return self.readout(features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, 3, H, W) float in [-1, 1] -> (B, out_dim)."""
+        return self.from_features(self.frozen_features(x))
 
 
 class VideoPredictor(nn.Module):
@@ -168,7 +175,7 @@ class VideoJEPA(nn.Module):
         ctx = self.encoder(video, keep=ctx_idx)
         pred = self.predictor(ctx, ctx_idx, tgt_idx)
         pred_loss = F.l1_loss(pred.float(), target.float())
-        info = {"pred_loss": pred_loss.item()}
+        info = {"pred_loss": pred_loss.detach()}  # read at log steps
         loss = pred_loss
         if c.target == "sigreg":
             with fp32(video.device.type):
@@ -177,7 +184,7 @@ class VideoJEPA(nn.Module):
                     z = z - z.mean(0, keepdim=True)
                 reg = sigreg(z.reshape(-1, z.shape[-1]), projections=c.projections)
             loss = loss + c.reg_weight * reg
-            info["reg_loss"] = reg.item()
+            info["reg_loss"] = reg.detach()
         info["z"] = ctx.detach()
         return loss, info
 
