@@ -170,6 +170,10 @@ class PlanConfig:
         "search frameskip distinct environment actions per model step (the anchors' action "
         "blocks) instead of one action held for frameskip steps",
     )
+    success: str = opt("anchors", "push worlds: the success test reported (both are recorded): anchors (the Push-T "
+                                  "test of stable-worldmodel and DINO-WM: pusher and block positions within 20/512 "
+                                  "of the goal's together, angle within 20 degrees) | strict (the block alone "
+                                  "within 0.05 and 15 degrees)")
     episodes: int = opt(50, "evaluation episodes, fixed seeds")
     max_steps: int = opt(100, "environment steps allowed per evaluation episode")
     seed: int = opt(1000, "evaluation episode i uses seed + i (collection seeds start at data.seed)")
@@ -279,6 +283,7 @@ CHOICES = {
     "objective.regularizer": ("sigreg", "vicreg"),
     "objective.reg_over": ("frames", "changes"),
     "plan.planner": ("cem", "mppi"),
+    "plan.success": ("anchors", "strict"),
     "train.precision": ("auto", "fp32", "bf16"),
     "train.parallel": ("ddp", "fsdp"),
     "train.prefetch": ("auto", "on", "off"),

@@ -95,3 +95,42 @@ def test_the_target_can_be_left_out_of_the_frames_and_stays_in_the_goal():
     shown = make("push")
     obs2, info2 = shown.reset(seed=4)
     assert (obs2["pixels"] == TARGET).all(-1).sum() > 10 and np.array_equal(info["goal_proprio"], info2["goal_proprio"])
+
+
+def test_both_success_tests_at_their_boundaries():
+    """anchors: (pusher, block) positions within 20/512 together and the angle within pi/9; strict:
+    the block within 0.05 and 15 degrees, the pusher anywhere."""
+    from jepalab.worlds.push import ANCHOR_POS_TOL, success_tests
+    p, b, g = np.array([0.3, 0.3]), np.array([0.5, 0.5]), 0.2
+    tol = ANCHOR_POS_TOL
+    at = lambda dp, db, da: success_tests(p + dp, b + db, g + da, p, b, g)  # noqa: E731
+    assert at([0, 0], [0, 0], 0) == {"anchors": True, "strict": True}
+    # the positions count together: each just inside alone, both at once outside
+    assert at([tol * 0.99, 0], [0, 0], 0)["anchors"] and at([0, 0], [0, tol * 0.99], 0)["anchors"]
+    assert not at([tol * 0.75, 0], [0, tol * 0.75], 0)["anchors"]
+    assert not at([tol * 1.01, 0], [0, 0], 0)["anchors"] and at([tol * 1.01, 0], [0, 0], 0)["strict"]  # pusher off
+    assert at([0, 0], [0.049, 0], 0)["strict"] and not at([0, 0], [0.051, 0], 0)["strict"]
+    assert at([0, 0], [0, 0], np.deg2rad(19.9))["anchors"] and not at([0, 0], [0, 0], np.deg2rad(20.1))["anchors"]
+    assert at([0, 0], [0, 0], np.deg2rad(14.9))["strict"] and not at([0, 0], [0, 0], np.deg2rad(15.1))["strict"]
+    assert at([0, 0], [0, 0], -np.deg2rad(19.9) + 2 * np.pi)["anchors"]  # angles wrap
+    # the box looks the same a quarter turn on; the T does not
+    assert success_tests(p, b, g + np.pi / 2, p, b, g, symmetry=4)["anchors"]
+    assert not success_tests(p, b, g + np.pi / 2, p, b, g, symmetry=1)["anchors"]
+
+
+def test_the_world_reports_the_test_it_is_run_with_and_both_in_info():
+    env = make("push-t", success="strict")
+    obs, info = env.reset(seed=0)
+    u = env.unwrapped
+    assert set(info["success_tests"]) == {"anchors", "strict"}
+    state = u.get_state()
+    assert u.state_success_tests(state) == {"anchors": True, "strict": True}
+    moved = state.copy()
+    moved[:2] += 0.1  # the pusher elsewhere: the block is still in place
+    assert u.state_success_tests(moved) == {"anchors": False, "strict": True}
+    assert u.state_success(moved)[0]  # run with the strict test
+    anchors = make("push-t").unwrapped  # the default: the anchors' test
+    anchors.reset(seed=0)
+    assert not anchors.state_success(moved)[0] and anchors.state_success(state)[0]
+    with pytest.raises(ValueError, match="success must be"):
+        make("push-t", success="loose")

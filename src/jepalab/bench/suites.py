@@ -170,8 +170,11 @@ class ControlSuite:
                    "random": self._control(self.plan, None, "random", s),
                    "noop": self._control(self.plan, None, "noop", s)}
         results["trained"].policy, results["untrained"].policy = "planner", "untrained"
+        # a world with several success tests (push: anchors, strict) reports each beside the one it is run with
         metrics = {name: {"success_rate": r.success_rate, "mean_final_distance": float(r.final_distance.mean()),
-                          "mean_steps": float(r.steps.mean())} for name, r in results.items()}
+                          "mean_steps": float(r.steps.mean()),
+                          **{f"{test}_success_rate": float(met.mean()) for test, met in r.success_tests.items()}}
+                   for name, r in results.items()}
         extra = {"seconds_per_step": results["trained"].seconds_per_step,  # timings vary: kept out of the metrics
                  "episodes": {name: len(r.steps) for name, r in results.items()}}  # for the pooled interval
         if plots is not None:  # first seed: the budget sweep and the trajectories

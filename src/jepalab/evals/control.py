@@ -36,6 +36,8 @@ class ControlResult:
     paths: list = field(default_factory=list)  # per episode: (T, P) proprio path
     goals: np.ndarray | None = None  # (E, P)
     first_plans: list = field(default_factory=list)  # per episode: (H, D) imagined latents of the first plan
+    # a world with several success tests (push: "anchors", "strict"): test -> (E,) bool, each met at some step
+    success_tests: dict = field(default_factory=dict)
 
     @property
     def success_rate(self) -> float:
@@ -78,8 +80,10 @@ def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: s
         raise ValueError(f"{world!r} is a passive world: there are no goals to reach and nothing to control "
                          "(its models are scored by `jepalab physics` and `jepalab surprise`)")
     seed = cfg.seed if seed is None else seed
+    from ..worlds import evaluation_options
+    world_kwargs = {**evaluation_options(world, cfg), **(world_kwargs or {})}
     if model is not None:  # a gymnasium env renders at the model's size (built-in worlds ignore it)
-        world_kwargs = {"image_size": model.cfg.image_size, **(world_kwargs or {})}
+        world_kwargs = {"image_size": model.cfg.image_size, **world_kwargs}
     if starts is not None:
         from .dataset_goals import reset_to_starts
         episodes = len(starts)
@@ -95,6 +99,9 @@ def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: s
     last = list(infos)  # each episode's latest info: its task distance at the end
     result = ControlResult(policy, success, steps, np.zeros(E), goals=np.stack([i["goal_proprio"] for i in infos]))
 
+    # success is counted after steps, as the anchors count it (a start already on its goal is not a success)
+    tests = result.success_tests = {name: np.zeros(E, bool) for name in infos[0].get("success_tests", {})}
+
     def act(i: int, a: np.ndarray) -> None:
         o, _, terminated, truncated, info = envs[i].step(a)
         obs[i] = o
@@ -102,6 +109,10 @@ def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: s
         last[i] = info
         steps[i] += 1
         success[i] |= bool(info["is_success"])
+        for name, met in info.get("success_tests", {}).items():
+            tests[name][i] |= bool(met)
+        # the reported test ends an episode, as the anchors' evaluation freezes an env at its success:
+        # another test counts as met when it was met by then (so its figure is a lower bound)
         done[i] = terminated or truncated
 
     bar = tqdm(total=cfg.max_steps, desc=f"control [{label or policy}]", unit="step", disable=not progress)

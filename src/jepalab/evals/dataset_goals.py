@@ -126,8 +126,14 @@ class RecordedGoal(gym.Wrapper):
         return obs, self._info(info)
 
     def _info(self, info: dict) -> dict:
-        ok, dist = self.env.unwrapped.state_success(self.start.goal)
-        return {**info, **self.goal, "is_success": bool(ok), "distance": dist}
+        u = self.env.unwrapped
+        ok, dist = u.state_success(self.start.goal)
+        out = {**info, **self.goal, "is_success": bool(ok), "distance": dist}
+        if hasattr(u, "state_success_tests"):  # a world with more than one test reports each (push: anchors, strict)
+            out["success_tests"] = u.state_success_tests(self.start.goal)
+        else:
+            out.pop("success_tests", None)  # the world's own target's, not the recorded goal's
+        return out
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)

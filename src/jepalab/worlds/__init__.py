@@ -51,6 +51,15 @@ GYM_IDS = {"two-room": "jepalab/TwoRoom-v0", "push": "jepalab/Push-v0", "push-t"
            "bounce": "jepalab/Bounce-v0"}
 
 
+SUCCESS_TESTS = {"push": ("anchors", "strict"), "push-t": ("anchors", "strict")}  # worlds with several tests
+
+
+def evaluation_options(world: str, plan) -> dict:
+    """The world options an evaluation takes from its plan settings: which success test the push
+    worlds report (plan.success; both are recorded)."""
+    return {"success": plan.success} if world in SUCCESS_TESTS else {}
+
+
 def _register() -> None:
     for name, env_id in GYM_IDS.items():
         if env_id not in gym.registry:

@@ -12,8 +12,14 @@ friction is modelled by damping the block's velocity, so it stops within a step 
 (quasi-static pushing, as in Push-T).
 
 proprio: [pusher x, y, block x, y, cos angle, sin angle] (positions in the unit square).
-Success: the block's centre within POS_TOL of the target's and its angle within ANGLE_TOL (for the
-T, modulo nothing; for the box, modulo a quarter turn: a square looks the same).
+Success, by two tests (`success_tests`; `success=` names the one `is_success` reports, both are in
+info["success_tests"]):
+- "anchors", the Push-T test of stable-worldmodel and DINO-WM: the pusher's and the block's
+  positions together, (pusher x, y, block x, y), within 20/512 of the goal's (20 px of a 512-px
+  arena) and the block's angle within pi/9 (20 degrees);
+- "strict", this world's own: the block's centre within POS_TOL of the goal's and its angle within
+  ANGLE_TOL, wherever the pusher is.
+Angles count modulo nothing for the T and modulo a quarter turn for the box (a square looks the same).
 Goals: the target pose is the start pose moved by 0.10-0.25 and turned by up to 45 degrees, kept
 inside the arena; the goal image is the block on its target with the pusher where it started.
 `expert_action()` is a scripted pusher (get behind the block, push it towards the target), the
@@ -30,7 +36,9 @@ PUSHER_RADIUS = 0.04
 MAX_STEP = 0.04  # arena units per step
 SUBSTEPS, DT = 10, 0.01
 FLOOR_DAMPING = 1e-12  # share of the block's velocity left after a second of sliding
-POS_TOL, ANGLE_TOL = 0.05, np.deg2rad(15)
+POS_TOL, ANGLE_TOL = 0.05, np.deg2rad(15)  # the "strict" test: the block alone
+ANCHOR_POS_TOL, ANCHOR_ANGLE_TOL = 20 / 512, np.pi / 9  # the anchors' Push-T test: pusher and block together
+SUCCESS_TESTS = ("anchors", "strict")
 FLOOR, TARGET, BLOCK, PUSHER, WALL = (235, 235, 228), (190, 190, 190), (40, 90, 200), (220, 40, 40), (70, 70, 70)
 BOX = [(-0.06, -0.06, 0.06, 0.06)]  # rectangles (x0, y0, x1, y1) in the block's frame
 T_SHAPE = [(-0.1, -0.055, 0.1, -0.015), (-0.02, -0.015, 0.02, 0.105)]  # the bar and the stem; centre of mass ~0
@@ -70,14 +78,26 @@ def angle_error(a: float, b: float, symmetry: int = 1) -> float:
     return float(min(d, period - d))
 
 
+def success_tests(pusher, block_pos, angle: float, goal_pusher, goal_block, goal_angle: float,
+                  symmetry: int = 1) -> dict[str, bool]:
+    """Both success tests of a pose against a goal pose (positions in arena units, angles in radians)."""
+    turn = angle_error(angle, goal_angle, symmetry)
+    both = np.linalg.norm(np.concatenate([np.subtract(pusher, goal_pusher), np.subtract(block_pos, goal_block)]))
+    return {"anchors": bool(both < ANCHOR_POS_TOL and turn < ANCHOR_ANGLE_TOL),
+            "strict": bool(np.linalg.norm(np.subtract(block_pos, goal_block)) < POS_TOL and turn < ANGLE_TOL)}
+
+
 class PushEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
     state_goal_columns = (2, 3, 4, 5)  # the block's pose (x, y, cos, sin): what a goal given as a state sets
 
     def __init__(self, max_steps: int = 100, block: str = "box", goal_mode: str = "near",
-                 render_mode: str | None = "rgb_array", show_target: bool = True):
+                 render_mode: str | None = "rgb_array", show_target: bool = True, success: str = "anchors"):
         if block not in ("box", "T"):
             raise ValueError(f"push: block must be 'box' or 'T', got {block!r}")
+        if success not in SUCCESS_TESTS:
+            raise ValueError(f"push: success must be one of {', '.join(SUCCESS_TESTS)}, got {success!r}")
+        self.success = success
         if goal_mode not in ("near", "anywhere"):
             raise ValueError(f"push: goal_mode must be 'near' or 'anywhere', got {goal_mode!r}")
         self.block_kind, self.parts = block, BOX if block == "box" else T_SHAPE
@@ -171,13 +191,17 @@ class PushEnv(gym.Env):
         pos, angle = self.block_pose
         dist = float(np.linalg.norm(pos - self.target_pos))
         err = angle_error(angle, self.target_angle, self.symmetry)
+        # the goal image shows the pusher where the episode started: the anchors' test asks for it there
+        tests = success_tests(self.pusher_pos, pos, angle, self._goal_proprio[:2], self.target_pos, self.target_angle,
+                              self.symmetry)
         # copies: a caller keeping the info of one step must not see it change at the next
         return {
             "goal": self._goal_img.copy(),
             "goal_proprio": self._goal_proprio.copy(),
             "distance": dist,
             "angle_error": err,
-            "is_success": dist < POS_TOL and err < ANGLE_TOL,
+            "is_success": tests[self.success],
+            "success_tests": tests,
         }
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -257,13 +281,18 @@ class PushEnv(gym.Env):
         finally:
             self.target_pos, self.target_angle = saved
 
-    def state_success(self, goal_state) -> tuple[bool, float]:
-        """The world's own test against a recorded state instead of the target: (block's pose within
-        POS_TOL and ANGLE_TOL of the state's block pose, block distance)."""
+    def state_success_tests(self, goal_state) -> dict[str, bool]:
+        """Both success tests against a recorded state (its pusher and block) instead of the target."""
         g = np.asarray(goal_state, np.float64).ravel()
         pos, angle = self.block_pose
-        dist = float(np.linalg.norm(pos - g[2:4]))
-        return dist < POS_TOL and angle_error(angle, g[4], self.symmetry) < ANGLE_TOL, dist
+        return success_tests(self.pusher_pos, pos, angle, g[:2], g[2:4], g[4], self.symmetry)
+
+    def state_success(self, goal_state) -> tuple[bool, float]:
+        """The world's test (`success`) against a recorded state instead of the target; -> (success,
+        the block's distance to the state's)."""
+        g = np.asarray(goal_state, np.float64).ravel()
+        dist = float(np.linalg.norm(self.block_pose[0] - g[2:4]))
+        return self.state_success_tests(goal_state)[self.success], dist
 
     def expert_finished(self) -> bool:
         """The expert has done what it can: the block on the target's place (it does not turn blocks)."""
