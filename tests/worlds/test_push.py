@@ -134,3 +134,17 @@ def test_the_world_reports_the_test_it_is_run_with_and_both_in_info():
     assert not anchors.state_success(moved)[0] and anchors.state_success(state)[0]
     with pytest.raises(ValueError, match="success must be"):
         make("push-t", success="loose")
+
+
+def test_push_t_draws_the_same_arena_at_another_size(tmp_path):
+    from PIL import Image
+    from jepalab.data.collect import collect
+    small, big = make("push-t"), make("push-t", image_size=96)
+    a, _ = small.reset(seed=3)
+    b, info = big.reset(seed=3)
+    assert a["pixels"].shape == (64, 64, 3) and b["pixels"].shape == info["goal"].shape == (96, 96, 3)
+    assert np.array_equal(a["proprio"], b["proprio"])  # the same world, drawn finer
+    down = np.asarray(Image.fromarray(b["pixels"]).resize((64, 64), Image.BILINEAR), np.float32)
+    assert np.abs(down - a["pixels"]).mean() < 12
+    store = collect("push-t", 1, 5, tmp_path / "d", image_size=96, progress=False)
+    assert store.meta()["image_size"] == 96 and store.load_all()[0].pixels.shape[1:] == (96, 96, 3)

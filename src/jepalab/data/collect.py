@@ -172,7 +172,10 @@ def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress:
         raise ValueError(f"data.variety={variety} is bounce's; {world!r} is drawn one way")
     # max_steps beyond `steps`: no time limit cuts a collection episode short, and a built-in world
     # goes on after reaching a goal; a gymnasium env that ends its episode ends the stored one.
+    from ..worlds import DRAWN_AT_ANY_SIZE
     kwargs = {"image_size": image_size} if world.startswith("gymnasium:") else {"goal_mode": "anywhere"}
+    if world in DRAWN_AT_ANY_SIZE:
+        kwargs["image_size"] = image_size
     if depth_size:
         if not world.startswith("gymnasium:"):
             raise ValueError(f"depth maps come from MuJoCo envs (gymnasium:ID); {world!r} has none")

@@ -47,6 +47,7 @@ def _bounce(**kwargs) -> gym.Env:
 WORLDS: dict[str, Callable[..., gym.Env]] = {"two-room": _two_room, "push": _push, "push-t": _push_t,
                                              "bounce": _bounce}
 PASSIVE = {"bounce"}  # worlds where nothing acts: no goals to reach, nothing to plan
+DRAWN_AT_ANY_SIZE = {"push", "push-t"}  # worlds that take image_size (the others draw at their own size)
 GYM_IDS = {"two-room": "jepalab/TwoRoom-v0", "push": "jepalab/Push-v0", "push-t": "jepalab/PushT-v0",
            "bounce": "jepalab/Bounce-v0"}
 
@@ -79,5 +80,6 @@ def make(name: str, **kwargs) -> gym.Env:
     if name not in WORLDS:
         raise ValueError(f"unknown world {name!r}; built-in worlds: {', '.join(sorted(WORLDS))}, "
                          "or gymnasium:ID for a gymnasium environment")
-    kwargs.pop("image_size", None)
+    if name not in DRAWN_AT_ANY_SIZE:
+        kwargs.pop("image_size", None)
     return WORLDS[name](**kwargs)

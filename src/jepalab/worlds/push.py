@@ -30,7 +30,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-SIZE = 64
+SIZE = 64  # the default frame side; `image_size` draws the same arena at another
 SCALE = 100.0  # physics units per unit of the arena: pymunk's tolerances are tuned for pixel-like units
 PUSHER_RADIUS = 0.04
 MAX_STEP = 0.04  # arena units per step
@@ -44,18 +44,19 @@ BOX = [(-0.06, -0.06, 0.06, 0.06)]  # rectangles (x0, y0, x1, y1) in the block's
 T_SHAPE = [(-0.1, -0.055, 0.1, -0.015), (-0.02, -0.015, 0.02, 0.105)]  # the bar and the stem; centre of mass ~0
 
 
-def _pixel_grid() -> tuple[np.ndarray, np.ndarray]:
-    c = (np.arange(SIZE) + 0.5) / SIZE
+def _pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    c = (np.arange(size) + 0.5) / size
     return np.meshgrid(c, c)  # row index is y, column index is x
 
 
 def draw_block(img: np.ndarray, parts, pos, angle: float, color) -> None:
     """Fill the block's rectangles, posed at pos/angle, with a 2x2 supersampled coverage (soft edges)."""
-    x, y = _pixel_grid()
-    cover = np.zeros((SIZE, SIZE), np.float32)
+    size = img.shape[0]
+    x, y = _pixel_grid(size)
+    cover = np.zeros((size, size), np.float32)
     c, s = np.cos(angle), np.sin(angle)
     for dx, dy in ((-0.25, -0.25), (0.25, -0.25), (-0.25, 0.25), (0.25, 0.25)):
-        px, py = x + dx / SIZE - pos[0], y + dy / SIZE - pos[1]
+        px, py = x + dx / size - pos[0], y + dy / size - pos[1]
         u, v = c * px + s * py, -s * px + c * py  # into the block's frame
         inside = np.zeros_like(u, bool)
         for x0, y0, x1, y1 in parts:
@@ -66,9 +67,10 @@ def draw_block(img: np.ndarray, parts, pos, angle: float, color) -> None:
 
 
 def draw_disc(img: np.ndarray, pos, radius: float, color) -> None:
-    x, y = _pixel_grid()
-    d = np.sqrt((x - pos[0]) ** 2 + (y - pos[1]) ** 2) * SIZE
-    a = np.clip(radius * SIZE - d + 0.5, 0, 1)[..., None]
+    size = img.shape[0]
+    x, y = _pixel_grid(size)
+    d = np.sqrt((x - pos[0]) ** 2 + (y - pos[1]) ** 2) * size
+    a = np.clip(radius * size - d + 0.5, 0, 1)[..., None]
     img[:] = (img * (1 - a) + np.asarray(color, np.float32) * a).round().astype(np.uint8)
 
 
@@ -92,12 +94,15 @@ class PushEnv(gym.Env):
     state_goal_columns = (2, 3, 4, 5)  # the block's pose (x, y, cos, sin): what a goal given as a state sets
 
     def __init__(self, max_steps: int = 100, block: str = "box", goal_mode: str = "near",
-                 render_mode: str | None = "rgb_array", show_target: bool = True, success: str = "anchors"):
+                 render_mode: str | None = "rgb_array", show_target: bool = True, success: str = "anchors",
+                 image_size: int = SIZE):
         if block not in ("box", "T"):
             raise ValueError(f"push: block must be 'box' or 'T', got {block!r}")
         if success not in SUCCESS_TESTS:
             raise ValueError(f"push: success must be one of {', '.join(SUCCESS_TESTS)}, got {success!r}")
-        self.success = success
+        self.success, self.size = success, int(image_size)
+        if self.size < 16:
+            raise ValueError(f"push: image_size must be >= 16, got {image_size}")
         if goal_mode not in ("near", "anywhere"):
             raise ValueError(f"push: goal_mode must be 'near' or 'anywhere', got {goal_mode!r}")
         self.block_kind, self.parts = block, BOX if block == "box" else T_SHAPE
@@ -105,7 +110,7 @@ class PushEnv(gym.Env):
         self.max_steps, self.goal_mode, self.render_mode = max_steps, goal_mode, render_mode
         self.show_target = show_target
         self.observation_space = gym.spaces.Dict({
-            "pixels": gym.spaces.Box(0, 255, (SIZE, SIZE, 3), np.uint8),
+            "pixels": gym.spaces.Box(0, 255, (self.size, self.size, 3), np.uint8),
             "proprio": gym.spaces.Box(-1.0, 1.0, (6,), np.float32),
         })
         self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
@@ -158,7 +163,7 @@ class PushEnv(gym.Env):
 
     # -- rendering ---------------------------------------------------------------------
     def _draw(self, pusher, block_pos, block_angle) -> np.ndarray:
-        img = np.empty((SIZE, SIZE, 3), np.uint8)
+        img = np.empty((self.size, self.size, 3), np.uint8)
         img[:] = FLOOR
         if self.show_target:
             draw_block(img, self.parts, self.target_pos, self.target_angle, TARGET)
@@ -175,7 +180,7 @@ class PushEnv(gym.Env):
     def render_background(self) -> np.ndarray:
         """The arena the pusher's path (proprio[:2]) is drawn on: floor and walls, no block and no
         target, which differ from episode to episode (works before any reset)."""
-        img = np.empty((SIZE, SIZE, 3), np.uint8)
+        img = np.empty((self.size, self.size, 3), np.uint8)
         img[:] = FLOOR
         img[[0, -1], :] = WALL
         img[:, [0, -1]] = WALL
