@@ -145,3 +145,15 @@ def test_ctrl_c_in_pretraining_saves_the_step_it_was_in_and_resumes(tmp_path, mo
     monkeypatch.undo()
     _, result = pretrain(cfg, tmp_path / "run", resume=True, progress=False)
     assert result["step"] == 8
+
+
+def test_pretraining_cuts_clips_from_an_episode_store(debug_store, tmp_path):
+    """source.store: clips of consecutive frames (source.frame_step apart) from a world's episodes."""
+    from jepalab.data.clips import StoreClips
+    clips = StoreClips(debug_store.root, frames=4, size=32, step=2, seed=0)
+    video = clips.batch(3)
+    assert video.shape == (3, 4, 32, 32, 3) and video.dtype == torch.uint8
+    cfg = override(preset("video-debug"), [f"source.store={debug_store.root}", "source.frame_step=2",
+                                           "train.steps=2"])
+    _, result = pretrain(cfg, tmp_path / "run", progress=False)
+    assert result["step"] == 2

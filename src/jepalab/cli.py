@@ -190,7 +190,8 @@ def cmd_pretrain(args) -> None:
     cfg = _build_config(args)
     if not hasattr(cfg, "video"):
         raise ValueError(f"preset {args.preset!r} is not a video pretraining preset (use video-small or video-debug)")
-    sets = [f"source.world={args.world}"] if args.world else [f"source.videos={','.join(args.videos)}"]
+    sets = ([f"source.world={args.world}"] if args.world else [f"source.store={args.data}"] if args.data
+            else [f"source.videos={','.join(args.videos)}"])
     cfg = override(cfg, sets)
     from .parallel import distributed
     if distributed()[0] == 0:

@@ -200,6 +200,7 @@ def parser() -> argparse.ArgumentParser:
     src = c.add_mutually_exclusive_group(required=True)
     src.add_argument("--world", help="built-in passive world to generate clips from (bounce)")
     src.add_argument("--videos", nargs="+", help="video files or folders (mp4, avi, mkv, webm, ...)")
+    src.add_argument("--data", help="an episode store to cut clips from (e.g. push-t's collected episodes)")
     config_options(c, default_preset="video-small")
     c.add_argument("--out", required=True, help="run folder for config, checkpoints and metrics")
     c.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")

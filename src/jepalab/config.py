@@ -66,6 +66,9 @@ class ModelConfig:
                           "proprio (the state vector), audio (log-mel windows, data/audio.py), depth (a "
                           "MuJoCo depth map, a spatial channel); empty: frames only")
     proprio_dim: int = opt(0, "size of the proprio vector when senses include proprio (set from the data)")
+    proprio_columns: str = opt("", "proprio: the columns of the proprio vector the model is given, comma-separated "
+                                   "(empty: all). The agent's own state only: push-t's proprio also holds the block's "
+                                   "pose, which the model must see, not be told (0,1: the pusher's place)")
     audio_mels: int = opt(16, "audio: mel bands per window")
     audio_steps: int = opt(8, "audio: spectra per window (one window per frame)")
     freeze_encoder: bool = opt(False, "keep the encoder at its initial random weights (BatchNorm statistics measured "
@@ -91,6 +94,12 @@ class ModelConfig:
     @property
     def sense_list(self) -> list[str]:
         return [s.strip() for s in self.senses.split(",") if s.strip()]
+
+    @property
+    def proprio_index(self) -> list[int]:
+        """model.proprio_columns as indices (all of 0..proprio_dim-1 when empty)."""
+        cols = [c.strip() for c in self.proprio_columns.split(",") if c.strip()]
+        return [int(c) for c in cols] if cols else list(range(self.proprio_dim))
 
     def part_dims(self) -> dict[str, int]:
         """Latent dimensions of each part, in the latent's order: "frames", one per other sense
@@ -247,6 +256,11 @@ class RunConfig(Sections):
                 "proprio" not in m.sense_list or m.proprio_dim >= 1,
                 "model.senses includes proprio: set model.proprio_dim (training from a store sets it)",
             ),
+            (
+                _columns_ok(m.proprio_columns, m.proprio_dim),
+                f"model.proprio_columns must be distinct indices below model.proprio_dim ({m.proprio_dim}), "
+                f"comma-separated, got {m.proprio_columns!r}",
+            ),
             (min(m.frameskip, m.history, m.latent_dim, m.action_dim) >= 1, "model sizes must be >= 1"),
             (0 < p.elites <= p.samples, "plan.elites must be in 1..plan.samples"),
             (1 <= p.replan_every <= p.horizon, "plan.replan_every must be in 1..plan.horizon"),
@@ -293,6 +307,16 @@ CHOICES = {
     "video.target": ("ema", "sigreg"),
     "video.reg_over": ("tokens", "clips"),
 }
+
+
+def _columns_ok(columns: str, dim: int) -> bool:
+    cols = [c.strip() for c in columns.split(",") if c.strip()]
+    if not cols:
+        return True
+    if not all(c.isdigit() for c in cols):
+        return False
+    idx = [int(c) for c in cols]
+    return len(set(idx)) == len(idx) and (dim == 0 or max(idx) < dim)
 
 
 def choice_checks(cfg) -> list[tuple[bool, str]]:
@@ -396,6 +420,8 @@ class VideoConfig:
 class SourceConfig:
     world: str = opt("bounce", "built-in passive world to generate clips from (when no videos are given)")
     videos: str = opt("", "video files or folders, comma-separated (instead of a world)")
+    store: str = opt("", "an episode store (a world's collected episodes) to cut clips from (instead of a world)")
+    frame_step: int = opt(1, "store: environment steps between a clip's frames (the world model's frameskip)")
     fps: float = opt(10.0, "frames per second clips are sampled at from video files")
     seed: int = opt(0, "seed of generated scenes and of the clip order")
 
@@ -419,6 +445,7 @@ class PretrainConfig(Sections):
             (0.0 <= v.future_prob <= 1.0, "video.future_prob must be in [0, 1]"),
             (0 <= v.future_context < v.frames // v.tubelet,
              f"video.future_context must be in 0..{v.frames // v.tubelet - 1} (0: half the time steps)"),
+            (self.source.frame_step >= 1, f"source.frame_step must be >= 1, got {self.source.frame_step}"),
         ] + train_checks(self.train) + choice_checks(self)
         return self._require(checks)
 

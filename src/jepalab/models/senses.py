@@ -45,8 +45,10 @@ class SensesEncoder(Encoder):
         self.senses = cfg.sense_list
         self.sense_shapes = {"proprio": (cfg.proprio_dim,), "audio": (cfg.audio_mels, cfg.audio_steps),
                              "depth": (cfg.depth_size, cfg.depth_size)}
+        self.proprio_index = cfg.proprio_index  # the columns given to the model (model.proprio_columns)
+        given = {**self.sense_shapes, "proprio": (len(self.proprio_index),)}
         dims = cfg.part_dims()
-        self.embed = nn.ModuleDict({s: sense_mlp(int(np.prod(self.sense_shapes[s])), dims[s]) for s in self.senses})
+        self.embed = nn.ModuleDict({s: sense_mlp(int(np.prod(given[s])), dims[s]) for s in self.senses})
         self.backbone = make_backbone(cfg, FEATURES, video)
         self.projector = make_projector(dims["frames"])
 
@@ -64,6 +66,8 @@ class SensesEncoder(Encoder):
                 raise ValueError(f"{name}: expected shape (..., {', '.join(map(str, want))}), got {tuple(value.shape)}")
             value = value.float()
             if name == "proprio":
+                if len(self.proprio_index) != want[0]:
+                    value = value[:, self.proprio_index]
                 value = value.sign() * value.abs().log1p()
             parts.append(self.embed[name](value))
         return torch.cat(parts, -1)
