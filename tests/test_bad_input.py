@@ -110,8 +110,36 @@ def test_a_checkpoint_meta_with_wrong_types_is_named(debug_store, tmp_path):
     for key, value, words in [("step", "2", "step is str, expected int"), ("config", [], "config is list"),
                               ("sha256", "abc", "sha256 is str")]:
         meta_path.write_text(json.dumps({**meta, key: value}))
+        with pytest.raises(CheckpointError, match="meta.json: corrupt: its sha256 differs"):
+            checkpoint.load_model(tmp_path / "run")
+        checkpoint.seal(meta_path.parent)  # consistent with its record: the fields' own checks name it
         with pytest.raises(CheckpointError, match=f"meta.json: malformed: {words}"):
             checkpoint.load_model(tmp_path / "run")
+    # every config value by the rules of --set: types, ranges, sizes that would not fit in memory
+    for key, value, words in [("model.latent_dim", 32.5, "model.latent_dim: expected int, got 32.5"),
+                              ("plan.horizon", 10**18, "plan.horizon must be in 1..10000"),
+                              ("model.width", 10**18, "model.width must be in 1..4096"),
+                              ("model.frameskip", 2.5, "model.frameskip: expected int"),
+                              ("model.dropout", float("nan"), "model.dropout must be in"),
+                              ("data.world", 7, "data.world: expected str, got 7")]:
+        section, name = key.split(".")
+        bad = json.loads(json.dumps(meta))
+        bad["config"][section][name] = value
+        meta_path.write_text(json.dumps(bad, allow_nan=True))
+        checkpoint.seal(meta_path.parent)
+        with pytest.raises(CheckpointError, match=words.replace("(", r"\(").replace(".", r"\.")):
+            checkpoint.load_model(tmp_path / "run")
+    meta_path.write_text(json.dumps(meta))
+    (meta_path.parent / "integrity.json").unlink()  # the record removed: refused, unless trusted explicitly
+    with pytest.raises(CheckpointError, match="carries no integrity record.*--trust-unverified"):
+        checkpoint.load_model(tmp_path / "run")
+    assert main(["plan", "--checkpoint", str(tmp_path / "run"), "--episodes", "1", "--quiet", "--no-baselines",
+                 "--set", "plan.max_steps=2"]) == 2
+    checkpoint.trust_unverified()
+    try:
+        checkpoint.load_model(tmp_path / "run")
+    finally:
+        checkpoint.trust_unverified(False)
 
 
 def test_a_second_training_into_the_same_folder_is_refused(debug_store, tmp_path, capsys):

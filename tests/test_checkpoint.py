@@ -171,12 +171,17 @@ def test_corrupt_and_foreign_checkpoints_are_refused(debug_store, tmp_path):
     m = json.loads(meta_path.read_text())
     m["config"]["model"]["latent_dim"] = 48  # weights from one architecture, config of another
     meta_path.write_text(json.dumps(m))
+    with pytest.raises(CheckpointError, match="meta.json: corrupt: its sha256 differs"):  # the record sees it
+        load_model(tmp_path / "run")
+    checkpoint.seal(ckpt)  # resealed, as a consistent checkpoint of another model would be: its weights refuse it
     with pytest.raises(CheckpointError, match="does not match this model's architecture"):
         load_model(tmp_path / "run")
     meta_path.write_text("{ not json")
-    with pytest.raises(CheckpointError, match="meta.json: corrupt JSON"):
+    checkpoint.seal(ckpt)
+    with pytest.raises(CheckpointError, match="meta.json: not valid checkpoint metadata"):
         load_model(tmp_path / "run")
     meta_path.write_text(json.dumps({"format": "someone-else"}))
+    checkpoint.seal(ckpt)
     with pytest.raises(CheckpointError, match="not a jepalab checkpoint"):
         load_model(tmp_path / "run")
     with pytest.raises(CheckpointError, match="no such checkpoint"):
@@ -188,7 +193,7 @@ def test_flipped_bytes_nan_weights_and_pointers_outside_the_run_are_refused(debu
     cfg = override(preset("debug"), ["train.steps=2", "train.checkpoint_every=2"])
     Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).fit()
     ckpt = checkpoint.resolve(tmp_path / "run")
-    weights, meta_path = ckpt / "model.safetensors", ckpt / "meta.json"
+    weights = ckpt / "model.safetensors"
     data = bytearray(weights.read_bytes())
     original = bytes(data)
     data[-7] ^= 0x10  # one bit of one weight: the file still parses
@@ -202,9 +207,7 @@ def test_flipped_bytes_nan_weights_and_pointers_outside_the_run_are_refused(debu
     name = next(k for k, v in tensors.items() if v.is_floating_point() and v.numel() > 1)
     tensors[name][0] = float("nan")
     save_file(tensors, str(weights))
-    meta = json.loads(meta_path.read_text())
-    meta["sha256"]["model.safetensors"] = checkpoint.sha256_file(weights)
-    meta_path.write_text(json.dumps(meta))
+    checkpoint.seal(ckpt)
     with pytest.raises(CheckpointError, match=rf"non-finite weights \(NaN or inf\) in \['{name}'\]"):
         load_model(tmp_path / "run")
     # latest.json may only name a folder beside it
@@ -220,5 +223,5 @@ def test_checkpoints_hold_no_pickles(debug_store, tmp_path):
     cfg = override(preset("debug"), ["train.steps=2", "train.checkpoint_every=2"])
     Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).fit()
     ckpt = checkpoint.resolve(tmp_path / "run")
-    assert sorted(os.listdir(ckpt)) == ["meta.json", "model.safetensors", "trainer.safetensors"]
+    assert sorted(os.listdir(ckpt)) == ["integrity.json", "meta.json", "model.safetensors", "trainer.safetensors"]
     json.loads((ckpt / "meta.json").read_text())

@@ -8,11 +8,15 @@
 A checkpoint is written into a temporary folder and renamed into place, and
 `latest.json` is replaced atomically after it, so a run killed at any moment
 leaves its previous checkpoint intact. Nothing is unpickled: weights come from
-safetensors, everything else from JSON. Loading checks the format tag, the
-config, the sha256 of each tensor file recorded in meta.json at save (a flipped
-byte is refused, not loaded), every tensor's shape and that every weight is
-finite, and names the file in each error. `latest.json` may only name a
-checkpoint folder beside it.
+safetensors, everything else from JSON. Integrity: `integrity.json` lists the
+sha256 of every file of the checkpoint (meta.json with its config and step, and
+the tensor files) and the sha256 of that list itself; loading checks it before
+anything else, so a flipped byte anywhere is refused, not loaded, and a
+checkpoint without the record is refused unless the caller trusts it explicitly
+(`--trust-unverified`, `trust_unverified()`: checkpoints written before the
+record existed). Then the format tag, the config (by the rules of --set), every
+tensor's shape and that every weight is finite, each error naming the file.
+`latest.json` may only name a checkpoint folder beside it.
 """
 from __future__ import annotations
 
@@ -28,12 +32,21 @@ from safetensors.torch import save_file
 
 from . import jsonout
 from .config import ModelConfig, RunConfig
+from .data.safe_read import read_json, regular_file, sha256_json
 from .data.store import write_json_atomic
 from .parallel import load_full_optimizer_state, load_full_state
 from .weights import CheckpointError, check_weights, read_tensors, sha256_file  # noqa: F401  (re-exported)
 
 FORMAT = "jepalab-checkpoint"
 FORMAT_VERSION = 1
+INTEGRITY, INTEGRITY_FORMAT = "integrity.json", "jepalab-integrity"
+_trust = {"unverified": False}
+
+
+def trust_unverified(on: bool = True) -> None:
+    """Load checkpoints that carry no integrity record (written before jepalab recorded one) instead
+    of refusing them; what they hold cannot be checked. The CLI's --trust-unverified."""
+    _trust["unverified"] = on
 
 
 def versions() -> dict:
@@ -83,8 +96,8 @@ def refuse_fresh_start(out: str | os.PathLike) -> None:
     latest = Path(out) / "checkpoints" / "latest.json"
     if latest.is_file():
         try:
-            step = f" at step {json.loads(latest.read_text())['step']}"
-        except (json.JSONDecodeError, KeyError, TypeError):
+            step = f" at step {read_json(latest, CheckpointError, max_bytes=1 << 16)['step']}"
+        except (CheckpointError, KeyError, TypeError):
             step = ""
         raise CheckpointError(f"{out}: already holds a training run (checkpoint{step}); pass --resume to "
                               f"continue it, or give another --out (or delete this folder) to start afresh")
@@ -96,11 +109,11 @@ def resolve(path: str | os.PathLike) -> Path:
     if not p.exists():
         raise CheckpointError(f"{p}: no such checkpoint or run folder")
     for candidate in (p / "checkpoints" / "latest.json", p / "latest.json"):
-        if candidate.is_file():
-            try:
-                name = json.loads(candidate.read_text())["name"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise CheckpointError(f"{candidate}: unreadable pointer to the latest checkpoint") from None
+        if candidate.exists():
+            pointer = read_json(candidate, CheckpointError, "latest-checkpoint pointer", max_bytes=1 << 16)
+            name = pointer.get("name") if isinstance(pointer, dict) else None
+            if name is None:
+                raise CheckpointError(f"{candidate}: unreadable pointer to the latest checkpoint")
             target = candidate.parent / str(name)
             if not isinstance(name, str) or Path(name).name != name or name in (".", "..") or \
                     target.resolve().parent != candidate.parent.resolve():
@@ -147,6 +160,7 @@ def save(ckpt_root: Path, step: int, model: torch.nn.Module | dict, cfg: RunConf
         meta["optimizer_param_groups"] = groups
     meta["sha256"] = {p.name: sha256_file(p) for p in sorted(tmp.glob("*.safetensors"))}
     (tmp / "meta.json").write_text(jsonout.dumps(meta, indent=2))
+    seal(tmp)
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     write_json_atomic(ckpt_root / "latest.json", {"name": name, "step": step})
@@ -156,14 +170,49 @@ def save(ckpt_root: Path, step: int, model: torch.nn.Module | dict, cfg: RunConf
     return final
 
 
+def seal(ckpt: Path) -> None:
+    """Write the integrity record of a checkpoint folder: the sha256 of each of its files, and of that list."""
+    files = {p.name: sha256_file(p) for p in sorted(Path(ckpt).iterdir()) if p.is_file() and p.name != INTEGRITY}
+    (Path(ckpt) / INTEGRITY).write_text(json.dumps({"format": INTEGRITY_FORMAT, "files": files,
+                                                    "sha256": sha256_json(files)}, indent=2))
+
+
+def integrity(ckpt: Path) -> dict | None:
+    """{file name: sha256} every file of the checkpoint must match, from its integrity record (itself
+    checked against its own hash); None for a checkpoint without one that the caller trusts."""
+    path = ckpt / INTEGRITY
+    if not path.exists():
+        if _trust["unverified"]:
+            return None
+        raise CheckpointError(f"{ckpt}: carries no integrity record ({INTEGRITY}), so neither its config nor its "
+                              "weights can be checked (written before jepalab recorded one, or the record was "
+                              "removed); if you know where it comes from, load it with --trust-unverified")
+    rec = read_json(path, CheckpointError, "integrity record", max_bytes=1 << 20)
+    files = rec.get("files") if isinstance(rec, dict) else None
+    if not isinstance(rec, dict) or rec.get("format") != INTEGRITY_FORMAT or not isinstance(files, dict) or \
+            not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise CheckpointError(f"{path}: not a jepalab integrity record")
+    if rec.get("sha256") != sha256_json(files):
+        raise CheckpointError(f"{path}: corrupt: the record does not match its own sha256")
+    missing = [name for name in ("meta.json", "model.safetensors") if name not in files]
+    if missing:
+        raise CheckpointError(f"{path}: lists no hash for {missing}")
+    return files
+
+
+def _verified(ckpt: Path, name: str, files: dict | None) -> Path:
+    """ckpt/name, a regular file whose sha256 is the one its integrity record lists."""
+    path = regular_file(ckpt / name, CheckpointError)
+    if files is not None and sha256_file(path) != files.get(name):
+        raise CheckpointError(f"{path}: corrupt: its sha256 differs from the one recorded in {INTEGRITY} when it "
+                              "was saved (a damaged copy or a changed file)")
+    return path
+
+
 def read_meta(ckpt: Path) -> dict:
-    path = ckpt / "meta.json"
-    try:
-        meta = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: missing") from None
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{path}: corrupt JSON ({e})") from None
+    files = integrity(ckpt)
+    path = _verified(ckpt, "meta.json", files)
+    meta = read_json(path, CheckpointError, "checkpoint metadata")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(
             f"{path}: not a jepalab checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})"
@@ -179,13 +228,9 @@ def read_meta(ckpt: Path) -> dict:
 
 
 def _load_tensors(path: Path) -> dict:
-    """A checkpoint's tensor file, checked against the sha256 its meta.json recorded at save
-    (checkpoints written before jepalab recorded hashes carry none and are read unchecked)."""
-    try:
-        recorded = json.loads((path.parent / "meta.json").read_text()).get("sha256") or {}
-    except (OSError, ValueError, AttributeError):
-        recorded = {}
-    return read_tensors(path, recorded.get(path.name) if isinstance(recorded, dict) else None, "meta.json")
+    """A checkpoint's tensor file, checked against the sha256 its integrity record lists."""
+    files = integrity(path.parent)
+    return read_tensors(path, None if files is None else files.get(path.name, "(none recorded)"), INTEGRITY)
 
 
 def load_weights(model: torch.nn.Module, path: Path) -> None:

@@ -76,6 +76,10 @@ def cmd_inspect(args) -> None:
     from .data.inspect import contact_sheet, format_summary, summarize
     from .data.store import EpisodeStore
     store = EpisodeStore(args.data)
+    if args.add_checksums:
+        from .data.checksums import add_checksums
+        n = add_checksums(store, progress=not getattr(args, "quiet", False))
+        print(f"{store.root}: checksums recorded for {n} episode(s)")
     summary, episodes = summarize(store, args.limit)
     print(format_summary(summary))
     sheet = contact_sheet(episodes, args.sheet or store.root / "contact_sheet.png")
@@ -398,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+    if getattr(args, "trust_unverified", False):
+        from .checkpoint import trust_unverified
+        trust_unverified()
     from .runtime import tune_allocator
     tune_allocator()
     try:

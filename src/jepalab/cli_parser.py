@@ -85,6 +85,15 @@ def _checked_types(sub: argparse._SubParsersAction) -> None:
                 action.type = folder
 
 
+def _trust_option(sub: argparse._SubParsersAction) -> None:
+    """--trust-unverified on every command that loads a checkpoint (checkpoint.trust_unverified)."""
+    for c in sub.choices.values():
+        if any(a.dest in ("checkpoint", "resume") for a in c._actions):
+            c.add_argument("--trust-unverified", action="store_true",
+                           help="load a checkpoint that carries no integrity record (written before jepalab "
+                                "recorded one): neither its config nor its weights can be checked")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jepalab", description="JEPA world models: learn from pixels, imagine, plan.",
                                 epilog="examples:\n  " + "\n  ".join(v.splitlines()[0] for v in EXAMPLES.values()),
@@ -169,6 +178,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--sheet", help="contact sheet PNG (default DATA/contact_sheet.png)")
     c.add_argument("--json", help="also write the summary as JSON here")
     c.add_argument("--limit", type=int, help="read only the first N episodes")
+    c.add_argument("--add-checksums", action="store_true",
+                   help="record checksums for a store written before episodes carried them (each episode is read "
+                        "and checked first)")
 
     c = command("train", "Train an action-conditioned JEPA world model on stored episodes (or on a world directly).")
     src = c.add_mutually_exclusive_group(required=True)
@@ -315,4 +327,5 @@ def parser() -> argparse.ArgumentParser:
     c = command("config", "Print every setting of a preset with its value and a one-line description.")
     c.add_argument("--preset", default="two-room", help="preset to print")
     _checked_types(sub)
+    _trust_option(sub)
     return p

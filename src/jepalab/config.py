@@ -206,6 +206,10 @@ class Sections:
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "config"):
+        """A config from its dict (a saved config.json or a checkpoint's meta.json), each value checked
+        against its field's type as --set parses it, then validated as every config is."""
+        if not isinstance(d, dict):
+            raise ValueError(f"{where}: a config is an object of sections, got {type(d).__name__}")
         unknown = set(d) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"{where}: unknown section(s) {sorted(unknown)}")
@@ -214,9 +218,14 @@ class Sections:
         for f in fields(cls):
             sub_cls = type(getattr(defaults, f.name))
             sub = d.get(f.name, {})
+            if not isinstance(sub, dict):
+                raise ValueError(f"{where}: section {f.name!r} must be an object, got {type(sub).__name__}")
             extra = set(sub) - {g.name for g in fields(sub_cls)}
             if extra:
                 raise ValueError(f"{where}: unknown key(s) {sorted(f'{f.name}.{k}' for k in extra)}")
+            for g in fields(sub_cls):
+                if g.name in sub and not _fits(sub[g.name], g.type):
+                    raise ValueError(f"{where}: {f.name}.{g.name}: expected {g.type}, got {sub[g.name]!r}")
             kwargs[f.name] = sub_cls(**sub)
         return cls(**kwargs).validate()
 
@@ -284,7 +293,7 @@ class RunConfig(Sections):
                 p.horizon >= 1 and p.samples >= 1 and p.iterations >= 1 and p.episodes >= 1 and p.max_steps >= 1,
                 "plan.horizon, samples, iterations, episodes and max_steps must be >= 1",
             ),
-        ] + train_checks(t) + choice_checks(self)
+        ] + train_checks(t) + choice_checks(self) + range_checks(self)
         return self._require(checks)
 
 
@@ -307,6 +316,49 @@ CHOICES = {
     "video.target": ("ema", "sigreg"),
     "video.reg_over": ("tokens", "clips"),
 }
+
+
+def _fits(value, kind: str) -> bool:
+    """Whether a value read from a file has a field's declared type (an int is a float; a bool is
+    neither an int nor a float)."""
+    if isinstance(value, bool):
+        return kind == "bool"
+    return {"int": isinstance(value, int), "float": isinstance(value, (int, float)),
+            "str": isinstance(value, str), "bool": False}.get(kind, False)
+
+
+# Upper bounds beyond which a setting is a mistake (or a damaged file), not a choice: a horizon of
+# 10^18 would try to allocate exabytes. Checked for every config, from --set or from a file.
+RANGES = {
+    "data.episodes": (1, 10**7), "data.steps_per_episode": (1, 10**7), "data.seed": (0, 2**62),
+    "model.image_size": (16, 2048), "model.action_dim": (1, 4096), "model.frameskip": (1, 1000),
+    "model.width": (1, 4096), "model.patch": (1, 2048), "model.vit_depth": (1, 64), "model.latent_dim": (1, 65536),
+    "model.pred_dim": (1, 16384), "model.pred_depth": (1, 64), "model.pred_heads": (1, 256), "model.history": (1, 64),
+    "model.proprio_dim": (0, 65536), "model.audio_mels": (1, 1024), "model.audio_steps": (1, 1024),
+    "model.depth_size": (1, 1024), "model.dropout": (0.0, 0.99),
+    "objective.weight": (0.0, 1e6), "objective.projections": (1, 65536), "objective.frames_weight": (0.0, 1e6),
+    "objective.rollout_steps": (1, 64), "objective.rollout_weight": (0.0, 1e6), "objective.rollout_context": (1, 64),
+    "train.steps": (1, 10**9), "train.batch_size": (2, 10**12), "train.lr": (1e-12, 10.0),
+    "train.weight_decay": (0.0, 10.0), "train.warmup_steps": (0, 10**9), "train.grad_clip": (0.0, 1e6),
+    "train.log_every": (1, 10**9), "train.checkpoint_every": (1, 10**9), "train.keep_checkpoints": (1, 10**6),
+    "train.seed": (0, 2**62), "train.threads": (0, 4096),
+    "plan.horizon": (1, 10000), "plan.samples": (1, 10**6), "plan.iterations": (1, 1000), "plan.elites": (1, 10**6),
+    "plan.stage_weight": (0.0, 1e6), "plan.temperature": (1e-9, 1e6), "plan.init_std": (1e-9, 1e6),
+    "plan.min_std": (0.0, 1e6), "plan.context": (1, 64), "plan.replan_every": (1, 10000),
+    "plan.episodes": (1, 10**6), "plan.max_steps": (1, 10**7), "plan.seed": (0, 2**62),
+}
+
+
+def range_checks(cfg) -> list[tuple[bool, str]]:
+    import math
+    checks = []
+    for key, (lo, hi) in RANGES.items():
+        section, name = key.split(".")
+        if hasattr(cfg, section) and hasattr(getattr(cfg, section), name):
+            v = getattr(getattr(cfg, section), name)
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi
+            checks.append((ok, f"{key} must be in {lo}..{hi}, got {v!r}"))
+    return checks
 
 
 def _columns_ok(columns: str, dim: int) -> bool:

@@ -6,31 +6,24 @@ imports neither, so both can use it.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
+
+from .data.safe_read import regular_file, sha256_file  # noqa: F401  (re-exported)
 
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt, or belongs to another model."""
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_tensors(path: Path, sha256: str | None = None, recorded_in: str = "its metadata") -> dict:
     """The tensors of a safetensors file; `sha256`: the hash recorded when it was written, checked
     first (None: unchecked)."""
     from safetensors.torch import load_file
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: missing")
+    path = regular_file(path, CheckpointError)
     if sha256 is not None and sha256_file(path) != sha256:
         raise CheckpointError(f"{path}: corrupt: its sha256 differs from the one recorded in {recorded_in} when it "
                               "was saved (a damaged copy or a changed file)")

@@ -199,7 +199,9 @@ def test_inspect_prints_a_summary_and_writes_a_contact_sheet(tmp_path, capsys, d
 
 
 def test_inspect_names_a_damaged_episode(tmp_path, capsys):
+    import shutil
     store = EpisodeStore.create(tmp_path / "s", {"world": "x"})
+    shutil.rmtree(store.root / "checksums")  # as written before checksums: the reading error is what shows
     (store.episode_dir / "ep_000000.h5").write_bytes(b"junk")
     assert main(["inspect", str(store.root)]) == 2
     assert "ep_000000.h5: unreadable episode file" in capsys.readouterr().err

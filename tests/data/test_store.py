@@ -66,7 +66,7 @@ def test_optional_fields_are_checked_and_errors_name_episode_and_field(tmp_path)
 
 def test_older_npz_stores_are_read_appended_in_their_format_and_rewritten(tmp_path):
     from jepalab.data.importers import import_store
-    store = EpisodeStore.create(tmp_path / "s", {"world": "x", "action_dim": 2})
+    store = unchecked_store(tmp_path / "s", {"world": "x", "action_dim": 2})
     ep = episode()
     np.savez(store.episode_dir / "ep_000000.npz", pixels=ep.pixels, actions=ep.actions, proprio=ep.proprio)
     meta = json.loads(store.index_path.read_text())
@@ -154,6 +154,15 @@ def test_collect_resumes_and_matches_a_straight_run(tmp_path):
         collect("two-room", 6, 12, tmp_path / "b", seed=5, progress=False)
 
 
+def unchecked_store(root, meta):
+    """A store as jepalab wrote them before checksums (none recorded): files written into it by hand
+    are read, and their reading errors are what is tested."""
+    import shutil
+    store = EpisodeStore.create(root, meta)
+    shutil.rmtree(store.root / "checksums")
+    return store
+
+
 def write_raw(path, **fields):
     import h5py
     with h5py.File(path, "w") as f:
@@ -162,7 +171,7 @@ def write_raw(path, **fields):
 
 
 def test_bad_data_gets_errors_that_name_the_file_and_field(tmp_path):
-    store = EpisodeStore.create(tmp_path / "s", {"world": "x"})
+    store = unchecked_store(tmp_path / "s", {"world": "x"})
     path = store.episode_dir / "ep_000000.h5"
     good = episode()
     write_raw(path, pixels=good.pixels, actions=good.actions)

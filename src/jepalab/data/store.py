@@ -21,11 +21,13 @@ time without decompressing the episode, so a store larger than memory is *stream
 training (train.stream, SequenceSampler): only the frames of each batch are read.
 
 Nothing is unpickled: .npz files are read with allow_pickle=False and HDF5 holds plain arrays.
-Every problem found on reading names the file and the field.
+Every problem found on reading names the file and the field. Integrity: every file's sha256 (and each
+field's) is recorded as it is written and checked when the store is opened (data/checksums.py), HDF5
+checks each chunk it reads (fletcher32), dataset.json is checked against itself and its episodes, only
+regular files are opened, and float fields are cast to float32 here, at the boundary.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -36,6 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import jsonout
+from .checksums import check_index, has_checksums, record_episode, record_index, verify
+from .safe_read import read_json, regular_file
 
 _EPISODE_NAME = re.compile(r"ep_[0-9]{6,}")
 FORMAT = "jepalab-episodes"
@@ -105,8 +109,8 @@ class StreamedFrames:
     def __getitem__(self, index):
         try:
             return _open_files.get(self.path)["pixels"][index]
-        except (OSError, KeyError) as e:
-            raise DataError(f"{self.path}: could not read frames {index} ({e})") from None
+        except (OSError, KeyError) as e:  # damage since the store was opened: a chunk failing its checksum
+            raise DataError(f"{self.path}: field 'pixels' does not read back as written at {index} ({e})") from None
 
     def __array__(self, dtype=None, copy=None):
         frames = self[:]
@@ -128,9 +132,14 @@ def write_h5(path: Path, ep: Episode) -> None:
             if arr is None:
                 continue
             arr = np.asarray(arr)
+            # fletcher32: HDF5 checks every chunk it reads against its own checksum, so damage that appears
+            # after a store was opened (streamed frames) is refused too
             if name in PER_STEP and arr.ndim >= 2 and len(arr) > 1:  # chunked along time
                 chunks = (min(CHUNK_FRAMES, len(arr)),) + arr.shape[1:]
-                f.create_dataset(name, data=arr, chunks=chunks, compression="gzip", compression_opts=4)
+                f.create_dataset(name, data=arr, chunks=chunks, compression="gzip", compression_opts=4,
+                                 fletcher32=True)
+            elif arr.ndim >= 1 and arr.size:
+                f.create_dataset(name, data=arr, fletcher32=True)
             else:
                 f.create_dataset(name, data=arr)
 
@@ -153,7 +162,10 @@ def read_h5(path: Path, stream: bool) -> Episode:
             if ds.external or ds.is_virtual:  # HDF5 can keep a dataset's bytes in any file on the machine
                 raise DataError(f"{path}: field '{k}' keeps its data in other files (HDF5 external or virtual "
                                 "storage); an episode holds its own data")
-            fields[k] = StreamedFrames(path, ds.shape, ds.dtype) if (stream and k == "pixels") else ds[()]
+            try:
+                fields[k] = StreamedFrames(path, ds.shape, ds.dtype) if (stream and k == "pixels") else ds[()]
+            except OSError as e:  # a chunk failing its fletcher32 checksum, or its decompression
+                raise DataError(f"{path}: field '{k}' does not read back as written ({e})") from None
     return Episode(**fields)
 
 
@@ -186,6 +198,7 @@ class EpisodeStore:
                                 "use another --out folder")
         else:
             write_json_atomic(store.index_path, {"format": FORMAT, "schema_version": SCHEMA_VERSION, **meta})
+            record_index(store.root)
         return store
 
     def append(self, ep: Episode, index: int) -> Path:
@@ -197,6 +210,8 @@ class EpisodeStore:
             write_h5(tmp, ep)
         else:
             np.savez_compressed(tmp, **{k: getattr(ep, k) for k in REQUIRED + OPTIONAL if getattr(ep, k) is not None})
+        if has_checksums(self.root):  # recorded before the file takes its name: no episode is ever without one
+            record_episode(self.root, tmp, path.name, ep)
         os.replace(tmp, path)
         return path
 
@@ -204,12 +219,9 @@ class EpisodeStore:
     def meta(self) -> dict:
         if not self.root.is_dir():
             raise DataError(f"{self.root}: no such data folder (make one with `jepalab collect`)")
-        if not self.index_path.is_file():
+        if not self.index_path.exists():
             raise DataError(f"{self.root}: not a jepalab episode store (no dataset.json)")
-        try:
-            meta = json.loads(self.index_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise DataError(f"{self.index_path}: not valid JSON ({e})") from None
+        meta = read_json(self.index_path, DataError, "dataset.json", max_bytes=1 << 20)
         if not isinstance(meta, dict):
             raise DataError(f"{self.index_path}: must hold a JSON object, holds a {type(meta).__name__}")
         if meta.get("format") != FORMAT:
@@ -221,6 +233,8 @@ class EpisodeStore:
             raise DataError(f"{self.index_path}: schema version {version} is not supported "
                             f"(this jepalab reads versions {', '.join(map(str, READS))}; "
                             f"{'upgrade jepalab' if version > SCHEMA_VERSION else 'collect it again'})")
+        check_index(self.root, DataError)
+        check_meta(meta, self.index_path)
         return meta
 
     def episode_paths(self) -> list[Path]:
@@ -238,8 +252,10 @@ class EpisodeStore:
     def __len__(self) -> int:
         return len(self.episode_paths())
 
-    def load(self, path: Path, stream: bool = False) -> Episode:
-        """One episode; stream=True leaves an HDF5 episode's frames on disk (StreamedFrames)."""
+    def load(self, path: Path, stream: bool = False, check: bool = True) -> Episode:
+        """One episode; stream=True leaves an HDF5 episode's frames on disk (StreamedFrames). Float
+        fields come as float32 (a float64 field is cast here, not deep in training)."""
+        regular_file(path, DataError)  # a named pipe in its place would block the reader forever
         try:
             if path.suffix == ".h5":
                 ep = read_h5(path, stream)
@@ -253,7 +269,12 @@ class EpisodeStore:
             raise
         except Exception as e:  # zip/npy/HDF5 errors come in many types; all mean the file is unreadable
             raise DataError(f"{path}: unreadable episode file ({type(e).__name__}: {e})") from None
-        self.validate(ep, str(path))
+        if check:
+            self.validate(ep, str(path))
+        for name in REQUIRED + OPTIONAL:
+            arr = getattr(ep, name)
+            if isinstance(arr, np.ndarray) and arr.dtype.kind == "f" and arr.dtype != np.float32:
+                setattr(ep, name, arr.astype(np.float32))
         return ep
 
     def load_all(self, limit: int | None = None, stream: str | bool = False) -> list[Episode]:
@@ -263,8 +284,10 @@ class EpisodeStore:
         paths = self.episode_paths()[:limit]
         if not paths:
             raise DataError(f"{self.root}: the store holds no episodes")
+        verify(self.root, paths, DataError, lambda p: self.load(p, check=False))
         streamed = self._stream(stream, meta, paths)  # once: "auto" opens every file to size the store
         episodes = [self.load(p, streamed) for p in paths]
+        check_episodes_meta(meta, self.index_path, paths, episodes)
         first = episodes[0]
         for path, ep in zip(paths[1:], episodes[1:]):
             for name, a, b in (("frame size", first.pixels.shape[1:], ep.pixels.shape[1:]),
@@ -327,3 +350,46 @@ class EpisodeStore:
                 bad = int(np.argwhere(~np.isfinite(arr))[0][0])
                 raise DataError(f"{where}: field '{name}' holds NaN or inf (first at "
                                 f"{'index' if name.startswith('goal_') else 'step'} {bad})")
+
+
+# the fields of dataset.json a store's reader relies on: name -> (type, lowest value or None)
+INDEX_FIELDS = {"world": (str, None), "steps_per_episode": (int, 1), "seed": (int, 0), "image_size": (int, 8),
+                "action_dim": (int, 1), "proprio_dim": (int, 0), "policy": (str, None), "depth_size": (int, 1),
+                "variety": (str, None)}
+
+
+def check_meta(meta: dict, path: Path) -> None:
+    """dataset.json's fields: their types and ranges."""
+    errors = []
+    for name, (kind, low) in INDEX_FIELDS.items():
+        value = meta.get(name)
+        if value is None:  # absent, or unknown to its writer (an import of clips of many lengths)
+            continue
+        if type(value) is not kind:
+            errors.append(f"'{name}' must be {'an integer' if kind is int else 'a string'}, got {value!r}")
+        elif low is not None and not low <= value <= 1_000_000_000:
+            errors.append(f"'{name}' must be in {low}..1e9, got {value}")
+    world = meta.get("world")
+    # a built-in world, gymnasium:ID, imported:/lerobot: data, or a name a user gave their own data: any
+    # printable name (the index's own checksum is what catches a name that changed)
+    if isinstance(world, str) and not (0 < len(world) <= 200 and world.isprintable()):
+        errors.append(f"'world' must be a printable name of 1..200 characters, got {world!r}")
+    if meta.get("variety") not in (None, "none", "picture", "wide"):
+        errors.append(f"'variety' must be none, picture or wide, got {meta['variety']!r}")
+    if errors:
+        raise DataError(f"{path}: " + "; ".join(errors))
+
+
+def check_episodes_meta(meta: dict, path: Path, paths: list[Path], episodes: list[Episode]) -> None:
+    """What dataset.json says of the episodes against the first of them (each is then checked against
+    the first by load_all): frame size, action and proprio sizes, and no episode longer than stated."""
+    first, name = episodes[0], paths[0].name
+    said = {"image_size": first.pixels.shape[1], "action_dim": first.actions.shape[1],
+            "proprio_dim": first.proprio.shape[1]}
+    wrong = [f"'{k}' is {meta[k]}, its episodes have {v} ({name})" for k, v in said.items()
+             if meta.get(k) is not None and meta[k] != v]
+    longest = max(len(ep) for ep in episodes)
+    if isinstance(meta.get("steps_per_episode"), int) and longest > meta["steps_per_episode"]:
+        wrong.append(f"'steps_per_episode' is {meta['steps_per_episode']}, an episode has {longest} steps")
+    if wrong:
+        raise DataError(f"{path}: does not describe its episodes: " + "; ".join(wrong))
