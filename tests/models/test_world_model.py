@@ -213,3 +213,30 @@ def test_the_untrained_twin_keeps_only_what_training_never_changes():
     mine, theirs = m.state_dict(), twin.state_dict()
     assert all(torch.equal(mine[k], theirs[k]) for k in mine if k.startswith("encoder."))  # frozen: kept
     assert not all(torch.equal(mine[k], theirs[k]) for k in mine if k.startswith("predictor."))  # trained: new
+
+
+def test_frames_in_every_convention_are_converted_by_rule_or_refused():
+    """uint8 0-255 as is; float 0-1 (LeRobot, torchvision) converted; numpy and channels-first taken;
+    float 0-255 refused rather than rescaled by guess; a wrong action size named."""
+    import numpy as np
+    from jepalab.config import preset
+    model = WorldModel(preset("debug").model).eval()
+    frames = torch.randint(0, 256, (2, 64, 64, 3), dtype=torch.uint8)
+    frames[0, 0, 0] = torch.tensor([0, 255, 7], dtype=torch.uint8)
+    with torch.no_grad():
+        z = model.encode(frames)
+        assert torch.equal(model.encode(frames.numpy()), z)
+        assert torch.equal(model.encode(frames.permute(0, 3, 1, 2)), z)  # channels first
+        assert torch.equal(model.encode(frames.float() / 255), z)  # 0-1 floats, exactly the same frames
+        assert torch.equal(model.encode({"pixels": frames.numpy().astype(np.float32) / 255}), z)
+    with pytest.raises(ValueError, match=r"float frames are read as 0-1.*values in \[0, 255\]: pass 0-255 frames as "
+                                         r"uint8"):
+        model.encode(frames.float())  # 0-255 floats: refused, not rescaled by guess
+    with pytest.raises(ValueError, match="must be uint8 .* got torch.int64"):
+        model.encode(frames.long())
+    with pytest.raises(TypeError, match="numpy array or a torch tensor, got list"):
+        model.encode([[1, 2, 3]])
+    z_hist = z[:, None]
+    with pytest.raises(ValueError, match=r"actions have 3 numbers per model step; this model takes 4 "
+                                         r"\(model.action_dim 2 x model.frameskip 2"):
+        model.predict(z_hist, torch.zeros(2, 1, 3))

@@ -20,6 +20,30 @@ from .backbones import make_backbone
 FEATURES, HIDDEN = 256, 512  # the backbone's output and the projector's hidden width
 
 
+def as_frames(x) -> torch.Tensor:
+    """Frames in any common convention -> (..., H, W, 3) uint8, converted by a stated rule or refused,
+    never rescaled by guess: uint8 0-255 (jepalab's, gymnasium's) as they are; float frames are read
+    as 0-1 (LeRobot's and torchvision's convention) and refused outside it; numpy arrays or torch
+    tensors; channels last (..., H, W, 3) or first (..., 3, H, W)."""
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(np.ascontiguousarray(x))
+    if not torch.is_tensor(x):
+        raise TypeError(f"frames must be a numpy array or a torch tensor, got {type(x).__name__}")
+    if x.ndim < 3:
+        raise ValueError(f"frames must be (..., H, W, 3) or (..., 3, H, W), got shape {tuple(x.shape)}")
+    if x.shape[-1] != 3 and x.shape[-3] == 3:  # channels first
+        x = x.movedim(-3, -1)
+    if x.dtype == torch.uint8:
+        return x
+    if x.is_floating_point():
+        lo, hi = (float(v) for v in torch.aminmax(x.detach().float())) if x.numel() else (0.0, 1.0)
+        if not (0.0 <= lo and hi <= 1.0):
+            raise ValueError(f"float frames are read as 0-1 (LeRobot's and torchvision's convention); these hold "
+                             f"values in [{lo:g}, {hi:g}]: pass 0-255 frames as uint8")
+        return (x * 255).round().to(torch.uint8)
+    raise ValueError(f"frames must be uint8 (0-255) or float (0-1), got {x.dtype}")
+
+
 def to_float_image(pixels: torch.Tensor) -> torch.Tensor:
     """(B, H, W, 3) uint8 -> (B, 3, H, W) float in [-1, 1]."""
     return pixels.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 
 from ..config import ModelConfig
-from .encoder import Encoder
+from .encoder import Encoder, as_frames
 from .predictor import Predictor
 
 
@@ -120,7 +120,13 @@ class WorldModel(nn.Module):
     # -- the method ------------------------------------------------------------------
     def encode(self, obs) -> torch.Tensor:
         """Frames (..., H, W, 3) uint8 -> z (..., D); or an observation dict {"pixels", and the
-        model's other senses} with the same leading dims."""
+        model's other senses} with the same leading dims. Frames may also be float 0-1, numpy, or
+        channels first (..., 3, H, W): models/encoder.as_frames converts them or says why not."""
+        if isinstance(obs, dict):
+            if "pixels" in obs:
+                obs = {k: as_frames(v) if k == "pixels" else torch.as_tensor(v) for k, v in obs.items()}
+        else:
+            obs = as_frames(obs)
         return self.encoder.encode(obs)
 
     def encode_observations(self, observations: list[dict], goal: bool = False) -> torch.Tensor:
@@ -129,6 +135,14 @@ class WorldModel(nn.Module):
         return self.encode(self.encoder.observation_batch(observations, goal))
 
     def predict(self, z_hist: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        if actions.shape[-1] != self.model_action_dim:
+            c = self.cfg
+            raise ValueError(f"actions have {actions.shape[-1]} numbers per model step; this model takes "
+                             f"{self.model_action_dim} (model.action_dim {c.action_dim} x model.frameskip "
+                             f"{c.frameskip}: a step's environment actions, concatenated)")
+        if z_hist.shape[-1] != self.cfg.latent_dim or actions.shape[:-1] != z_hist.shape[:-1]:
+            raise ValueError(f"predict takes latents (B, T, {self.cfg.latent_dim}) and actions (B, T, "
+                             f"{self.model_action_dim}); got {tuple(z_hist.shape)} and {tuple(actions.shape)}")
         return self.predictor(z_hist, actions)
 
     def window(self, window: int | None = None) -> int:
