@@ -130,3 +130,28 @@ def test_train_takes_the_proprio_size_of_a_sensed_model_from_the_data(debug_stor
                  "--set", "model.senses=proprio", "--set", "train.steps=2"]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["model"]["senses"] == "proprio" and cfg["model"]["proprio_dim"] == 2  # two-room: x, y
+
+
+def test_optional_parts_name_their_extra_before_making_any_output(tmp_path, monkeypatch, capsys, debug_store):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("onnx", "pyarrow")
+                        else real(name, *a))
+    out = tmp_path / "exported"
+    assert main(["export", "--checkpoint", str(tmp_path / "whatever"), "--format", "onnx", "--out", str(out)]) == 2
+    assert "pip install 'jepalab[export]'" in capsys.readouterr().err and not out.exists()
+    assert main(["export-data", "--store", str(debug_store.root), "--lerobot", str(tmp_path / "lr")]) == 2
+    assert "pip install 'jepalab[lerobot]'" in capsys.readouterr().err and not (tmp_path / "lr").exists()
+    assert main(["import", "--lerobot", str(tmp_path / "x"), "--out", str(tmp_path / "imp")]) == 2
+    assert "pip install 'jepalab[lerobot]'" in capsys.readouterr().err and not (tmp_path / "imp").exists()
+
+
+def test_settings_that_do_not_apply_are_refused_and_a_failed_run_leaves_no_folder(tmp_path, capsys, debug_store):
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(debug_store.root), "--preset", "debug", "--out", str(run), "--quiet",
+                 "--set", "data.episodes=5"]) == 2
+    assert "data.episodes: collection settings" in capsys.readouterr().err and not run.exists()
+    assert main(["train", "--data", str(debug_store.root), "--preset", "debug", "--out", str(run), "--quiet",
+                 "--set", "model.image_size=32"]) == 2  # fails in training: the frames are 64 px
+    assert "frames are 64x64" in capsys.readouterr().err
+    assert not run.exists()  # no lock or half-made folder behind it

@@ -66,3 +66,49 @@ def test_exported_programs_match_the_eager_model(run, tmp_path, fmt):
             session = ort.InferenceSession(str(tmp_path / fmt / file))
             got = session.run(None, {i.name: x.numpy() for i, x in zip(session.get_inputs(), inputs[name])})[0]
         assert got.shape == want.shape and np.abs(got - want).max() < 1e-4, (name, np.abs(got - want).max())
+
+
+def test_the_hugging_face_habits(tmp_path):
+    """push_to_hub through the Hub API (a stand-in that records the upload, shaped as HfApi's calls),
+    from_pretrained on a device, files with the user's permissions, dir(jepalab) lists the API."""
+    import os
+    import stat
+
+    import jepalab
+    from jepalab.config import preset
+    from jepalab.models import WorldModel
+    model = WorldModel(preset("debug").model).eval()
+
+    class Api:  # HfApi's create_repo / upload_folder, their calls checked against the real signatures
+        def __init__(self):
+            self.calls = []
+
+        def create_repo(self, repo_id, *, private=None, exist_ok=False):
+            real(HfApi.create_repo, repo_id, private=private, exist_ok=exist_ok)
+            self.calls.append(("create_repo", repo_id, private, exist_ok))
+
+        def upload_folder(self, *, repo_id, folder_path, commit_message=None):
+            real(HfApi.upload_folder, repo_id=repo_id, folder_path=folder_path, commit_message=commit_message)
+            self.calls.append(("upload_folder", repo_id, sorted(os.listdir(folder_path))))
+            import shutil
+            shutil.copytree(folder_path, tmp_path / "hub" / repo_id)
+            return type("CommitInfo", (), {"commit_url": f"https://huggingface.co/{repo_id}/commit/abc"})()
+
+    import inspect
+    HfApi = pytest.importorskip("huggingface_hub").HfApi
+    real = lambda fn, *a, **kw: inspect.signature(fn).bind(None, *a, **kw)  # noqa: E731 - raises on a wrong call
+    api = Api()
+    url = model.push_to_hub("me/two-room", run_config=preset("debug"), api=api)
+    assert url.endswith("/commit/abc") and api.calls[0] == ("create_repo", "me/two-room", False, True)
+    assert api.calls[1] == ("upload_folder", "me/two-room", ["config.json", "model.safetensors"])
+    back = WorldModel.from_pretrained(tmp_path / "hub" / "me" / "two-room", device="cpu")
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), back.state_dict().values()))
+    assert WorldModel.from_pretrained(tmp_path / "hub" / "me" / "two-room", map_location="cpu").run_config == \
+        preset("debug")
+    old = os.umask(0o022)
+    try:
+        model.save_pretrained(tmp_path / "shared")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "shared" / "model.safetensors").st_mode) == 0o644  # not safetensors' 0600
+    assert {"preset", "WorldModel", "Agent", "load_model", "train_model"} <= set(dir(jepalab))

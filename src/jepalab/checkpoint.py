@@ -32,7 +32,7 @@ from safetensors.torch import save_file
 
 from . import jsonout
 from .config import ModelConfig, RunConfig
-from .data.safe_read import read_json, regular_file, sha256_json
+from .data.safe_read import as_user_file, read_json, regular_file, sha256_json
 from .data.store import write_json_atomic
 from .parallel import load_full_optimizer_state, load_full_state
 from .weights import CheckpointError, check_weights, read_tensors, sha256_file  # noqa: F401  (re-exported)
@@ -65,12 +65,26 @@ def run_lock(out: str | os.PathLike):
         yield
         return
     try:
-        import fcntl
+        import fcntl  # noqa: F401 - only whether there is one
     except ImportError:  # Windows: no advisory locks; nothing stops two runs there
         yield
         return
+    made = not Path(out).exists()
     Path(out).mkdir(parents=True, exist_ok=True)
     path = Path(out) / ".lock"
+    try:
+        with _held(path, out):
+            yield
+    finally:
+        # a run that failed before writing anything leaves no folder behind (only its lock was in it)
+        if made and [p.name for p in Path(out).iterdir()] == [".lock"]:
+            path.unlink(missing_ok=True)
+            Path(out).rmdir()
+
+
+@contextlib.contextmanager
+def _held(path: Path, out):
+    import fcntl
     with open(path, "a+") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -150,6 +164,7 @@ def save(ckpt_root: Path, step: int, model: torch.nn.Module | dict, cfg: RunConf
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     save_file({k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(tmp / "model.safetensors"))
+    as_user_file(tmp / "model.safetensors")
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "step": step, "config": cfg.to_dict(),
             "versions": versions(), **(extra or {})}
     if optimizer is not None:
@@ -157,6 +172,7 @@ def save(ckpt_root: Path, step: int, model: torch.nn.Module | dict, cfg: RunConf
                                              else optimizer)
         tensors["torch_rng"] = torch.get_rng_state()
         save_file(tensors, str(tmp / "trainer.safetensors"))
+        as_user_file(tmp / "trainer.safetensors")
         meta["optimizer_param_groups"] = groups
     meta["sha256"] = {p.name: sha256_file(p) for p in sorted(tmp.glob("*.safetensors"))}
     (tmp / "meta.json").write_text(jsonout.dumps(meta, indent=2))

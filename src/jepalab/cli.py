@@ -27,7 +27,7 @@ def announce(cfg, preset_name: str, out) -> None:
     from .config import differences, preset
     changes = differences(preset(preset_name), cfg)
     print(f"preset {preset_name}" + (f", changed: {'; '.join(changes)}" if changes else ", unchanged")
-          + f" (every setting: {Path(out) / 'config.json'})")
+          + f" (every setting goes to {Path(out) / 'config.json'} as training starts)")
 
 
 def plot_run(out) -> None:
@@ -60,6 +60,9 @@ def cmd_import(args) -> None:
     from .data.importers import import_lerobot, import_store, import_videos
     if args.passive and not args.videos:
         raise ValueError("--passive is for --videos (a LeRobot dataset or a store holds its own actions)")
+    if args.lerobot:
+        from .extras import require
+        require("lerobot")
     if args.videos:
         store = import_videos(args.videos, args.out, args.fps, args.image_size, progress=not args.quiet,
                               passive=args.passive)
@@ -99,6 +102,10 @@ def cmd_train(args) -> None:
         from .checkpoint import refuse_fresh_start
         refuse_fresh_start(args.out)
     explicit = {s.partition("=")[0] for s in args.sets}
+    collection = sorted(k for k in explicit if k.startswith("data.") and k != "data.world")
+    if args.data and collection:  # they would be ignored: the store is what it is
+        raise ValueError(f"{', '.join(collection)}: collection settings, and --data trains on the store as it was "
+                         "collected; collect with them first (jepalab collect), or train with --world")
     senses = [
         s.strip()
         for s in next(
@@ -353,6 +360,9 @@ def cmd_serve(args) -> None:
 
 def cmd_export(args) -> None:
     from .export import export_hub, export_programs
+    from .extras import require
+    if args.format == "onnx":
+        require("export")
     if args.format == "hub":
         folder = export_hub(args.checkpoint, args.out, args.results)
         print(f"{folder}: config.json, model.safetensors, README.md (model card); load with "
@@ -364,6 +374,8 @@ def cmd_export(args) -> None:
 
 def cmd_export_data(args) -> None:
     from .data.lerobot import export_store
+    from .extras import require
+    require("lerobot")
     out = export_store(args.store, args.lerobot, args.fps)
     print(f"{out}: LeRobot v3.0 dataset; read it back with jepalab import --lerobot {out} --out DIR")
 

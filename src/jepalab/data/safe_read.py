@@ -5,6 +5,8 @@
     read_json(path, DataError, what="...")    JSON with a size and a nesting limit (a file of 100,000
                                               '[' otherwise ends in a RecursionError deep in json)
     sha256_file(path)                         a file's sha256, read in blocks
+    as_user_file(path)                        the permissions a file the user made would have (safetensors
+                                              writes 0600 whatever the umask)
 
 Every error names the file and the problem.
 """
@@ -94,3 +96,21 @@ def sha256_json(obj) -> str:
     """The sha256 of a JSON document's canonical form (sorted keys, no spaces): what it says, not how
     it was laid out."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _umask() -> int:
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    old = os.umask(0o022)  # elsewhere: read it by setting it (and back at once)
+    os.umask(old)
+    return old
+
+
+def as_user_file(path) -> None:
+    """Give `path` the mode a file created by the user gets (0666 less the umask): a writer that makes
+    its files private (safetensors: 0600) would otherwise hide a shared model from the user's group."""
+    os.chmod(path, 0o666 & ~_umask())

@@ -145,6 +145,8 @@ class StateProbe:
         save_file({k: np.ascontiguousarray(v, np.float64) for k, v in arrays.items()}, str(tmp), metadata={
             "format": PROBE_FORMAT, "columns": json.dumps(self.columns), "r2": repr(float(self.r2)),
             "r2_untrained": repr(float(self.r2_untrained)), "step": str(int(self.step))})
+        from ..data.safe_read import as_user_file
+        as_user_file(tmp)
         os.replace(tmp, path)
 
     @classmethod

@@ -4,6 +4,8 @@ Hub, downloaded and loaded without a training run around it.
 
     model.save_pretrained("hub/two-room", run_config=cfg)          # jepalab export --format hub does this
     model = WorldModel.from_pretrained("hub/two-room")             # or "owner/name" on the Hub
+    model = WorldModel.from_pretrained("owner/name", device="cuda")  # map_location= is taken too
+    model.push_to_hub("owner/name", run_config=cfg)                # pip install 'jepalab[hub]'; HF_TOKEN
     model.run_config                                               # the RunConfig it was trained with, if saved
 
 The weights are checked as a checkpoint's are (weights.py): sha256 recorded in config.json, every
@@ -30,6 +32,8 @@ def save_pretrained(model, folder, run_config=None, card: str | None = None) -> 
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / "model.safetensors"
     save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(weights))
+    from ..data.safe_read import as_user_file
+    as_user_file(weights)
     config = {"format": FORMAT, "format_version": FORMAT_VERSION, "library_name": "jepalab", "jepalab": __version__,
               "model": asdict(model.cfg), "video_encoder": model.video_meta(),
               "run_config": run_config.to_dict() if run_config is not None else None,
@@ -49,11 +53,12 @@ def resolve_pretrained(name: str | os.PathLike, revision: str | None = None) -> 
         raise FileNotFoundError(f"{path}: a model folder (config.json + model.safetensors) is expected, not a file")
     if str(name).count("/") != 1 or str(name).startswith((".", "/")):
         raise FileNotFoundError(f"{name}: no such folder (and not a Hub repo id like owner/name)")
+    from ..extras import MissingExtra, require
     try:
-        from huggingface_hub import snapshot_download
-    except ImportError:
-        raise FileNotFoundError(f"{name}: no such folder; to download it from the Hub, pip install huggingface_hub") \
-            from None
+        require("hub")
+    except MissingExtra as e:
+        raise FileNotFoundError(f"{name}: no such folder; a Hub repo id needs the Hub: {e}") from None
+    from huggingface_hub import snapshot_download
     try:
         return Path(snapshot_download(str(name), revision=revision, allow_patterns=list(FILES)))
     except Exception as e:  # offline, unknown repo, no access: all mean there is nothing to load
@@ -70,7 +75,24 @@ def video_from_meta(meta):
     return meta if is_hf_spec(meta) else VideoConfig(**meta)
 
 
-def from_pretrained(cls, name: str | os.PathLike, revision: str | None = None):
+def push_to_hub(model, repo_id: str, run_config=None, card: str | None = None, token: str | None = None,
+                private: bool = False, commit_message: str = "Upload jepalab world model", api=None) -> str:
+    """save_pretrained into a temporary folder and upload it to the Hub repo `repo_id` (created if it
+    does not exist); -> the commit's URL. `api`: a huggingface_hub.HfApi (made from `token` when None)."""
+    import tempfile
+    if api is None:
+        from ..extras import require
+        require("hub")
+        from huggingface_hub import HfApi
+        api = HfApi(token=token)
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        save_pretrained(model, tmp, run_config, card)
+        info = api.upload_folder(folder_path=tmp, repo_id=repo_id, commit_message=commit_message)
+    return str(getattr(info, "commit_url", info))
+
+
+def from_pretrained(cls, name: str | os.PathLike, revision: str | None = None, device=None):
     from ..config import ModelConfig, RunConfig
     from ..weights import CheckpointError, check_weights, read_tensors
     folder = resolve_pretrained(name, revision)
@@ -98,4 +120,4 @@ def from_pretrained(cls, name: str | os.PathLike, revision: str | None = None):
     check_weights(model, tensors, folder / "model.safetensors")
     model.load_state_dict(tensors)
     model.run_config = run_config
-    return model.eval()
+    return model.eval() if device is None else model.to(device).eval()

@@ -71,10 +71,17 @@ class WorldModel(nn.Module):
         return save_pretrained(self, folder, run_config, card)
 
     @classmethod
-    def from_pretrained(cls, name, revision: str | None = None) -> "WorldModel":
-        """A folder written by save_pretrained, or a Hub repo id ("owner/name", huggingface_hub)."""
+    def from_pretrained(cls, name, revision: str | None = None, device=None, map_location=None) -> "WorldModel":
+        """A folder written by save_pretrained, or a Hub repo id ("owner/name", huggingface_hub), on
+        `device` (or `map_location`, torch.load's name for it; default the CPU)."""
         from .pretrained import from_pretrained
-        return from_pretrained(cls, name, revision)
+        return from_pretrained(cls, name, revision, device if device is not None else map_location)
+
+    def push_to_hub(self, repo_id: str, run_config=None, card: str | None = None, token: str | None = None,
+                    private: bool = False, **kwargs) -> str:
+        """Upload this model in the Hub layout to the repo `repo_id` (pip install 'jepalab[hub]')."""
+        from .pretrained import push_to_hub
+        return push_to_hub(self, repo_id, run_config, card, token, private, **kwargs)
 
     def train(self, mode: bool = True) -> "WorldModel":
         super().train(mode)

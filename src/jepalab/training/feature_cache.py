@@ -87,6 +87,8 @@ def save(folder, key: dict, features: list[np.ndarray]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / KEY_FILE).unlink(missing_ok=True)
     save_file({f"ep{i:06d}": np.ascontiguousarray(f) for i, f in enumerate(features)}, str(folder / DATA_FILE))
+    from ..data.safe_read import as_user_file
+    as_user_file(folder / DATA_FILE)
     (folder / KEY_FILE).write_text(json.dumps(key, indent=2))
 
 
