@@ -69,7 +69,11 @@ def cmd_import(args) -> None:
     elif args.store:
         store = import_store(args.store, args.out, progress=not args.quiet)
     else:
-        store = import_lerobot(args.lerobot, args.out, args.camera, args.image_size, progress=not args.quiet)
+        report: dict = {}
+        store = import_lerobot(args.lerobot, args.out, args.camera, args.image_size, progress=not args.quiet,
+                               report=report)
+        for field, what in report.items():
+            print(f"  {field}: {what}")
     m = store.meta()
     print(f"{store.root}: {len(store)} episodes ({m['action_dim']} action dims, {m['proprio_dim']} proprio dims); "
           f"train with: jepalab train --data {store.root} --out runs/NAME")
@@ -376,7 +380,9 @@ def cmd_export_data(args) -> None:
     from .data.lerobot import export_store
     from .extras import require
     require("lerobot")
-    out = export_store(args.store, args.lerobot, args.fps)
+    out, report = export_store(args.store, args.lerobot, args.fps, args.video_codec, args.crf)
+    for field, what in report.items():
+        print(f"  {field}: {what}")
     print(f"{out}: LeRobot v3.0 dataset; read it back with jepalab import --lerobot {out} --out DIR")
 
 

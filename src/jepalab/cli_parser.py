@@ -322,7 +322,11 @@ def parser() -> argparse.ArgumentParser:
     c = command("export-data", "Write an episode store as a LeRobot v3.0 dataset (parquet + mp4 + episode metadata).")
     c.add_argument("--store", required=True, help="an episode store (jepalab collect / import)")
     c.add_argument("--lerobot", required=True, help="folder of the LeRobot dataset to write (new)")
-    c.add_argument("--fps", type=float, default=10.0, help="frame rate recorded in the dataset and its videos")
+    c.add_argument("--fps", type=float, help="frame rate recorded in the dataset and its videos (default: the "
+                                             "store's own, 10 for the built-in worlds)")
+    c.add_argument("--video-codec", default="libx264", choices=["libx264", "libx264rgb", "ffv1"],
+                   help="libx264: small, lossy; libx264rgb with --crf 0 or ffv1: every pixel exact")
+    c.add_argument("--crf", type=int, help="x264 quality, 0-51 (0: lossless with libx264rgb)")
 
     c = command("config", "Print every setting of a preset with its value and a one-line description.")
     c.add_argument("--preset", default="two-room", help="preset to print")

@@ -205,3 +205,37 @@ def test_inspect_names_a_damaged_episode(tmp_path, capsys):
     (store.episode_dir / "ep_000000.h5").write_bytes(b"junk")
     assert main(["inspect", str(store.root)]) == 2
     assert "ep_000000.h5: unreadable episode file" in capsys.readouterr().err
+
+
+def test_lerobot_reads_our_export_with_its_own_code(tmp_path):
+    """LeRobot's LeRobotDataset on jepalab's lossless export, run with the Python of a venv that has lerobot
+    (JEPALAB_LEROBOT_PYTHON; lerobot brings its own torch). benchmarks/lerobot_roundtrip.py checks every
+    built-in world, both codecs and the round trip."""
+    import os
+    import subprocess
+    from pathlib import Path
+    python = os.environ.get("JEPALAB_LEROBOT_PYTHON")
+    if not python:
+        pytest.skip("lerobot is not installed here (it needs its own venv and torch): set JEPALAB_LEROBOT_PYTHON to "
+                    "that venv's python to run this check")
+    from jepalab.data.collect import collect
+    from jepalab.data.lerobot import export_store
+    store = collect("two-room", 2, 12, tmp_path / "store", progress=False)
+    eps = store.load_all()
+    np.save(tmp_path / "frame.npy", eps[0].pixels[3])
+    export_store(store.root, tmp_path / "lossless", video_codec="libx264rgb", crf=0)
+    check = f"""
+import json, numpy as np
+from lerobot.datasets.lerobot_dataset import LeRobotDataset
+ds = LeRobotDataset("local/x", root={str(tmp_path / "lossless")!r}, video_backend="pyav")
+item = ds[3]
+frame = (item["observation.image"].permute(1, 2, 0) * 255).round().numpy()
+print(json.dumps({{"frames": len(ds), "task": item["task"], "action": item["action"].tolist(),
+                  "frame_error": float(np.abs(frame - np.load({str(tmp_path / "frame.npy")!r})).max())}}))
+"""
+    done = subprocess.run([python, "-c", check], capture_output=True, text=True,
+                          env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, cwd=Path(python).parent)
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["frames"] == sum(len(e.pixels) for e in eps) and got["task"] == "two-room"
+    assert got["action"] == eps[0].actions[3].tolist() and got["frame_error"] == 0

@@ -145,10 +145,14 @@ def import_videos(folder, out, fps: float | None = None, image_size: int = 64, p
 
 
 # ---------------------------------------------------------------- LeRobot
-def import_lerobot(root, out, camera: str | None = None, image_size: int = 64, progress: bool = True) -> EpisodeStore:
-    """A LeRobot dataset (v2.x or v3.x) on disk into a store (data/lerobot.py reads both)."""
-    from .lerobot import episode_loaders
-    info, camera, jobs = episode_loaders(root, camera, image_size)
+def import_lerobot(root, out, camera: str | None = None, image_size: int = 64, progress: bool = True,
+                   report: dict | None = None) -> EpisodeStore:
+    """A LeRobot dataset (v2.x or v3.x) on disk, or a Hub id whose download is on this machine, into a
+    store (data/lerobot.py reads both). `report` (a dict) is filled with what became of each field."""
+    from .lerobot import GOAL_IMAGE, GOAL_STATE, episode_loaders, find_dataset
+    root = find_dataset(root)
+    report = {} if report is None else report
+    info, camera, jobs = episode_loaders(root, camera, image_size, report)
     features = info["features"]
     state = features.get("observation.state")
     meta = {"world": f"lerobot:{Path(root).name}", "source": f"LeRobot {info.get('codebase_version')}, camera {camera}",
@@ -156,7 +160,24 @@ def import_lerobot(root, out, camera: str | None = None, image_size: int = 64, p
             "action_dim": int(np.prod(features["action"].get("shape", [0]))),
             "proprio_dim": int(np.prod(state.get("shape", [1]))) if state else 1, "steps_per_episode": None,
             "policy": "recorded"}
-    return _import(jobs, out, meta, progress)
+    store = _import(jobs, out, meta, progress)
+    others = sorted(k for k, f in features.items() if isinstance(f, dict) and f.get("dtype") in ("video", "image")
+                    and k not in (camera, GOAL_IMAGE))
+    report.update({"frames": f"{camera}" + (f" (not imported: {', '.join(others)}; --camera picks one)"
+                                            if others else ""),
+                   "actions": "action", "proprio": "observation.state" if state else "none (a zero)",
+                   "rewards": "next.reward" if "next.reward" in features else "none in the dataset",
+                   "tasks": "each episode's first task string", "fps": info["fps"],
+                   "goals": ", ".join(k for k in (GOAL_STATE, GOAL_IMAGE) if k in features) or "none in the dataset"})
+    if report.get("done flags inside an episode"):
+        report["done flags inside an episode"] = f"{report['done flags inside an episode']} dropped (a store's " \
+                                                 "episode ends where its frames do)"
+    dropped = sorted(k for k in features if k not in (*others, camera, GOAL_IMAGE, GOAL_STATE, "action",
+                                                      "observation.state", "next.reward", "next.done", "timestamp",
+                                                      "frame_index", "episode_index", "index", "task_index"))
+    if dropped:
+        report["not imported"] = ", ".join(dropped)
+    return store
 
 
 def import_store(src, out, progress: bool = True) -> EpisodeStore:

@@ -68,6 +68,7 @@ class Episode:
     audio: np.ndarray | None = None  # (T+1, MELS, STEPS) float32: log-mel window heard up to each frame
     depth: np.ndarray | None = None  # (T+1, h, w) float32: distance from the camera, metres (spatial channel)
     goal_depth: np.ndarray | None = None  # (h, w) float32: the depth map of the goal reached
+    task: str | None = None  # what the episode is doing, in words (LeRobot's task strings; an HDF5 attribute)
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -127,6 +128,8 @@ def write_h5(path: Path, ep: Episode) -> None:
     import h5py
     with h5py.File(path, "w") as f:
         f.attrs["format"], f.attrs["schema_version"] = FORMAT, SCHEMA_VERSION
+        if ep.task is not None:
+            f.attrs["task"] = str(ep.task)
         for name in REQUIRED + OPTIONAL:
             arr = getattr(ep, name)
             if arr is None:
@@ -166,7 +169,10 @@ def read_h5(path: Path, stream: bool) -> Episode:
                 fields[k] = StreamedFrames(path, ds.shape, ds.dtype) if (stream and k == "pixels") else ds[()]
             except OSError as e:  # a chunk failing its fletcher32 checksum, or its decompression
                 raise DataError(f"{path}: field '{k}' does not read back as written ({e})") from None
-    return Episode(**fields)
+        task = f.attrs.get("task") if "task" in f.attrs else None
+    if task is not None and not (isinstance(task, str) and len(task) <= 10_000):
+        raise DataError(f"{path}: attribute 'task' must be a string of at most 10,000 characters")
+    return Episode(**fields, task=task)
 
 
 def memory_budget() -> int:

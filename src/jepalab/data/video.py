@@ -145,9 +145,11 @@ def find_videos(paths) -> list[Path]:
     return found
 
 
-def write_video(path, frames: np.ndarray, fps: float = 10.0, codec: str | None = None) -> Path:
+def write_video(path, frames: np.ndarray, fps: float = 10.0, codec: str | None = None, crf: int | None = None,
+                pix_fmt: str | None = None) -> Path:
     """Write (T, H, W, 3) uint8 frames as an ordinary video file; the codec follows the extension
-    (mp4: H.264, mkv: lossless FFV1, webm: VP8, avi: MPEG-4) unless given."""
+    (mp4: H.264, mkv: lossless FFV1, webm: VP8, avi: MPEG-4) unless given. crf: x264's quality (0 with
+    libx264rgb: lossless RGB in an mp4)."""
     av = _av()
     path = Path(path)
     frames = np.asarray(frames)
@@ -156,7 +158,7 @@ def write_video(path, frames: np.ndarray, fps: float = 10.0, codec: str | None =
     ext = path.suffix.lower()
     codec = codec or {".mkv": "ffv1", ".webm": "libvpx", ".avi": "mpeg4"}.get(ext, "libx264")
     # FFV1 in planar RGB keeps odd sizes and exact pixels; 4:2:0 codecs need even sides
-    pix_fmt = "bgr0" if codec == "ffv1" else "yuv420p"
+    pix_fmt = pix_fmt or ("bgr0" if codec == "ffv1" else "rgb24" if codec == "libx264rgb" else "yuv420p")
     h, w = frames.shape[1:3]
     if pix_fmt == "yuv420p" and (h % 2 or w % 2):
         raise ValueError(f"{path}: {codec} needs even frame sides, got {w}x{h} (use .mkv for odd sizes)")
@@ -165,6 +167,8 @@ def write_video(path, frames: np.ndarray, fps: float = 10.0, codec: str | None =
         from fractions import Fraction
         stream = out.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))
         stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
+        if crf is not None:
+            stream.options = {"crf": str(crf)}
         for img in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
                 out.mux(packet)
