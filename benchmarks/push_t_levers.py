@@ -132,11 +132,12 @@ def step_seconds_video(cfg, steps: int = 5) -> float:
         return (time.perf_counter() - tic) / steps
 
 
-def run_lever(name: str, out: Path, minutes: float, plan_episodes: int) -> dict:
+def run_lever(name: str, out: Path, minutes: float, plan_episodes: int, store_episodes: int | None = None) -> dict:
     from jepalab.config import override, preset
     from jepalab.loop import latest_metrics
     from jepalab.train import train
     sets, (size, n) = LEVERS[name]
+    n = min(n, store_episodes or n)
     store = store_for(out, size, n)
     episodes = store.load_all()[:n]
     budget, extra = minutes * 60, {}
@@ -167,6 +168,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=15.0, help="training budget per lever (optimizer time)")
     ap.add_argument("--levers", default=",".join(LEVERS))
     ap.add_argument("--episodes", type=int, default=20, help="held-out dataset-protocol episodes")
+    ap.add_argument("--store-episodes", type=int, help="at most this many training episodes (a quick trial)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -179,7 +181,7 @@ def main() -> int:
         if name not in LEVERS:
             raise SystemExit(f"unknown lever {name!r}; levers: {', '.join(LEVERS)}")
         torch.manual_seed(0)
-        row = run_lever(name, out, args.minutes, args.episodes)
+        row = run_lever(name, out, args.minutes, args.episodes, args.store_episodes)
         table["rows"].append(row)
         table_path.write_text(json.dumps(table, indent=2))
         print(json.dumps(row), file=sys.stderr, flush=True)

@@ -37,8 +37,8 @@ def array_sha256(arr) -> str:
 
 
 def field_hashes(ep) -> dict[str, str]:
-    from .store import OPTIONAL, REQUIRED
-    return {k: array_sha256(getattr(ep, k)) for k in REQUIRED + OPTIONAL if getattr(ep, k) is not None}
+    """The sha256 of each array field of an Episode (held in memory, not streamed)."""
+    return {k: array_sha256(v) for k, v in vars(ep).items() if isinstance(v, np.ndarray)}
 
 
 def record_path(root: Path, name: str) -> Path:
