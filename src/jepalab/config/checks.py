@@ -1,0 +1,113 @@
+"""The rules every config is checked by: the values an enumerated setting may take (CHOICES), the
+ranges of numeric ones (RANGES), the checks train and pretrain share, and a value's type as read
+from a file. One place: validation reads them here, and the code that dispatches on a setting is
+checked against CHOICES by tests/test_layout.py.
+"""
+from __future__ import annotations
+
+# The values a setting may take, in one place: validation reads them here, and the code that
+# dispatches on a setting (planning.PLANNERS, objectives.REGULARIZERS, parallel, logs) is checked
+# against them by tests/test_layout.py.
+CHOICES = {
+    "data.variety": ("none", "picture", "wide"),
+    "model.encoder": ("cnn", "vit"),
+    "objective.regularizer": ("sigreg", "vicreg"),
+    "objective.reg_over": ("frames", "changes"),
+    "plan.planner": ("cem", "mppi"),
+    "plan.success": ("anchors", "strict"),
+    "train.precision": ("auto", "fp32", "bf16"),
+    "train.parallel": ("ddp", "fsdp"),
+    "train.prefetch": ("auto", "on", "off"),
+    "train.stream": ("auto", "on", "off"),
+    "train.cache_latents": ("auto", "on", "off"),
+    "train.logger": ("jsonl", "tensorboard"),
+    "video.target": ("ema", "sigreg"),
+    "video.reg_over": ("tokens", "clips"),
+}
+
+
+def _fits(value, kind: str) -> bool:
+    """Whether a value read from a file has a field's declared type (an int is a float; a bool is
+    neither an int nor a float)."""
+    if isinstance(value, bool):
+        return kind == "bool"
+    return {"int": isinstance(value, int), "float": isinstance(value, (int, float)),
+            "str": isinstance(value, str), "bool": False}.get(kind, False)
+
+
+# Upper bounds beyond which a setting is a mistake (or a damaged file), not a choice: a horizon of
+# 10^18 would try to allocate exabytes. Checked for every config, from --set or from a file.
+RANGES = {
+    "data.episodes": (1, 10**7), "data.steps_per_episode": (1, 10**7), "data.seed": (0, 2**62),
+    "model.image_size": (16, 2048), "model.action_dim": (1, 4096), "model.frameskip": (1, 1000),
+    "model.width": (1, 4096), "model.patch": (1, 2048), "model.vit_depth": (1, 64), "model.latent_dim": (1, 65536),
+    "model.pred_dim": (1, 16384), "model.pred_depth": (1, 64), "model.pred_heads": (1, 256), "model.history": (1, 64),
+    "model.proprio_dim": (0, 65536), "model.audio_mels": (1, 1024), "model.audio_steps": (1, 1024),
+    "model.depth_size": (1, 1024), "model.dropout": (0.0, 0.99),
+    "objective.weight": (0.0, 1e6), "objective.projections": (1, 65536), "objective.frames_weight": (0.0, 1e6),
+    "objective.rollout_steps": (1, 64), "objective.rollout_weight": (0.0, 1e6), "objective.rollout_context": (1, 64),
+    "train.steps": (1, 10**9), "train.batch_size": (2, 10**12), "train.lr": (1e-12, 10.0),
+    "train.weight_decay": (0.0, 10.0), "train.warmup_steps": (0, 10**9), "train.grad_clip": (0.0, 1e6),
+    "train.log_every": (1, 10**9), "train.checkpoint_every": (1, 10**9), "train.keep_checkpoints": (1, 10**6),
+    "train.seed": (0, 2**62), "train.threads": (0, 4096),
+    "plan.horizon": (1, 10000), "plan.samples": (1, 10**6), "plan.iterations": (1, 1000), "plan.elites": (1, 10**6),
+    "plan.stage_weight": (0.0, 1e6), "plan.temperature": (1e-9, 1e6), "plan.init_std": (1e-9, 1e6),
+    "plan.min_std": (0.0, 1e6), "plan.context": (1, 64), "plan.replan_every": (1, 10000),
+    "plan.episodes": (1, 10**6), "plan.max_steps": (1, 10**7), "plan.seed": (0, 2**62),
+}
+
+
+def range_checks(cfg) -> list[tuple[bool, str]]:
+    import math
+    checks = []
+    for key, (lo, hi) in RANGES.items():
+        section, name = key.split(".")
+        if hasattr(cfg, section) and hasattr(getattr(cfg, section), name):
+            v = getattr(getattr(cfg, section), name)
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi
+            checks.append((ok, f"{key} must be in {lo}..{hi}, got {v!r}"))
+    return checks
+
+
+def _columns_ok(columns: str, dim: int) -> bool:
+    cols = [c.strip() for c in columns.split(",") if c.strip()]
+    if not cols:
+        return True
+    if not all(c.isdigit() for c in cols):
+        return False
+    idx = [int(c) for c in cols]
+    return len(set(idx)) == len(idx) and (dim == 0 or max(idx) < dim)
+
+
+def choice_checks(cfg) -> list[tuple[bool, str]]:
+    checks = []
+    for key, options in CHOICES.items():
+        section, name = key.split(".")
+        if hasattr(cfg, section):
+            value = getattr(getattr(cfg, section), name)
+            checks.append((value in options, f"{key} must be one of {' | '.join(options)}, got {value!r}"))
+    return checks
+
+
+def train_checks(t) -> list[tuple[bool, str]]:
+    """The checks of the train section, shared by `train` and `pretrain`."""
+    import math
+    return [
+        (t.steps >= 1, f"train.steps must be >= 1, got {t.steps}"),
+        (t.batch_size >= 2, "train.batch_size must be >= 2 (the anti-collapse term needs a batch)"),
+        (t.log_every >= 1, f"train.log_every must be >= 1, got {t.log_every}"),
+        (
+            t.checkpoint_every >= 1,
+            f"train.checkpoint_every must be >= 1 (steps between checkpoints), got {t.checkpoint_every}",
+        ),
+        (t.keep_checkpoints >= 1, f"train.keep_checkpoints must be >= 1, got {t.keep_checkpoints}"),
+        (t.warmup_steps >= 0, f"train.warmup_steps must be >= 0, got {t.warmup_steps}"),
+        (math.isfinite(t.lr) and t.lr > 0, f"train.lr must be a finite number above 0, got {t.lr}"),
+        (
+            math.isfinite(t.grad_clip) and t.grad_clip >= 0,
+            f"train.grad_clip must be finite and >= 0, got {t.grad_clip}",
+        ),
+        (math.isfinite(t.weight_decay) and t.weight_decay >= 0, "train.weight_decay must be finite and >= 0"),
+        (t.threads >= 0, f"train.threads must be >= 0 (0: all cores), got {t.threads}"),
+    ]
+
