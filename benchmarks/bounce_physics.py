@@ -26,7 +26,7 @@ import torch
 from jepalab.bench import BenchOptions, bench
 from jepalab.config import override, preset
 from jepalab.data.collect import collect
-from jepalab.train import train
+from jepalab.training.train import train
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ import torch
 
 from jepalab.config import override, preset
 from jepalab.evals.physics_probe import format_probe_table, probe_checkpoint
-from jepalab.pretrain import pretrain
+from jepalab.training.pretrain import pretrain
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ import json
 import numpy as np
 import torch
 
-from jepalab.checkpoint import load_any
+from jepalab.training.checkpoint import load_any
 from jepalab.evals.intuitive_physics import untrained_twin
 from jepalab.evals.physics_suite import CATEGORIES, VARIANTS, make_pair
 from jepalab.worlds.bounce import OCCLUDER, PALETTE

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from jepalab.checkpoint import load_any
+from jepalab.training.checkpoint import load_any
 from jepalab.data.video import sample_videos
 from jepalab.evals.footage_pairs import footage_pairs
 from jepalab.evals.intuitive_physics import evaluate_models, physics_models

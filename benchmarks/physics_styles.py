@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from jepalab.checkpoint import load_any
+from jepalab.training.checkpoint import load_any
 from jepalab.evals.alt_suite import make_alt_suite
 from jepalab.evals.intuitive_physics import physics_models, score_pairs, suite_curves
 from jepalab.evals.physics_suite import make_suite

@@ -31,9 +31,9 @@ def main() -> int:
     from jepalab.config import override, preset
     from jepalab.data.collect import collect
     from jepalab.data.store import EpisodeStore
-    from jepalab.loop import latest_metrics
+    from jepalab.training.loop import latest_metrics
     from jepalab.pipeline import evaluate
-    from jepalab.train import train
+    from jepalab.training.train import train
     out = Path(args.out)
     base = override(preset(args.preset), list(args.sets))
     store = EpisodeStore(args.data) if args.data else collect(base.data.world, base.data.episodes,

@@ -27,7 +27,7 @@ from jepalab.bench.curve import plot_curve, success_curve
 from jepalab.config import override, preset
 from jepalab.data.collect import collect
 from jepalab.data.store import write_json_atomic
-from jepalab.train import train
+from jepalab.training.train import train
 
 
 def main() -> None:

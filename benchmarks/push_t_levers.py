@@ -62,7 +62,7 @@ def step_seconds(cfg, episodes, steps: int = 8) -> float:
     """Seconds per training step of this configuration, measured here after a warm-up."""
     import tempfile
 
-    from jepalab.train import Trainer
+    from jepalab.training.train import Trainer
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(cfg, episodes, tmp, progress=False)
         trainer.start()
@@ -108,7 +108,7 @@ def plan_dataset(model, cfg, episodes: int) -> dict:
 def pretrained_encoder(out: Path, store, minutes: float) -> tuple[Path, float]:
     """A V-JEPA encoder pretrained on push-t clips (frames 5 steps apart) for `minutes`; -> (run, seconds)."""
     from jepalab.config import override, preset
-    from jepalab.pretrain import pretrain
+    from jepalab.training.pretrain import pretrain
     run = out / "frozen-pretrain"
     cfg = override(preset("video-small"), [f"source.store={store.root}", "source.frame_step=5", "train.steps=100000"])
     secs = step_seconds_video(cfg)
@@ -120,7 +120,7 @@ def pretrained_encoder(out: Path, store, minutes: float) -> tuple[Path, float]:
 def step_seconds_video(cfg, steps: int = 5) -> float:
     import tempfile
 
-    from jepalab.pretrain import Pretrainer
+    from jepalab.training.pretrain import Pretrainer
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Pretrainer(cfg, tmp, progress=False)
         trainer.start()
@@ -134,8 +134,8 @@ def step_seconds_video(cfg, steps: int = 5) -> float:
 
 def run_lever(name: str, out: Path, minutes: float, plan_episodes: int, store_episodes: int | None = None) -> dict:
     from jepalab.config import override, preset
-    from jepalab.loop import latest_metrics
-    from jepalab.train import train
+    from jepalab.training.loop import latest_metrics
+    from jepalab.training.train import train
     sets, (size, n) = LEVERS[name]
     n = min(n, store_episodes or n)
     store = store_for(out, size, n)

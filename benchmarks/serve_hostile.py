@@ -23,8 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from test_serve_hostile import bomb_png  # noqa: E402  (one definition of the bomb)
 
-from jepalab.client import Client, ServerError, encode_image  # noqa: E402
-from jepalab.serve import PlanningServer, PlanningService, ServeOptions  # noqa: E402
+from jepalab.serving.client import Client, ServerError, encode_image  # noqa: E402
+from jepalab.serving.serve import PlanningServer, PlanningService, ServeOptions  # noqa: E402
 
 
 def rss_mb() -> float:

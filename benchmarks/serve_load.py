@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from jepalab.serve import PlanningServer, PlanningService, ServeOptions, encode_image
+from jepalab.serving.serve import PlanningServer, PlanningService, ServeOptions, encode_image
 from jepalab.worlds import make
 
 

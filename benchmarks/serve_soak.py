@@ -53,7 +53,7 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--trust-unverified", action="store_true", help="serve a checkpoint without an integrity record")
     args = ap.parse_args()
-    from jepalab.serve import encode_image
+    from jepalab.serving.serve import encode_image
     from jepalab.worlds import make
     obs, info = make("two-room").reset(seed=0)
     valid = json.dumps({"observation": encode_image(obs["pixels"]), "goal": encode_image(info["goal"])}).encode()

@@ -80,7 +80,7 @@ def main() -> None:
     result["streamed_over_held_batch_time"] = result["batch_s_streamed"] / result["batch_s_held"]
     if args.train_steps:
         from jepalab.config import override, preset
-        from jepalab.train import train
+        from jepalab.training.train import train
         # a throwaway first run pays the one-time costs (threads, allocator) outside the comparison
         for mode in ("warm-up", "off", "on"):
             steps = 3 if mode == "warm-up" else args.train_steps

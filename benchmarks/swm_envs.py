@@ -65,7 +65,7 @@ def main() -> int:
     from jepalab.bench import BenchOptions, bench
     from jepalab.config import override, preset
     from jepalab.data.collect import collect
-    from jepalab.train import train
+    from jepalab.training.train import train
     summary = {"stable-worldmodel": metadata.version("stable-worldmodel"), "envs": {}}
     for env_id in args.envs.split(","):
         name, sets = ENVS.get(env_id, ("two-room", []))

@@ -43,7 +43,7 @@ from jepalab.config import override, preset
 from jepalab.data.store import Episode
 from jepalab.planning import make_planner
 from jepalab.runtime import autocast  # (the child may run today's tree: only what both trees have here)
-from jepalab.train import Trainer
+from jepalab.training.train import Trainer
 
 
 def synthetic_episodes(n: int, steps: int, size: int, action_dim: int, seed: int = 0) -> list[Episode]:

@@ -26,7 +26,7 @@ def learned(tmp_path_factory):
     Shared by the tests that check that training learned something and that planning with
     what it learned beats random actions.
     """
-    from jepalab.train import train
+    from jepalab.training.train import train
     cfg = override(preset("debug"), ["data.episodes=120", "data.steps_per_episode=48", "train.steps=400",
                                      "train.batch_size=32", "train.checkpoint_every=400", "train.log_every=20",
                                      "model.width=16", "model.latent_dim=64", "model.pred_dim=64",

@@ -7,9 +7,9 @@ import h5py
 import numpy as np
 import pytest
 
-from jepalab import checkpoint
-from jepalab.checkpoint import CheckpointError
-from jepalab.cli import main
+from jepalab.training import checkpoint
+from jepalab.training.checkpoint import CheckpointError
+from jepalab.cli.main import main
 from jepalab.data.store import DataError, EpisodeStore
 
 

@@ -8,7 +8,7 @@ import pytest
 from jepalab.bench import BenchOptions, bench
 from jepalab.bench.run import load_results
 from jepalab.bench.verify import compare, verify
-from jepalab.cli import main
+from jepalab.cli.main import main
 
 TINY = BenchOptions(episodes=3, budgets=(0.5, 1.0), probe_episodes=6, pairs=1, pixel_steps=3, probe_clips=8,
                     probe_steps=3)
@@ -158,7 +158,7 @@ def test_video_model_bench_runs_physics_both_styles_and_probe(tmp_path):
 
 def test_the_dataset_protocol_uses_held_out_trajectories_and_can_be_chosen_alone(run, tmp_path):
     from jepalab.bench.suites import DatasetControlSuite
-    from jepalab.checkpoint import load_model
+    from jepalab.training.checkpoint import load_model
     from jepalab.config import override
     model, cfg, _ = load_model(run)
     suite = DatasetControlSuite(model, cfg, BenchOptions(episodes=3, goal_offset=10, budget=20), progress=False)

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import torch
 
-from jepalab.cli import main
+from jepalab.cli.main import main
 from jepalab.data.video import write_video
 from jepalab.evals.physics_suite import make_pair
 
@@ -21,7 +21,7 @@ def test_train_on_bounce_then_score_a_teleport(tmp_path, capsys):
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert all(np.isfinite(m["loss"]) for m in metrics) and metrics[-1]["latent_std"] > 0.01
     # the preset's appearance part: every save calibrates each part's surprise scale on training clips
-    from jepalab.checkpoint import load_any
+    from jepalab.training.checkpoint import load_any
     model = load_any(run)[0]
     assert model.cfg.appearance and torch.isfinite(model.surprise_scale).all() and (model.surprise_scale > 0).all()
     pair = make_pair("continuity", "teleport", seed=1)

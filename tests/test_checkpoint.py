@@ -8,10 +8,10 @@ import time
 import pytest
 import torch
 
-from jepalab import checkpoint
-from jepalab.checkpoint import CheckpointError, load_model
+from jepalab.training import checkpoint
+from jepalab.training.checkpoint import CheckpointError, load_model
 from jepalab.config import override, preset
-from jepalab.train import Trainer
+from jepalab.training.train import Trainer
 
 
 def params(model):
@@ -47,7 +47,7 @@ def test_resume_is_exact(debug_store, tmp_path, prefetch):
 def test_ctrl_c_anywhere_in_a_step_then_resume_gives_the_uninterrupted_weights(
     debug_store, tmp_path, monkeypatch, where
 ):
-    import jepalab.loop as loop_module
+    import jepalab.training.loop as loop_module
     cfg = override(preset("debug"), ["train.steps=20", "train.checkpoint_every=10", "train.log_every=3",
                                      "train.threads=2"])  # fixed: see test_resume_is_exact
     episodes = debug_store.load_all()
@@ -115,8 +115,8 @@ def test_killed_training_resumes_from_last_checkpoint(debug_store, tmp_path):
 
 
 def test_a_fresh_run_into_a_used_folder_is_refused_and_the_old_run_is_kept(debug_store, tmp_path):
-    from jepalab.pretrain import pretrain
-    from jepalab.train import train
+    from jepalab.training.pretrain import pretrain
+    from jepalab.training.train import train
     cfg = override(preset("debug"), ["train.steps=4", "train.checkpoint_every=2", "train.log_every=2"])
     train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     before = (

@@ -5,8 +5,8 @@ import sys
 import numpy as np
 import pytest
 
-from jepalab.cli import main
-from jepalab.cli_parser import EXAMPLES
+from jepalab.cli.main import main
+from jepalab.cli.parser import EXAMPLES
 
 
 def test_demo_end_to_end_on_debug_preset(tmp_path, capsys):
@@ -54,7 +54,7 @@ def test_every_command_has_help_with_an_example():
 
 
 def test_help_does_not_import_torch():
-    code = "import sys; from jepalab.cli import main\ntry: main(['--help'])\nexcept SystemExit: pass\n" \
+    code = "import sys; from jepalab.cli.main import main\ntry: main(['--help'])\nexcept SystemExit: pass\n" \
            "assert 'torch' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
@@ -63,7 +63,7 @@ def test_version_and_the_robot_side_client_import_no_torch():
     import jepalab
     done = subprocess.run([sys.executable, "-m", "jepalab", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == f"jepalab {jepalab.__version__}"
-    code = "import sys, numpy as np; from jepalab.client import Client, encode_image\n" \
+    code = "import sys, numpy as np; from jepalab.serving.client import Client, encode_image\n" \
            "encode_image(np.zeros((8, 8, 3), np.uint8)); assert 'torch' not in sys.modules, 'torch imported'"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -112,7 +112,7 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path, capsys):
 
 def test_custom_action_size_is_taken_from_the_data(tmp_path):
     from jepalab.data.store import Episode, EpisodeStore
-    from jepalab.checkpoint import load_model
+    from jepalab.training.checkpoint import load_model
     store = EpisodeStore.create(tmp_path / "arm", {"world": "my-arm", "action_dim": 3, "image_size": 64})
     rng = np.random.default_rng(0)
     for i in range(4):

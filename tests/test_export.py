@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from jepalab import WorldModel
-from jepalab.checkpoint import CheckpointError, load_model
-from jepalab.cli import main
+from jepalab.training.checkpoint import CheckpointError, load_model
+from jepalab.cli.main import main
 from jepalab.export import example_inputs, programs
 
 

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 import torch
 
-from jepalab import checkpoint
+from jepalab.training import checkpoint
 from jepalab.config import override, preset
 from jepalab.data.collect import collect
 from jepalab.data.store import DataError, EpisodeStore
-from jepalab.train import Trainer
+from jepalab.training.train import Trainer
 
 CASES = 120
 

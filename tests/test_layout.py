@@ -6,9 +6,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "jepalab"
-CORE = ("models", "objectives", "loop", "train", "pretrain", "checkpoint", "config", "data", "planning", "worlds",
-        "masks", "runtime", "parallel", "jsonout", "weights")
-OUTER = ("evals", "bench", "serve", "serve_http", "cli", "cli_parser", "pipeline", "report")
+CORE = ("models", "training", "config", "data", "planning", "worlds", "masks", "runtime", "jsonout", "extras")
+OUTER = ("evals", "bench", "serving", "cli", "pipeline", "plots", "export")
 
 
 def module_name(path: Path) -> str:
@@ -86,8 +85,8 @@ def test_the_checker_sees_a_cycle_and_a_layer_breach():
 def test_every_command_the_parser_knows_has_a_handler_in_the_dispatch_table():
     import argparse
 
-    from jepalab.cli import COMMANDS
-    from jepalab.cli_parser import parser
+    from jepalab.cli.main import COMMANDS
+    from jepalab.cli.parser import parser
     sub = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
     assert set(sub.choices) == set(COMMANDS)
 
@@ -104,15 +103,15 @@ def test_the_base_method_reads_without_the_optional_parts():
     """models/world_model.py and objectives.py hold the whole base method, each under 250 lines, and the
     base encoder, predictor and both files read none of the optional parts' settings: those parts are
     variants in modules of their own (models/appearance.py, senses.py, spatial.py, backbones.py)."""
-    for name in ("models/world_model.py", "objectives.py"):
+    for name in ("models/world_model.py", "training/objectives.py"):
         assert len((PACKAGE / name).read_text().splitlines()) < 250, name
-    for name in ("models/world_model.py", "objectives.py", "models/encoder.py", "models/predictor.py"):
+    for name in ("models/world_model.py", "training/objectives.py", "models/encoder.py", "models/predictor.py"):
         assert not settings_read(PACKAGE / name) & OPTIONAL, name
 
 
 def test_train_and_pretrain_share_the_loop():
-    """Steps, LR schedule, clip, logging, checkpoint + resume and interrupts live in loop.py alone."""
-    for name in ("train.py", "pretrain.py", "evals/surprise.py"):
+    """Steps, LR schedule, clip, logging, checkpoint + resume and interrupts live in training/loop.py alone."""
+    for name in ("training/train.py", "training/pretrain.py", "evals/surprise.py"):
         tree = ast.parse((PACKAGE / name).read_text())
         defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         assert not defined & {"lr_at", "apply_gradients", "resume", "save", "run", "truncate_metrics"}, name

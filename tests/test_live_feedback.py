@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from jepalab.cli import main
+from jepalab.cli.main import main
 
 
 def test_settings_from_a_file_with_set_on_top_and_only_the_changes_printed(debug_store, tmp_path, capsys):

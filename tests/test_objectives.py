@@ -1,6 +1,6 @@
 import torch
 
-from jepalab.objectives import latent_stats, make_regularizer, sigreg, vicreg
+from jepalab.training.objectives import latent_stats, make_regularizer, sigreg, vicreg
 
 
 def test_sigreg_is_near_zero_for_gaussian_and_large_when_collapsed():
@@ -41,7 +41,7 @@ def test_latent_stats_detect_collapse():
 
 
 def test_ema_update_is_exact_and_copies_buffers():
-    from jepalab.objectives import ema_update
+    from jepalab.training.objectives import ema_update
     torch.manual_seed(0)
     online = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))
     target = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))

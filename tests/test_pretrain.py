@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from jepalab.cli import main
+from jepalab.cli.main import main
 from jepalab.config import override, preset
 from jepalab.data.video import write_video
 from jepalab.models.video import VideoJEPA
-from jepalab.pretrain import pretrain
+from jepalab.training.pretrain import pretrain
 
 
 def logged(run):
@@ -126,8 +126,8 @@ def test_ctrl_c_in_pretraining_saves_the_step_it_was_in_and_resumes(tmp_path, mo
     import os
     import signal
 
-    import jepalab.loop as loop_module
-    from jepalab.checkpoint import load_video_model
+    import jepalab.training.loop as loop_module
+    from jepalab.training.checkpoint import load_video_model
     cfg = override(preset("video-debug"), ["train.steps=8", "train.checkpoint_every=8", "train.log_every=1"])
     real, calls = loop_module.apply_gradients, []
 

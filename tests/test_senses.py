@@ -45,7 +45,7 @@ def test_bounce_sounds_follow_its_collisions():
 def hearing_model(tmp_path_factory):
     """A small bounce world model that hears (about two minutes on 2 cores)."""
     from jepalab.data.collect import collect
-    from jepalab.train import Trainer
+    from jepalab.training.train import Trainer
     store = collect("bounce", 160, 16, tmp_path_factory.mktemp("d") / "bounce", progress=False)
     cfg = override(
         preset("bounce"),

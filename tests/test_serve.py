@@ -12,9 +12,9 @@ import time
 import numpy as np
 import pytest
 
-from jepalab.cli import main
-from jepalab.client import Client, ServerError
-from jepalab.serve import PlanningServer, PlanningService, ServeOptions, encode_image
+from jepalab.cli.main import main
+from jepalab.serving.client import Client, ServerError
+from jepalab.serving.serve import PlanningServer, PlanningService, ServeOptions, encode_image
 from jepalab.worlds import make
 
 
@@ -184,7 +184,7 @@ def test_sigterm_finishes_the_request_in_flight(run, episode):
 
 
 def test_goals_given_as_states_go_through_the_state_probe(run, server, episode):
-    from jepalab.checkpoint import load_model
+    from jepalab.training.checkpoint import load_model
     from jepalab.evals.probe import StateProbe, state_probe_for
     obs, goal = episode
     code, doc = raw(

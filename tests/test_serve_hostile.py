@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import torch
 
-from jepalab.cli import main
-from jepalab.client import encode_image
-from jepalab.serve import PlanningServer, PlanningService, ServeOptions
+from jepalab.cli.main import main
+from jepalab.serving.client import encode_image
+from jepalab.serving.serve import PlanningServer, PlanningService, ServeOptions
 
 TOKEN = "s3cret"
 

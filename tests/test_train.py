@@ -7,7 +7,7 @@ import torch
 from jepalab.config import override, preset
 from jepalab.evals.probe import position_probe
 from jepalab.models import WorldModel
-from jepalab.train import split_episodes
+from jepalab.training.train import split_episodes
 
 
 def test_training_lowers_prediction_loss_and_does_not_collapse(learned):
@@ -29,22 +29,22 @@ def test_trained_latent_encodes_position_better_than_untrained(learned):
 
 
 def test_vicreg_objective_trains_too(debug_store, tmp_path):
-    from jepalab.train import train
+    from jepalab.training.train import train
     cfg = override(preset("debug"), ["objective.regularizer=vicreg", "objective.weight=1.0", "train.steps=40"])
     _, result = train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     assert np.isfinite(result["loss"]) and result["effective_rank"] > 1.5
 
 
 def test_bf16_autocast_training_runs_and_keeps_fp32_weights(debug_store, tmp_path):
-    from jepalab.train import train
+    from jepalab.training.train import train
     cfg = override(preset("debug"), ["train.precision=bf16", "train.steps=10"])
     model, result = train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     assert np.isfinite(result["loss"]) and all(p.dtype == torch.float32 for p in model.parameters())
 
 
 def test_a_frozen_encoder_stays_as_initialised_while_the_predictor_trains(debug_store, tmp_path):
-    from jepalab.train import train
-    from jepalab.train import Trainer
+    from jepalab.training.train import train
+    from jepalab.training.train import Trainer
     cfg = override(preset("debug"), ["train.steps=3", "model.freeze_encoder=true"]).validate()
     start = Trainer(cfg, debug_store.load_all(), tmp_path / "start", progress=False)
     initial = {k: v.clone() for k, v in start.model.state_dict().items()}
@@ -61,8 +61,8 @@ def test_a_frozen_encoder_stays_as_initialised_while_the_predictor_trains(debug_
 
 
 def test_the_rollout_loss_imagines_from_rollout_context_observed_frames(debug_store, tmp_path):
-    from jepalab.objectives import prediction_loss
-    from jepalab.train import Trainer
+    from jepalab.training.objectives import prediction_loss
+    from jepalab.training.train import Trainer
     cfg = override(preset("debug"), ["objective.rollout_context=2", "objective.rollout_steps=3"])
     trainer = Trainer(cfg.validate(), debug_store.load_all(), tmp_path / "run", progress=False)
     frames, actions = trainer.sampler.sample(4)
@@ -80,7 +80,7 @@ def test_the_rollout_loss_imagines_from_rollout_context_observed_frames(debug_st
 
 
 def test_recalibrating_batchnorm_leaves_a_frozen_encoders_statistics_alone(debug_store, tmp_path):
-    from jepalab.train import Trainer
+    from jepalab.training.train import Trainer
     cfg = override(preset("debug"), ["model.freeze_encoder=true"]).validate()
     trainer = Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     norms = [m for m in trainer.model.encoder.modules() if isinstance(m, torch.nn.BatchNorm1d)]
@@ -91,8 +91,8 @@ def test_recalibrating_batchnorm_leaves_a_frozen_encoders_statistics_alone(debug
 
 
 def test_a_spatial_model_trains_and_its_checkpoint_reloads(debug_store, tmp_path):
-    from jepalab.checkpoint import load_model
-    from jepalab.train import train
+    from jepalab.training.checkpoint import load_model
+    from jepalab.training.train import train
     cfg = override(preset("debug"), ["model.spatial=true", "train.steps=60", "train.checkpoint_every=60"])
     model, result = train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]

@@ -15,7 +15,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load_model": ("jepalab.checkpoint", "load_model"),
+    "load_model": ("jepalab.training.checkpoint", "load_model"),
     "WorldModel": ("jepalab.models", "WorldModel"),
     "preset": ("jepalab.config", "preset"),
     "RunConfig": ("jepalab.config", "RunConfig"),
@@ -23,7 +23,7 @@ _LAZY = {
     "Agent": ("jepalab.planning.agent", "Agent"),
     "collect": ("jepalab.data.collect", "collect"),
     "EpisodeStore": ("jepalab.data.store", "EpisodeStore"),
-    "train_model": ("jepalab.train", "train"),  # not `train`: that name is the module jepalab.train
+    "train_model": ("jepalab.training.train", "train"),  # not `train`: that name is the module jepalab.training.train
 }
 
 

@@ -1,4 +1,4 @@
 """`python -m jepalab ...` (and `torchrun -m jepalab ...`) run the CLI."""
-from .cli import run
+from .cli.main import run
 
 run()

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from .checkpoint import load_model, resolve
+from .training.checkpoint import load_model, resolve
 
 
 class _Encoder(nn.Module):

@@ -15,16 +15,16 @@ from pathlib import Path
 import torch
 
 from . import jsonout
-from . import checkpoint
+from .training import checkpoint
 from .config import RunConfig
 from .data.collect import collect
 from .data.store import EpisodeStore
 from .evals.control import ControlResult, planning_latency, run_control
 from .evals.probe import StateProbe, position_probe
 from .models import WorldModel
-from .report import plot_training, plot_trajectories
-from .loop import latest_metrics
-from .train import split_episodes, train
+from .plots import plot_training, plot_trajectories
+from .training.loop import latest_metrics
+from .training.train import split_episodes, train
 from .worlds import make
 
 

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from jepalab.cli import main
+from jepalab.cli.main import main
 from jepalab.data.importers import import_lerobot, import_videos
 from jepalab.data.store import DataError, EpisodeStore
 from jepalab.data.video import write_video

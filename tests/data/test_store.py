@@ -135,7 +135,7 @@ def test_streamed_episodes_give_the_same_batches_as_held_ones(tmp_path, monkeypa
 
 def test_training_streams_a_store(tmp_path):
     from jepalab.config import override, preset
-    from jepalab.train import train
+    from jepalab.training.train import train
     store = collect("two-room", 6, 20, tmp_path / "d", seed=0, progress=False)
     cfg = override(preset("debug"), ["train.steps=3", "train.stream=on", "train.prefetch=on"])
     _, result = train(cfg, store.load_all(stream=cfg.train.stream), tmp_path / "run", progress=False)

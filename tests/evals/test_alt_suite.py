@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jepalab.cli import main
+from jepalab.cli.main import main
 from jepalab.evals import alt_suite
 from jepalab.evals.surprise import running_normalised
 

@@ -165,7 +165,7 @@ def test_a_tiny_model_trained_on_push_beats_random_actions_on_short_offset_goals
     """About a minute on 2 cores: a small model trained on noisy-expert push data plans the block
     closer to its pose 10 expert steps ahead (dataset protocol) than random actions and zero actions get."""
     from jepalab.data.collect import collect
-    from jepalab.train import train
+    from jepalab.training.train import train
     cfg = override(preset("debug"), ["data.world=push", "data.episodes=150", "data.steps_per_episode=40",
                                      "data.policy=noisy-expert", "model.frameskip=5", "model.history=1",
                                      "model.width=16", "model.latent_dim=64", "model.pred_dim=64",

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from jepalab.cli import main
+from jepalab.cli.main import main
 from jepalab.config import override
 from jepalab.evals.control import run_control
 from jepalab.evals.probe import StateProbe

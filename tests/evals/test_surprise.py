@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from jepalab.cli import main
+from jepalab.cli.main import main
 from jepalab.config import VideoConfig, override, preset
 from jepalab.data.video import write_video
 from jepalab.evals.intuitive_physics import auroc, score_pairs
@@ -20,7 +20,7 @@ from jepalab.evals.surprise import (
     world_model_part_errors,
 )
 from jepalab.models.video import VideoJEPA
-from jepalab.pretrain import pretrain
+from jepalab.training.pretrain import pretrain
 
 
 def small_video_model(**kw) -> VideoJEPA:

@@ -5,8 +5,8 @@ import shutil
 import pytest
 import torch
 
-from jepalab.checkpoint import load_model
-from jepalab.cli import main
+from jepalab.training.checkpoint import load_model
+from jepalab.cli.main import main
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ import shutil
 import pytest
 import torch
 
-from jepalab.checkpoint import CheckpointError, load_model, load_video_model
+from jepalab.training.checkpoint import CheckpointError, load_model, load_video_model
 from jepalab.config import override, preset
-from jepalab.pretrain import pretrain
-from jepalab.train import train
+from jepalab.training.pretrain import pretrain
+from jepalab.training.train import train
 
 
 @pytest.fixture(scope="module")

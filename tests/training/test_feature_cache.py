@@ -6,7 +6,7 @@ import torch
 from jepalab.config import override, preset
 from jepalab.models import WorldModel
 from jepalab.training.feature_cache import CacheMismatch, build, cache_key, load, open_cache, save
-from jepalab.train import Trainer
+from jepalab.training.train import Trainer
 
 
 def frozen_model(seed=0):
@@ -27,8 +27,8 @@ def test_cached_features_are_the_encoders_output_for_the_same_frames(debug_store
 
 
 def test_a_pretrained_video_front_is_cached_before_its_trained_readout(tmp_path):
-    from jepalab.checkpoint import build_world_model
-    from jepalab.pretrain import pretrain
+    from jepalab.training.checkpoint import build_world_model
+    from jepalab.training.pretrain import pretrain
     pretrain(preset("video-debug"), tmp_path / "video", progress=False)
     cfg = override(preset("debug"), ["model.image_size=32", f"model.video_encoder={tmp_path / 'video'}"])
     model = build_world_model(cfg.model).eval()

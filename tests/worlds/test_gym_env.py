@@ -109,7 +109,7 @@ def test_discrete_actions_take_one_score_per_choice():
 
 
 def test_plan_command_on_a_gymnasium_world_with_image_and_state_goals(tmp_path, capsys):
-    from jepalab.cli import main
+    from jepalab.cli.main import main
     run = tmp_path / "run"
     assert main(["train", "--world", "gymnasium:Reacher-v5", "--preset", "debug", "--out", str(run), "--quiet",
                  "--set", "data.episodes=6", "--set", "data.steps_per_episode=12", "--set", "model.image_size=32",

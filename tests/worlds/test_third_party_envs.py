@@ -91,7 +91,7 @@ def test_a_third_party_env_collects_trains_and_plans_end_to_end(tmp_path):
     from jepalab.config import override, preset
     from jepalab.data.collect import collect
     from jepalab.evals.control import run_control
-    from jepalab.train import train
+    from jepalab.training.train import train
     store = collect(ROOMS, 4, 12, tmp_path / "d", image_size=32, progress=False)
     ep = store.load_all()[0]
     assert ep.goal_pixels.shape == (32, 32, 3) and ep.proprio.shape[1] == 2 and ep.state.shape[1] == 2

@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .. import checkpoint
+from ..training import checkpoint
 from ..data.store import write_json_atomic
 
 
@@ -62,7 +62,7 @@ def success_curve(run, minutes=(5, 10, 20, 30), episodes: int = 50, goal_offset:
 
 
 def plot_curve(rows: list[dict], path, title: str = "") -> None:
-    from ..report import _plt
+    from ..plots import _plt
     plt = _plt()
     got = [r for r in rows if r["success_rate"] is not None]
     fig, ax = plt.subplots(figsize=(5, 3.4))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import resolve, sha256_file, versions
+from ..training.checkpoint import resolve, sha256_file, versions
 
 
 def sha256_arrays(*arrays) -> str:

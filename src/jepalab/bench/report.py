@@ -38,8 +38,8 @@ LEGEND = ("mean over seeds ± half-width of its 95 % interval (Student's t over 
 
 def _training_plot(manifest: dict, plots: Path) -> Path | None:
     """The run's training curves, when the checkpoint sits in a run folder with metrics.jsonl."""
-    from ..report import plot_curves
-    from ..loop import latest_metrics
+    from ..plots import plot_curves
+    from ..training.loop import latest_metrics
     run = Path(manifest["checkpoint"]["path"])
     for _ in range(3):
         if (run / "metrics.jsonl").is_file():

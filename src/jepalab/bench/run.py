@@ -50,7 +50,7 @@ def choose_suites(kind: str, cfg, requested: list[str] | None, where: str,
 def bench(checkpoint, out, suites: list[str] | None = None, seeds: int = 3, options: BenchOptions | None = None,
           sets: list[str] = (), command: str = "", progress: bool = True, exclude: tuple = ()) -> dict:
     """Run the suites on `checkpoint` into `out`; `sets` are plan.* overrides for the control suite."""
-    from ..checkpoint import load_any
+    from ..training.checkpoint import load_any
     from ..config import override
     from .report import write_reports
     if seeds < 1:

@@ -161,7 +161,7 @@ class ControlSuite:
 
     def run(self, s: int, plots) -> tuple[dict, dict]:
         from ..evals.intuitive_physics import untrained_twin
-        from ..report import plot_trajectories
+        from ..plots import plot_trajectories
         world = self.cfg.data.world
         _seeded(self.cfg.train.seed)
         results = {"trained": self._control(self.plan, self.model, "planner", s),
@@ -241,7 +241,7 @@ class DatasetControlSuite(ControlSuite):
 
 def _plot_budget(sweep: list[dict], metrics: dict, path) -> None:
     """Success against the budget, each point with its Wilson interval over the seed's episodes."""
-    from ..report import _plt
+    from ..plots import _plt
     from .stats import wilson
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 3.4))
@@ -424,7 +424,7 @@ class ProbeSuite:
 
 def _plot_scatter(scatter: dict, path) -> None:
     """Predicted against true x position (first state dimension) on held-out data, one panel per features."""
-    from ..report import _plt
+    from ..plots import _plt
     plt = _plt()
     fig, axes = plt.subplots(1, len(scatter), figsize=(3.4 * len(scatter), 3.4), squeeze=False)
     for ax, (name, (pred, y)) in zip(axes[0], scatter.items()):

@@ -42,7 +42,7 @@ class VideoConfig:
 
     @property
     def mask_specs(self):
-        from .masks import MaskSpec
+        from ..masks import MaskSpec
 
         return tuple(
             MaskSpec(n, (scale, scale)) for n, scale in ((self.short_blocks, 0.15), (self.long_blocks, 0.7)) if n

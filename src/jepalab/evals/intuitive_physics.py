@@ -114,7 +114,7 @@ def format_physics_table(results: dict) -> str:
 
 def plot_examples(pairs: list[Pair], curves: list, path, per_category: int = 2, title: str = "") -> None:
     """Surprise curves of a few pairs per category: possible vs impossible, the divergence marked."""
-    from ..report import _plt
+    from ..plots import _plt
     plt = _plt()
     cats = list(dict.fromkeys(p.category for p in pairs))
     fig, axes = plt.subplots(per_category, len(cats), figsize=(3.2 * len(cats), 2.4 * per_category), squeeze=False)
@@ -171,7 +171,7 @@ def physics_checkpoint(path, suite=None, pairs_per_category: int = 100, seed: in
     """`jepalab physics`: the checkpoint, its untrained twin and the pixel baseline on one suite
     (read from `suite`, or generated from `seed`: style "bounce", the project's own, or "alt", drawn
     another way by evals/alt_suite.py). -> (report, pairs, curves by model name)."""
-    from ..checkpoint import load_any, resolve
+    from ..training.checkpoint import load_any, resolve
     from . import alt_suite
     from .physics_suite import GENERATOR, make_suite, read_suite
     if style not in ("bounce", "alt"):

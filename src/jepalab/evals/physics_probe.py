@@ -211,7 +211,7 @@ def probe_checkpoint(path, clips: int = 256, attentive_steps: int = 400, seed: i
                      progress: bool = True) -> dict:
     """`jepalab probe`: the checkpoint's encoder beside the same architecture untrained (the weights
     pretraining started from) and raw pixels. -> {"checkpoint", "step", "clips", "results"}."""
-    from ..checkpoint import load_video_model, resolve
+    from ..training.checkpoint import load_video_model, resolve
     from .intuitive_physics import untrained_twin
     model, cfg, meta = load_video_model(path)
     untrained = untrained_twin(model, cfg.train.seed)

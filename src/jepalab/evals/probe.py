@@ -179,7 +179,7 @@ def state_probe_for(checkpoint, model, cfg, step: int, data=None, columns: list[
     it reads this checkpoint (same step, same columns), else one fit on the run's episodes (or the
     store `data`) and saved there. Columns default to the world's goal columns (e.g. push: the
     block's pose), else all proprio."""
-    from ..checkpoint import resolve
+    from ..training.checkpoint import resolve
     from ..data.store import EpisodeStore
     from ..worlds import make
     ckpt = resolve(checkpoint)

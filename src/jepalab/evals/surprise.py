@@ -36,7 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..config import TrainConfig
-from ..loop import TrainingLoop
+from ..training.loop import TrainingLoop
 from ..masks import future_masks
 from ..models.video import VideoJEPA, gather_tokens
 from ..models.part_errors import SurpriseError, _as_video, world_model_part_errors
@@ -248,7 +248,7 @@ def plot_curve(row: dict, path):
     """One video's surprise over its frames, the peak marked; -> the PNG path."""
     from pathlib import Path
 
-    from ..report import _plt
+    from ..plots import _plt
     plt = _plt()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

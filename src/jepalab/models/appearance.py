@@ -105,7 +105,7 @@ class AppearanceWorldModel(WorldModel):
 
     def moving_part(self, z: torch.Tensor) -> torch.Tensor:
         """The appearance part changes only when something goes out of sight or comes back; spreading
-        its changes would push it to follow places (objectives.py, reg_over=changes)."""
+        its changes would push it to follow places (training/objectives.py, reg_over=changes)."""
         return z[..., :z.shape[-1] - self.appearance_dims]
 
     def calibrate(self, clips) -> dict[str, torch.Tensor]:

@@ -1,7 +1,7 @@
 """A world model's error per latent part over a video, and the calibration of those parts.
 
 Kept beside the model, not with the evaluations: every checkpoint save of a model with an appearance
-part calibrates it (models/appearance.py, from train.py), and evals/surprise.py turns the same errors
+part calibrates it (models/appearance.py, from training/train.py), and evals/surprise.py turns the same errors
 into surprise curves.
 """
 from __future__ import annotations

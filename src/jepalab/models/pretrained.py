@@ -8,7 +8,7 @@ Hub, downloaded and loaded without a training run around it.
     model.push_to_hub("owner/name", run_config=cfg)                # pip install 'jepalab[hub]'; HF_TOKEN
     model.run_config                                               # the RunConfig it was trained with, if saved
 
-The weights are checked as a checkpoint's are (weights.py): sha256 recorded in config.json, every
+The weights are checked as a checkpoint's are (models/weights.py): sha256 recorded in config.json, every
 tensor finite, every name and shape the model's own. Nothing is unpickled.
 """
 from __future__ import annotations
@@ -26,8 +26,9 @@ FILES = ("config.json", "model.safetensors", "README.md")
 def save_pretrained(model, folder, run_config=None, card: str | None = None) -> Path:
     from safetensors.torch import save_file
 
-    from .. import __version__, jsonout
-    from ..weights import sha256_file
+    from .. import __version__
+    from .. import jsonout
+    from .weights import sha256_file
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / "model.safetensors"
@@ -94,7 +95,7 @@ def push_to_hub(model, repo_id: str, run_config=None, card: str | None = None, t
 
 def from_pretrained(cls, name: str | os.PathLike, revision: str | None = None, device=None):
     from ..config import ModelConfig, RunConfig
-    from ..weights import CheckpointError, check_weights, read_tensors
+    from .weights import CheckpointError, check_weights, read_tensors
     folder = resolve_pretrained(name, revision)
     config_path = folder / "config.json"
     try:

@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-from ..objectives import ema_update, sigreg
+from ..training.objectives import ema_update, sigreg
 from ..runtime import fp32
 
 

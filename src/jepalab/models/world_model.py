@@ -6,7 +6,7 @@
     rollout(z_ctx, a_ctx, actions)     context + H future actions -> imagined z_1..z_H (B, H, D)
 
 The encoder (models/encoder.py) maps a frame to one latent vector; the predictor (models/predictor.py)
-forecasts the next latent from the latents and actions so far; objectives.jepa_loss trains both;
+forecasts the next latent from the latents and actions so far; training/objectives.jepa_loss trains both;
 planners search action sequences whose rollout ends nearest a goal's latent (planning/).
 
 Actions here are model actions: `frameskip` environment actions concatenated.
@@ -112,7 +112,7 @@ class WorldModel(nn.Module):
         return {"latent": self.cfg.latent_dim}
 
     def moving_part(self, z: torch.Tensor) -> torch.Tensor:
-        """The part of the latent that follows what moves (objectives.py, reg_over=changes): all of it."""
+        """The part of the latent that follows what moves (training/objectives.py, reg_over=changes): all of it."""
         return z
 
     def calibrate(self, clips) -> dict[str, torch.Tensor]:

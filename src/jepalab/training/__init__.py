@@ -1,1 +1,2 @@
-"""Training infrastructure beside the loop: what makes a step cheaper without changing what it learns."""
+"""Training: the JEPA objectives, the one loop (train, pretrain), checkpoints, many processes, logs, and the
+feature cache of frozen encoders."""

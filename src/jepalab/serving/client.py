@@ -1,7 +1,7 @@
 """A small client for `jepalab serve`: the standard library, numpy and Pillow; never torch (a
 robot-side process should not need it).
 
-    from jepalab.client import Client
+    from jepalab.serving.client import Client
     c = Client("http://127.0.0.1:8000", token=None)
     plan = c.plan(obs_pixels, goal=goal_pixels)      # (H, W, 3) uint8 arrays
     plan["actions"]                                   # horizon x action_dim, execute the first

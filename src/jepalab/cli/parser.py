@@ -1,13 +1,13 @@
 """The `jepalab` command's arguments: every command, its options and an example of each.
 
-Kept apart from the commands (cli.py) so that each file reads in one go; it imports nothing heavy,
+Kept apart from the commands (cli/main.py) so that each file reads in one go; it imports nothing heavy,
 so `jepalab --help` answers at once.
 """
 from __future__ import annotations
 
 import argparse
 
-from .config import CHOICES
+from ..config import CHOICES
 
 EXAMPLES = {
     "demo": "jepalab demo --out runs/demo\n  jepalab demo --preset debug --out runs/smoke   # seconds: a quick check",
@@ -98,7 +98,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jepalab", description="JEPA world models: learn from pixels, imagine, plan.",
                                 epilog="examples:\n  " + "\n  ".join(v.splitlines()[0] for v in EXAMPLES.values()),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    from . import __version__
+    from .. import __version__
     p.add_argument("--version", action="version", version=f"jepalab {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -27,7 +27,7 @@ import torch.distributed as dist
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .config import CHOICES
+from ..config import CHOICES
 
 
 def distributed() -> tuple[int, int]:

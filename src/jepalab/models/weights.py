@@ -1,7 +1,7 @@
 """Reading weight files safely: safetensors only (nothing is unpickled), a recorded sha256 checked
 before anything is read, every tensor finite and every name and shape the model's own.
 
-Shared by the training checkpoints (checkpoint.py) and the Hub layout (models/pretrained.py); it
+Shared by the training checkpoints (training/checkpoint.py) and the Hub layout (models/pretrained.py); it
 imports neither, so both can use it.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .data.safe_read import regular_file, sha256_file  # noqa: F401  (re-exported)
+from ..data.safe_read import regular_file, sha256_file  # noqa: F401  (re-exported)
 
 
 class CheckpointError(ValueError):

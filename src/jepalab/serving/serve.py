@@ -22,7 +22,7 @@ backlog. Bodies over `--max-body` bytes and /surprise requests over `--max-frame
 malformed requests get 4xx with a message; with `--token` (or JEPALAB_TOKEN) every route but /health
 needs `Authorization: Bearer TOKEN`. SIGTERM stops accepting connections, finishes the requests in
 flight (for at most `--drain-timeout` seconds), then exits 0. What a hostile client cannot do is
-listed in serve_http.py.
+listed in serving/http.py.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from .client import encode_image  # noqa: F401  (re-exported: the image format the server reads)
-from .serve_http import PlanningServer, RequestError
+from .http import PlanningServer, RequestError
 
 __all__ = ["PlanningServer", "PlanningService", "RequestError", "ServeOptions", "decode_image", "encode_image",
            "serve"]
@@ -113,9 +113,9 @@ class PlanningService:
     """The model, its planner and the worker thread that batches requests for them."""
 
     def __init__(self, checkpoint, options: ServeOptions, goals: str | None = None, state_probe: str | None = None):
-        from .bench.manifest import checkpoint_fingerprint
-        from .checkpoint import load_model
-        from .planning import make_planner
+        from ..bench.manifest import checkpoint_fingerprint
+        from ..training.checkpoint import load_model
+        from ..planning import make_planner
         self.options = options
         self.model, self.cfg, meta = load_model(checkpoint)
         if self.cfg.model.sense_list:
@@ -147,7 +147,7 @@ class PlanningService:
         self.info["goal_ids"] = sorted(self.goals)
         self.state_probe = None
         if state_probe:
-            from .evals.probe import StateProbe
+            from ..evals.probe import StateProbe
             self.state_probe = StateProbe.load(state_probe, self.cfg.model.latent_dim)
             if self.state_probe.step != meta.get("step"):
                 raise ValueError(f"{state_probe}: the probe reads the latent of step {self.state_probe.step}, the "
@@ -272,7 +272,7 @@ class PlanningService:
                 for i in range(len(payloads))]
 
     def _surprise(self, payloads) -> list[dict]:
-        from .evals.surprise import summarize, world_model_curve
+        from ..evals.surprise import summarize, world_model_curve
         video, horizon = payloads[0]
         row = summarize(world_model_curve(self.model, video, horizon=horizon, name="request"))
         return [row]  # non-finite values (no prediction for the first frames) are sent as null

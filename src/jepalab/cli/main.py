@@ -13,18 +13,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import jsonout
-from .cli_parser import parser
+from .. import jsonout
+from .parser import parser
 
 
 def _build_config(args):
-    from .config import override, preset
+    from ..config import override, preset
     return override(preset(args.preset), args.sets)
 
 
 def announce(cfg, preset_name: str, out) -> None:
     """The settings that differ from the preset, not the whole config (that is in OUT/config.json)."""
-    from .config import differences, preset
+    from ..config import differences, preset
     changes = differences(preset(preset_name), cfg)
     print(f"preset {preset_name}" + (f", changed: {'; '.join(changes)}" if changes else ", unchanged")
           + f" (every setting goes to {Path(out) / 'config.json'} as training starts)")
@@ -32,22 +32,22 @@ def announce(cfg, preset_name: str, out) -> None:
 
 def plot_run(out) -> None:
     """RUN/training.png from RUN/metrics.jsonl, at the end of `train` and `pretrain`."""
-    from .report import plot_training
-    from .loop import latest_metrics
+    from ..plots import plot_training
+    from ..training.loop import latest_metrics
     metrics = latest_metrics(out)
     if metrics:
         print(f"training curves: {plot_training(metrics, Path(out) / 'training.png')}")
 
 
 def cmd_demo(args) -> None:
-    from .pipeline import run_demo
+    from ..pipeline import run_demo
     cfg = _build_config(args)
     announce(cfg, args.preset, args.out)
     run_demo(cfg, args.out, data=args.data, resume=args.resume, progress=not args.quiet)
 
 
 def cmd_collect(args) -> None:
-    from .data.collect import collect
+    from ..data.collect import collect
     world = args.env or args.world or "two-room"
     if args.env and not args.env.startswith("gymnasium:"):
         raise ValueError(f"--env takes gymnasium:ID (e.g. gymnasium:Reacher-v5), got {args.env!r}")
@@ -57,11 +57,11 @@ def cmd_collect(args) -> None:
 
 
 def cmd_import(args) -> None:
-    from .data.importers import import_lerobot, import_store, import_videos
+    from ..data.importers import import_lerobot, import_store, import_videos
     if args.passive and not args.videos:
         raise ValueError("--passive is for --videos (a LeRobot dataset or a store holds its own actions)")
     if args.lerobot:
-        from .extras import require
+        from ..extras import require
         require("lerobot")
     if args.videos:
         store = import_videos(args.videos, args.out, args.fps, args.image_size, progress=not args.quiet,
@@ -80,11 +80,11 @@ def cmd_import(args) -> None:
 
 
 def cmd_inspect(args) -> None:
-    from .data.inspect import contact_sheet, format_summary, summarize
-    from .data.store import EpisodeStore
+    from ..data.inspect import contact_sheet, format_summary, summarize
+    from ..data.store import EpisodeStore
     store = EpisodeStore(args.data)
     if args.add_checksums:
-        from .data.checksums import add_checksums
+        from ..data.checksums import add_checksums
         n = add_checksums(store, progress=not getattr(args, "quiet", False))
         print(f"{store.root}: checksums recorded for {n} episode(s)")
     summary, episodes = summarize(store, args.limit)
@@ -96,14 +96,14 @@ def cmd_inspect(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from .config import override, preset
-    from .data.collect import collect
-    from .data.store import EpisodeStore
-    from .train import train
-    from .parallel import barrier, distributed
+    from ..config import override, preset
+    from ..data.collect import collect
+    from ..data.store import EpisodeStore
+    from ..training.train import train
+    from ..training.parallel import barrier, distributed
     rank, _ = distributed()  # under torchrun: rank 0 collects and reports, every rank trains
     if not args.resume:  # before collecting or loading data, not minutes later
-        from .checkpoint import refuse_fresh_start
+        from ..training.checkpoint import refuse_fresh_start
         refuse_fresh_start(args.out)
     explicit = {s.partition("=")[0] for s in args.sets}
     collection = sorted(k for k in explicit if k.startswith("data.") and k != "data.world")
@@ -164,10 +164,10 @@ def cmd_train(args) -> None:
 
 
 def cmd_plan(args) -> None:
-    from .checkpoint import load_model, resolve
-    from .config import override
-    from .data.store import EpisodeStore
-    from .pipeline import evaluate, format_table
+    from ..training.checkpoint import load_model, resolve
+    from ..config import override
+    from ..data.store import EpisodeStore
+    from ..pipeline import evaluate, format_table
     model, cfg, meta = load_model(args.checkpoint)
     sets = list(args.sets)
     for key, val in (("episodes", args.episodes), ("planner", args.planner), ("seed", args.seed)):
@@ -184,7 +184,7 @@ def cmd_plan(args) -> None:
     episodes = run_data.load_all(limit=200) if run_data.index_path.is_file() else None
     state_probe = None
     if args.goal == "state":
-        from .evals.probe import state_probe_for
+        from ..evals.probe import state_probe_for
         columns = [int(c) for c in args.state_columns.split(",")] if args.state_columns else None
         state_probe, where = state_probe_for(args.checkpoint, model, cfg, meta["step"], data=args.data, columns=columns)
         print(f"state probe {where}: columns {state_probe.columns}, held-out R² {state_probe.r2:.3f}")
@@ -200,15 +200,15 @@ def cmd_plan(args) -> None:
 
 
 def cmd_pretrain(args) -> None:
-    from .config import override
-    from .pretrain import pretrain
+    from ..config import override
+    from ..training.pretrain import pretrain
     cfg = _build_config(args)
     if not hasattr(cfg, "video"):
         raise ValueError(f"preset {args.preset!r} is not a video pretraining preset (use video-small or video-debug)")
     sets = ([f"source.world={args.world}"] if args.world else [f"source.store={args.data}"] if args.data
             else [f"source.videos={','.join(args.videos)}"])
     cfg = override(cfg, sets)
-    from .parallel import distributed
+    from ..training.parallel import distributed
     if distributed()[0] == 0:
         announce(cfg, args.preset, args.out)
     _, result = pretrain(cfg, args.out, resume=args.resume, progress=not args.quiet)
@@ -222,7 +222,7 @@ def cmd_pretrain(args) -> None:
 
 
 def cmd_probe(args) -> None:
-    from .evals.physics_probe import format_probe_table, probe_checkpoint
+    from ..evals.physics_probe import format_probe_table, probe_checkpoint
     if args.clips < 8 or args.steps < 1:
         raise ValueError("--clips must be >= 8 and --steps >= 1")
     report = probe_checkpoint(args.checkpoint, clips=args.clips, attentive_steps=args.steps, seed=args.seed,
@@ -240,9 +240,9 @@ def cmd_surprise(args) -> None:
 
     import numpy as np
 
-    from .checkpoint import load_any
-    from .data.video import iter_frames
-    from .evals.surprise import plot_curve, running_normalised, summarize, surprise_curve
+    from ..training.checkpoint import load_any
+    from ..data.video import iter_frames
+    from ..evals.surprise import plot_curve, running_normalised, summarize, surprise_curve
     model, cfg, _ = load_any(args.checkpoint)
     size = cfg.video.size if hasattr(cfg, "video") else cfg.model.image_size
     plots = Path(args.plots)
@@ -266,8 +266,8 @@ def cmd_surprise(args) -> None:
 
 
 def cmd_physics(args) -> None:
-    from .evals.intuitive_physics import format_physics_table, physics_checkpoint, write_physics_report
-    from .evals.physics_suite import make_suite, write_suite
+    from ..evals.intuitive_physics import format_physics_table, physics_checkpoint, write_physics_report
+    from ..evals.physics_suite import make_suite, write_suite
     if args.pairs < 1:
         raise ValueError("--pairs must be >= 1")
     if args.make_suite:
@@ -289,7 +289,7 @@ def cmd_physics(args) -> None:
 def cmd_bench(args) -> None:
     import shlex
     if args.verify:
-        from .bench.verify import verify
+        from ..bench.verify import verify
         checks = verify(args.verify, progress=not args.quiet)
         for what, ok, detail in checks:
             print(f"{'ok  ' if ok else 'FAIL'} {what}: {detail}")
@@ -298,7 +298,7 @@ def cmd_bench(args) -> None:
         print(f"{args.verify}: verified")
         return
     if args.compare:
-        from .bench.verify import compare
+        from ..bench.verify import compare
         table = compare(args.compare)
         print(table)
         if args.out:
@@ -306,9 +306,9 @@ def cmd_bench(args) -> None:
             Path(args.out).write_text(table + "\n")
             print(f"table: {args.out}")
         return
-    from .bench.run import bench
-    from .bench.stats import format_stat
-    from .bench.suites import BenchOptions
+    from ..bench.run import bench
+    from ..bench.stats import format_stat
+    from ..bench.suites import BenchOptions
     if not args.out:
         raise ValueError("bench needs --out (a results folder)")
     bad = [s for s in args.sets if not s.startswith("plan.")]
@@ -325,7 +325,7 @@ def cmd_bench(args) -> None:
         budget=args.budget,
     )
     suites = [s.strip() for s in args.suites.split(",") if s.strip()] if args.suites else None
-    from .bench.suites import PROTOCOLS
+    from ..bench.suites import PROTOCOLS
     excluded = [x for p, names in PROTOCOLS.items() if p != "both" for x in names if x not in PROTOCOLS[args.protocol]]
     results = bench(args.checkpoint, args.out, suites, args.seeds, options, sets=args.sets, exclude=excluded,
                     command="jepalab " + shlex.join(sys.argv[1:]), progress=not args.quiet)
@@ -342,7 +342,7 @@ def cmd_serve(args) -> None:
     import math
     import os
 
-    from .serve import ServeOptions, serve
+    from ..serving.serve import ServeOptions, serve
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port {args.port}: a port number is 0..65535 (0: any free port)")
     for name in ("max_batch", "queue_size", "max_frames", "max_connections"):
@@ -363,8 +363,8 @@ def cmd_serve(args) -> None:
 
 
 def cmd_export(args) -> None:
-    from .export import export_hub, export_programs
-    from .extras import require
+    from ..export import export_hub, export_programs
+    from ..extras import require
     if args.format == "onnx":
         require("export")
     if args.format == "hub":
@@ -377,8 +377,8 @@ def cmd_export(args) -> None:
 
 
 def cmd_export_data(args) -> None:
-    from .data.lerobot import export_store
-    from .extras import require
+    from ..data.lerobot import export_store
+    from ..extras import require
     require("lerobot")
     out, report = export_store(args.store, args.lerobot, args.fps, args.video_codec, args.crf)
     for field, what in report.items():
@@ -387,7 +387,7 @@ def cmd_export_data(args) -> None:
 
 
 def cmd_config(args) -> None:
-    from .config import help_lines, preset
+    from ..config import help_lines, preset
     print("\n".join(help_lines(preset(args.preset))))
 
 
@@ -414,16 +414,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     handler = COMMANDS[args.command]
     if getattr(args, "config", None):  # the file's settings first, so that --set overrides them
-        from .config import file_assignments
+        from ..config import file_assignments
         try:
             args.sets = file_assignments(args.config) + args.sets
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
     if getattr(args, "trust_unverified", False):
-        from .checkpoint import trust_unverified
+        from ..training.checkpoint import trust_unverified
         trust_unverified()
-    from .runtime import tune_allocator
+    from ..runtime import tune_allocator
     tune_allocator()
     try:
         handler(args)
@@ -438,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """The `jepalab` command: main(), then the exit a torchrun worker needs (parallel.leave)."""
-    from .parallel import leave
+    from ..training.parallel import leave
     leave(main())
 
 

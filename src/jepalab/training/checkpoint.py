@@ -30,12 +30,12 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from . import jsonout
-from .config import ModelConfig, RunConfig
-from .data.safe_read import as_user_file, read_json, regular_file, sha256_json
-from .data.store import write_json_atomic
+from .. import jsonout
+from ..config import ModelConfig, RunConfig
+from ..data.safe_read import as_user_file, read_json, regular_file, sha256_json
+from ..data.store import write_json_atomic
 from .parallel import load_full_optimizer_state, load_full_state
-from .weights import CheckpointError, check_weights, read_tensors, sha256_file  # noqa: F401  (re-exported)
+from ..models.weights import CheckpointError, check_weights, read_tensors, sha256_file  # noqa: F401  (re-exported)
 
 FORMAT = "jepalab-checkpoint"
 FORMAT_VERSION = 1
@@ -51,7 +51,7 @@ def trust_unverified(on: bool = True) -> None:
 
 def versions() -> dict:
     import numpy
-    from . import __version__
+    from .. import __version__
     return {"jepalab": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
             "python": platform.python_version()}
 
@@ -267,7 +267,7 @@ def _config(ckpt: Path, meta: dict, cls):
 
 def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
     """-> (WorldModel in eval mode, RunConfig, meta). `expect` refuses a different architecture."""
-    from .models import WorldModel
+    from ..models import WorldModel
     ckpt = resolve(path)
     meta = read_meta(ckpt)
     if meta.get("kind", "world") != "world":
@@ -279,7 +279,7 @@ def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
     if expect is not None and expect != cfg.model:
         diff = {k: (v, getattr(expect, k)) for k, v in vars(cfg.model).items() if getattr(expect, k) != v}
         raise CheckpointError(f"{ckpt}: model config differs from the one expected (checkpoint vs expected): {diff}")
-    from .models.pretrained import video_from_meta
+    from ..models.pretrained import video_from_meta
     try:  # built on a frozen video encoder, whose config and weights this checkpoint carries
         video = video_from_meta(meta.get("video_encoder"))
     except TypeError as e:
@@ -292,9 +292,9 @@ def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
 def build_world_model(cfg: ModelConfig, video=None):
     """A new WorldModel for `cfg` with random weights, except a frozen pretrained video encoder
     (model.video_encoder), whose config and weights are read from its run."""
-    from .models import WorldModel
+    from ..models import WorldModel
     if cfg.video_encoder.startswith("hf:") and video is None:  # a transformers V-JEPA 2 encoder
-        from .models.hf_video import load_pretrained_encoder
+        from ..models.hf_video import load_pretrained_encoder
         spec, weights = load_pretrained_encoder(cfg.video_encoder[3:])
         model = WorldModel(cfg, video=spec)
         model.encoder.backbone.video.load_state_dict(weights)
@@ -309,8 +309,8 @@ def build_world_model(cfg: ModelConfig, video=None):
 
 def load_video_model(path: str | os.PathLike):
     """-> (VideoJEPA in eval mode, PretrainConfig, meta) from a `jepalab pretrain` run or checkpoint."""
-    from .config import PretrainConfig
-    from .models.video import VideoJEPA
+    from ..config import PretrainConfig
+    from ..models.video import VideoJEPA
     ckpt = resolve(path)
     meta = read_meta(ckpt)
     if meta.get("kind") != "video":

@@ -21,14 +21,14 @@ import torch
 from tqdm.auto import tqdm
 
 from . import checkpoint
-from .config import RunConfig
-from .data.sequences import Prefetcher, SequenceSampler
-from .data.store import Episode
+from ..config import RunConfig
+from ..data.sequences import Prefetcher, SequenceSampler
+from ..data.store import Episode
 from .loop import TrainingLoop, processes
-from .models import WorldModel
+from ..models import WorldModel
 from .objectives import jepa_loss, make_regularizer, prediction_loss
 from .parallel import gather_rows, is_sharded, local_statistics, training_step_module
-from .runtime import resolve_device, to_device, tune_allocator
+from ..runtime import resolve_device, to_device, tune_allocator
 
 
 # Settings a resumed run may change: the step budget (to train longer) and bookkeeping.
@@ -100,7 +100,7 @@ class Trainer(TrainingLoop):
     def feature_cache_applies(self) -> bool:
         """train.cache_latents: whether this run trains from a frozen front's cached features."""
         mode, front = self.cfg.train.cache_latents, self.model.encoder.frozen_front
-        from .models.encoder import Encoder
+        from ..models.encoder import Encoder
         why_not = ("the encoder learns end to end: nothing of it is frozen" if front is None else
                    "the model fuses more than frames (model.senses, appearance or spatial)"
                    if type(self.model) is not WorldModel or type(self.model.encoder) is not Encoder else
@@ -238,7 +238,7 @@ class Trainer(TrainingLoop):
         if self.cfg.model.freeze_encoder and self.step == 0:
             self.recalibrate_batchnorm(frozen=True)  # before a cache: the frozen front's output depends on them
         if self.caches_features and not self.sampler.features:
-            from .training.feature_cache import open_cache
+            from .feature_cache import open_cache
             if self.batches is not None:
                 self.batches.pause()
             folder = self.out / "feature_cache" if self.out is not None and self.rank == 0 else None

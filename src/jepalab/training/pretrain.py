@@ -6,7 +6,7 @@
 Each step: a batch of clips -> multi-block masks (masks.py) -> context tokens
 through the encoder, target latents from the EMA encoder (or the encoder itself
 with SIGReg) -> L1 between predicted and target latents -> AdamW step -> EMA
-update. Metrics and checkpoints as in train.py; the checkpoint's meta says
+update. Metrics and checkpoints as in training/train.py; the checkpoint's meta says
 `"kind": "video"`.
 """
 from __future__ import annotations
@@ -16,13 +16,13 @@ from pathlib import Path
 import torch
 
 from . import checkpoint
-from .config import PretrainConfig
-from .data.clips import make_clip_source
+from ..config import PretrainConfig
+from ..data.clips import make_clip_source
 from .loop import TrainingLoop, processes
-from .masks import future_masks, multiblock_masks
-from .models.video import VideoJEPA
+from ..masks import future_masks, multiblock_masks
+from ..models.video import VideoJEPA
 from .parallel import full_state, is_sharded, reshard, training_step_module
-from .runtime import resolve_device, to_device, tune_allocator
+from ..runtime import resolve_device, to_device, tune_allocator
 
 
 def ema_momentum(step: int, cfg: PretrainConfig) -> float:

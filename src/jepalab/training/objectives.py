@@ -2,7 +2,7 @@
 terms. `jepa_loss` is the whole loss of an action-conditioned world model; the rest are its parts,
 small, pure and unit-tested.
 
-    from jepalab.objectives import sigreg
+    from jepalab.training.objectives import sigreg
     sigreg(torch.randn(1024, 128))        # ~0: already an isotropic Gaussian
     sigreg(torch.zeros(1024, 128))        # large: collapsed
 
@@ -122,7 +122,7 @@ def jepa_loss(model, obs, actions: torch.Tensor, o, history: int, regularizer, g
       apart), plus o.frames_weight times the term over whole frames.
     -> (loss, {"loss", "pred_loss", "rollout_loss", "reg_loss", "z"}: detached tensors).
     """
-    from .runtime import fp32
+    from ..runtime import fp32
     W = history
     z = model.encode(obs)  # (B, T+1, D)
     pred = model.predict(z[:, :W], actions[:, :W])  # (B, W, D): z_1..z_W

@@ -18,11 +18,12 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from . import checkpoint, jsonout
-from .config import dumps
+from . import checkpoint
+from .. import jsonout
+from ..config import dumps
 from .objectives import latent_stats
 from .parallel import distributed, full_optimizer_state, full_state, grad_norm_value, open_metrics
-from .runtime import ThreadGovernor, autocast, step_interrupts
+from ..runtime import ThreadGovernor, autocast, step_interrupts
 
 
 def lr_at(step: int, cfg) -> float:
@@ -183,7 +184,7 @@ class TrainingLoop:
     @property
     def precision(self) -> str:
         """train.precision as this run applies it (runtime.resolve_precision: auto decides here)."""
-        from .runtime import resolve_precision
+        from ..runtime import resolve_precision
         if not hasattr(self, "_precision"):
             self._precision = resolve_precision(self.t.precision, self.device)
         return self._precision

@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from . import jsonout
-from .config import CHOICES
+from .. import jsonout
+from ..config import CHOICES
 
 LOGGERS = CHOICES["train.logger"]
 
