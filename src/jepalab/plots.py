@@ -1,4 +1,5 @@
-"""Plots of a run: training curves and planned vs executed trajectories on the world's map.
+"""The plotting module: training curves and planned vs executed trajectories on the world's map, and
+`pyplot()`, the one way every other plot in jepalab gets matplotlib.
 
 Matplotlib with the Agg backend: works on machines without a screen.
 """
@@ -9,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (imported on first use: jepalab's start stays fast)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -23,7 +25,7 @@ def plot_training(metrics: list[dict], path: Path) -> Path:
         keys = [k for k, v in metrics[0].items() if k not in ("step", "train_seconds", "skipped_files", "lr")
                 and isinstance(v, (int, float))][:6]
         return plot_curves(metrics, keys, path)
-    plt = _plt()
+    plt = pyplot()
     steps = [m["step"] for m in metrics]
     fig, ax = plt.subplots(1, 4, figsize=(16, 3.4))
     ax[0].semilogy(steps, [m["pred_loss"] for m in metrics], label="prediction (train)")
@@ -49,7 +51,7 @@ def plot_training(metrics: list[dict], path: Path) -> Path:
 
 def plot_curves(metrics: list[dict], keys: list[str], path: Path) -> Path:
     """One panel per key of metrics.jsonl's records, against the step."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, max(1, len(keys)), figsize=(3.6 * max(1, len(keys)), 3.2), squeeze=False)
     for ax, k in zip(axes[0], keys):
         ax.plot([m["step"] for m in metrics], [m.get(k, float("nan")) for m in metrics])
@@ -66,7 +68,7 @@ def plot_trajectories(background: np.ndarray, results: list, path: Path, episode
                       plan_positions: list | None = None, goal_radius: float = 0.08) -> Path:
     """One panel per episode: the map, the start, the goal, each policy's executed path and
     (dashed) the first plan the model imagined, read out through a position probe."""
-    plt = _plt()
+    plt = pyplot()
     colors = {"planner": "tab:blue", "untrained": "tab:orange", "random": "tab:gray", "noop": "tab:brown"}
     n = min(episodes, len(results[0].paths))
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4))

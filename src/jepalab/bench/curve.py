@@ -62,8 +62,8 @@ def success_curve(run, minutes=(5, 10, 20, 30), episodes: int = 50, goal_offset:
 
 
 def plot_curve(rows: list[dict], path, title: str = "") -> None:
-    from ..plots import _plt
-    plt = _plt()
+    from ..plots import pyplot
+    plt = pyplot()
     got = [r for r in rows if r["success_rate"] is not None]
     fig, ax = plt.subplots(figsize=(5, 3.4))
     ax.plot([r["train_seconds"] / 60 for r in got], [r["success_rate"] for r in got], "o-")

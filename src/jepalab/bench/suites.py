@@ -241,9 +241,9 @@ class DatasetControlSuite(ControlSuite):
 
 def _plot_budget(sweep: list[dict], metrics: dict, path) -> None:
     """Success against the budget, each point with its Wilson interval over the seed's episodes."""
-    from ..plots import _plt
+    from ..plots import pyplot
     from .stats import wilson
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.4))
     rates = [r["success_rate"] for r in sweep]
     bounds = [wilson(round(r["success_rate"] * r["episodes"]), r["episodes"]) for r in sweep]
@@ -424,8 +424,8 @@ class ProbeSuite:
 
 def _plot_scatter(scatter: dict, path) -> None:
     """Predicted against true x position (first state dimension) on held-out data, one panel per features."""
-    from ..plots import _plt
-    plt = _plt()
+    from ..plots import pyplot
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(scatter), figsize=(3.4 * len(scatter), 3.4), squeeze=False)
     for ax, (name, (pred, y)) in zip(axes[0], scatter.items()):
         k = min(len(y), 2000)

@@ -114,8 +114,8 @@ def format_physics_table(results: dict) -> str:
 
 def plot_examples(pairs: list[Pair], curves: list, path, per_category: int = 2, title: str = "") -> None:
     """Surprise curves of a few pairs per category: possible vs impossible, the divergence marked."""
-    from ..plots import _plt
-    plt = _plt()
+    from ..plots import pyplot
+    plt = pyplot()
     cats = list(dict.fromkeys(p.category for p in pairs))
     fig, axes = plt.subplots(per_category, len(cats), figsize=(3.2 * len(cats), 2.4 * per_category), squeeze=False)
     for j, c in enumerate(cats):

@@ -248,8 +248,8 @@ def plot_curve(row: dict, path):
     """One video's surprise over its frames, the peak marked; -> the PNG path."""
     from pathlib import Path
 
-    from ..plots import _plt
-    plt = _plt()
+    from ..plots import pyplot
+    plt = pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(7, 2.6))
