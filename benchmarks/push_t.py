@@ -9,7 +9,7 @@ expert trajectories from seeds 700,000+, 710,000+, 720,000+, never collected for
 protocol: the world's own targets from seeds 100,000+), each with the untrained model, random actions
 and zero actions in the same run, and the success-vs-training-time curve (bench/curve.py) at 5, 10,
 20 and 30 minutes. Prints one JSON object with the wall times, the figures and the issue's targets.
-Any preset setting can be changed with --set (e.g. --set model.spatial=true).
+Any preset setting can be changed with --set (e.g. --set model.variant=spatial).
 """
 from __future__ import annotations
 

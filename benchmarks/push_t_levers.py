@@ -31,12 +31,13 @@ import torch
 COLUMNS = ("pusher x", "pusher y", "block x", "block y", "block cos", "block sin")
 LEVERS = {  # name -> (settings over the push-t preset, data: (image size, episodes))
     "base": ([], (64, 1000)),
-    "proprio": (["model.senses=proprio", "model.proprio_dim=6", "model.proprio_columns=0,1"], (64, 1000)),
+    "proprio": (["model.variant=senses", "model.senses=proprio", "model.proprio_dim=6", "model.proprio_columns=0,1"],
+                (64, 1000)),
     "history3": (["model.history=3", "plan.context=3"], (64, 1000)),
     "rollout2": (["objective.rollout_steps=2"], (64, 1000)),
     "px96": (["model.image_size=96"], (96, 1000)),
     "data5k": (["data.episodes=5000"], (64, 5000)),
-    "spatial": (["model.spatial=true", "model.latent_dim=256"], (64, 1000)),
+    "spatial": (["model.variant=spatial", "model.latent_dim=256"], (64, 1000)),
     "frozen": (["model.video_encoder={pretrained}"], (64, 1000)),
     # LeWorldModel's encoder and settings: ViT-tiny widths (192 x 12 blocks) read out through CLS, predictor
     # 6 x 192, history 3, SIGReg 0.09 with 1024 projections, AdamW 5e-5 / 1e-3, batch 128

@@ -127,7 +127,7 @@ def test_custom_action_size_is_taken_from_the_data(tmp_path):
 def test_train_takes_the_proprio_size_of_a_sensed_model_from_the_data(debug_store, tmp_path):
     out = tmp_path / "sensed"
     assert main(["train", "--data", str(debug_store.root), "--preset", "debug", "--out", str(out), "--quiet",
-                 "--set", "model.senses=proprio", "--set", "train.steps=2"]) == 0
+                 "--set", "model.variant=senses", "--set", "model.senses=proprio", "--set", "train.steps=2"]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["model"]["senses"] == "proprio" and cfg["model"]["proprio_dim"] == 2  # two-room: x, y
 

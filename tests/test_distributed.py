@@ -132,14 +132,14 @@ def test_leave_without_a_process_group_is_a_plain_exit():
 
 
 def test_an_fsdp_run_saves_the_surprise_scales_a_plain_process_would(debug_store, tmp_path):
-    """model.appearance: a sharded model runs only through its forward, so rank 0 calibrates a plain
+    """model.variant=appearance: a sharded model runs only through its forward, so rank 0 calibrates a plain
     copy of the gathered weights; the scales must be those of the saved weights on the training clips."""
     import numpy as np
 
     from jepalab.training.checkpoint import load_model
     from jepalab.evals.surprise import calibrate_surprise
     from jepalab.training.train import split_episodes
-    sets = [s.replace("train.steps=8", "train.steps=4") for s in STEPS] + ["model.appearance=true",
+    sets = [s.replace("train.steps=8", "train.steps=4") for s in STEPS] + ["model.variant=appearance",
                                                                             "train.parallel=fsdp"]
     torchrun(tmp_path, debug_store.root, tmp_path / "fsdp", 2, sets)
     model, cfg, _ = load_model(tmp_path / "fsdp")

@@ -120,3 +120,16 @@ def test_train_and_pretrain_share_the_loop():
         assert not called & {"step_interrupts", "open_metrics", "AdamW", "clip_grad_norm_", "backward"}, name
         assert any(isinstance(n, ast.ClassDef) and any(getattr(b, "id", "") == "TrainingLoop" for b in n.bases)
                    for n in ast.walk(tree)), name
+
+
+def test_variants_are_built_from_one_named_setting_not_a_registry():
+    """models.build(cfg) picks the class by model.variant from a literal table, importing only that
+    module; no __new__, no __init_subclass__ and no list that imports fill."""
+    for path in (PACKAGE / "models").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        defined = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        assert not defined & {"__new__", "__init_subclass__"}, path.name
+    from jepalab.config import CHOICES
+    from jepalab.models.build import VARIANTS, model_class
+    assert tuple(VARIANTS) == CHOICES["model.variant"]
+    assert all(model_class(v).variant == v for v in VARIANTS)

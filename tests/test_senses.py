@@ -5,13 +5,13 @@ import torch
 
 from jepalab.config import ModelConfig, override, preset
 from jepalab.data.audio import frame_features, impact_sound
-from jepalab.models.world_model import WorldModel
+from jepalab.models import build
 
 
 def test_fusion_shapes_and_missing_senses():
     torch.manual_seed(0)
-    model = WorldModel(ModelConfig(width=8, latent_dim=32, pred_dim=32, pred_depth=1, pred_heads=2, history=2,
-                                   senses="proprio,audio", proprio_dim=3)).eval()
+    model = build(ModelConfig(width=8, latent_dim=32, pred_dim=32, pred_depth=1, pred_heads=2, history=2,
+                              variant="senses", senses="proprio,audio", proprio_dim=3)).eval()
     obs = {"pixels": torch.randint(0, 255, (2, 5, 64, 64, 3), dtype=torch.uint8),
            "proprio": torch.randn(2, 5, 3), "audio": torch.rand(2, 5, 16, 8)}
     z = model.encode(obs)
@@ -51,7 +51,7 @@ def hearing_model(tmp_path_factory):
         preset("bounce"),
         [
             "model.senses=audio",
-            "model.appearance=false",
+            "model.variant=senses",
             "model.width=16",
             "model.latent_dim=64",
             "model.pred_dim=64",

@@ -93,12 +93,12 @@ def test_recalibrating_batchnorm_leaves_a_frozen_encoders_statistics_alone(debug
 def test_a_spatial_model_trains_and_its_checkpoint_reloads(debug_store, tmp_path):
     from jepalab.training.checkpoint import load_model
     from jepalab.training.train import train
-    cfg = override(preset("debug"), ["model.spatial=true", "train.steps=60", "train.checkpoint_every=60"])
+    cfg = override(preset("debug"), ["model.variant=spatial", "train.steps=60", "train.checkpoint_every=60"])
     model, result = train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert lines[-1]["val_pred_loss"] < lines[0]["val_pred_loss"] and result["effective_rank"] > 2.0
     loaded, loaded_cfg, _ = load_model(tmp_path / "run")
-    assert loaded_cfg.model.spatial and loaded.cfg.cells == 16
+    assert loaded_cfg.model.variant == "spatial" and loaded.cfg.cells == 16
     frames = torch.from_numpy(debug_store.load_all()[0].pixels[:2])
     with torch.no_grad():
         model.eval()

@@ -54,9 +54,9 @@ def programs(model) -> dict:
 
 def export_programs(checkpoint, out, fmt: str) -> dict[str, Path]:
     model, cfg, _ = load_model(checkpoint)
-    if cfg.model.sense_list or cfg.model.appearance:
-        raise ValueError(f"{checkpoint}: export takes frame-only models without model.appearance (this one has "
-                         f"senses {cfg.model.senses!r}, appearance {cfg.model.appearance})")
+    if cfg.model.variant in ("senses", "appearance"):
+        raise ValueError(f"{checkpoint}: export takes models of frames alone (model.variant base or spatial); this "
+                         f"one is model.variant={cfg.model.variant}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     batch = torch.export.Dim("batch", min=1, max=4096)

@@ -80,10 +80,10 @@ def test_world_model_surprise_uses_zero_actions_and_its_history(learned):
 def test_calibrated_surprise_counts_each_part_in_its_own_units():
     """A model with an appearance part scores plain mean squared error until calibrated; then each
     part's error in units of its median on the calibration clips, summed over the parts."""
-    from jepalab.models import WorldModel
+    from jepalab.models import build
     from jepalab.worlds.bounce import sample_scene, simulate
     torch.manual_seed(0)
-    model = WorldModel(override(preset("debug"), ["model.appearance=true"]).validate().model).eval()
+    model = build(override(preset("debug"), ["model.variant=appearance"]).validate().model).eval()
     rng = np.random.default_rng(0)
     clips = [simulate(sample_scene(rng, frames=12)).frames for _ in range(4)]
     parts = model.surprise_parts()

@@ -2,16 +2,16 @@ import pytest
 import torch
 
 from jepalab.config import preset
-from jepalab.models import WorldModel
+from jepalab.models import WorldModel, build
 
 
 @pytest.fixture(params=["vector", "spatial"])
 def model(request):
-    """One latent vector per frame, and a grid of cell tokens (model.spatial): the same surface."""
+    """One latent vector per frame, and a grid of cell tokens (model.variant=spatial): the same surface."""
     torch.manual_seed(0)
     cfg = preset("debug")
-    cfg.model.spatial = request.param == "spatial"
-    return WorldModel(cfg.validate().model).eval()
+    cfg.model.variant = "spatial" if request.param == "spatial" else "base"
+    return build(cfg.validate().model).eval()
 
 
 def test_shapes(model):
@@ -91,8 +91,8 @@ def test_spatial_latent_keeps_a_cells_content_in_that_cells_token():
     """A change in one corner of the frame moves that corner's token more than the opposite one's."""
     torch.manual_seed(0)
     cfg = preset("debug")
-    cfg.model.spatial = True
-    m = WorldModel(cfg.validate().model).eval()
+    cfg.model.variant = "spatial"
+    m = build(cfg.validate().model).eval()
     frames = torch.full((2, 64, 64, 3), 40, dtype=torch.uint8)
     frames[1, :16, :16] = 230  # top-left cell
     z = m.encode(frames).reshape(2, m.cfg.cells, -1)
@@ -102,9 +102,10 @@ def test_spatial_latent_keeps_a_cells_content_in_that_cells_token():
 
 def test_spatial_needs_the_cnn_and_whole_cells():
     from jepalab.config import override
-    for bad, why in ((["model.spatial=true", "model.encoder=vit"], "cnn encoder"),
-                     (["model.spatial=true", "model.senses=proprio", "model.proprio_dim=2"], "frames only"),
-                     (["model.spatial=true", "model.latent_dim=60"], "multiple of the 16 cells")):
+    for bad, why in ((["model.variant=spatial", "model.encoder=vit"], "cnn encoder"),
+                     (["model.variant=spatial", "model.senses=proprio", "model.proprio_dim=2"], "goes with "
+                                                                                                 "model.variant=senses"),
+                     (["model.variant=spatial", "model.latent_dim=60"], "multiple of the 16 cells")):
         with pytest.raises(ValueError, match=why):
             override(preset("debug"), bad).validate()
 
@@ -112,7 +113,7 @@ def test_spatial_needs_the_cnn_and_whole_cells():
 def _appearance_model() -> WorldModel:
     from jepalab.config import override
     torch.manual_seed(0)
-    return WorldModel(override(preset("debug"), ["model.appearance=true"]).validate().model).eval()
+    return build(override(preset("debug"), ["model.variant=appearance"]).validate().model).eval()
 
 
 def _scene(x: int, color=(230, 80, 60)) -> torch.Tensor:
@@ -156,13 +157,23 @@ def test_predictor_expects_what_went_out_of_sight_back():
     assert not torch.equal(pred[-K:], z[0, -1, -K:])
 
 
-def test_appearance_needs_one_vector_per_frame():
-    from jepalab.config import override
-    with pytest.raises(ValueError, match="appearance"):
-        override(preset("debug"), ["model.appearance=true", "model.spatial=true"]).validate()
-    with pytest.raises(ValueError, match="set model.appearance=false"):  # the preset has it on: say how to combine
+def test_one_named_variant_and_the_settings_it_takes():
+    """model.variant is one setting (it replaced three flags; a config written with them still loads, and
+    --set with an old flag says what it is now)."""
+    from jepalab.config import RunConfig, override
+    with pytest.raises(ValueError, match="goes with model.variant=senses .*the preset's variant is appearance"):
         override(preset("bounce"), ["model.senses=audio"]).validate()
-    override(preset("bounce"), ["model.senses=audio", "model.appearance=false"]).validate()
+    assert override(preset("bounce"), ["model.senses=audio", "model.variant=senses"]).model.variant == "senses"
+    with pytest.raises(ValueError, match="model.appearance is now model.variant=appearance"):
+        override(preset("debug"), ["model.appearance=true"])
+    old = preset("debug").to_dict()
+    old["model"] = {k: v for k, v in old["model"].items() if k != "variant"}
+    flags = {**old["model"], "appearance": True, "spatial": False}
+    assert RunConfig.from_dict({**old, "model": flags}).model.variant == "appearance"
+    senses = {**old["model"], "senses": "proprio", "proprio_dim": 2}
+    assert RunConfig.from_dict({**old, "model": senses}).model.variant == "senses"
+    with pytest.raises(ValueError, match="is not a WorldModel: build it with jepalab.models.build"):
+        WorldModel(override(preset("debug"), ["model.variant=spatial"]).model)
 
 
 def test_memory_bridges_an_occlusion_longer_than_the_history():
@@ -187,8 +198,9 @@ def test_memory_bridges_an_occlusion_longer_than_the_history():
 
 
 def test_a_config_builds_its_variant_around_the_base():
-    """Optional parts are subclasses in modules of their own; WorldModel(cfg) picks the one cfg turns
-    on, and each keeps the base's parts under the base's names (checkpoints load across versions)."""
+    """Optional parts are subclasses in modules of their own; models.build(cfg) picks the one
+    model.variant names, and each keeps the base's parts under the base's names (checkpoints load across
+    versions)."""
     import copy
 
     from jepalab.config import override
@@ -196,13 +208,14 @@ def test_a_config_builds_its_variant_around_the_base():
     from jepalab.models.senses import SensesWorldModel
     from jepalab.models.spatial import SpatialWorldModel
     base = set(WorldModel(preset("debug").model).state_dict())
-    for sets, kind in ((["model.appearance=true"], AppearanceWorldModel), (["model.spatial=true"], SpatialWorldModel),
-                       (["model.senses=proprio", "model.proprio_dim=3"], SensesWorldModel)):
-        m = WorldModel(override(preset("debug"), sets).validate().model)
+    for sets, kind in ((["model.variant=appearance"], AppearanceWorldModel),
+                       (["model.variant=spatial"], SpatialWorldModel),
+                       (["model.variant=senses", "model.senses=proprio", "model.proprio_dim=3"], SensesWorldModel)):
+        m = build(override(preset("debug"), sets).validate().model)
         assert type(m) is kind and base <= set(m.state_dict()), sets
         twin = copy.deepcopy(m)  # copies and pickles rebuild the variant, not the base
         assert type(twin) is kind and all(torch.equal(a, b) for a, b in zip(m.parameters(), twin.parameters()))
-    assert type(WorldModel(preset("debug").model)) is WorldModel
+    assert type(build(preset("debug").model)) is WorldModel
 
 
 def test_the_untrained_twin_keeps_only_what_training_never_changes():

@@ -127,7 +127,7 @@ def test_plan_command_on_a_gymnasium_world_with_image_and_state_goals(tmp_path, 
 def test_depth_maps_are_a_spatial_sense_collected_stored_and_fused(tmp_path):
     import torch
     from jepalab.config import ModelConfig
-    from jepalab.models import WorldModel
+    from jepalab.models import build
     env = make("gymnasium:Reacher-v5", image_size=32, depth_size=8)
     obs, info = env.reset(seed=0)
     d = obs["depth"]
@@ -139,7 +139,8 @@ def test_depth_maps_are_a_spatial_sense_collected_stored_and_fused(tmp_path):
     store = collect("gymnasium:Reacher-v5", 2, 5, tmp_path / "r", seed=0, progress=False, image_size=32, depth_size=8)
     ep = store.load_all()[0]
     assert ep.depth.shape == (6, 8, 8) and ep.goal_depth.shape == (8, 8) and store.meta()["depth_size"] == 8
-    model = WorldModel(ModelConfig(image_size=32, senses="proprio,depth", proprio_dim=10, depth_size=8)).eval()
+    model = build(ModelConfig(image_size=32, variant="senses", senses="proprio,depth", proprio_dim=10,
+                              depth_size=8)).eval()
     z = model.encode({"pixels": torch.from_numpy(ep.pixels), "proprio": torch.from_numpy(ep.proprio),
                       "depth": torch.from_numpy(ep.depth)})
     assert z.shape == (6, 128)

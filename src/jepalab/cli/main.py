@@ -96,65 +96,26 @@ def cmd_inspect(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from ..config import override, preset
-    from ..data.collect import collect
-    from ..data.store import EpisodeStore
-    from ..training.train import train
-    from ..training.parallel import barrier, distributed
+    from ..training.parallel import distributed
+    from ..training.train import run_config, train, training_data
     rank, _ = distributed()  # under torchrun: rank 0 collects and reports, every rank trains
     if not args.resume:  # before collecting or loading data, not minutes later
         from ..training.checkpoint import refuse_fresh_start
         refuse_fresh_start(args.out)
-    explicit = {s.partition("=")[0] for s in args.sets}
-    collection = sorted(k for k in explicit if k.startswith("data.") and k != "data.world")
+    collection = sorted({s.partition("=")[0] for s in args.sets if s.startswith("data.") and
+                         not s.startswith("data.world=")})
     if args.data and collection:  # they would be ignored: the store is what it is
         raise ValueError(f"{', '.join(collection)}: collection settings, and --data trains on the store as it was "
                          "collected; collect with them first (jepalab collect), or train with --world")
-    senses = [
-        s.strip()
-        for s in next(
-            (s.partition("=")[2] for s in reversed(args.sets) if s.startswith("model.senses=")),
-            preset(args.preset).model.senses,
-        ).split(",")
-    ]
-    proprio_from_data = "proprio" in senses and "model.proprio_dim" not in explicit
-    # the proprio size is only known once the data is: a stand-in lets the config validate until then
-    cfg = override(preset(args.preset), (["model.proprio_dim=1"] if proprio_from_data else []) + list(args.sets))
-    # the data decides the shapes it holds: a custom action size, frame size or proprio size needs no flag
-    fields = [] if args.world else [("data.world", "world"), ("model.action_dim", "action_dim"),
-                                    ("model.image_size", "image_size")]
-    if proprio_from_data:
-        fields.append(("model.proprio_dim", "proprio_dim"))
-    if "depth" in senses and not args.world:
-        fields.append(("model.depth_size", "depth_size"))
-    if args.world:
-        cfg = override(cfg, [f"data.world={args.world}"])
-        if rank == 0:
-            collect(
-                args.world,
-                cfg.data.episodes,
-                cfg.data.steps_per_episode,
-                Path(args.out) / "data",
-                seed=cfg.data.seed,
-                progress=not args.quiet,
-                policy=cfg.data.policy,
-                image_size=cfg.model.image_size,
-                depth_size=cfg.model.depth_size if "depth" in cfg.model.sense_list else 0,
-                variety=cfg.data.variety,
-            )
-        barrier()
-        store = EpisodeStore(Path(args.out) / "data")
-    else:
-        store = EpisodeStore(args.data)
-    meta = store.meta()
-    from_data = [f"{key}={meta[field]}" for key, field in fields if meta.get(field) is not None and key not in explicit]
-    cfg = override(cfg, from_data)
+    sets = list(args.sets) + ([f"data.world={args.world}"] if args.world else [])
+    cfg = run_config(args.preset, sets)
+    store = training_data(cfg, args.out, data=args.data, world=args.world, progress=not args.quiet)
+    cfg = run_config(args.preset, sets, store.meta())  # the data decides the shapes it holds: no flag needed
     if rank == 0:
         announce(cfg, args.preset, args.out)
         print(f"training on {len(store)} episodes from {store.root}")
-    _, result = train(
-        cfg, store.load_all(stream=cfg.train.stream), args.out, resume=args.resume, progress=not args.quiet
-    )
+    _, result = train(cfg, store.load_all(stream=cfg.train.stream), args.out, resume=args.resume,
+                      progress=not args.quiet)
     if rank != 0:
         return
     plot_run(args.out)

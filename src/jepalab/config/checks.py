@@ -11,6 +11,7 @@ from __future__ import annotations
 CHOICES = {
     "data.variety": ("none", "picture", "wide"),
     "model.encoder": ("cnn", "vit"),
+    "model.variant": ("base", "senses", "appearance", "spatial"),
     "objective.regularizer": ("sigreg", "vicreg"),
     "objective.reg_over": ("frames", "changes"),
     "plan.planner": ("cem", "mppi"),

@@ -43,7 +43,7 @@ def _bounce() -> RunConfig:
     c.data = DataConfig(world="bounce", episodes=1000, steps_per_episode=24)
     # an appearance part the predictor remembers through occlusions (what it bought: docs/measurements.md,
     # "Presets")
-    c.model = ModelConfig(action_dim=1, frameskip=1, history=4, appearance=True)
+    c.model = ModelConfig(action_dim=1, frameskip=1, history=4, variant="appearance")
     # the latent must carry what moves: SIGReg spreads each frame's departure from its sequence's mean
     # (plain SIGReg let the scene dominate and the predictor copy its input), plus a term over whole
     # frames; the rollout loss starts from one frame, which cannot know a velocity
@@ -59,7 +59,7 @@ def _reacher() -> RunConfig:
     latent hardly read the 1-2 pixel target (docs/measurements.md, "Presets")."""
     c = RunConfig()
     c.data = DataConfig(world="gymnasium:Reacher-v5", episodes=400, steps_per_episode=50)
-    c.model = ModelConfig(frameskip=2, history=3, senses="proprio", proprio_dim=10)
+    c.model = ModelConfig(frameskip=2, history=3, variant="senses", senses="proprio", proprio_dim=10)
     c.objective = ObjectiveConfig(rollout_steps=3)
     c.train = TrainConfig(steps=2000)
     c.plan = PlanConfig(horizon=8, context=3, max_steps=50, episodes=50, seed=100_000)

@@ -50,9 +50,17 @@ class ModelConfig:
     history: int = opt(1, "latents of context the causal predictor sees (two-room is Markov: 1 is enough; "
                           "worlds with momentum need more)")
     dropout: float = opt(0.1, "predictor dropout (LeWorldModel found 0.1 important for stability)")
-    senses: str = opt("", "senses fused into the latent beside the frames, comma-separated, each optional: "
+    variant: str = opt("base", "which world model (models/build.py): base (each frame one latent vector) | senses "
+                               "(model.senses fused into the latent beside the frames, models/senses.py) | appearance "
+                               "(a latent part of its own, latent_dim // 8, for which local patterns show anywhere "
+                               "in the frame; the predictor forecasts it from the most of each pattern seen, so what "
+                               "went behind an occluder is expected back as it was, models/appearance.py) | spatial "
+                               "(cnn: one latent token per cell of the last feature map, 4 x 4 at 64 px, as DINO-WM "
+                               "keeps patch features; z is a flat vector of latent_dim = cells x token size and the "
+                               "predictor attends over cells and time, models/spatial.py)")
+    senses: str = opt("", "variant=senses: the senses fused into the latent beside the frames, comma-separated: "
                           "proprio (the state vector), audio (log-mel windows, data/audio.py), depth (a "
-                          "MuJoCo depth map, a spatial channel); empty: frames only")
+                          "MuJoCo depth map, a spatial channel)")
     proprio_dim: int = opt(0, "size of the proprio vector when senses include proprio (set from the data)")
     proprio_columns: str = opt("", "proprio: the columns of the proprio vector the model is given, comma-separated "
                                    "(empty: all). The agent's own state only: push-t's proprio also holds the block's "
@@ -62,22 +70,26 @@ class ModelConfig:
     freeze_encoder: bool = opt(False, "keep the encoder at its initial random weights (BatchNorm statistics measured "
                                       "once on the data before the first step) and train only the predictor: a "
                                       "fixed latent that keeps what the inputs hold")
-    spatial: bool = opt(False, "cnn: one latent token per cell of the last feature map (4 x 4 at 64 px, as DINO-WM "
-                               "keeps patch features) instead of one vector per frame; z is still a flat vector "
-                               "of latent_dim = cells x token size, and the predictor attends over cells and time")
     depth_size: int = opt(16, "depth: side of the depth map fused as a sense (MuJoCo envs; collected at this size)")
-    appearance: bool = opt(
-        False,
-        "a latent part of its own (latent_dim // 8) for which local patterns (colours, edges, "
-        "corners) show anywhere in the frame, wherever they are; the predictor forecasts it "
-        "from the most of each pattern seen over its context, so what went behind an "
-        "occluder is expected back as it was (models/appearance.py)",
-    )
 
     @property
     def cells(self) -> int:
-        """Latent tokens per frame: the CNN's last feature map's cells when spatial, else 1."""
-        return (self.image_size // 16) ** 2 if self.spatial else 1
+        """Latent tokens per frame: the CNN's last feature map's cells for the spatial variant, else 1."""
+        return (self.image_size // 16) ** 2 if self.variant == "spatial" else 1
+
+    # what configs written before model.variant said instead (three flags, one of them a sense list)
+    RENAMED = {"appearance": "appearance", "spatial": "spatial"}
+
+    @classmethod
+    def upgraded(cls, d: dict) -> dict:
+        """A model section as an older jepalab wrote it -> today's keys: model.appearance=true is
+        model.variant=appearance, model.spatial=true is model.variant=spatial, and senses without a
+        variant are model.variant=senses."""
+        d = dict(d)
+        flags = [name for name in cls.RENAMED if d.pop(name, False) is True]
+        if "variant" not in d:
+            d["variant"] = flags[0] if flags else ("senses" if str(d.get("senses", "")).strip() else "base")
+        return d
 
     @property
     def sense_list(self) -> list[str]:
@@ -91,8 +103,9 @@ class ModelConfig:
 
     def part_dims(self) -> dict[str, int]:
         """Latent dimensions of each part, in the latent's order: "frames", one per other sense
-        (model.senses), and "appearance" last (model.appearance)."""
-        own = {s: max(1, self.latent_dim // 8) for s in self.sense_list + (["appearance"] if self.appearance else [])}
+        (model.senses), and "appearance" last (variant=appearance)."""
+        own = {s: max(1, self.latent_dim // 8)
+               for s in self.sense_list + (["appearance"] if self.variant == "appearance" else [])}
         return {"frames": self.latent_dim - sum(own.values()), **own}
 
 
@@ -208,6 +221,8 @@ class Sections:
             sub = d.get(f.name, {})
             if not isinstance(sub, dict):
                 raise ValueError(f"{where}: section {f.name!r} must be an object, got {type(sub).__name__}")
+            if hasattr(sub_cls, "upgraded"):  # keys an older jepalab wrote, as today's
+                sub = sub_cls.upgraded(sub)
             extra = set(sub) - {g.name for g in fields(sub_cls)}
             if extra:
                 raise ValueError(f"{where}: unknown key(s) {sorted(f'{f.name}.{k}' for k in extra)}")
@@ -233,17 +248,21 @@ class RunConfig(Sections):
             (m.encoder != "vit" or m.image_size % m.patch == 0, "model.image_size must be a multiple of model.patch"),
             (m.pred_dim % m.pred_heads == 0, "model.pred_dim must be divisible by model.pred_heads"),
             (
-                not m.spatial or (m.encoder == "cnn" and not m.video_encoder and not m.sense_list),
-                "model.spatial takes the cnn encoder with frames only (no video_encoder, no senses)",
+                m.variant != "spatial" or (m.encoder == "cnn" and not m.video_encoder),
+                "model.variant=spatial takes the cnn encoder with frames only (no video_encoder)",
             ),
             (
-                not (m.appearance and (m.spatial or m.sense_list or m.video_encoder)),
-                "model.appearance takes the frames alone as one latent vector each (no model.spatial, senses or "
-                "video_encoder); set model.appearance=false to use those (the bounce preset turns it on)",
+                m.variant != "appearance" or not m.video_encoder,
+                "model.variant=appearance takes the frames alone as one latent vector each (no video_encoder)",
             ),
             (
-                not m.spatial or m.latent_dim % m.cells == 0,
-                f"model.spatial: latent_dim ({m.latent_dim}) must be a multiple of the {m.cells} cells",
+                bool(m.sense_list) == (m.variant == "senses"),
+                f"model.senses ({m.senses!r}) goes with model.variant=senses (now {m.variant!r}): set both, or "
+                "neither" + (" (the preset's variant is " + m.variant + ")" if m.variant != "base" else ""),
+            ),
+            (
+                m.variant != "spatial" or m.latent_dim % m.cells == 0,
+                f"model.variant=spatial: latent_dim ({m.latent_dim}) must be a multiple of the {m.cells} cells",
             ),
             (
                 set(m.sense_list) <= {"proprio", "audio", "depth"},

@@ -20,11 +20,20 @@ def _parse(value: str, kind: type, key: str):
         raise ValueError(f"{key}: expected {kind.__name__}, got {value!r}") from None
 
 
-def override(cfg, assignments: list[str]):
-    """Apply 'section.key=value' strings, each parsed by the field's declared type."""
+# settings an older jepalab took, and what they are now (model.variant replaced three flags)
+RENAMED = {"model.appearance": ("model.variant", "appearance"), "model.spatial": ("model.variant", "spatial")}
+
+
+def override(cfg, assignments: list[str], validate: bool = True):
+    """Apply 'section.key=value' strings, each parsed by the field's declared type; then validate the
+    whole config (validate=False: a caller that completes it first, e.g. with sizes from the data)."""
     types = {"int": int, "float": float, "str": str, "bool": bool}
     for item in assignments:
         key, sep, value = item.partition("=")
+        if key in RENAMED:
+            new_key, new_value = RENAMED[key]
+            raise ValueError(f"cannot set {item!r}: {key} is now {new_key}={new_value} (or {new_key}=base to turn it "
+                             "off)")
         section, _, name = key.partition(".")
         sub = getattr(cfg, section, None)
         if not sep or sub is None or not dataclasses.is_dataclass(sub) or name not in {f.name for f in fields(sub)}:
@@ -32,7 +41,7 @@ def override(cfg, assignments: list[str]):
                              f"(sections: {', '.join(f.name for f in fields(cfg))})")
         kind = types[next(f.type for f in fields(sub) if f.name == name)]
         setattr(sub, name, _parse(value, kind, key))
-    return cfg.validate()
+    return cfg.validate() if validate else cfg
 
 
 def file_assignments(path) -> list[str]:

@@ -17,7 +17,7 @@ default and at most its `history`) with **zero actions** (a video carries none: 
 nothing"; for a passive world such as `bounce` that is exactly its training data), and a frame's
 surprise is the mean squared error of its predicted latent; with `horizon` > 1, the mean over the
 predictions made 1..horizon frames ahead (imagined by feeding predictions back, as planning does).
-A model with an appearance part (model.appearance) remembers each look over the whole clip, not just
+A model with an appearance part (model.variant=appearance) remembers each look over the whole clip, not just
 its context, and scores each part of its latent in units of that part's median error on its training
 clips (`calibrate_surprise`, run by every checkpoint save), summed over the parts.
 NaN over the first context + horizon - 1 frames and the last horizon - 1, which not every lead reaches.

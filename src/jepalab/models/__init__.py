@@ -1,6 +1,6 @@
-"""The WorldModel (encoder, predictor) and its variants; importing the package registers them all,
-so that WorldModel(cfg) builds whichever one a config turns on."""
-from . import appearance, senses, spatial  # noqa: F401  (registers the variants)
+"""The WorldModel (encoder, predictor) and its variants, each in a module of its own; `build(cfg)` makes
+the one model.variant names (models/build.py)."""
+from .build import build
 from .world_model import WorldModel
 
-__all__ = ["WorldModel"]
+__all__ = ["WorldModel", "build"]

@@ -1,4 +1,4 @@
-"""model.appearance: a last part of the latent for which local patterns show anywhere in the frame,
+"""model.variant=appearance: a last part of the latent for which local patterns show anywhere in the frame,
 not where, and a predictor that remembers it through occlusions.
 
 The frame's projector keeps little of an object's look (on `bounce` a recoloured object moves it a
@@ -48,14 +48,12 @@ class AppearancePresence(nn.Module):
 
 class AppearanceEncoder(Encoder):
     def __init__(self, cfg: ModelConfig, video=None):
-        # Encoder's parts built here, in this order (backbone, appearance, projector): a model's random
-        # initial weights follow the order its parts are built in, and the runs measured so far used it
-        nn.Module.__init__(self)
-        self.image_size = cfg.image_size
         dims = cfg.part_dims()
-        self.backbone = make_backbone(cfg, FEATURES, video)
-        self.appearance = AppearancePresence(dims["appearance"])
-        self.projector = make_projector(dims["frames"])
+        # built in this order: the backbone, the appearance part, the projector (Encoder's `parts`)
+        backbone = make_backbone(cfg, FEATURES, video)
+        appearance = AppearancePresence(dims["appearance"])
+        super().__init__(cfg, parts={"backbone": backbone, "appearance": appearance,
+                                     "projector": make_projector(dims["frames"])})
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         x = self.frames(pixels)
@@ -81,11 +79,10 @@ class AppearancePredictor(Predictor):
 
 
 class AppearanceWorldModel(WorldModel):
-    calibrated_at_save = ("surprise_scale",)
+    """model.variant=appearance."""
 
-    @staticmethod
-    def applies(cfg: ModelConfig) -> bool:
-        return cfg.appearance
+    variant = "appearance"
+    calibrated_at_save = ("surprise_scale",)
 
     def __init__(self, cfg: ModelConfig, video=None):
         super().__init__(cfg, video)
@@ -120,16 +117,10 @@ class AppearanceWorldModel(WorldModel):
     def rollout(self, z_ctx: torch.Tensor, a_ctx: torch.Tensor, actions: torch.Tensor,
                 window: int | None = None, memory: torch.Tensor | None = None) -> torch.Tensor:
         """As WorldModel's; memory (B, K): the appearance part at its most over frames seen before
-        z_ctx. The context's own and the imagined frames are added to it as the rollout goes."""
-        if memory is None:
-            return super().rollout(z_ctx, a_ctx, actions, window)
-        W, K = self.window(window), self.appearance_dims
-        memory = torch.maximum(memory, z_ctx[..., -K:].amax(1))
-        zs, acts, out = list(z_ctx.unbind(1)), list(a_ctx.unbind(1)), []
-        for h in range(actions.shape[1]):
-            acts.append(actions[:, h])
-            nxt = self.predictor(torch.stack(zs[-W:], 1), torch.stack(acts[-W:], 1), memory)[:, -1]
-            memory = torch.maximum(memory, nxt[..., -K:])
-            zs.append(nxt)
-            out.append(nxt)
-        return torch.stack(out, 1)
+        z_ctx. The context's own and the imagined frames are added to it as the rollout goes (`carry`)."""
+        return super().rollout(z_ctx, a_ctx, actions, window, **({} if memory is None else {"memory": memory}))
+
+    def carry(self, carried: dict, seen: torch.Tensor) -> dict:
+        if carried.get("memory") is None:
+            return carried
+        return {"memory": torch.maximum(carried["memory"], seen[..., -self.appearance_dims:].amax(1))}

@@ -2,7 +2,7 @@
 
 A small CNN (the default), a ViT read out through its CLS token, or with model.video_encoder a
 frozen pretrained video encoder with a trained readout (models/video.py, models/hf_video.py).
-model.spatial's per-cell CNN lives with the rest of that option, in models/spatial.py.
+model.variant=spatial's per-cell CNN lives with the rest of that option, in models/spatial.py.
 """
 from __future__ import annotations
 

@@ -54,13 +54,18 @@ def make_projector(out_dim: int, features: int = FEATURES, hidden: int = HIDDEN)
 
 
 class Encoder(nn.Module):
-    def __init__(self, cfg: ModelConfig, video=None, backbone: nn.Module | None = None, out_dim: int | None = None):
-        """video: model.video_encoder's spec (models/backbones.make_backbone); backbone, out_dim: what a
-        variant puts in place of the model's own backbone and latent size."""
+    def __init__(self, cfg: ModelConfig, video=None, parts: dict[str, nn.Module] | None = None):
+        """video: model.video_encoder's spec (models/backbones.make_backbone). parts: the encoder's modules
+        by name ("backbone", "projector" and what a variant adds), each becoming the attribute of that
+        name, in the order they were built; None: the base's own. A variant builds its parts in an order
+        of its own, because a model's random initial weights follow the order its parts are built in,
+        and the runs measured so far used that order."""
         super().__init__()
         self.image_size = cfg.image_size
-        self.backbone = backbone if backbone is not None else make_backbone(cfg, FEATURES, video)
-        self.projector = make_projector(out_dim or cfg.latent_dim)
+        if parts is None:
+            parts = {"backbone": make_backbone(cfg, FEATURES, video), "projector": make_projector(cfg.latent_dim)}
+        for name, module in parts.items():
+            self.add_module(name, module)
 
     def frames(self, pixels: torch.Tensor) -> torch.Tensor:
         """Checked frames (B, H, W, 3) uint8 -> (B, 3, H, W) floats."""

@@ -31,7 +31,7 @@ def world_model_part_errors(model: WorldModel, frames, horizon: int = 1, batch: 
                             senses: dict | None = None, context: int | None = None) -> tuple[list[int], np.ndarray]:
     """-> (ends, errors (len(ends), horizon, parts)): the mean squared error of each latent part
     (`WorldModel.surprise_parts`) of the latents imagined from z[end - context:end] for end .. end +
-    horizon - 1. With model.appearance the rollout is handed that part's most over every frame
+    horizon - 1. With model.variant=appearance the rollout is handed that part's most over every frame
     before the window, so the predictor remembers a look for as long as the clip is."""
     if horizon < 1:
         raise SurpriseError(f"horizon must be >= 1, got {horizon}")
@@ -70,7 +70,7 @@ def calibrate_surprise(model: WorldModel, clips, frames: int = 2000) -> torch.Te
     """Set model.surprise_scale: each latent part's median one-step error (as world_model_curve makes
     it: zero actions, the model's history as context) over the first `frames` predicted frames of
     `clips`, an iterable of (T, H, W, 3) uint8 frame arrays (one per training episode). Why: with
-    model.appearance the appearance part's error is about a fifteenth of the rest's, and a look that changed
+    model.variant=appearance the appearance part's error is about a fifteenth of the rest's, and a look that changed
     behind an occluder shows only there; counted in units of its own typical error, it is heard
     (docs/measurements.md). -> the scales."""
     rows, H = [], model.cfg.history

@@ -110,12 +110,15 @@ def from_pretrained(cls, name: str | os.PathLike, revision: str | None = None, d
     if config.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{config_path}: written by a newer jepalab; upgrade jepalab")
     try:
-        model_cfg = ModelConfig(**config["model"])
+        model_cfg = ModelConfig(**ModelConfig.upgraded(config["model"]))
         video = video_from_meta(config.get("video_encoder"))
         run_config = RunConfig.from_dict(config["run_config"], str(config_path)) if config.get("run_config") else None
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{config_path}: bad config ({e})") from None
-    model = cls(model_cfg, video=video)
+    from .build import build, model_class
+    if not issubclass(model_class(model_cfg.variant), cls):
+        raise CheckpointError(f"{config_path}: a model of model.variant={model_cfg.variant!r}, not a {cls.__name__}")
+    model = build(model_cfg, video=video)
     tensors = read_tensors(folder / "model.safetensors", (config.get("sha256") or {}).get("model.safetensors"),
                            "config.json")
     check_weights(model, tensors, folder / "model.safetensors")

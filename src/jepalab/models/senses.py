@@ -38,19 +38,17 @@ def sense_mlp(n_in: int, out: int, hidden: int = 128) -> nn.Sequential:
 
 class SensesEncoder(Encoder):
     def __init__(self, cfg: ModelConfig, video=None):
-        # Encoder's parts built here, in this order (sense MLPs, backbone, projector): a model's random
-        # initial weights follow the order its parts are built in, and the runs measured so far used it
-        nn.Module.__init__(self)
-        self.image_size = cfg.image_size
-        self.senses = cfg.sense_list
-        self.sense_shapes = {"proprio": (cfg.proprio_dim,), "audio": (cfg.audio_mels, cfg.audio_steps),
-                             "depth": (cfg.depth_size, cfg.depth_size)}
-        self.proprio_index = cfg.proprio_index  # the columns given to the model (model.proprio_columns)
-        given = {**self.sense_shapes, "proprio": (len(self.proprio_index),)}
+        sense_shapes = {"proprio": (cfg.proprio_dim,), "audio": (cfg.audio_mels, cfg.audio_steps),
+                        "depth": (cfg.depth_size, cfg.depth_size)}
+        given = {**sense_shapes, "proprio": (len(cfg.proprio_index),)}
         dims = cfg.part_dims()
-        self.embed = nn.ModuleDict({s: sense_mlp(int(np.prod(given[s])), dims[s]) for s in self.senses})
-        self.backbone = make_backbone(cfg, FEATURES, video)
-        self.projector = make_projector(dims["frames"])
+        # built in this order: the senses' MLPs, the backbone, the projector (Encoder's `parts`)
+        embed = nn.ModuleDict({s: sense_mlp(int(np.prod(given[s])), dims[s]) for s in cfg.sense_list})
+        backbone = make_backbone(cfg, FEATURES, video)
+        super().__init__(cfg, parts={"embed": embed, "backbone": backbone, "projector": make_projector(dims["frames"])})
+        self.senses = cfg.sense_list
+        self.sense_shapes = sense_shapes
+        self.proprio_index = cfg.proprio_index  # the columns given to the model (model.proprio_columns)
 
     def forward(self, pixels: torch.Tensor, **senses: torch.Tensor) -> torch.Tensor:
         """pixels (B, H, W, 3) uint8 [, proprio (B, P), audio (B, M, S), depth (B, d, d)] -> z (B, D)."""
@@ -95,11 +93,9 @@ class SensesEncoder(Encoder):
 
 
 class SensesWorldModel(WorldModel):
-    """A world model whose latent holds its other senses beside the frames."""
+    """A world model whose latent holds its other senses beside the frames (model.variant=senses)."""
 
-    @staticmethod
-    def applies(cfg: ModelConfig) -> bool:
-        return bool(cfg.sense_list)
+    variant = "senses"
 
     def make_encoder(self, cfg: ModelConfig, video=None) -> Encoder:
         return SensesEncoder(cfg, video)

@@ -1,4 +1,4 @@
-"""model.spatial: one latent token per cell of the CNN's last feature map (4 x 4 at 64 px), as DINO-WM
+"""model.variant=spatial: one latent token per cell of the CNN's last feature map (4 x 4 at 64 px), as DINO-WM
 keeps patch features, instead of one vector per frame.
 
 The CNN reads out each cell with the same 1x1 linear map and normalises per position, so that each
@@ -14,7 +14,7 @@ import torch.nn as nn
 
 from ..config import ModelConfig
 from .backbones import CNNBackbone
-from .encoder import FEATURES, Encoder
+from .encoder import FEATURES, Encoder, make_projector
 from .predictor import Predictor
 from .world_model import WorldModel
 
@@ -42,7 +42,8 @@ class SpatialCNN(CNNBackbone):
 
 class SpatialEncoder(Encoder):
     def __init__(self, cfg: ModelConfig, video=None):
-        super().__init__(cfg, backbone=SpatialCNN(cfg, FEATURES), out_dim=cfg.latent_dim // cfg.cells)
+        backbone = SpatialCNN(cfg, FEATURES)
+        super().__init__(cfg, parts={"backbone": backbone, "projector": make_projector(cfg.latent_dim // cfg.cells)})
 
     def project(self, features: torch.Tensor) -> torch.Tensor:
         """(B, cells, F) -> (B, cells x token): every cell through the same projector."""
@@ -65,9 +66,9 @@ class SpatialPredictor(Predictor):
 
 
 class SpatialWorldModel(WorldModel):
-    @staticmethod
-    def applies(cfg: ModelConfig) -> bool:
-        return cfg.spatial
+    """model.variant=spatial."""
+
+    variant = "spatial"
 
     def make_encoder(self, cfg: ModelConfig, video=None) -> Encoder:
         return SpatialEncoder(cfg, video)

@@ -13,7 +13,7 @@ Actions here are model actions: `frameskip` environment actions concatenated.
 
 Optional parts are variants built around this base, each in its own module: other senses in the
 latent (models/senses.py), an appearance part remembered through occlusions (models/appearance.py),
-one token per cell (models/spatial.py). `WorldModel(cfg)` builds the variant its config turns on.
+one token per cell (models/spatial.py). `models.build(cfg)` builds the one model.variant names.
 """
 from __future__ import annotations
 
@@ -26,25 +26,19 @@ from .predictor import Predictor
 
 
 class WorldModel(nn.Module):
-    """Built from its config alone, with random weights. `video`: the spec of a frozen pretrained
-    video encoder used as the frame encoder (model.video_encoder); reading that encoder's weights
-    from its run is loading, and lives with the other loaders (checkpoint.build_world_model)."""
+    """The base world model, built from its config alone, with random weights. `video`: the spec of a
+    frozen pretrained video encoder used as the frame encoder (model.video_encoder); reading that
+    encoder's weights from its run is loading, and lives with the other loaders
+    (training/checkpoint.build_world_model). A variant is a subclass that makes its own encoder and
+    predictor (`make_encoder`, `make_predictor`); models.build(cfg) picks it by model.variant."""
 
-    variants: list[type["WorldModel"]] = []  # every subclass, in the order its module was imported
+    variant = "base"
     calibrated_at_save: tuple[str, ...] = ()  # buffers `calibrate` sets from training data
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        WorldModel.variants.append(cls)
-
-    def __new__(cls, cfg: ModelConfig | None = None, *args, **kwargs):
-        """WorldModel(cfg) is the variant of the first subclass whose `applies(cfg)` is true (the
-        config's checks allow at most one), else the base model."""
-        if cls is WorldModel and cfg is not None:
-            cls = next((v for v in WorldModel.variants if v.applies(cfg)), WorldModel)
-        return super().__new__(cls)
-
     def __init__(self, cfg: ModelConfig, video=None):
+        if cfg.variant != self.variant:
+            raise ValueError(f"a model of model.variant={cfg.variant!r} is not a {type(self).__name__}: build it with "
+                             "jepalab.models.build(cfg)")
         super().__init__()
         self.cfg = cfg
         self.video = video
@@ -52,11 +46,6 @@ class WorldModel(nn.Module):
         self.predictor = self.make_predictor(cfg)
         if cfg.freeze_encoder:
             self.encoder.requires_grad_(False)
-
-    @staticmethod
-    def applies(cfg: ModelConfig) -> bool:
-        """Whether a variant (a subclass) is the model `cfg` describes."""
-        return False
 
     def make_encoder(self, cfg: ModelConfig, video=None) -> Encoder:
         return Encoder(cfg, video)
@@ -99,7 +88,7 @@ class WorldModel(nn.Module):
         """The same architecture with new random weights, keeping the weights no training changes (a
         frozen encoder): the 'untrained' baseline of a model built on a pretrained encoder is that
         encoder with untrained parts."""
-        fresh = WorldModel(self.cfg, video=self.video)
+        fresh = type(self)(self.cfg, video=self.video)
         frozen = {name for name, p in self.named_parameters() if not p.requires_grad}
         owners = {name.rpartition(".")[0] for name in frozen}  # their modules' buffers come along
         fresh.load_state_dict({k: v for k, v in self.state_dict().items()
@@ -156,19 +145,27 @@ class WorldModel(nn.Module):
         return self.cfg.history if window is None else min(window, self.cfg.history)
 
     def rollout(self, z_ctx: torch.Tensor, a_ctx: torch.Tensor, actions: torch.Tensor,
-                window: int | None = None) -> torch.Tensor:
+                window: int | None = None, **carried) -> torch.Tensor:
         """Imagine H steps ahead, feeding predictions back in.
 
         z_ctx (B, T0, D): observed latents, newest last; a_ctx (B, T0-1, A): the actions
         between them; actions (B, H, A): the future, starting from the newest latent.
         Returns (B, H, D). Only the last `window` (default: `history`) latents are kept
-        as context; a window of 1 is the cheapest and enough for Markov worlds.
+        as context; a window of 1 is the cheapest and enough for Markov worlds. `carried`: what a
+        variant's predictor carries through the rollout beside the latents (`carry`).
         """
         W = self.window(window)
         zs, acts, out = list(z_ctx.unbind(1)), list(a_ctx.unbind(1)), []
+        carried = self.carry(carried, z_ctx)
         for h in range(actions.shape[1]):
             acts.append(actions[:, h])
-            nxt = self.predict(torch.stack(zs[-W:], 1), torch.stack(acts[-W:], 1))[:, -1]
+            nxt = self.predict(torch.stack(zs[-W:], 1), torch.stack(acts[-W:], 1), **carried)[:, -1]
+            carried = self.carry(carried, nxt[:, None])
             zs.append(nxt)
             out.append(nxt)
         return torch.stack(out, 1)
+
+    def carry(self, carried: dict, seen: torch.Tensor) -> dict:
+        """What a rollout carries beside its latents, updated with latents `seen` (B, T, D): nothing here;
+        the appearance variant carries each pattern's most seen so far."""
+        return carried

@@ -267,7 +267,7 @@ def _config(ckpt: Path, meta: dict, cls):
 
 def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
     """-> (WorldModel in eval mode, RunConfig, meta). `expect` refuses a different architecture."""
-    from ..models import WorldModel
+    from ..models import build
     ckpt = resolve(path)
     meta = read_meta(ckpt)
     if meta.get("kind", "world") != "world":
@@ -284,7 +284,7 @@ def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
         video = video_from_meta(meta.get("video_encoder"))
     except TypeError as e:
         raise CheckpointError(f"{ckpt / 'meta.json'}: bad video_encoder config ({e})") from None
-    model = WorldModel(cfg.model, video=video)
+    model = build(cfg.model, video=video)
     load_weights(model, ckpt / "model.safetensors")
     return model.eval(), cfg, meta
 
@@ -292,19 +292,19 @@ def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
 def build_world_model(cfg: ModelConfig, video=None):
     """A new WorldModel for `cfg` with random weights, except a frozen pretrained video encoder
     (model.video_encoder), whose config and weights are read from its run."""
-    from ..models import WorldModel
+    from ..models import build
     if cfg.video_encoder.startswith("hf:") and video is None:  # a transformers V-JEPA 2 encoder
         from ..models.hf_video import load_pretrained_encoder
         spec, weights = load_pretrained_encoder(cfg.video_encoder[3:])
-        model = WorldModel(cfg, video=spec)
+        model = build(cfg, video=spec)
         model.encoder.backbone.video.load_state_dict(weights)
         return model
     if cfg.video_encoder and video is None:
         pretrained, pretrain_cfg, _ = load_video_model(cfg.video_encoder)
-        model = WorldModel(cfg, video=pretrain_cfg.video)
+        model = build(cfg, video=pretrain_cfg.video)
         model.encoder.backbone.video.load_state_dict(pretrained.feature_encoder.state_dict())
         return model
-    return WorldModel(cfg, video=video)
+    return build(cfg, video=video)
 
 
 def load_video_model(path: str | os.PathLike):

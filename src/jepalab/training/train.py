@@ -25,7 +25,7 @@ from ..config import RunConfig
 from ..data.sequences import Prefetcher, SequenceSampler
 from ..data.store import Episode
 from .loop import TrainingLoop, processes
-from ..models import WorldModel
+from ..models import WorldModel, build
 from .objectives import jepa_loss, make_regularizer, prediction_loss
 from .parallel import gather_rows, is_sharded, local_statistics, training_step_module
 from ..runtime import resolve_device, to_device, tune_allocator
@@ -190,7 +190,7 @@ class Trainer(TrainingLoop):
             # a sharded model runs only through its forward: calibrate a plain copy of the gathered
             # weights (built under a forked RNG, so that saving leaves the training's draws alone)
             with torch.random.fork_rng(devices=[]):
-                plain = WorldModel(self.cfg.model, video=self.model.video)
+                plain = build(self.cfg.model, video=self.model.video)
             plain.load_state_dict(weights)
             weights.update(plain.calibrate(self.training_clips()))
 
@@ -255,6 +255,42 @@ class Trainer(TrainingLoop):
     def fit(self, until: int | None = None) -> dict:
         """Train to `train.steps` (or stop early at step `until`, keeping the schedule of the full run)."""
         return self.run(until)
+
+
+def run_config(preset_name: str, sets: list[str], meta: dict | None = None) -> RunConfig:
+    """The config of a training run: a preset, `sets` ('section.key=value', --set's) over it, then what
+    the data decides wherever no setting names it: its world, action size, frame size and, for a model
+    that fuses them, its proprio and depth sizes (from a store's dataset.json, `meta`)."""
+    from ..config import override, preset
+    cfg = override(preset(preset_name), list(sets), validate=False)
+    named = {s.partition("=")[0] for s in sets}
+    m = cfg.model
+    fields = {"data.world": "world", "model.action_dim": "action_dim", "model.image_size": "image_size",
+              **({"model.proprio_dim": "proprio_dim"} if "proprio" in m.sense_list else {}),
+              **({"model.depth_size": "depth_size"} if "depth" in m.sense_list else {})}
+    from_data = [f"{key}={meta[field]}" for key, field in fields.items()
+                 if meta and meta.get(field) is not None and key not in named]
+    if "proprio" in m.sense_list and not m.proprio_dim and not from_data:
+        from_data.append("model.proprio_dim=1")  # a stand-in until a store says its size
+    return override(cfg, from_data)
+
+
+def training_data(cfg: RunConfig, out: str | Path, data: str | Path | None = None, world: str | None = None,
+                  progress: bool = True):
+    """The store a run trains on: `data` as it is, or `world` collected into OUT/data by data.* settings
+    (under torchrun rank 0 collects and the others wait); -> EpisodeStore."""
+    from ..data.collect import collect
+    from ..data.store import EpisodeStore
+    from .parallel import barrier, distributed
+    if data is not None:
+        return EpisodeStore(data)
+    if distributed()[0] == 0:
+        d, m = cfg.data, cfg.model
+        collect(world, d.episodes, d.steps_per_episode, Path(out) / "data", seed=d.seed, progress=progress,
+                policy=d.policy, image_size=m.image_size, depth_size=m.depth_size if "depth" in m.sense_list else 0,
+                variety=d.variety)
+    barrier()
+    return EpisodeStore(Path(out) / "data")
 
 
 def train(cfg: RunConfig, episodes: list[Episode], out: str | Path, resume: bool = False,
