@@ -31,7 +31,7 @@ WORLDS = ("two-room", "push", "push-t")
 def make(out: Path) -> dict:
     from jepalab.data.collect import collect
     from jepalab.data.importers import import_lerobot
-    from jepalab.data.lerobot import export_store
+    from jepalab.data.lerobot_export import export_store
     rows = {}
     for world in WORLDS:
         store = collect(world, 3, 20, out / world / "store", progress=False)

@@ -219,7 +219,7 @@ def test_lerobot_reads_our_export_with_its_own_code(tmp_path):
         pytest.skip("lerobot is not installed here (it needs its own venv and torch): set JEPALAB_LEROBOT_PYTHON to "
                     "that venv's python to run this check")
     from jepalab.data.collect import collect
-    from jepalab.data.lerobot import export_store
+    from jepalab.data.lerobot_export import export_store
     store = collect("two-room", 2, 12, tmp_path / "store", progress=False)
     eps = store.load_all()
     np.save(tmp_path / "frame.npy", eps[0].pixels[3])

@@ -338,7 +338,7 @@ def cmd_export(args) -> None:
 
 
 def cmd_export_data(args) -> None:
-    from ..data.lerobot import export_store
+    from ..data.lerobot_export import export_store
     from ..extras import require
     require("lerobot")
     out, report = export_store(args.store, args.lerobot, args.fps, args.video_codec, args.crf)
