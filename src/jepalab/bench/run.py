@@ -48,8 +48,16 @@ def choose_suites(kind: str, cfg, requested: list[str] | None, where: str,
 
 
 def bench(checkpoint, out, suites: list[str] | None = None, seeds: int = 3, options: BenchOptions | None = None,
-          sets: list[str] = (), command: str = "", progress: bool = True, exclude: tuple = ()) -> dict:
-    """Run the suites on `checkpoint` into `out`; `sets` are plan.* overrides for the control suite."""
+          sets: list[str] = (), command: str = "", progress: bool = True, protocol: str = "both") -> dict:
+    """Run the suites on `checkpoint` into `out`; `sets` are plan.* overrides for the control suite;
+    `protocol`: the control protocols run by default (random, dataset or both, bench/suites PROTOCOLS)."""
+    from .suites import PROTOCOLS
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+    bad = [s for s in sets if not s.startswith("plan.")]
+    if bad:
+        raise ValueError(f"bench only takes plan.* settings, got {bad}")
+    exclude = [x for p, names in PROTOCOLS.items() if p != "both" for x in names if x not in PROTOCOLS[protocol]]
     from ..training.checkpoint import load_any
     from ..config import override
     from .report import write_reports

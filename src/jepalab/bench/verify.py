@@ -84,3 +84,12 @@ def compare(specs: list[str]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join([*key, *vals]) + " |" for key, vals in rows.items()]
     return "\n".join(lines)
+
+
+def verified(folder, progress: bool = False) -> list[str]:
+    """`jepalab bench --verify`: one line per check; a ValueError naming the folder when any fails."""
+    checks = verify(folder, progress)
+    lines = [f"{'ok  ' if ok else 'FAIL'} {what}: {detail}" for what, ok, detail in checks]
+    if not all(ok for _, ok, _ in checks):
+        raise ValueError("\n".join(lines) + f"\n{folder}: the results no longer describe their checkpoint or data")
+    return lines + [f"{folder}: verified"]

@@ -248,17 +248,10 @@ def cmd_physics(args) -> None:
 
 
 def cmd_bench(args) -> None:
-    import shlex
     if args.verify:
-        from ..bench.verify import verify
-        checks = verify(args.verify, progress=not args.quiet)
-        for what, ok, detail in checks:
-            print(f"{'ok  ' if ok else 'FAIL'} {what}: {detail}")
-        if not all(ok for _, ok, _ in checks):
-            raise ValueError(f"{args.verify}: the results no longer describe their checkpoint or data")
-        print(f"{args.verify}: verified")
-        return
-    if args.compare:
+        from ..bench.verify import verified
+        print("\n".join(verified(args.verify, progress=not args.quiet)))
+    elif args.compare:
         from ..bench.verify import compare
         table = compare(args.compare)
         print(table)
@@ -266,29 +259,23 @@ def cmd_bench(args) -> None:
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             Path(args.out).write_text(table + "\n")
             print(f"table: {args.out}")
-        return
+    else:
+        _bench_checkpoint(args)
+
+
+def _bench_checkpoint(args) -> None:
+    import shlex
+
     from ..bench.run import bench
     from ..bench.stats import format_stat
     from ..bench.suites import BenchOptions
     if not args.out:
         raise ValueError("bench needs --out (a results folder)")
-    bad = [s for s in args.sets if not s.startswith("plan.")]
-    if bad:
-        raise ValueError(f"bench only takes plan.* settings, got {bad}")
-    options = BenchOptions(
-        episodes=args.episodes,
-        pairs=args.pairs,
-        pixel_steps=args.pixel_steps,
-        probe_clips=args.probe_clips,
-        probe_steps=args.probe_steps,
-        probe_episodes=args.probe_episodes,
-        goal_offset=args.goal_offset,
-        budget=args.budget,
-    )
+    options = BenchOptions(episodes=args.episodes, pairs=args.pairs, pixel_steps=args.pixel_steps,
+                           probe_clips=args.probe_clips, probe_steps=args.probe_steps,
+                           probe_episodes=args.probe_episodes, goal_offset=args.goal_offset, budget=args.budget)
     suites = [s.strip() for s in args.suites.split(",") if s.strip()] if args.suites else None
-    from ..bench.suites import PROTOCOLS
-    excluded = [x for p, names in PROTOCOLS.items() if p != "both" for x in names if x not in PROTOCOLS[args.protocol]]
-    results = bench(args.checkpoint, args.out, suites, args.seeds, options, sets=args.sets, exclude=excluded,
+    results = bench(args.checkpoint, args.out, suites, args.seeds, options, sets=args.sets, protocol=args.protocol,
                     command="jepalab " + shlex.join(sys.argv[1:]), progress=not args.quiet)
     for suite, res in results["suites"].items():
         for model, metrics in res["models"].items():

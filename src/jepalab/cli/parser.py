@@ -94,44 +94,36 @@ def _trust_option(sub: argparse._SubParsersAction) -> None:
                                 "recorded one): neither its config nor its weights can be checked")
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="jepalab", description="JEPA world models: learn from pixels, imagine, plan.",
-                                epilog="examples:\n  " + "\n  ".join(v.splitlines()[0] for v in EXAMPLES.values()),
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    from .. import __version__
-    p.add_argument("--version", action="version", version=f"jepalab {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def config_options(c: argparse.ArgumentParser, default_preset: str = "two-room") -> None:
+    c.add_argument(
+        "--preset",
+        default=default_preset,
+        help=f"named config to start from (default {default_preset}; also 'debug', tiny and fast)",
+    )
+    c.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one setting, e.g. train.steps=500 (repeatable; list: `jepalab config`)")
+    c.add_argument("--config", metavar="FILE", help="settings from a JSON or TOML file ({\"train\": {\"steps\": "
+                                                    "500}} or [train] steps = 500); --set overrides them")
+    c.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    def command(name: str, help: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help, description=help, epilog="example:\n  " + EXAMPLES[name],
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
 
-    def config_options(c: argparse.ArgumentParser, default_preset: str = "two-room") -> None:
-        c.add_argument(
-            "--preset",
-            default=default_preset,
-            help=f"named config to start from (default {default_preset}; also 'debug', tiny and fast)",
-        )
-        c.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                       help="override one setting, e.g. train.steps=500 (repeatable; list: `jepalab config`)")
-        c.add_argument("--config", metavar="FILE", help="settings from a JSON or TOML file ({\"train\": {\"steps\": "
-                                                        "500}} or [train] steps = 500); --set overrides them")
-        c.add_argument("--quiet", action="store_true", help="no progress bars")
+def surprise_window(c: argparse.ArgumentParser) -> None:
+    """What `surprise` and `physics` share: how much past a prediction sees, and how far ahead it goes."""
+    c.add_argument("--context", type=int, help="video model: time steps (tubelets) of context (default: half its "
+                                               "clip); action-conditioned model: frames (default: its history)")
+    c.add_argument("--horizon", type=int, default=1, help="average the predictions made 1..N steps ahead (video "
+                                                          "model: tubelets; action-conditioned model: frames)")
 
-    def surprise_window(c: argparse.ArgumentParser) -> None:
-        """What `surprise` and `physics` share: how much past a prediction sees, and how far ahead it goes."""
-        c.add_argument("--context", type=int, help="video model: time steps (tubelets) of context (default: half its "
-                                                   "clip); action-conditioned model: frames (default: its history)")
-        c.add_argument("--horizon", type=int, default=1, help="average the predictions made 1..N steps ahead (video "
-                                                              "model: tubelets; action-conditioned model: frames)")
 
-    c = command("demo", "Collect two-room data, train a world model, plan with it, and compare with baselines.")
+# -- one builder per command: the options it takes ------------------------------------------
+def _demo(c: argparse.ArgumentParser) -> None:
     config_options(c)
     c.add_argument("--out", default="runs/demo", help="run folder for config, checkpoints, metrics, plots, summary")
     c.add_argument("--data", help="use this episode store instead of collecting one")
     c.add_argument("--resume", action="store_true", help="continue training from the run folder's last checkpoint")
 
-    c = command("collect", "Roll out an exploration policy in a world and store the episodes.")
+
+def _collect(c: argparse.ArgumentParser) -> None:
     where = c.add_mutually_exclusive_group()
     where.add_argument("--world", help="built-in world to collect from (default two-room)")
     where.add_argument(
@@ -156,9 +148,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, help="folder of the episode store")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    c = command(
-        "import", "Turn your own recordings (videos + actions files, or a LeRobot dataset) into an episode store."
-    )
+
+def _import(c: argparse.ArgumentParser) -> None:
     src = c.add_mutually_exclusive_group(required=True)
     src.add_argument(
         "--videos", help="folder of videos; beside clip.mp4 its actions clip.npy|csv [and clip.state.npy|csv]"
@@ -173,7 +164,8 @@ def parser() -> argparse.ArgumentParser:
                    help="videos: no actions files; one zero action per step (a passive world, as bounce)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    c = command("inspect", "Summarise an episode store and write a contact sheet of its frames.")
+
+def _inspect(c: argparse.ArgumentParser) -> None:
     c.add_argument("data", help="episode store folder")
     c.add_argument("--sheet", help="contact sheet PNG (default DATA/contact_sheet.png)")
     c.add_argument("--json", help="also write the summary as JSON here")
@@ -182,7 +174,8 @@ def parser() -> argparse.ArgumentParser:
                    help="record checksums for a store written before episodes carried them (each episode is read "
                         "and checked first)")
 
-    c = command("train", "Train an action-conditioned JEPA world model on stored episodes (or on a world directly).")
+
+def _train(c: argparse.ArgumentParser) -> None:
     src = c.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="episode store made by `jepalab collect`")
     src.add_argument("--world", help="collect from this built-in world first (into OUT/data)")
@@ -190,7 +183,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, help="run folder for config, checkpoints and metrics")
     c.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
 
-    c = command("plan", "Evaluate goal reaching by MPC with a trained model, beside random and untrained baselines.")
+
+def _plan(c: argparse.ArgumentParser) -> None:
     c.add_argument("--checkpoint", required=True, help="run folder or checkpoint folder")
     c.add_argument("--episodes", type=int, help="evaluation episodes (default: the checkpoint's plan.episodes)")
     c.add_argument("--planner", choices=list(CHOICES["plan.planner"]),
@@ -208,7 +202,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="folder for eval.json and plots (default: CHECKPOINT/plan)")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    c = command("pretrain", "Self-supervised V-JEPA pretraining on clips of a built-in world or on your video files.")
+
+def _pretrain(c: argparse.ArgumentParser) -> None:
     src = c.add_mutually_exclusive_group(required=True)
     src.add_argument("--world", help="built-in passive world to generate clips from (bounce)")
     src.add_argument("--videos", nargs="+", help="video files or folders (mp4, avi, mkv, webm, ...)")
@@ -217,8 +212,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, help="run folder for config, checkpoints and metrics")
     c.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
 
-    c = command("probe", "Read object position, velocity and count from a video encoder's frozen features, "
-                         "beside an untrained encoder and raw pixels.")
+
+def _probe(c: argparse.ArgumentParser) -> None:
     c.add_argument("--checkpoint", required=True, help="run folder or checkpoint of `jepalab pretrain`")
     c.add_argument("--world", default="bounce", choices=["bounce"], help="world whose held-out clips are probed")
     c.add_argument(
@@ -231,8 +226,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="where probe.json goes (default: CHECKPOINT/probe.json)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    c = command("surprise", "Per-frame surprise (latent prediction error) of a trained model on video files, "
-                            "with its peak and a plot.")
+
+def _surprise(c: argparse.ArgumentParser) -> None:
     c.add_argument(
         "--checkpoint", required=True, help="run folder or checkpoint (video-pretrained or action-conditioned)"
     )
@@ -245,8 +240,8 @@ def parser() -> argparse.ArgumentParser:
                         "domain raises every frame's error; a discontinuity still stands out)")
     c.add_argument("--plots", default="surprise", help="folder for one PNG per video (default: ./surprise)")
 
-    c = command("physics", "Violation-of-expectation suite on bounce: is the model more surprised by the impossible "
-                           "twin of each pair? Beside an untrained model and a pixel-space predictor.")
+
+def _physics(c: argparse.ArgumentParser) -> None:
     what = c.add_mutually_exclusive_group(required=True)
     what.add_argument("--checkpoint", help="run folder or checkpoint to score")
     what.add_argument("--make-suite", metavar="DIR", help="write the suite as video files + index.json, and stop")
@@ -263,8 +258,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="folder for physics.json and the plot (default: CHECKPOINT/physics)")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    c = command("bench", "One checkpoint on every suite that applies (control, physics, probe) with baselines, over "
-                         "several seeds: results.json, manifest.json, report.md/html.")
+
+def _bench(c: argparse.ArgumentParser) -> None:
     what = c.add_mutually_exclusive_group(required=True)
     what.add_argument("--checkpoint", help="run folder or checkpoint to measure")
     what.add_argument("--compare", nargs="+", metavar="RESULTS", help="bench folders side by side")
@@ -291,7 +286,8 @@ def parser() -> argparse.ArgumentParser:
                    help="planner setting for the control suite (repeatable)")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    c = command("serve", "Serve a world model over HTTP: POST /plan, POST /surprise, GET /health, GET /info.")
+
+def _serve(c: argparse.ArgumentParser) -> None:
     c.add_argument("--checkpoint", required=True, help="run folder or checkpoint of an action-conditioned model")
     c.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     c.add_argument("--port", type=int, default=8000, help="port (0: any free one; the URL is printed)")
@@ -312,14 +308,15 @@ def parser() -> argparse.ArgumentParser:
                    help="on SIGTERM, seconds to let requests in flight finish before exiting anyway")
     c.add_argument("--verbose", action="store_true", help="log every request")
 
-    c = command("export", "Write a trained world model as a Hub folder (config.json, model.safetensors, model card) or "
-                          "as torch.export / ONNX programs of its encoder and predictor.")
+
+def _export(c: argparse.ArgumentParser) -> None:
     c.add_argument("--checkpoint", required=True, help="run folder or checkpoint of an action-conditioned model")
     c.add_argument("--format", required=True, choices=["hub", "torch-export", "onnx"], help="what to write")
     c.add_argument("--out", required=True, help="folder to write into")
     c.add_argument("--results", help="hub: a `jepalab bench` folder of this checkpoint, for the model card's figures")
 
-    c = command("export-data", "Write an episode store as a LeRobot v3.0 dataset (parquet + mp4 + episode metadata).")
+
+def _export_data(c: argparse.ArgumentParser) -> None:
     c.add_argument("--store", required=True, help="an episode store (jepalab collect / import)")
     c.add_argument("--lerobot", required=True, help="folder of the LeRobot dataset to write (new)")
     c.add_argument("--fps", type=float, help="frame rate recorded in the dataset and its videos (default: the "
@@ -328,8 +325,48 @@ def parser() -> argparse.ArgumentParser:
                    help="libx264: small, lossy; libx264rgb with --crf 0 or ffv1: every pixel exact")
     c.add_argument("--crf", type=int, help="x264 quality, 0-51 (0: lossless with libx264rgb)")
 
-    c = command("config", "Print every setting of a preset with its value and a one-line description.")
+
+def _config(c: argparse.ArgumentParser) -> None:
     c.add_argument("--preset", default="two-room", help="preset to print")
+
+
+# command -> (its one-line help, the builder of its options), in the order `jepalab --help` lists them
+COMMAND_PARSERS = {
+    "demo": ("Collect two-room data, train a world model, plan with it, and compare with baselines.", _demo),
+    "collect": ("Roll out an exploration policy in a world and store the episodes.", _collect),
+    "import": ("Turn your own recordings (videos + actions files, or a LeRobot dataset) into an episode store.",
+               _import),
+    "inspect": ("Summarise an episode store and write a contact sheet of its frames.", _inspect),
+    "train": ("Train an action-conditioned JEPA world model on stored episodes (or on a world directly).", _train),
+    "plan": ("Evaluate goal reaching by MPC with a trained model, beside random and untrained baselines.", _plan),
+    "pretrain": ("Self-supervised V-JEPA pretraining on clips of a built-in world or on your video files.", _pretrain),
+    "probe": ("Read object position, velocity and count from a video encoder's frozen features, beside an untrained "
+              "encoder and raw pixels.", _probe),
+    "surprise": ("Per-frame surprise (latent prediction error) of a trained model on video files, with its peak and "
+                 "a plot.", _surprise),
+    "physics": ("Violation-of-expectation suite on bounce: is the model more surprised by the impossible twin of each "
+                "pair? Beside an untrained model and a pixel-space predictor.", _physics),
+    "bench": ("One checkpoint on every suite that applies (control, physics, probe) with baselines, over several "
+              "seeds: results.json, manifest.json, report.md/html.", _bench),
+    "serve": ("Serve a world model over HTTP: POST /plan, POST /surprise, GET /health, GET /info.", _serve),
+    "export": ("Write a trained world model as a Hub folder (config.json, model.safetensors, model card) or as "
+               "torch.export / ONNX programs of its encoder and predictor.", _export),
+    "export-data": ("Write an episode store as a LeRobot v3.0 dataset (parquet + mp4 + episode metadata).",
+                    _export_data),
+    "config": ("Print every setting of a preset with its value and a one-line description.", _config),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="jepalab", description="JEPA world models: learn from pixels, imagine, plan.",
+                                epilog="examples:\n  " + "\n  ".join(v.splitlines()[0] for v in EXAMPLES.values()),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    from .. import __version__
+    p.add_argument("--version", action="version", version=f"jepalab {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help, build) in COMMAND_PARSERS.items():
+        build(sub.add_parser(name, help=help, description=help, epilog="example:\n  " + EXAMPLES[name],
+                             formatter_class=argparse.RawDescriptionHelpFormatter))
     _checked_types(sub)
     _trust_option(sub)
     return p
