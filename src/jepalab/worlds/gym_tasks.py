@@ -9,25 +9,27 @@ An env that is not here shows its goals through its own info (worlds/gym_env.py,
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 
 
-@dataclass
 class Task:
-    """How to show and test the goal of one environment family."""
-    pose_goal: Callable  # (unwrapped env) -> None: put the scene in the goal pose (state restored after)
-    success: Callable  # (unwrapped env, info) -> bool
-    distance: Callable | None  # (unwrapped env) -> the task's distance to its goal, where it has one
-    tolerance: str  # what success means, for reports
+    """How to show and test the goal of one environment family: a small class per family. What a family
+    lacks stays None (a task without a scripted expert, a success without a distance)."""
+    tolerance = ""  # what success means, for reports
     camera: dict | None = None  # MuJoCo default_camera_config: the task's scene filling a small frame
     goal_columns: tuple | None = None  # the proprio numbers a goal given as a state sets (None: all)
-    point: Callable | None = None  # (unwrapped env) -> what success is measured on (the fingertip, the object)
-    tol: float = 0.0  # success: `point` within this of the goal's
-    expert: Callable | None = None  # (unwrapped env) -> an action in the env's own units that heads for the goal
-    retarget: Callable | None = None  # (unwrapped env, rng) -> None: a new goal (a long demonstration's next task)
+    tol = 0.0  # success: `point` within this of the goal's
+    distance = None  # (unwrapped env) -> the task's distance to its goal
+    point = None  # (unwrapped env) -> what success is measured on (the fingertip, the object)
+    expert = None  # (unwrapped env) -> an action in the env's own units that heads for the goal
+    retarget = None  # (unwrapped env, rng) -> None: a new goal (a long demonstration's next task)
+
+    def pose_goal(self, u) -> None:
+        """Put the scene in the goal pose (the caller restores the state after)."""
+        raise NotImplementedError
+
+    def success(self, u, info) -> bool:
+        return self.distance(u) < self.tol
 
 
 def _reacher_goal(u) -> None:
@@ -45,73 +47,72 @@ def _reacher_distance(u) -> float:
     return float(np.linalg.norm(u.get_body_com("fingertip") - u.get_body_com("target")))
 
 
-def _reacher_expert(u) -> np.ndarray:
-    """Torques of a PD controller towards the joint angles that put the fingertip on the target."""
-    q, qd = u.data.qpos[:2].copy(), u.data.qvel[:2].copy()
-    saved = u.data.qpos.copy(), u.data.qvel.copy()
-    _reacher_goal(u)
-    want = u.data.qpos[:2].copy()
-    u.data.qpos[:], u.data.qvel[:] = saved
-    err = (want - q + np.pi) % (2 * np.pi) - np.pi
-    return np.clip(2.0 * err - 0.15 * qd, -1, 1)
+class Reacher(Task):
+    tolerance = "fingertip within 0.02 of the target"
+    camera = {"distance": 0.62, "elevation": -90.0, "azimuth": 90.0, "lookat": np.zeros(3)}
+    goal_columns = (0, 1, 2, 3)  # cos and sin of both joint angles: the arm's pose
+    tol = 0.02
+
+    def pose_goal(self, u) -> None:
+        _reacher_goal(u)
+
+    def distance(self, u) -> float:
+        return _reacher_distance(u)
+
+    def point(self, u) -> np.ndarray:
+        return u.get_body_com("fingertip")[:2].copy()
+
+    def expert(self, u) -> np.ndarray:
+        """Torques of a PD controller towards the joint angles that put the fingertip on the target."""
+        q, qd = u.data.qpos[:2].copy(), u.data.qvel[:2].copy()
+        saved = u.data.qpos.copy(), u.data.qvel.copy()
+        _reacher_goal(u)
+        want = u.data.qpos[:2].copy()
+        u.data.qpos[:], u.data.qvel[:] = saved
+        err = (want - q + np.pi) % (2 * np.pi) - np.pi
+        return np.clip(2.0 * err - 0.15 * qd, -1, 1)
+
+    def retarget(self, u, rng: np.random.Generator) -> None:
+        """A new target where Reacher's reset draws them (within 0.2 of the base)."""
+        while True:
+            goal = rng.uniform(-0.2, 0.2, 2)
+            if np.linalg.norm(goal) < 0.2:
+                break
+        qpos, qvel = u.data.qpos.copy(), u.data.qvel.copy()
+        qpos[2:4], qvel[2:4] = goal, 0
+        u.set_state(qpos, qvel)
 
 
-def _reacher_retarget(u, rng: np.random.Generator) -> None:
-    """A new target where Reacher's reset draws them (within 0.2 of the base)."""
-    while True:
-        goal = rng.uniform(-0.2, 0.2, 2)
-        if np.linalg.norm(goal) < 0.2:
-            break
-    qpos, qvel = u.data.qpos.copy(), u.data.qvel.copy()
-    qpos[2:4], qvel[2:4] = goal, 0
-    u.set_state(qpos, qvel)
+class Pusher(Task):
+    tolerance = "object within 0.05 of the goal"
+    camera = {"distance": 1.5, "elevation": -90.0, "azimuth": 90.0, "lookat": np.array([0.25, -0.3, -0.3])}
+    goal_columns = (17, 18)  # the object's x, y
+    tol = 0.05
+
+    def pose_goal(self, u) -> None:
+        u.data.qpos[-4:-2] = u.data.qpos[-2:]  # the object's slide joints onto the goal's
+        u.data.qvel[:] = 0
+
+    def distance(self, u) -> float:
+        return float(np.linalg.norm((u.get_body_com("object") - u.get_body_com("goal"))[:2]))
+
+    def point(self, u) -> np.ndarray:
+        return u.get_body_com("object")[:2].copy()
 
 
-def _pusher_goal(u) -> None:
-    u.data.qpos[-4:-2] = u.data.qpos[-2:]  # the object's slide joints onto the goal's
-    u.data.qvel[:] = 0
+class PointMaze(Task):
+    tolerance = "the env's own success (0.45)"
+    goal_columns = (0, 1)  # the ball's x, y
+
+    def pose_goal(self, u) -> None:
+        u.data.qpos[:2] = u.goal[:2] if hasattr(u, "goal") else u.data.qpos[:2]
+        u.data.qvel[:] = 0
+
+    def success(self, u, info) -> bool:
+        return bool(info.get("success", False))
 
 
-def _pusher_distance(u) -> float:
-    return float(np.linalg.norm((u.get_body_com("object") - u.get_body_com("goal"))[:2]))
-
-
-def _maze_goal(u) -> None:
-    u.data.qpos[:2] = u.goal[:2] if hasattr(u, "goal") else u.data.qpos[:2]
-    u.data.qvel[:] = 0
-
-
-TASKS: dict[str, Task] = {
-    "Reacher": Task(
-        _reacher_goal,
-        lambda u, info: _reacher_distance(u) < 0.02,
-        _reacher_distance,
-        "fingertip within 0.02 of the target",
-        camera={"distance": 0.62, "elevation": -90.0, "azimuth": 90.0, "lookat": np.zeros(3)},
-        goal_columns=(0, 1, 2, 3),  # cos and sin of both joint angles: the arm's pose
-        point=lambda u: u.get_body_com("fingertip")[:2].copy(),
-        tol=0.02,
-        expert=_reacher_expert,
-        retarget=_reacher_retarget,
-    ),
-    "Pusher": Task(
-        _pusher_goal,
-        lambda u, info: _pusher_distance(u) < 0.05,
-        _pusher_distance,
-        "object within 0.05 of the goal",
-        camera={"distance": 1.5, "elevation": -90.0, "azimuth": 90.0, "lookat": np.array([0.25, -0.3, -0.3])},
-        goal_columns=(17, 18),  # the object's x, y
-        point=lambda u: u.get_body_com("object")[:2].copy(),
-        tol=0.05,
-    ),
-    "PointMaze": Task(
-        _maze_goal,
-        lambda u, info: bool(info.get("success", False)),
-        None,
-        "the env's own success (0.45)",
-        goal_columns=(0, 1),
-    ),  # the ball's x, y
-}
+TASKS: dict[str, Task] = {"Reacher": Reacher(), "Pusher": Pusher(), "PointMaze": PointMaze()}
 
 
 def task_for(env_id: str) -> Task | None:
