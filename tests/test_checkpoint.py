@@ -26,17 +26,17 @@ def test_resume_is_exact(debug_store, tmp_path, prefetch):
                                      "train.threads=2"])
     episodes = debug_store.load_all()
     straight = Trainer(cfg, episodes, tmp_path / "a", progress=False)
-    straight.fit()
+    straight.run()
     if prefetch == "on":  # a background draw gives the very batches a plain run draws
         plain = Trainer(override(cfg, ["train.prefetch=off"]), episodes, tmp_path / "p", progress=False)
-        plain.fit()
+        plain.run()
         a, b = params(straight.model), params(plain.model)
         assert all(torch.equal(a[k], b[k]) for k in a)
     first = Trainer(cfg, episodes, tmp_path / "b", progress=False)
-    first.fit(until=13)  # stop part way, as if killed at step 13: the step-10 checkpoint is the last one
+    first.run(until=13)  # stop part way, as if killed at step 13: the step-10 checkpoint is the last one
     resumed = Trainer(cfg, episodes, tmp_path / "b", progress=False)
     assert resumed.resume() and resumed.step == 10
-    resumed.fit()
+    resumed.run()
     a, b = params(straight.model), params(resumed.model)
     assert all(torch.equal(a[k], b[k]) for k in a)
     steps = [json.loads(line)["step"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
@@ -52,7 +52,7 @@ def test_ctrl_c_anywhere_in_a_step_then_resume_gives_the_uninterrupted_weights(
                                      "train.threads=2"])  # fixed: see test_resume_is_exact
     episodes = debug_store.load_all()
     straight = Trainer(cfg, episodes, tmp_path / "a", progress=False)
-    straight.fit()
+    straight.run()
     run = Trainer(cfg, episodes, tmp_path / "b", progress=False)
     at = 10 if where == "saving" else 12  # the step that ends as Ctrl-C is pressed (validation: steps 3, 6, 9, 12)
     in_step = where in ("batch drawn", "optimizer stepped", "twice")  # before the counter moves to `at`
@@ -75,13 +75,13 @@ def test_ctrl_c_anywhere_in_a_step_then_resume_gives_the_uninterrupted_weights(
     else:
         monkeypatch.setattr(loop_module.checkpoint, "save", ctrl_c_during(loop_module.checkpoint.save))
     with pytest.raises(KeyboardInterrupt):
-        run.fit()
+        run.run()
     monkeypatch.undo()
     resumed = Trainer(cfg, episodes, tmp_path / "b", progress=False)
     assert resumed.resume()
     # a first Ctrl-C waits for the step to end and saves it; a second one stops at once, unsaved
     assert resumed.step == (10 if where == "twice" else at)
-    resumed.fit()
+    resumed.run()
     a, b = params(straight.model), params(resumed.model)
     assert all(torch.equal(a[k], b[k]) for k in a), where
     steps = [json.loads(line)["step"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
@@ -137,23 +137,23 @@ def test_a_fresh_run_into_a_used_folder_is_refused_and_the_old_run_is_kept(debug
 
 def test_torn_metrics_line_and_finished_run_resume(debug_store, tmp_path):
     cfg = override(preset("debug"), ["train.steps=10", "train.checkpoint_every=5", "train.log_every=5"])
-    Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).fit(until=7)
+    Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).run(until=7)
     with open(tmp_path / "run" / "metrics.jsonl", "a") as f:
         f.write('{"step": 6, "loss": 0.')  # killed in the middle of writing a record
     resumed = Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     assert resumed.resume() and resumed.step == 5
-    result = resumed.fit()
+    result = resumed.run()
     lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == [5, 10] and result["step"] == 10
     # resumed once more with nothing left to do, it still reports the last logged figures
     again = Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     assert again.resume() and again.step == 10
-    assert again.fit()["pred_loss"] == json.loads(lines[-1])["pred_loss"]
+    assert again.run()["pred_loss"] == json.loads(lines[-1])["pred_loss"]
 
 
 def test_corrupt_and_foreign_checkpoints_are_refused(debug_store, tmp_path):
     cfg = override(preset("debug"), ["train.steps=2", "train.checkpoint_every=2"])
-    Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).fit()
+    Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).run()
     ckpt = checkpoint.resolve(tmp_path / "run")
     model, loaded_cfg, meta = load_model(tmp_path / "run")
     assert meta["step"] == 2 and loaded_cfg == cfg
@@ -191,7 +191,7 @@ def test_corrupt_and_foreign_checkpoints_are_refused(debug_store, tmp_path):
 def test_flipped_bytes_nan_weights_and_pointers_outside_the_run_are_refused(debug_store, tmp_path):
     from safetensors.torch import load_file, save_file
     cfg = override(preset("debug"), ["train.steps=2", "train.checkpoint_every=2"])
-    Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).fit()
+    Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).run()
     ckpt = checkpoint.resolve(tmp_path / "run")
     weights = ckpt / "model.safetensors"
     data = bytearray(weights.read_bytes())
@@ -221,7 +221,7 @@ def test_flipped_bytes_nan_weights_and_pointers_outside_the_run_are_refused(debu
 
 def test_checkpoints_hold_no_pickles(debug_store, tmp_path):
     cfg = override(preset("debug"), ["train.steps=2", "train.checkpoint_every=2"])
-    Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).fit()
+    Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).run()
     ckpt = checkpoint.resolve(tmp_path / "run")
     assert sorted(os.listdir(ckpt)) == ["integrity.json", "meta.json", "model.safetensors", "trainer.safetensors"]
     json.loads((ckpt / "meta.json").read_text())

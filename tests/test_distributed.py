@@ -30,7 +30,7 @@ SCRIPT = textwrap.dedent("""
     trainer = Trainer(override(preset("debug"), sets), EpisodeStore(data).load_all(), out, progress=False)
     if resume == "1":
         assert trainer.resume()
-    trainer.fit()
+    trainer.run()
     # weights, not BN statistics; a sharded (FSDP) run's parameters are this rank's shards
     state = {k: getattr(v, "to_local", lambda: v)().detach().contiguous() for k, v in trainer.model.named_parameters()}
     save_file(state, f"{out}/rank{trainer.rank}.safetensors")
@@ -62,7 +62,7 @@ def test_two_processes_match_one_with_the_same_global_batch(debug_store, tmp_pat
     cfg = override(preset("debug"), STEPS)
     single = Trainer(cfg, debug_store.load_all(), tmp_path / "single", progress=False)
     start = {k: v.detach().clone() for k, v in single.model.named_parameters()}
-    single.fit()
+    single.run()
     one = dict(single.model.named_parameters())
     moved = distance(one, start)
     # the same batches, BatchNorm and SIGReg over the global batch: what differs is the order of
@@ -78,7 +78,7 @@ def test_fsdp_matches_one_process_and_its_checkpoint_loads_anywhere(debug_store,
     torch.set_num_threads(1)
     single = Trainer(override(preset("debug"), STEPS), debug_store.load_all(), tmp_path / "single", progress=False)
     start = {k: v.detach().clone() for k, v in single.model.named_parameters()}
-    single.fit()
+    single.run()
     one = dict(single.model.named_parameters())
     model, _, meta = load_model(tmp_path / "fsdp")  # full tensors, loaded by a plain process
     sharded = dict(model.named_parameters())
@@ -92,7 +92,7 @@ def test_fsdp_matches_one_process_and_its_checkpoint_loads_anywhere(debug_store,
     resumed = Trainer(override(preset("debug"), STEPS), debug_store.load_all(), tmp_path / "resume", progress=False)
     assert resumed.resume() and resumed.step == 4
     assert len(resumed.optimizer.state) == len(resumed.params)  # every moment restored
-    resumed.fit()
+    resumed.run()
     assert distance(dict(resumed.model.named_parameters()), one) < 0.05 * distance(one, start)
 
 

@@ -29,7 +29,7 @@ def pristine(tmp_path_factory):
     root = tmp_path_factory.mktemp("pristine")
     store = collect("two-room", 3, 12, root / "store", progress=False)
     cfg = override(preset("debug"), ["train.steps=2", "train.checkpoint_every=2", "train.threads=2"])
-    Trainer(cfg, store.load_all(), root / "run", progress=False).fit()
+    Trainer(cfg, store.load_all(), root / "run", progress=False).run()
     model, _, meta = checkpoint.load_model(root / "run")
     return root, [vars(ep) for ep in store.load_all()], model.state_dict(), meta["config"]
 

@@ -66,7 +66,7 @@ def hearing_model(tmp_path_factory):
     )
     torch.manual_seed(0)
     trainer = Trainer(cfg, store.load_all(), tmp_path_factory.mktemp("run"), progress=False)
-    trainer.fit()
+    trainer.run()
     return trainer.model.eval()
 
 

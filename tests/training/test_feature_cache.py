@@ -68,7 +68,7 @@ def test_training_from_the_cache_learns_what_training_from_frames_learns(debug_s
     runs = {}
     for mode in ("off", "on"):
         trainer = Trainer(override(cfg, [f"train.cache_latents={mode}"]), episodes, tmp_path / mode, progress=False)
-        trainer.fit()
+        trainer.run()
         runs[mode] = trainer
     assert runs["on"].sampler.features and not runs["off"].sampler.features
     assert (tmp_path / "on" / "feature_cache" / "key.json").is_file()
@@ -77,6 +77,6 @@ def test_training_from_the_cache_learns_what_training_from_frames_learns(debug_s
     resumed = Trainer(override(cfg, ["train.cache_latents=on", "train.steps=18"]), episodes, tmp_path / "on",
                       progress=False)
     assert resumed.resume()
-    resumed.fit()  # the saved cache is loaded again: the frozen front and the frames are the same
+    resumed.run()  # the saved cache is loaded again: the frozen front and the frames are the same
     with pytest.raises(ValueError, match="learns end to end"):
         Trainer(override(preset("debug"), ["train.cache_latents=on"]), episodes, tmp_path / "x", progress=False)

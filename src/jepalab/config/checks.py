@@ -90,25 +90,25 @@ def choice_checks(cfg) -> list[tuple[bool, str]]:
     return checks
 
 
-def train_checks(t) -> list[tuple[bool, str]]:
+def train_checks(train) -> list[tuple[bool, str]]:
     """The checks of the train section, shared by `train` and `pretrain`."""
     import math
     return [
-        (t.steps >= 1, f"train.steps must be >= 1, got {t.steps}"),
-        (t.batch_size >= 2, "train.batch_size must be >= 2 (the anti-collapse term needs a batch)"),
-        (t.log_every >= 1, f"train.log_every must be >= 1, got {t.log_every}"),
+        (train.steps >= 1, f"train.steps must be >= 1, got {train.steps}"),
+        (train.batch_size >= 2, "train.batch_size must be >= 2 (the anti-collapse term needs a batch)"),
+        (train.log_every >= 1, f"train.log_every must be >= 1, got {train.log_every}"),
         (
-            t.checkpoint_every >= 1,
-            f"train.checkpoint_every must be >= 1 (steps between checkpoints), got {t.checkpoint_every}",
+            train.checkpoint_every >= 1,
+            f"train.checkpoint_every must be >= 1 (steps between checkpoints), got {train.checkpoint_every}",
         ),
-        (t.keep_checkpoints >= 1, f"train.keep_checkpoints must be >= 1, got {t.keep_checkpoints}"),
-        (t.warmup_steps >= 0, f"train.warmup_steps must be >= 0, got {t.warmup_steps}"),
-        (math.isfinite(t.lr) and t.lr > 0, f"train.lr must be a finite number above 0, got {t.lr}"),
+        (train.keep_checkpoints >= 1, f"train.keep_checkpoints must be >= 1, got {train.keep_checkpoints}"),
+        (train.warmup_steps >= 0, f"train.warmup_steps must be >= 0, got {train.warmup_steps}"),
+        (math.isfinite(train.lr) and train.lr > 0, f"train.lr must be a finite number above 0, got {train.lr}"),
         (
-            math.isfinite(t.grad_clip) and t.grad_clip >= 0,
-            f"train.grad_clip must be finite and >= 0, got {t.grad_clip}",
+            math.isfinite(train.grad_clip) and train.grad_clip >= 0,
+            f"train.grad_clip must be finite and >= 0, got {train.grad_clip}",
         ),
-        (math.isfinite(t.weight_decay) and t.weight_decay >= 0, "train.weight_decay must be finite and >= 0"),
-        (t.threads >= 0, f"train.threads must be >= 0 (0: all cores), got {t.threads}"),
+        (math.isfinite(train.weight_decay) and train.weight_decay >= 0, "train.weight_decay must be finite and >= 0"),
+        (train.threads >= 0, f"train.threads must be >= 0 (0: all cores), got {train.threads}"),
     ]
 

@@ -186,10 +186,10 @@ class PixelTrainer(TrainingLoop):
         self.source = source
 
     def lr(self, step: int) -> float:
-        return self.t.lr * 0.5 * (1 + np.cos(np.pi * step / self.t.steps))
+        return self.train_cfg.lr * 0.5 * (1 + np.cos(np.pi * step / self.train_cfg.steps))
 
     def next_batch(self) -> tuple:
-        return (self.source.batch(self.t.batch_size),)
+        return (self.source.batch(self.train_cfg.batch_size),)
 
     def loss(self, clips: torch.Tensor) -> tuple[torch.Tensor, dict]:
         return self.model.step_errors(clips).mean(), {}

@@ -34,12 +34,13 @@ def lr_at(step: int, cfg) -> float:
     return cfg.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def apply_gradients(loss: torch.Tensor, optimizer: torch.optim.Optimizer, params, t) -> torch.Tensor | None:
+def apply_gradients(loss: torch.Tensor, optimizer: torch.optim.Optimizer, params, train_cfg) -> torch.Tensor | None:
     """backward -> clip (train.grad_clip) -> optimizer step; -> the gradient norm before clipping, as a
     tensor: nothing here waits for the device (the loop reads numbers at log steps)."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    norm = torch.nn.utils.clip_grad_norm_(params, t.grad_clip) if t.grad_clip > 0 else None
+    clip = train_cfg.grad_clip
+    norm = torch.nn.utils.clip_grad_norm_(params, clip) if clip > 0 else None
     optimizer.step()
     return norm
 
@@ -49,35 +50,36 @@ def as_numbers(info: dict) -> dict:
     return {k: grad_norm_value(v) if torch.is_tensor(v) and v.numel() == 1 else v for k, v in info.items()}
 
 
-def processes(t) -> tuple[int, int]:
+def processes(train_cfg) -> tuple[int, int]:
     """(rank, number of processes) under torchrun, (0, 1) alone; train.batch_size must split evenly."""
     rank, world = distributed()
-    if t.batch_size % world:
-        raise ValueError(f"train.batch_size ({t.batch_size}) must be divisible by the number of processes ({world})")
+    if train_cfg.batch_size % world:
+        raise ValueError(f"train.batch_size ({train_cfg.batch_size}) must be divisible by the number of processes "
+                         f"({world})")
     return rank, world
 
 
 class TrainingLoop:
-    """Train `model` by the TrainConfig `t`, logging and checkpointing into `out` (None: neither).
+    """Train `model` by the TrainConfig `train_cfg`, logging and checkpointing into `out` (None: neither).
     Under torchrun every rank runs the loop; rank 0 alone logs, shows progress and writes."""
 
     desc = "train"  # the progress bar's label
     rate = "samples_per_s"  # the throughput's name in the metrics
 
-    def __init__(self, cfg, model: torch.nn.Module, t, out: str | Path | None, device: torch.device,
+    def __init__(self, cfg, model: torch.nn.Module, train_cfg, out: str | Path | None, device: torch.device,
                  progress: bool = True, rank: int = 0, world: int = 1):
-        self.cfg, self.model, self.t, self.device = cfg, model, t, device
+        self.cfg, self.model, self.train_cfg, self.device = cfg, model, train_cfg, device
         self.out = None if out is None else Path(out)
         self.rank, self.world = rank, world
         self.writes = rank == 0 and self.out is not None
         self.progress = progress and rank == 0
         self.params = [p for p in model.parameters() if p.requires_grad]  # a frozen encoder stays out
-        self.optimizer = torch.optim.AdamW(self.params, lr=t.lr, weight_decay=t.weight_decay)
+        self.optimizer = torch.optim.AdamW(self.params, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
         self.step, self.train_seconds = 0, 0.0
         # the first step whose loss was not finite (-1: none), kept on the device and read at log steps
         # and saves, so that a step never waits for the device to say so
         self.first_nonfinite = torch.tensor(-1, device=device)
-        self.threads = ThreadGovernor(t.threads) if device.type == "cpu" else None
+        self.threads = ThreadGovernor(train_cfg.threads) if device.type == "cpu" else None
 
     # -- what a subclass brings ----------------------------------------------------
     def next_batch(self) -> tuple:
@@ -88,7 +90,7 @@ class TrainingLoop:
         raise NotImplementedError
 
     def lr(self, step: int) -> float:
-        return lr_at(step, self.t)
+        return lr_at(step, self.train_cfg)
 
     def start(self) -> None:
         """Before the first step of each `run`."""
@@ -161,7 +163,7 @@ class TrainingLoop:
         return checkpoint.save(self.out / "checkpoints", self.step, weights, self.cfg, optim,
                                extra={**self.checkpoint_extra(), "train_seconds": self.train_seconds,
                                       "precision": self.precision},
-                               keep=self.t.keep_checkpoints)
+                               keep=self.train_cfg.keep_checkpoints)
 
     # -- the loop --------------------------------------------------------------------
     def train_step(self) -> tuple[torch.Tensor, dict]:
@@ -174,7 +176,7 @@ class TrainingLoop:
         loss_now = loss.detach()
         self.first_nonfinite = torch.where((self.first_nonfinite < 0) & ~torch.isfinite(loss_now),
                                            self.step, self.first_nonfinite)
-        norm = apply_gradients(loss, self.optimizer, self.params, self.t)
+        norm = apply_gradients(loss, self.optimizer, self.params, self.train_cfg)
         if norm is not None:
             info["grad_norm"] = norm
         self.after_step()
@@ -186,12 +188,12 @@ class TrainingLoop:
         """train.precision as this run applies it (runtime.resolve_precision: auto decides here)."""
         from ..runtime import resolve_precision
         if not hasattr(self, "_precision"):
-            self._precision = resolve_precision(self.t.precision, self.device)
+            self._precision = resolve_precision(self.train_cfg.precision, self.device)
         return self._precision
 
     def run(self, until: int | None = None) -> dict:
         """Train to `train.steps` (or stop early at step `until`, keeping the schedule of the full run)."""
-        t = self.t
+        t = self.train_cfg
         stop = t.steps if until is None else min(until, t.steps)
         self.start()
         if self.writes:

@@ -107,19 +107,19 @@ def latent_stats(z: torch.Tensor) -> dict[str, float]:
     return {"latent_std": float(z.std(0).mean()), "effective_rank": float(torch.exp(entropy))}
 
 
-def jepa_loss(model, obs, actions: torch.Tensor, o, history: int, regularizer, gather=lambda z: z
+def jepa_loss(model, obs, actions: torch.Tensor, objective, history: int, regularizer, gather=lambda z: z
               ) -> tuple[torch.Tensor, dict]:
     """The JEPA loss of a world model on a batch of windows, LeWorldModel-style (gradients reach the
     encoder through both predictions and targets; no EMA, no stop-gradient).
 
-    obs: frames (B, T+1, H, W, 3) or a dict of senses; actions (B, T, A); o: ObjectiveConfig.
+    obs: frames (B, T+1, H, W, 3) or a dict of senses; actions (B, T, A); objective: ObjectiveConfig.
     - prediction: teacher-forced next latents over the first `history` steps;
-    - rollout: imagined from the first `o.rollout_context` frames, feeding predictions back as a
-      planner does, so that errors cannot compound unseen (o.rollout_steps > 1);
+    - rollout: imagined from the first `objective.rollout_context` frames, feeding predictions back as a
+      planner does, so that errors cannot compound unseen (objective.rollout_steps > 1);
     - anti-collapse (`regularizer`, SIGReg or VICReg) on every encoded frame of the global batch
-      (`gather` collects them from every process), computed in fp32; with o.reg_over=changes on
+      (`gather` collects them from every process), computed in fp32; with objective.reg_over=changes on
       each frame's departure from its window's mean instead (what moves, not what tells scenes
-      apart), plus o.frames_weight times the term over whole frames.
+      apart), plus objective.frames_weight times the term over whole frames.
     -> (loss, {"loss", "pred_loss", "rollout_loss", "reg_loss", "z"}: detached tensors).
     """
     from ..runtime import fp32
@@ -129,19 +129,19 @@ def jepa_loss(model, obs, actions: torch.Tensor, o, history: int, regularizer, g
     pred_loss = prediction_loss(pred, z[:, 1:W + 1])
     loss = pred_loss
     info = {"pred_loss": pred_loss.detach()}  # tensors: read at log steps, never a host sync inside a step
-    if o.rollout_steps > 1:
-        R, C = o.rollout_steps, o.rollout_context
+    if objective.rollout_steps > 1:
+        R, C = objective.rollout_steps, objective.rollout_context
         imagined = model.rollout(z[:, :C], actions[:, :C - 1], actions[:, C - 1:C - 1 + R])  # (B, R, D)
         rollout_loss = prediction_loss(imagined, z[:, C:C + R])
-        loss = loss + o.rollout_weight * rollout_loss
+        loss = loss + objective.rollout_weight * rollout_loss
         info["rollout_loss"] = rollout_loss.detach()
     with fp32(z.device.type):
         spread = z
-        if o.reg_over == "changes":
+        if objective.reg_over == "changes":
             moving = model.moving_part(z)
             spread = moving - moving.mean(1, keepdim=True)
         reg = regularizer(gather(spread.reshape(-1, spread.shape[-1]).float()))  # the global batch
-        if o.reg_over == "changes" and o.frames_weight > 0:
-            reg = reg + o.frames_weight * regularizer(gather(z.reshape(-1, z.shape[-1]).float()))
-    loss = loss + o.weight * reg
+        if objective.reg_over == "changes" and objective.frames_weight > 0:
+            reg = reg + objective.frames_weight * regularizer(gather(z.reshape(-1, z.shape[-1]).float()))
+    loss = loss + objective.weight * reg
     return loss, {"loss": loss.detach(), **info, "reg_loss": reg.detach(), "z": z.detach()}

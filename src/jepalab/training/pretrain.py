@@ -55,10 +55,10 @@ class Pretrainer(TrainingLoop):
             # a resumed stream continues with fresh clips; each rank has a stream of its own
             offset = self.step + 100_000_000 * self.rank
             self.source = make_clip_source(self.cfg.source, self.cfg.video, seed_offset=offset)
-            self.masks = torch.Generator().manual_seed(self.t.seed + offset)
+            self.masks = torch.Generator().manual_seed(self.train_cfg.seed + offset)
 
     def next_batch(self) -> tuple:
-        v, local = self.cfg.video, self.t.batch_size // self.world
+        v, local = self.cfg.video, self.train_cfg.batch_size // self.world
         grid = (v.frames // v.tubelet, v.size // v.patch, v.size // v.patch)
         video = self.source.batch(local)
         if float(torch.rand((), generator=self.masks)) < v.future_prob:

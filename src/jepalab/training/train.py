@@ -252,10 +252,6 @@ class Trainer(TrainingLoop):
         if self.batches is not None:
             self.batches.pause()  # nothing in flight between runs: the sampler's state is exact
 
-    def fit(self, until: int | None = None) -> dict:
-        """Train to `train.steps` (or stop early at step `until`, keeping the schedule of the full run)."""
-        return self.run(until)
-
 
 def run_config(preset_name: str, sets: list[str], meta: dict | None = None) -> RunConfig:
     """The config of a training run: a preset, `sets` ('section.key=value', --set's) over it, then what
@@ -301,5 +297,5 @@ def train(cfg: RunConfig, episodes: list[Episode], out: str | Path, resume: bool
         trainer = Trainer(cfg, episodes, out, progress)
         if resume and trainer.resume() and trainer.rank == 0:
             print(f"resumed {out} at step {trainer.step}")
-        result = trainer.fit()
+        result = trainer.run()
     return trainer.model.cpu().eval(), result  # planning and evaluation run on the CPU

@@ -1,4 +1,4 @@
-"""Built-in worlds: a plain name -> factory dict (see DESIGN.md).
+"""Built-in worlds: a plain name -> factory dict (WORLDS; each world in a module of its own).
 
     from jepalab.worlds import make
     env = make("two-room", max_steps=100)
