@@ -12,6 +12,7 @@ pixel-space predictor in the same run, and the state probe. Prints one JSON obje
 times and whether the targets of issue 4 hold (mean pairwise accuracy >= 0.9; the untrained model
 near chance, within 0.1 of 0.5; most impossible clips peak at the event).
 """
+
 from __future__ import annotations
 
 import argparse

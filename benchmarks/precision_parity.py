@@ -9,6 +9,7 @@ training samples/s. The fp32 run of a seed is the same arithmetic as the code be
 (fp32 runs give the same weights byte for byte); `--sets` adds settings to every run (e.g. another
 preset's sizes). Prints one JSON object with the per-seed rows and the mean of each column.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,13 +32,17 @@ def main() -> int:
     from jepalab.config import override, preset
     from jepalab.data.collect import collect
     from jepalab.data.store import EpisodeStore
-    from jepalab.training.loop import latest_metrics
     from jepalab.pipeline import evaluate
+    from jepalab.training.loop import latest_metrics
     from jepalab.training.train import train
+
     out = Path(args.out)
     base = override(preset(args.preset), list(args.sets))
-    store = EpisodeStore(args.data) if args.data else collect(base.data.world, base.data.episodes,
-                                                              base.data.steps_per_episode, out / "data")
+    store = (
+        EpisodeStore(args.data)
+        if args.data
+        else collect(base.data.world, base.data.episodes, base.data.steps_per_episode, out / "data")
+    )
     episodes = store.load_all()
     rows = []
     for seed in range(args.seeds):
@@ -48,19 +53,32 @@ def main() -> int:
             summary = evaluate(model, cfg, run, train_eps=episodes, progress=False)
             metrics = latest_metrics(run)
             rates = [m["samples_per_s"] for m in metrics if "samples_per_s" in m][1:]  # the first window holds warm-up
-            rows.append({"seed": seed, "precision": precision, "final_pred_loss": result.get("pred_loss"),
-                         "val_pred_loss": result.get("val_pred_loss"), "success_rate": summary["success_rate"],
-                         "random_success_rate": summary.get("random_success_rate"),
-                         "samples_per_s": float(np.median(rates)) if rates else None,
-                         "train_seconds": result.get("train_seconds")})
+            rows.append(
+                {
+                    "seed": seed,
+                    "precision": precision,
+                    "final_pred_loss": result.get("pred_loss"),
+                    "val_pred_loss": result.get("val_pred_loss"),
+                    "success_rate": summary["success_rate"],
+                    "random_success_rate": summary.get("random_success_rate"),
+                    "samples_per_s": float(np.median(rates)) if rates else None,
+                    "train_seconds": result.get("train_seconds"),
+                }
+            )
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     means = {}
     for precision in args.precisions.split(","):
         mine = [r for r in rows if r["precision"] == precision]
-        means[precision] = {k: float(np.mean([r[k] for r in mine])) for k in
-                            ("final_pred_loss", "val_pred_loss", "success_rate", "samples_per_s", "train_seconds")}
-    print(json.dumps({"benchmark": "precision-parity", "preset": args.preset, "sets": args.sets, "runs": rows,
-                      "means": means}, indent=2))
+        means[precision] = {
+            k: float(np.mean([r[k] for r in mine]))
+            for k in ("final_pred_loss", "val_pred_loss", "success_rate", "samples_per_s", "train_seconds")
+        }
+    print(
+        json.dumps(
+            {"benchmark": "precision-parity", "preset": args.preset, "sets": args.sets, "runs": rows, "means": means},
+            indent=2,
+        )
+    )
     return 0
 
 

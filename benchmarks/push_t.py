@@ -11,6 +11,7 @@ and zero actions in the same run, and the success-vs-training-time curve (bench/
 20 and 30 minutes. Prints one JSON object with the wall times, the figures and the issue's targets.
 Any preset setting can be changed with --set (e.g. --set model.variant=spatial).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,24 +50,38 @@ def main() -> None:
     train_s = time.perf_counter() - tic - collect_s
     command = "python benchmarks/push_t.py " + shlex.join(sys.argv[1:])
     options = BenchOptions(episodes=args.episodes, goal_offset=25, budget=50)
-    res = bench(args.out, args.results, suites=["control-dataset", "control", "probe"], seeds=args.seeds,
-                options=options, command=command)
+    res = bench(
+        args.out,
+        args.results,
+        suites=["control-dataset", "control", "probe"],
+        seeds=args.seeds,
+        options=options,
+        command=command,
+    )
     rows = success_curve(args.out, [float(m) for m in args.minutes.split(",")], args.episodes)
     write_json_atomic(Path(args.results) / "training_curve.json", {"run": args.out, "rows": rows})
     plot_curve(rows, Path(args.results) / "plots" / "training_curve.png", "Push-T: success vs training time")
-    summary = {"benchmark": "push-t", "command": command, "results": args.results,
-               "wall_seconds": time.perf_counter() - tic, "collect_seconds": collect_s, "train_seconds": train_s,
-               "threads": torch.get_num_threads(),
-               "final_metrics": {k: result.get(k) for k in ("step", "pred_loss", "latent_std", "effective_rank")},
-               "curve": [(r["minutes"], r["success_rate"]) for r in rows]}
+    summary = {
+        "benchmark": "push-t",
+        "command": command,
+        "results": args.results,
+        "wall_seconds": time.perf_counter() - tic,
+        "collect_seconds": collect_s,
+        "train_seconds": train_s,
+        "threads": torch.get_num_threads(),
+        "final_metrics": {k: result.get(k) for k in ("step", "pred_loss", "latent_std", "effective_rank")},
+        "curve": [(r["minutes"], r["success_rate"]) for r in rows],
+    }
     for suite in ("control-dataset", "control"):
         models = res["suites"][suite]["models"]
         summary[suite] = {m: round(v["success_rate"]["mean"], 3) for m, v in models.items()}
     ds = summary["control-dataset"]
     best_baseline = max(ds["untrained"], ds["random"], ds["noop"])
-    summary["targets"] = {"dataset protocol >= 0.90": ds["trained"] >= 0.9,
-                          ">= 40 points above the best baseline": ds["trained"] >= best_baseline + 0.4,
-                          "random protocol >= 0.50": summary["control"]["trained"] >= 0.5}
+    summary["targets"] = {
+        "dataset protocol >= 0.90": ds["trained"] >= 0.9,
+        ">= 40 points above the best baseline": ds["trained"] >= best_baseline + 0.4,
+        "random protocol >= 0.50": summary["control"]["trained"] >= 0.5,
+    }
     print(json.dumps(summary, indent=2))
 
 

@@ -17,6 +17,7 @@ lever pretrains a V-JEPA encoder on push-t's frames (jepalab pretrain, part of i
 trains the rest on that encoder's cached features. Rows are appended to OUT/levers.json as they
 finish (a lever already there is skipped); prints the table as JSON at the end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,10 @@ import torch
 COLUMNS = ("pusher x", "pusher y", "block x", "block y", "block cos", "block sin")
 LEVERS = {  # name -> (settings over the push-t preset, data: (image size, episodes))
     "base": ([], (64, 1000)),
-    "proprio": (["model.variant=senses", "model.senses=proprio", "model.proprio_dim=6", "model.proprio_columns=0,1"],
-                (64, 1000)),
+    "proprio": (
+        ["model.variant=senses", "model.senses=proprio", "model.proprio_dim=6", "model.proprio_columns=0,1"],
+        (64, 1000),
+    ),
     "history3": (["model.history=3", "plan.context=3"], (64, 1000)),
     "rollout2": (["objective.rollout_steps=2"], (64, 1000)),
     "px96": (["model.image_size=96"], (96, 1000)),
@@ -41,21 +44,55 @@ LEVERS = {  # name -> (settings over the push-t preset, data: (image size, episo
     "frozen": (["model.video_encoder={pretrained}"], (64, 1000)),
     # LeWorldModel's encoder and settings: ViT-tiny widths (192 x 12 blocks) read out through CLS, predictor
     # 6 x 192, history 3, SIGReg 0.09 with 1024 projections, AdamW 5e-5 / 1e-3, batch 128
-    "lewm64": (["model.encoder=vit", "model.width=48", "model.patch=8", "model.vit_depth=12", "model.pred_dim=192",
-                "model.pred_depth=6", "model.pred_heads=4", "model.history=3", "plan.context=3",
-                "objective.weight=0.09", "objective.projections=1024", "objective.rollout_steps=1",
-                "train.lr=5e-5", "train.weight_decay=1e-3", "train.batch_size=128", "train.warmup_steps=20"],
-               (64, 1000)),
-    "lewm96": (["model.encoder=vit", "model.width=48", "model.patch=12", "model.vit_depth=12", "model.pred_dim=192",
-                "model.pred_depth=6", "model.pred_heads=4", "model.history=3", "plan.context=3", "model.image_size=96",
-                "objective.weight=0.09", "objective.projections=1024", "objective.rollout_steps=1",
-                "train.lr=5e-5", "train.weight_decay=1e-3", "train.batch_size=128", "train.warmup_steps=20"],
-               (96, 1000)),
+    "lewm64": (
+        [
+            "model.encoder=vit",
+            "model.width=48",
+            "model.patch=8",
+            "model.vit_depth=12",
+            "model.pred_dim=192",
+            "model.pred_depth=6",
+            "model.pred_heads=4",
+            "model.history=3",
+            "plan.context=3",
+            "objective.weight=0.09",
+            "objective.projections=1024",
+            "objective.rollout_steps=1",
+            "train.lr=5e-5",
+            "train.weight_decay=1e-3",
+            "train.batch_size=128",
+            "train.warmup_steps=20",
+        ],
+        (64, 1000),
+    ),
+    "lewm96": (
+        [
+            "model.encoder=vit",
+            "model.width=48",
+            "model.patch=12",
+            "model.vit_depth=12",
+            "model.pred_dim=192",
+            "model.pred_depth=6",
+            "model.pred_heads=4",
+            "model.history=3",
+            "plan.context=3",
+            "model.image_size=96",
+            "objective.weight=0.09",
+            "objective.projections=1024",
+            "objective.rollout_steps=1",
+            "train.lr=5e-5",
+            "train.weight_decay=1e-3",
+            "train.batch_size=128",
+            "train.warmup_steps=20",
+        ],
+        (96, 1000),
+    ),
 }
 
 
 def store_for(out: Path, size: int, episodes: int):
     from jepalab.data.collect import collect
+
     return collect("push-t", episodes, 100, out / f"data-{size}px", policy="noisy-expert", image_size=size)
 
 
@@ -64,6 +101,7 @@ def step_seconds(cfg, episodes, steps: int = 8) -> float:
     import tempfile
 
     from jepalab.training.train import Trainer
+
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(cfg, episodes, tmp, progress=False)
         trainer.start()
@@ -80,36 +118,47 @@ def probe_columns(model, cfg, seed: int = 900_000) -> dict:
     from jepalab.data.collect import NoisyExpertPolicy, rollout_episode
     from jepalab.evals.probe import LinearProbe, encode_frames, episode_senses
     from jepalab.worlds import make
+
     env = make("push-t", max_steps=101, goal_mode="anywhere", image_size=cfg.model.image_size)
-    eps = [rollout_episode(env, 100, seed + i, NoisyExpertPolicy(env, np.random.default_rng(seed + i)))
-           for i in range(60)]
+    eps = [
+        rollout_episode(env, 100, seed + i, NoisyExpertPolicy(env, np.random.default_rng(seed + i))) for i in range(60)
+    ]
     for e in eps:  # every 5th frame (a model step), with the senses at the same frames
         e.pixels, e.proprio = e.pixels[::5], e.proprio[::5]
-    z = [encode_frames(model, np.concatenate([e.pixels for e in part]), senses=episode_senses(model, part))
-         for part in (eps[:40], eps[40:])]
+    z = [
+        encode_frames(model, np.concatenate([e.pixels for e in part]), senses=episode_senses(model, part))
+        for part in (eps[:40], eps[40:])
+    ]
     y = [np.concatenate([e.proprio for e in part]) for part in (eps[:40], eps[40:])]
     mu, sd = z[0].mean(0), z[0].std(0) + 1e-6
     probe = LinearProbe.fit((z[0] - mu) / sd, y[0], ridge=1e-2)
     pred = probe((z[1] - mu) / sd)
-    return {c: float(1 - ((y[1][:, i] - pred[:, i]) ** 2).sum() / ((y[1][:, i] - y[1][:, i].mean()) ** 2).sum())
-            for i, c in enumerate(COLUMNS)}
+    return {
+        c: float(1 - ((y[1][:, i] - pred[:, i]) ** 2).sum() / ((y[1][:, i] - y[1][:, i].mean()) ** 2).sum())
+        for i, c in enumerate(COLUMNS)
+    }
 
 
 def plan_dataset(model, cfg, episodes: int) -> dict:
     from jepalab.evals.control import run_control
     from jepalab.evals.dataset_goals import dataset_starts
+
     starts = dataset_starts("push-t", episodes, 700_000, 25, 100, {"image_size": cfg.model.image_size})
     plan = cfg.plan.__class__(**{**vars(cfg.plan), "max_steps": 50})
     r = run_control("push-t", plan, model, "planner", starts=starts, progress=False)
-    return {"anchors_success": float(r.success_tests["anchors"].mean()),
-            "strict_success": float(r.success_tests["strict"].mean()),
-            "block_distance": float(r.final_distance.mean()), "plan_seconds_per_step": r.seconds_per_step}
+    return {
+        "anchors_success": float(r.success_tests["anchors"].mean()),
+        "strict_success": float(r.success_tests["strict"].mean()),
+        "block_distance": float(r.final_distance.mean()),
+        "plan_seconds_per_step": r.seconds_per_step,
+    }
 
 
 def pretrained_encoder(out: Path, store, minutes: float) -> tuple[Path, float]:
     """A V-JEPA encoder pretrained on push-t clips (frames 5 steps apart) for `minutes`; -> (run, seconds)."""
     from jepalab.config import override, preset
     from jepalab.training.pretrain import pretrain
+
     run = out / "frozen-pretrain"
     cfg = override(preset("video-small"), [f"source.store={store.root}", "source.frame_step=5", "train.steps=100000"])
     secs = step_seconds_video(cfg)
@@ -122,6 +171,7 @@ def step_seconds_video(cfg, steps: int = 5) -> float:
     import tempfile
 
     from jepalab.training.pretrain import Pretrainer
+
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Pretrainer(cfg, tmp, progress=False)
         trainer.start()
@@ -137,6 +187,7 @@ def run_lever(name: str, out: Path, minutes: float, plan_episodes: int, store_ep
     from jepalab.config import override, preset
     from jepalab.training.loop import latest_metrics
     from jepalab.training.train import train
+
     sets, (size, n) = LEVERS[name]
     n = min(n, store_episodes or n)
     store = store_for(out, size, n)
@@ -149,15 +200,29 @@ def run_lever(name: str, out: Path, minutes: float, plan_episodes: int, store_ep
     cfg = override(preset("push-t"), [*sets, "train.steps=100000"])
     secs = step_seconds(cfg, episodes[:60])  # a step costs the same on fewer episodes (and a cache is small)
     steps = max(50, int(budget / secs))
-    cfg = override(cfg, [f"train.steps={steps}", f"train.checkpoint_every={steps}",
-                         f"train.warmup_steps={min(cfg.train.warmup_steps, steps // 10)}"])
+    cfg = override(
+        cfg,
+        [
+            f"train.steps={steps}",
+            f"train.checkpoint_every={steps}",
+            f"train.warmup_steps={min(cfg.train.warmup_steps, steps // 10)}",
+        ],
+    )
     tic = time.perf_counter()
     model, result = train(cfg, episodes, out / name, resume=True)
     rates = [m["samples_per_s"] for m in latest_metrics(out / name) if "samples_per_s" in m][1:]
-    row = {"lever": name, "settings": sets, "data": {"image_size": size, "episodes": n}, "steps": steps,
-           "train_seconds": result["train_seconds"], "wall_seconds": time.perf_counter() - tic,
-           "samples_per_s": float(np.median(rates)) if rates else None, "pred_loss": result.get("pred_loss"),
-           "effective_rank": result.get("effective_rank"), **extra}
+    row = {
+        "lever": name,
+        "settings": sets,
+        "data": {"image_size": size, "episodes": n},
+        "steps": steps,
+        "train_seconds": result["train_seconds"],
+        "wall_seconds": time.perf_counter() - tic,
+        "samples_per_s": float(np.median(rates)) if rates else None,
+        "pred_loss": result.get("pred_loss"),
+        "effective_rank": result.get("effective_rank"),
+        **extra,
+    }
     row["probe_r2"] = probe_columns(model, cfg)
     row.update(plan_dataset(model, cfg, plan_episodes))
     return row

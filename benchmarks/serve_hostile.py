@@ -6,6 +6,7 @@ Each attack is bounded in count and time. The server runs in this process, so it
 and thread count are read directly. Prints one JSON object: per attack what the clients saw, the
 server's peak RSS growth and thread count, and whether the guarantee held (`ok`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,8 +81,12 @@ def negative_length(addr, mb: int) -> dict:
         pass
     code = status_of(sock)
     sock.close()
-    return {"status": code, "mb_sent_before_close": sent, "seconds": round(time.perf_counter() - tic, 2),
-            "ok": code == 400 and sent < mb}
+    return {
+        "status": code,
+        "mb_sent_before_close": sent,
+        "seconds": round(time.perf_counter() - tic, 2),
+        "ok": code == 400 and sent < mb,
+    }
 
 
 def bombs(addr, n: int) -> dict:
@@ -90,8 +95,9 @@ def bombs(addr, n: int) -> dict:
 
     def one():
         sock = socket.create_connection(addr, timeout=30)
-        sock.sendall(b"POST /plan HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
-                     + body)
+        sock.sendall(
+            b"POST /plan HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        )
         codes.append(status_of(sock))
         sock.close()
 
@@ -99,8 +105,7 @@ def bombs(addr, n: int) -> dict:
     threads = [threading.Thread(target=one) for _ in range(n)]
     [t.start() for t in threads]
     [t.join() for t in threads]
-    return {"statuses": sorted(codes), "seconds": round(time.perf_counter() - tic, 2),
-            "ok": codes == [422] * n}
+    return {"statuses": sorted(codes), "seconds": round(time.perf_counter() - tic, 2), "ok": codes == [422] * n}
 
 
 def simultaneous(addr, n: int) -> dict:
@@ -119,8 +124,14 @@ def simultaneous(addr, n: int) -> dict:
     threads = [threading.Thread(target=one) for _ in range(n)]
     [t.start() for t in threads]
     [t.join() for t in threads]
-    return {"clients": n, "200": codes.count(200), "503": codes.count(503), "no_answer": codes.count(None),
-            "errors": errors[:5], "ok": not errors and set(codes) <= {200, 503}}
+    return {
+        "clients": n,
+        "200": codes.count(200),
+        "503": codes.count(503),
+        "no_answer": codes.count(None),
+        "errors": errors[:5],
+        "ok": not errors and set(codes) <= {200, 503},
+    }
 
 
 def client_threads(url: str, n: int, obs: np.ndarray) -> dict:
@@ -165,8 +176,9 @@ def many_frames(url: str, n: int) -> dict:
     host, port = url.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)), timeout=30)
     tic = time.perf_counter()
-    sock.sendall(b"POST /surprise HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
-                 + body)
+    sock.sendall(
+        b"POST /surprise HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    )
     code = status_of(sock)
     sock.close()
     return {"frames": n, "status": code, "seconds": round(time.perf_counter() - tic, 2), "ok": code == 413}
@@ -184,12 +196,14 @@ def main() -> None:
     addr, size = server.server_address[:2], service.size
     obs = np.zeros((size, size, 3), np.uint8)
     out = {"benchmark": "serve-hostile", "checkpoint": args.checkpoint, "options": vars(options) | {"token": None}}
-    for name, attack in [("content_length_-1_200mb", lambda: negative_length(addr, 200)),
-                         ("three_png_bombs_13000px", lambda: bombs(addr, 3)),
-                         ("64_simultaneous_raw_clients", lambda: simultaneous(addr, 64)),
-                         ("200_simultaneous_raw_clients", lambda: simultaneous(addr, 200)),
-                         ("client_with_32_threads", lambda: client_threads(server.url, 32, obs)),
-                         ("60000_tiny_frames", lambda: many_frames(server.url, 60000))]:
+    for name, attack in [
+        ("content_length_-1_200mb", lambda: negative_length(addr, 200)),
+        ("three_png_bombs_13000px", lambda: bombs(addr, 3)),
+        ("64_simultaneous_raw_clients", lambda: simultaneous(addr, 64)),
+        ("200_simultaneous_raw_clients", lambda: simultaneous(addr, 200)),
+        ("client_with_32_threads", lambda: client_threads(server.url, 32, obs)),
+        ("60000_tiny_frames", lambda: many_frames(server.url, 60000)),
+    ]:
         with Peak() as peak:
             out[name] = {**attack(), **peak.report()}
         print(name, out[name], flush=True)
@@ -205,8 +219,12 @@ def main() -> None:
         late = time.perf_counter() - tic
         holder.join()
     limit = options.max_connections + 8  # handler threads, the worker, the reaper, this script's own
-    out["200_slow_clients"] = {**peak.report(), "health_during": health, "health_seconds": round(late, 2),
-                               "ok": peak.threads <= limit}
+    out["200_slow_clients"] = {
+        **peak.report(),
+        "health_during": health,
+        "health_seconds": round(late, 2),
+        "ok": peak.threads <= limit,
+    }
     print("200_slow_clients", out["200_slow_clients"], flush=True)
     tic = time.perf_counter()
     stuck = socket.create_connection(addr)
@@ -215,8 +233,11 @@ def main() -> None:
     server.stop()
     left = server.server_close()
     service.close()
-    out["drain_with_a_stuck_client"] = {"seconds": round(time.perf_counter() - tic, 2), "left_open": left,
-                                        "ok": time.perf_counter() - tic < options.drain_timeout_s + 2}
+    out["drain_with_a_stuck_client"] = {
+        "seconds": round(time.perf_counter() - tic, 2),
+        "left_open": left,
+        "ok": time.perf_counter() - tic < options.drain_timeout_s + 2,
+    }
     stuck.close()
     out["all_ok"] = all(v["ok"] for v in out.values() if isinstance(v, dict) and "ok" in v)
     print(json.dumps(out, indent=2))

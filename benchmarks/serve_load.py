@@ -8,6 +8,7 @@ on its own keep-alive connection (the same pre-encoded observation and goal), `-
 client or until `--seconds` pass. Prints a table and one JSON object: requests/s and p50/p99
 latency per cell, and the speed-up from batching.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,9 +55,15 @@ def load(server: PlanningServer, body: bytes, clients: int, requests: int, secon
         t.join()
     wall = time.perf_counter() - tic
     lat = np.array(latencies) * 1000
-    return {"clients": clients, "requests": len(lat), "errors": len(errors), "wall_s": wall,
-            "requests_per_s": len(lat) / wall, "p50_ms": float(np.percentile(lat, 50)),
-            "p99_ms": float(np.percentile(lat, 99))}
+    return {
+        "clients": clients,
+        "requests": len(lat),
+        "errors": len(errors),
+        "wall_s": wall,
+        "requests_per_s": len(lat) / wall,
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p99_ms": float(np.percentile(lat, 99)),
+    }
 
 
 def main() -> None:
@@ -71,8 +78,9 @@ def main() -> None:
     body = json.dumps({"observation": encode_image(obs["pixels"]), "goal": encode_image(info["goal"])}).encode()
     rows = []
     for batching in (True, False):
-        opts = ServeOptions(port=0, max_batch=32 if batching else 1, batch_wait_ms=5.0 if batching else 0.0,
-                            queue_size=256)
+        opts = ServeOptions(
+            port=0, max_batch=32 if batching else 1, batch_wait_ms=5.0 if batching else 0.0, queue_size=256
+        )
         service = PlanningService(args.checkpoint, opts)
         server = PlanningServer(service)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -81,17 +89,25 @@ def main() -> None:
         for clients in (int(c) for c in args.clients.split(",")):
             row = {"batching": batching, **load(server, body, clients, args.requests, args.seconds)}
             rows.append(row)
-            print(f"batching {'on ' if batching else 'off'} clients {clients:>3}: {row['requests_per_s']:7.1f} req/s, "
-                  f"p50 {row['p50_ms']:7.1f} ms, p99 {row['p99_ms']:7.1f} ms ({row['requests']} requests, "
-                  f"{row['errors']} errors)", flush=True)
+            print(
+                f"batching {'on ' if batching else 'off'} clients {clients:>3}: {row['requests_per_s']:7.1f} req/s, "
+                f"p50 {row['p50_ms']:7.1f} ms, p99 {row['p99_ms']:7.1f} ms ({row['requests']} requests, "
+                f"{row['errors']} errors)",
+                flush=True,
+            )
         server.stop()
         server.server_close()
         service.close()
     on = {r["clients"]: r for r in rows if r["batching"]}
     off = {r["clients"]: r for r in rows if not r["batching"]}
-    summary = {"benchmark": "serve-load", "checkpoint": args.checkpoint, "threads": torch.get_num_threads(),
-               "plan": service.info["plan"], "rows": rows,
-               "batching_speedup": {c: on[c]["requests_per_s"] / off[c]["requests_per_s"] for c in on if c in off}}
+    summary = {
+        "benchmark": "serve-load",
+        "checkpoint": args.checkpoint,
+        "threads": torch.get_num_threads(),
+        "plan": service.info["plan"],
+        "rows": rows,
+        "batching_speedup": {c: on[c]["requests_per_s"] / off[c]["requests_per_s"] for c in on if c in off},
+    }
     print(json.dumps(summary, indent=2))
 
 

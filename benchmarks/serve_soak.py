@@ -11,6 +11,7 @@ resident memory is sampled every 10 s (flat after the first minutes: nothing acc
 end SIGTERM is sent while the clients still send, and the seconds to exit and the exit code are
 recorded. Prints one JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,12 +56,16 @@ def main() -> int:
     args = ap.parse_args()
     from jepalab.serving.serve import encode_image
     from jepalab.worlds import make
+
     obs, info = make("two-room").reset(seed=0)
     valid = json.dumps({"observation": encode_image(obs["pixels"]), "goal": encode_image(info["goal"])}).encode()
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "jepalab", "serve", "--checkpoint", args.checkpoint,
-                               "--port", str(port)] + (["--trust-unverified"] if args.trust_unverified else []),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jepalab", "serve", "--checkpoint", args.checkpoint, "--port", str(port)]
+        + (["--trust-unverified"] if args.trust_unverified else []),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     for _ in range(600):  # the model loads: wait for /health
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -72,8 +77,14 @@ def main() -> int:
     else:
         server.kill()
         raise SystemExit(f"the server did not come up: {server.stderr.read().decode()[-2000:]}")
-    counts = {"valid_sent": 0, "valid_ok": 0, "valid_lost": 0, "malformed_sent": 0, "malformed_4xx": 0,
-              "malformed_other": 0}
+    counts = {
+        "valid_sent": 0,
+        "valid_ok": 0,
+        "valid_lost": 0,
+        "malformed_sent": 0,
+        "malformed_4xx": 0,
+        "malformed_other": 0,
+    }
     lock, stop, draining = threading.Lock(), threading.Event(), threading.Event()
     started = time.perf_counter()
     end_at = started + args.minutes * 60
@@ -82,8 +93,9 @@ def main() -> int:
         conn, n = None, 0
         while not stop.is_set():
             kind = "valid" if n % 5 else "malformed"
-            method, path, body = (("POST", "/plan", valid) if kind == "valid"
-                                  else MALFORMED[(n // 5 + i) % len(MALFORMED)])
+            method, path, body = (
+                ("POST", "/plan", valid) if kind == "valid" else MALFORMED[(n // 5 + i) % len(MALFORMED)]
+            )
             n += 1
             try:
                 if conn is None:
@@ -131,11 +143,24 @@ def main() -> int:
     for t in threads:
         t.join(timeout=10)
     later = [r["rss_mb"] for r in rss if r["minute"] >= min(4.0, args.minutes / 2)]
-    print(json.dumps({"benchmark": "serve-soak", "checkpoint": args.checkpoint, "minutes": args.minutes,
-                      "clients": args.clients, **counts, "requests": counts["valid_sent"] + counts["malformed_sent"],
-                      "rss_mb": rss, "rss_after_warmup_mb": [min(later), max(later)] if later else None,
-                      "sigterm_exit_seconds": exit_s, "sigterm_exit_code": code,
-                      "pid": os.getpid()}, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "serve-soak",
+                "checkpoint": args.checkpoint,
+                "minutes": args.minutes,
+                "clients": args.clients,
+                **counts,
+                "requests": counts["valid_sent"] + counts["malformed_sent"],
+                "rss_mb": rss,
+                "rss_after_warmup_mb": [min(later), max(later)] if later else None,
+                "sigterm_exit_seconds": exit_s,
+                "sigterm_exit_code": code,
+                "pid": os.getpid(),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

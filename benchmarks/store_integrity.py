@@ -9,6 +9,7 @@ alternately, `--rounds` times: today's tree on its store; this tree on its store
 (every file hashed) and again (files unchanged since: the fast path). Prints one JSON object with
 the seconds per open and the ratios to today's.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,10 @@ print(json.dumps({"seconds": time.perf_counter() - tic, "episodes": len(eps)}))
 
 def rewrite(data: Path, out: Path, src: str | None) -> None:
     shutil.rmtree(out, ignore_errors=True)
-    code = ("import sys; from jepalab.data.importers import import_store; "
-            "import_store(sys.argv[1], sys.argv[2], progress=False)")
+    code = (
+        "import sys; from jepalab.data.importers import import_store; "
+        "import_store(sys.argv[1], sys.argv[2], progress=False)"
+    )
     run([sys.executable, "-c", code, str(data), str(out)], src)
 
 
@@ -64,8 +67,13 @@ def main() -> int:
     for r in range(args.rounds):
         for stream in ("off", "on"):
             (new / "checksums" / "verified.json").unlink(missing_ok=True)
-            row = {"round": r, "stream": stream, "today_s": open_time(today, stream, args.today_src),
-                   "new_first_open_s": open_time(new, stream, None), "new_again_s": open_time(new, stream, None)}
+            row = {
+                "round": r,
+                "stream": stream,
+                "today_s": open_time(today, stream, args.today_src),
+                "new_first_open_s": open_time(new, stream, None),
+                "new_again_s": open_time(new, stream, None),
+            }
             row["first_open_ratio"] = row["new_first_open_s"] / row["today_s"]
             row["again_ratio"] = row["new_again_s"] / row["today_s"]
             rows.append(row)
@@ -73,14 +81,27 @@ def main() -> int:
     summary = {}
     for stream in ("off", "on"):
         mine = [r for r in rows if r["stream"] == stream]
-        summary[stream] = {k: sum(r[k] for r in mine) / len(mine) for k in ("today_s", "new_first_open_s",
-                                                                             "new_again_s", "first_open_ratio",
-                                                                             "again_ratio")}
-    size = {name: sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) for name, folder in
-            (("today_bytes", today), ("new_bytes", new))}
-    print(json.dumps({"benchmark": "store-integrity", "data": args.data, "episodes": len(list((new / "episodes")
-                                                                                          .glob("ep_*"))),
-                      **size, "rounds": rows, "means": summary}, indent=2))
+        summary[stream] = {
+            k: sum(r[k] for r in mine) / len(mine)
+            for k in ("today_s", "new_first_open_s", "new_again_s", "first_open_ratio", "again_ratio")
+        }
+    size = {
+        name: sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        for name, folder in (("today_bytes", today), ("new_bytes", new))
+    }
+    print(
+        json.dumps(
+            {
+                "benchmark": "store-integrity",
+                "data": args.data,
+                "episodes": len(list((new / "episodes").glob("ep_*"))),
+                **size,
+                "rounds": rows,
+                "means": summary,
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

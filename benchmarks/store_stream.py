@@ -8,6 +8,7 @@ one run: bytes per episode and seconds to write each format; seconds to draw a t
 their ratio; and, with --train-steps, the training speed (samples/s) with the
 frames held and streamed (the --preset model, prefetch on with streaming), and its ratio. One JSON object on stdout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,7 +16,6 @@ import json
 import shutil
 import time
 from pathlib import Path
-
 
 from jepalab.data.sequences import SequenceSampler
 from jepalab.data.store import EpisodeStore
@@ -61,8 +61,12 @@ def main() -> None:
     meta = {k: v for k, v in src.meta().items() if k not in ("format", "schema_version")}
     episodes = src.load_all(args.episodes)
     out = Path(args.out)
-    result = {"episodes": len(episodes), "frames_per_episode": len(episodes[0].pixels),
-              "image": list(episodes[0].pixels.shape[1:]), "batch": args.batch}
+    result = {
+        "episodes": len(episodes),
+        "frames_per_episode": len(episodes[0].pixels),
+        "image": list(episodes[0].pixels.shape[1:]),
+        "batch": args.batch,
+    }
     for name, schema in (("npz", 2), ("hdf5", 3)):
         seconds = rewrite(episodes, meta, out / name, schema)
         result[f"{name}_write_s_per_episode"] = seconds / len(episodes)
@@ -81,18 +85,29 @@ def main() -> None:
     if args.train_steps:
         from jepalab.config import override, preset
         from jepalab.training.train import train
+
         # a throwaway first run pays the one-time costs (threads, allocator) outside the comparison
         for mode in ("warm-up", "off", "on"):
             steps = 3 if mode == "warm-up" else args.train_steps
             mode = "off" if mode == "warm-up" else mode
-            cfg = override(preset(args.preset), [f"train.steps={steps}", "train.warmup_steps=1", f"train.stream={mode}",
-                                             f"train.prefetch={mode}", f"model.action_dim={action_dim}",
-                                             f"model.image_size={image}", "train.log_every=1000000"])
+            cfg = override(
+                preset(args.preset),
+                [
+                    f"train.steps={steps}",
+                    "train.warmup_steps=1",
+                    f"train.stream={mode}",
+                    f"train.prefetch={mode}",
+                    f"model.action_dim={action_dim}",
+                    f"model.image_size={image}",
+                    "train.log_every=1000000",
+                ],
+            )
             shutil.rmtree(out / f"train-{mode}", ignore_errors=True)
             _, r = train(cfg, h5.load_all(stream=mode), out / f"train-{mode}", progress=False)
             result[f"train_samples_per_s_stream_{mode}"] = r["step"] * cfg.train.batch_size / r["train_seconds"]
-        result["streamed_over_held_train_speed"] = (result["train_samples_per_s_stream_on"]
-                                                    / result["train_samples_per_s_stream_off"])
+        result["streamed_over_held_train_speed"] = (
+            result["train_samples_per_s_stream_on"] / result["train_samples_per_s_stream_off"]
+        )
     print(json.dumps(result, indent=2))
 
 

@@ -20,6 +20,7 @@ dataset protocol (`control-dataset`: goal 25 steps ahead on held-out trajectorie
 beside the untrained model, random and zero actions in the same run. The manifest records the
 installed versions of stable-worldmodel, gymnasium and torch. Prints one JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,15 +31,13 @@ import time
 from pathlib import Path
 
 # env -> (preset, settings over it); the recipes jepalab uses for its own two-room and Push-T
-ENVS = {
-    "swm/TwoRoom-v1": ("two-room", []),
-    "swm/PushT-v1": ("push-t", ["data.policy=random"]),
-}
+ENVS = {"swm/TwoRoom-v1": ("two-room", []), "swm/PushT-v1": ("push-t", ["data.policy=random"])}
 
 
 def check(world: str, cfg) -> dict:
     """The suites' verdicts for this env, before any collection; exits 2 where none can plan."""
     from jepalab.bench.suites import applicable, world_facts
+
     reasons = applicable("world", cfg)
     if reasons["control"] is not None:
         print(f"{world}: cannot be planned in: {reasons['control']}", file=sys.stderr)
@@ -66,33 +65,62 @@ def main() -> int:
     from jepalab.config import override, preset
     from jepalab.data.collect import collect
     from jepalab.training.train import train
+
     summary = {"stable-worldmodel": metadata.version("stable-worldmodel"), "envs": {}}
     for env_id in args.envs.split(","):
         name, sets = ENVS.get(env_id, ("two-room", []))
         world = f"gymnasium:stable_worldmodel:{env_id}"
         run, results = Path(args.out) / env_id.replace("/", "_"), Path(args.results) / env_id.replace("/", "_")
-        cfg = override(preset(name), [f"data.world={world}", f"data.episodes={args.episodes}", *sets,
-                                      *([f"train.steps={args.steps}"] if args.steps else []), "plan.seed=500000"])
+        cfg = override(
+            preset(name),
+            [
+                f"data.world={world}",
+                f"data.episodes={args.episodes}",
+                *sets,
+                *([f"train.steps={args.steps}"] if args.steps else []),
+                "plan.seed=500000",
+            ],
+        )
         facts = check(world, cfg)
-        print(f"{env_id}: success is {facts['success']}; dataset protocol: {facts['dataset_protocol']}",
-              file=sys.stderr, flush=True)
+        print(
+            f"{env_id}: success is {facts['success']}; dataset protocol: {facts['dataset_protocol']}",
+            file=sys.stderr,
+            flush=True,
+        )
         if args.check_only:
             summary["envs"][env_id] = facts
             continue
         tic = time.perf_counter()
-        store = collect(world, cfg.data.episodes, cfg.data.steps_per_episode, run / "data",
-                        policy=cfg.data.policy, image_size=cfg.model.image_size)
+        store = collect(
+            world,
+            cfg.data.episodes,
+            cfg.data.steps_per_episode,
+            run / "data",
+            policy=cfg.data.policy,
+            image_size=cfg.model.image_size,
+        )
         collect_s = time.perf_counter() - tic
         cfg = override(cfg, [f"model.action_dim={store.meta()['action_dim']}"])
         _, trained = train(cfg, store.load_all(), run, resume=True)
         protocols = ["control"] + (["control-dataset"] if facts["dataset_protocol"] == "yes" else [])
-        res = bench(run, results, suites=protocols, seeds=args.seeds,
-                    options=BenchOptions(episodes=args.eval_episodes),
-                    command="python benchmarks/swm_envs.py " + " ".join(sys.argv[1:]))
+        res = bench(
+            run,
+            results,
+            suites=protocols,
+            seeds=args.seeds,
+            options=BenchOptions(episodes=args.eval_episodes),
+            command="python benchmarks/swm_envs.py " + " ".join(sys.argv[1:]),
+        )
         summary["envs"][env_id] = {
-            **facts, "preset": name, "collect_seconds": round(collect_s), "train_seconds": trained.get("train_seconds"),
-            **{suite: {m: round(v["success_rate"]["mean"], 3) for m, v in res["suites"][suite]["models"].items()}
-               for suite in protocols}}
+            **facts,
+            "preset": name,
+            "collect_seconds": round(collect_s),
+            "train_seconds": trained.get("train_seconds"),
+            **{
+                suite: {m: round(v["success_rate"]["mean"], 3) for m, v in res["suites"][suite]["models"].items()}
+                for suite in protocols
+            },
+        }
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -25,6 +25,7 @@ leave free; fixed threads with spinning waits; OMP_WAIT_POLICY=passive, the defa
 thread) is timed alone and beside one single-threaded busy process at nice 19 and at nice 0. The
 wait policy must be set before torch starts its thread pool, so each runs in a fresh process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,9 +49,14 @@ from jepalab.training.train import Trainer
 
 def synthetic_episodes(n: int, steps: int, size: int, action_dim: int, seed: int = 0) -> list[Episode]:
     rng = np.random.default_rng(seed)
-    return [Episode(rng.integers(0, 256, (steps + 1, size, size, 3), dtype=np.uint8),
-                    rng.uniform(-1, 1, (steps, action_dim)).astype(np.float32),
-                    rng.uniform(0, 1, (steps + 1, 2)).astype(np.float32)) for _ in range(n)]
+    return [
+        Episode(
+            rng.integers(0, 256, (steps + 1, size, size, 3), dtype=np.uint8),
+            rng.uniform(-1, 1, (steps, action_dim)).astype(np.float32),
+            rng.uniform(0, 1, (steps + 1, 2)).astype(np.float32),
+        )
+        for _ in range(n)
+    ]
 
 
 def sync(device: torch.device) -> None:
@@ -102,10 +108,18 @@ def time_train(cfg, episodes, steps: int, out) -> tuple[dict, torch.nn.Module]:
         trainer.train_step()
     sync(trainer.device)
     dt = (time.perf_counter() - tic) / steps
-    return {"device": str(trainer.device), "precision": trainer.precision, "compile": cfg.train.compile,
-            "batch": cfg.train.batch_size, "threads": torch.get_num_threads(), "step_s": dt,
-            "samples_per_s": cfg.train.batch_size / dt, "first_step_s": first, "flops_per_step": flops,
-            "gflops_per_s": flops / dt / 1e9}, trainer.model
+    return {
+        "device": str(trainer.device),
+        "precision": trainer.precision,
+        "compile": cfg.train.compile,
+        "batch": cfg.train.batch_size,
+        "threads": torch.get_num_threads(),
+        "step_s": dt,
+        "samples_per_s": cfg.train.batch_size / dt,
+        "first_step_s": first,
+        "flops_per_step": flops,
+        "gflops_per_s": flops / dt / 1e9,
+    }, trainer.model
 
 
 @torch.no_grad()
@@ -127,9 +141,15 @@ def time_plan(model, cfg, episodes: int, repeats: int, precision: str) -> dict:
         sync(device)
     dt = (time.perf_counter() - tic) / repeats
     p = cfg.plan
-    return {"episodes": episodes, "precision": precision, "call_s": dt, "episode_plans_per_s": episodes / dt,
-            "imagined_steps_per_s": episodes * p.samples * p.iterations * p.horizon / dt,
-            "flops_per_call": flops, "gflops_per_s": flops / dt / 1e9}
+    return {
+        "episodes": episodes,
+        "precision": precision,
+        "call_s": dt,
+        "episode_plans_per_s": episodes / dt,
+        "imagined_steps_per_s": episodes * p.samples * p.iterations * p.horizon / dt,
+        "flops_per_call": flops,
+        "gflops_per_s": flops / dt / 1e9,
+    }
 
 
 # ------------------------------------------------------------------ children: one setting per process
@@ -137,8 +157,12 @@ def child_step_time(threads: int, steps: int, batch: int) -> None:
     """Run in a fresh process: the two-room preset at this tree's defaults (plus train.threads when
     given), through the training loop itself (so that the default's thread checks run as they do in
     training: soon after the start and at log steps); prints seconds per step as JSON."""
-    sets = [f"train.batch_size={batch}", "train.steps=1000000", "train.checkpoint_every=1000000",
-            "train.log_every=10"] + ([f"train.threads={threads}"] if threads else [])
+    sets = [
+        f"train.batch_size={batch}",
+        "train.steps=1000000",
+        "train.checkpoint_every=1000000",
+        "train.log_every=10",
+    ] + ([f"train.threads={threads}"] if threads else [])
     cfg = override(preset("two-room"), sets)
     episodes = synthetic_episodes(32, cfg.data.steps_per_episode, cfg.model.image_size, cfg.model.action_dim)
     with tempfile.TemporaryDirectory() as out:
@@ -147,16 +171,28 @@ def child_step_time(threads: int, steps: int, batch: int) -> None:
         tic = time.perf_counter()
         trainer.run(until=5 + steps)
         dt = (time.perf_counter() - tic) / steps
-    print(json.dumps({"step_s": dt, "samples_per_s": batch / dt, "threads": torch.get_num_threads(),
-                      "precision": getattr(trainer, "precision", cfg.train.precision)}))
+    print(
+        json.dumps(
+            {
+                "step_s": dt,
+                "samples_per_s": batch / dt,
+                "threads": torch.get_num_threads(),
+                "precision": getattr(trainer, "precision", cfg.train.precision),
+            }
+        )
+    )
 
 
 def run_child(threads: int, steps: int, batch: int, env: dict | None = None, src: str | None = None) -> dict:
     env = {**os.environ, **(env or {})}
     if src:  # another checkout's jepalab (today's tree, for --compare-src)
         env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    done = subprocess.run([sys.executable, __file__, "--child-threads", str(threads), "--steps", str(steps),
-                           "--batch", str(batch)], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child-threads", str(threads), "--steps", str(steps), "--batch", str(batch)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode:
         raise RuntimeError(f"child failed ({src or 'this tree'}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.splitlines()[-1])
@@ -168,13 +204,31 @@ def compare(src: str, rounds: int, steps: int, batch: int) -> dict:
     for r in range(rounds):
         old = run_child(0, steps, batch, src=src)
         new = run_child(0, steps, batch)
-        rows.append({"round": r, "today_samples_per_s": old["samples_per_s"], "new_samples_per_s": new["samples_per_s"],
-                     "ratio": new["samples_per_s"] / old["samples_per_s"], "new_precision": new["precision"]})
-        print(f"round {r}: today {old['samples_per_s']:.0f} samples/s, new {new['samples_per_s']:.0f} "
-              f"({rows[-1]['ratio']:.2f}x)", file=sys.stderr, flush=True)
+        rows.append(
+            {
+                "round": r,
+                "today_samples_per_s": old["samples_per_s"],
+                "new_samples_per_s": new["samples_per_s"],
+                "ratio": new["samples_per_s"] / old["samples_per_s"],
+                "new_precision": new["precision"],
+            }
+        )
+        print(
+            f"round {r}: today {old['samples_per_s']:.0f} samples/s, new {new['samples_per_s']:.0f} "
+            f"({rows[-1]['ratio']:.2f}x)",
+            file=sys.stderr,
+            flush=True,
+        )
     ratios = [row["ratio"] for row in rows]
-    return {"benchmark": "throughput-compare", "today_src": src, "batch": batch, "steps": steps, "rounds": rows,
-            "ratio_mean": float(np.mean(ratios)), "ratio_min": float(np.min(ratios))}
+    return {
+        "benchmark": "throughput-compare",
+        "today_src": src,
+        "batch": batch,
+        "steps": steps,
+        "rounds": rows,
+        "ratio_mean": float(np.mean(ratios)),
+        "ratio_min": float(np.min(ratios)),
+    }
 
 
 UNDER_LOAD_SETTINGS = {  # name -> (train.threads, extra environment)
@@ -198,8 +252,9 @@ def under_load(steps: int, batch: int, only: list[str] | None = None) -> dict:
             continue
         row = {}
         for competitor_name, prefix in COMPETITORS.items():
-            competitor = (subprocess.Popen(prefix + [sys.executable, "-c", "while True: pass"])
-                          if prefix is not None else None)
+            competitor = (
+                subprocess.Popen(prefix + [sys.executable, "-c", "while True: pass"]) if prefix is not None else None
+            )
             try:
                 time.sleep(0.5)  # the competitor is running before training starts, as on a busy machine
                 child = run_child(threads, steps, batch, env)
@@ -211,16 +266,25 @@ def under_load(steps: int, batch: int, only: list[str] | None = None) -> dict:
         for competitor_name in list(COMPETITORS)[1:]:
             row[f"{competitor_name}_slowdown"] = row[f"{competitor_name}_step_s"] / row["alone_step_s"]
         rows[name] = row
-        print(f"{name:<55} alone {row['alone_step_s']:.3f} s/step; beside a busy process at nice 19 "
-              f"{row['nice19_step_s']:.3f} ({row['nice19_slowdown']:.2f}x), at nice 0 {row['nice0_step_s']:.3f} "
-              f"({row['nice0_slowdown']:.2f}x, {row['nice0_threads']} threads at the end)", file=sys.stderr, flush=True)
+        print(
+            f"{name:<55} alone {row['alone_step_s']:.3f} s/step; beside a busy process at nice 19 "
+            f"{row['nice19_step_s']:.3f} ({row['nice19_slowdown']:.2f}x), at nice 0 {row['nice0_step_s']:.3f} "
+            f"({row['nice0_slowdown']:.2f}x, {row['nice0_threads']} threads at the end)",
+            file=sys.stderr,
+            flush=True,
+        )
     base = rows[default]["alone_step_s"]
     for row in rows.values():
         for competitor_name in COMPETITORS:
             row[f"{competitor_name}_vs_default_alone"] = row[f"{competitor_name}_step_s"] / base
-    return {"benchmark": "throughput-under-load", "cores": os.cpu_count(), "batch": batch, "steps": steps,
-            "competitor": "one single-threaded busy loop (python), at nice 19 and at nice 0, started 0.5 s before",
-            "settings": rows}
+    return {
+        "benchmark": "throughput-under-load",
+        "cores": os.cpu_count(),
+        "batch": batch,
+        "steps": steps,
+        "competitor": "one single-threaded busy loop (python), at nice 19 and at nice 0, started 0.5 s before",
+        "settings": rows,
+    }
 
 
 def main() -> None:
@@ -244,8 +308,15 @@ def main() -> None:
     if args.compare_src:
         print(json.dumps(compare(args.compare_src, args.rounds, args.steps, args.batch), indent=2))
         return
-    base = override(preset("two-room"), [f"train.batch_size={args.batch}", "train.steps=1000000",
-                                         "train.checkpoint_every=1000000", "train.log_every=1000000"])
+    base = override(
+        preset("two-room"),
+        [
+            f"train.batch_size={args.batch}",
+            "train.steps=1000000",
+            "train.checkpoint_every=1000000",
+            "train.log_every=1000000",
+        ],
+    )
     episodes = synthetic_episodes(64, base.data.steps_per_episode, base.model.image_size, base.model.action_dim)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device_name = torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu"
@@ -257,21 +328,40 @@ def main() -> None:
     for precision, compiled in settings:
         cfg = override(base, [f"train.precision={precision}", f"train.compile={compiled}"])
         row, model = time_train(cfg, episodes, args.steps, args.out)
-        row["fraction_of_peak"] = row["gflops_per_s"] / peak["bfloat16" if precision == "bf16" else "float32"][
-            "peak_gflops"]
+        row["fraction_of_peak"] = (
+            row["gflops_per_s"] / peak["bfloat16" if precision == "bf16" else "float32"]["peak_gflops"]
+        )
         rows.append(row)
-        print(f"train {precision} compile={compiled}: {row['samples_per_s']:.0f} samples/s, "
-              f"{row['gflops_per_s']:.0f} GFLOP/s = {row['fraction_of_peak']:.0%} of the measured {precision} peak"
-              + (f" (first step {row['first_step_s']:.1f} s)" if compiled else ""), flush=True)
+        print(
+            f"train {precision} compile={compiled}: {row['samples_per_s']:.0f} samples/s, "
+            f"{row['gflops_per_s']:.0f} GFLOP/s = {row['fraction_of_peak']:.0%} of the measured {precision} peak"
+            + (f" (first step {row['first_step_s']:.1f} s)" if compiled else ""),
+            flush=True,
+        )
     plans = [time_plan(model, base, e, 3, p) for e in (1, 32) for p in ("fp32", "bf16")]
     for p in plans:
-        print(f"plan {p['episodes']} episode(s) {p['precision']}: {p['call_s'] * 1000:.1f} ms per call, "
-              f"{p['imagined_steps_per_s']:.0f} imagined steps/s", flush=True)
+        print(
+            f"plan {p['episodes']} episode(s) {p['precision']}: {p['call_s'] * 1000:.1f} ms per call, "
+            f"{p['imagined_steps_per_s']:.0f} imagined steps/s",
+            flush=True,
+        )
     from jepalab.runtime import resolve_precision
-    print(json.dumps({"benchmark": "throughput", "device": device_name, "threads": torch.get_num_threads(),
-                      "default_precision": resolve_precision("auto", device), "matmul_peak": peak,
-                      "train": rows, "plan": plans,
-                      "bf16_speedup": rows[1]["samples_per_s"] / rows[0]["samples_per_s"]}, indent=2))
+
+    print(
+        json.dumps(
+            {
+                "benchmark": "throughput",
+                "device": device_name,
+                "threads": torch.get_num_threads(),
+                "default_precision": resolve_precision("auto", device),
+                "matmul_peak": peak,
+                "train": rows,
+                "plan": plans,
+                "bf16_speedup": rows[1]["samples_per_s"] / rows[0]["samples_per_s"],
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Runs the same path as `jepalab demo` (collect -> train -> MPC evaluation on 50
 fixed-seed episodes beside random actions and the untrained model) and prints
 one JSON object: the summary plus the targets of issue 2 and whether they hold.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -9,6 +9,7 @@ Prints a table and writes throughput.json: clips/s per variant (median of the ti
 the ratio to fp32 without checkpointing. The clips are generated once beforehand; the data
 pipeline's own speed is reported separately (clips generated per second).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -90,10 +91,19 @@ def main() -> None:
     ref = rows[0]["clips_per_s"]
     for row in rows:
         row["vs_fp32"] = row["clips_per_s"] / ref
-    result = {"preset": args.preset, "device": args.device,
-              "hardware": torch.cuda.get_device_name() if args.device == "cuda" else cpu_name(),
-              "threads": torch.get_num_threads(), "batch": args.batch, "frames": v.frames, "size": v.size,
-              "tokens": v.tokens, "torch": torch.__version__, "clips_generated_per_s": gen_rate, "variants": rows}
+    result = {
+        "preset": args.preset,
+        "device": args.device,
+        "hardware": torch.cuda.get_device_name() if args.device == "cuda" else cpu_name(),
+        "threads": torch.get_num_threads(),
+        "batch": args.batch,
+        "frames": v.frames,
+        "size": v.size,
+        "tokens": v.tokens,
+        "torch": torch.__version__,
+        "clips_generated_per_s": gen_rate,
+        "variants": rows,
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "throughput.json").write_text(json.dumps(result, indent=2))

@@ -15,8 +15,9 @@ def _fixed_threads():
 def debug_store(tmp_path_factory):
     """A small two-room episode store shared by the tests that only read it."""
     cfg = preset("debug")
-    return collect("two-room", 24, cfg.data.steps_per_episode, tmp_path_factory.mktemp("data") / "two-room",
-                   seed=0, progress=False)
+    return collect(
+        "two-room", 24, cfg.data.steps_per_episode, tmp_path_factory.mktemp("data") / "two-room", seed=0, progress=False
+    )
 
 
 @pytest.fixture(scope="session")
@@ -27,10 +28,23 @@ def learned(tmp_path_factory):
     what it learned beats random actions.
     """
     from jepalab.training.train import train
-    cfg = override(preset("debug"), ["data.episodes=120", "data.steps_per_episode=48", "train.steps=400",
-                                     "train.batch_size=32", "train.checkpoint_every=400", "train.log_every=20",
-                                     "model.width=16", "model.latent_dim=64", "model.pred_dim=64",
-                                     "model.frameskip=4", "model.history=2"])
+
+    cfg = override(
+        preset("debug"),
+        [
+            "data.episodes=120",
+            "data.steps_per_episode=48",
+            "train.steps=400",
+            "train.batch_size=32",
+            "train.checkpoint_every=400",
+            "train.log_every=20",
+            "model.width=16",
+            "model.latent_dim=64",
+            "model.pred_dim=64",
+            "model.frameskip=4",
+            "model.history=2",
+        ],
+    )
     root = tmp_path_factory.mktemp("learned")
     store = collect("two-room", cfg.data.episodes, cfg.data.steps_per_episode, root / "data", seed=0, progress=False)
     episodes = store.load_all()

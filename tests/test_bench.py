@@ -1,4 +1,5 @@
 """`jepalab bench`: one checkpoint, every applicable suite, a manifest that cannot be silently wrong."""
+
 import json
 import shutil
 from html.parser import HTMLParser
@@ -10,8 +11,9 @@ from jepalab.bench.run import load_results
 from jepalab.bench.verify import compare, verify
 from jepalab.cli.main import main
 
-TINY = BenchOptions(episodes=3, budgets=(0.5, 1.0), probe_episodes=6, pairs=1, pixel_steps=3, probe_clips=8,
-                    probe_steps=3)
+TINY = BenchOptions(
+    episodes=3, budgets=(0.5, 1.0), probe_episodes=6, pairs=1, pixel_steps=3, probe_clips=8, probe_steps=3
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +25,10 @@ def run(tmp_path_factory):
 
 def metrics_of(folder):
     results, _ = load_results(folder)
-    return {s: {m: {k: v["values"] for k, v in ms.items()} for m, ms in r["models"].items()}
-            for s, r in results["suites"].items()}
+    return {
+        s: {m: {k: v["values"] for k, v in ms.items()} for m, ms in r["models"].items()}
+        for s, r in results["suites"].items()
+    }
 
 
 def test_bench_writes_results_manifest_and_is_deterministic(run, tmp_path):
@@ -67,6 +71,7 @@ def test_verify_fails_when_one_byte_of_the_checkpoint_changes(run, tmp_path):
 
 def test_bench_resumes_per_part_and_refuses_another_checkpoint(run, tmp_path, monkeypatch):
     from jepalab.bench import suites
+
     calls = []
     real = suites.ProbeSuite.run
 
@@ -124,6 +129,7 @@ class _Page(HTMLParser):
 
 def test_html_report_embeds_every_plot_and_the_table(run, tmp_path):
     import base64
+
     bench(run, tmp_path / "r", seeds=1, options=TINY, progress=False)
     page = _Page()
     page.feed((tmp_path / "r" / "report.html").read_text())
@@ -158,8 +164,9 @@ def test_video_model_bench_runs_physics_both_styles_and_probe(tmp_path):
 
 def test_the_dataset_protocol_uses_held_out_trajectories_and_can_be_chosen_alone(run, tmp_path):
     from jepalab.bench.suites import DatasetControlSuite
-    from jepalab.training.checkpoint import load_model
     from jepalab.config import override
+    from jepalab.training.checkpoint import load_model
+
     model, cfg, _ = load_model(run)
     suite = DatasetControlSuite(model, cfg, BenchOptions(episodes=3, goal_offset=10, budget=20), progress=False)
     seeds = {g.seed for s in range(2) for g in suite.starts(s)}
@@ -169,15 +176,54 @@ def test_the_dataset_protocol_uses_held_out_trajectories_and_can_be_chosen_alone
     with pytest.raises(ValueError, match="overlap the training"):
         DatasetControlSuite(model, clash, BenchOptions(episodes=3), progress=False)
     out = tmp_path / "only-dataset"
-    assert main(["bench", "--checkpoint", str(run), "--out", str(out), "--protocol", "dataset", "--suites",
-                 "control-dataset", "--seeds", "1", "--episodes", "2", "--goal-offset", "10", "--budget", "12",
-                 "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--checkpoint",
+                str(run),
+                "--out",
+                str(out),
+                "--protocol",
+                "dataset",
+                "--suites",
+                "control-dataset",
+                "--seeds",
+                "1",
+                "--episodes",
+                "2",
+                "--goal-offset",
+                "10",
+                "--budget",
+                "12",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     results, manifest = load_results(out)
     assert list(results["suites"]) == ["control-dataset"]
     assert manifest["suites"]["control-dataset"]["options"]["budget"] == 12
     out = tmp_path / "only-random"
-    assert main(["bench", "--checkpoint", str(run), "--out", str(out), "--protocol", "random", "--seeds", "1",
-                 "--quiet", "--episodes", "2"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--checkpoint",
+                str(run),
+                "--out",
+                str(out),
+                "--protocol",
+                "random",
+                "--seeds",
+                "1",
+                "--quiet",
+                "--episodes",
+                "2",
+            ]
+        )
+        == 0
+    )
     results, _ = load_results(out)
     assert "control" in results["suites"] and "control-dataset" not in results["suites"]
     assert "another control protocol" in results["skipped_suites"]["control-dataset"]
@@ -185,6 +231,7 @@ def test_the_dataset_protocol_uses_held_out_trajectories_and_can_be_chosen_alone
 
 def test_the_training_time_curve_picks_checkpoints_by_recorded_training_time(run):
     from jepalab.bench.curve import pick, run_checkpoints, success_curve
+
     ckpts = run_checkpoints(run)
     assert len(ckpts) >= 2 and all(a[0] <= b[0] for a, b in zip(ckpts, ckpts[1:]))
     assert pick(ckpts, 0.0) is None and pick(ckpts, 1e6) == ckpts[-1]
@@ -195,6 +242,7 @@ def test_the_training_time_curve_picks_checkpoints_by_recorded_training_time(run
 
 def test_wilson_and_bootstrap_intervals_are_honest_at_the_edges():
     from jepalab.bench.stats import bootstrap_mean_of_groups, format_stat, seed_stats, wilson
+
     lo, hi = wilson(0, 25)  # a baseline that never succeeded in 25 tries is not "0.00 ± 0.00"
     assert lo == 0.0 and 0.10 < hi < 0.15
     lo, hi = wilson(13, 25)

@@ -8,9 +8,9 @@ import time
 import pytest
 import torch
 
+from jepalab.config import override, preset
 from jepalab.training import checkpoint
 from jepalab.training.checkpoint import CheckpointError, load_model
-from jepalab.config import override, preset
 from jepalab.training.train import Trainer
 
 
@@ -22,8 +22,10 @@ def params(model):
 def test_resume_is_exact(debug_store, tmp_path, prefetch):
     # a fixed thread count: the default sizes the pool to the machine's load as it goes, and the float
     # rounding of a step depends on how many threads share it (the state resumed does not)
-    cfg = override(preset("debug"), ["train.steps=20", "train.checkpoint_every=10", f"train.prefetch={prefetch}",
-                                     "train.threads=2"])
+    cfg = override(
+        preset("debug"),
+        ["train.steps=20", "train.checkpoint_every=10", f"train.prefetch={prefetch}", "train.threads=2"],
+    )
     episodes = debug_store.load_all()
     straight = Trainer(cfg, episodes, tmp_path / "a", progress=False)
     straight.run()
@@ -48,8 +50,10 @@ def test_ctrl_c_anywhere_in_a_step_then_resume_gives_the_uninterrupted_weights(
     debug_store, tmp_path, monkeypatch, where
 ):
     import jepalab.training.loop as loop_module
-    cfg = override(preset("debug"), ["train.steps=20", "train.checkpoint_every=10", "train.log_every=3",
-                                     "train.threads=2"])  # fixed: see test_resume_is_exact
+
+    cfg = override(
+        preset("debug"), ["train.steps=20", "train.checkpoint_every=10", "train.log_every=3", "train.threads=2"]
+    )  # fixed: see test_resume_is_exact
     episodes = debug_store.load_all()
     straight = Trainer(cfg, episodes, tmp_path / "a", progress=False)
     straight.run()
@@ -64,6 +68,7 @@ def test_ctrl_c_anywhere_in_a_step_then_resume_gives_the_uninterrupted_weights(
                 for _ in range(times):
                     os.kill(os.getpid(), signal.SIGINT)  # Python runs the handler before the next line
             return result
+
         return wrapped
 
     if where in ("batch drawn", "twice"):
@@ -90,8 +95,23 @@ def test_ctrl_c_anywhere_in_a_step_then_resume_gives_the_uninterrupted_weights(
 
 def test_killed_training_resumes_from_last_checkpoint(debug_store, tmp_path):
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "jepalab", "train", "--data", str(debug_store.root), "--preset", "debug",
-           "--out", str(run), "--quiet", "--set", "train.steps=150", "--set", "train.checkpoint_every=5"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jepalab",
+        "train",
+        "--data",
+        str(debug_store.root),
+        "--preset",
+        "debug",
+        "--out",
+        str(run),
+        "--quiet",
+        "--set",
+        "train.steps=150",
+        "--set",
+        "train.checkpoint_every=5",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
@@ -117,6 +137,7 @@ def test_killed_training_resumes_from_last_checkpoint(debug_store, tmp_path):
 def test_a_fresh_run_into_a_used_folder_is_refused_and_the_old_run_is_kept(debug_store, tmp_path):
     from jepalab.training.pretrain import pretrain
     from jepalab.training.train import train
+
     cfg = override(preset("debug"), ["train.steps=4", "train.checkpoint_every=2", "train.log_every=2"])
     train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     before = (
@@ -190,6 +211,7 @@ def test_corrupt_and_foreign_checkpoints_are_refused(debug_store, tmp_path):
 
 def test_flipped_bytes_nan_weights_and_pointers_outside_the_run_are_refused(debug_store, tmp_path):
     from safetensors.torch import load_file, save_file
+
     cfg = override(preset("debug"), ["train.steps=2", "train.checkpoint_every=2"])
     Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).run()
     ckpt = checkpoint.resolve(tmp_path / "run")

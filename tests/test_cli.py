@@ -13,11 +13,23 @@ def test_demo_end_to_end_on_debug_preset(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--preset", "debug", "--out", str(out), "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    for key in ("success_rate", "random_success_rate", "untrained_success_rate", "seconds_per_step",
-                "train_seconds", "episodes"):
+    for key in (
+        "success_rate",
+        "random_success_rate",
+        "untrained_success_rate",
+        "seconds_per_step",
+        "train_seconds",
+        "episodes",
+    ):
         assert key in summary and np.isfinite(summary[key])
-    for name in ("config.json", "metrics.jsonl", "training.png", "trajectories.png", "eval.json",
-                 "checkpoints/latest.json"):
+    for name in (
+        "config.json",
+        "metrics.jsonl",
+        "training.png",
+        "trajectories.png",
+        "eval.json",
+        "checkpoints/latest.json",
+    ):
         assert (out / name).is_file(), name
     assert (out / "training.png").read_bytes()[:4] == b"\x89PNG"
     printed = capsys.readouterr().out
@@ -30,17 +42,39 @@ def test_demo_end_to_end_on_debug_preset(tmp_path, capsys):
 
 def test_step_by_step_commands(tmp_path, capsys):
     data, run = tmp_path / "data", tmp_path / "run"
-    assert main(["collect", "--world", "two-room", "--episodes", "6", "--steps", "24", "--out", str(data),
-                 "--quiet"]) == 0
-    assert main(["train", "--data", str(data), "--preset", "debug", "--out", str(run), "--quiet",
-                 "--set", "train.steps=6"]) == 0
+    assert (
+        main(["collect", "--world", "two-room", "--episodes", "6", "--steps", "24", "--out", str(data), "--quiet"]) == 0
+    )
+    assert (
+        main(
+            ["train", "--data", str(data), "--preset", "debug", "--out", str(run), "--quiet", "--set", "train.steps=6"]
+        )
+        == 0
+    )
     assert main(["plan", "--checkpoint", str(run), "--episodes", "3", "--quiet", "--planner", "mppi"]) == 0
     summary = json.loads((run / "plan" / "summary.json").read_text())
     assert summary["episodes"] == 3 and summary["planner"] == "mppi" and summary["checkpoint_step"] == 6
     assert "position_probe_r2" not in summary  # trained on outside data: nothing to fit the probe on
     run2 = tmp_path / "run2"
-    assert main(["train", "--world", "two-room", "--preset", "debug", "--out", str(run2), "--quiet",
-                 "--set", "train.steps=2", "--set", "data.episodes=3"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--world",
+                "two-room",
+                "--preset",
+                "debug",
+                "--out",
+                str(run2),
+                "--quiet",
+                "--set",
+                "train.steps=2",
+                "--set",
+                "data.episodes=3",
+            ]
+        )
+        == 0
+    )
     assert main(["plan", "--checkpoint", str(run2), "--episodes", "2", "--quiet", "--no-baselines"]) == 0
     assert "position_probe_r2" in json.loads((run2 / "plan" / "summary.json").read_text())
 
@@ -54,29 +88,41 @@ def test_every_command_has_help_with_an_example():
 
 
 def test_help_does_not_import_torch():
-    code = "import sys; from jepalab.cli.main import main\ntry: main(['--help'])\nexcept SystemExit: pass\n" \
-           "assert 'torch' not in sys.modules"
+    code = (
+        "import sys; from jepalab.cli.main import main\ntry: main(['--help'])\nexcept SystemExit: pass\n"
+        "assert 'torch' not in sys.modules"
+    )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
 def test_version_and_the_robot_side_client_import_no_torch():
     import jepalab
+
     done = subprocess.run([sys.executable, "-m", "jepalab", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == f"jepalab {jepalab.__version__}"
-    code = "import sys, numpy as np; from jepalab.serving.client import Client, encode_image\n" \
-           "encode_image(np.zeros((8, 8, 3), np.uint8)); assert 'torch' not in sys.modules, 'torch imported'"
+    code = (
+        "import sys, numpy as np; from jepalab.serving.client import Client, encode_image\n"
+        "encode_image(np.zeros((8, 8, 3), np.uint8)); assert 'torch' not in sys.modules, 'torch imported'"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--data", "{tmp}/nope", "--preset", "debug", "--out", "{tmp}/r"], "no such data folder"),
-    (["plan", "--checkpoint", "{tmp}/nope"], "no such checkpoint"),
-    (["train", "--data", "{tmp}", "--preset", "debug", "--out", "{tmp}/r", "--set", "train.stepz=3"],
-     "cannot set 'train.stepz=3'"),
-    (["train", "--data", "{tmp}", "--preset", "debug", "--out", "{tmp}/r", "--set", "train.steps=many"],
-     "train.steps: expected int"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--data", "{tmp}/nope", "--preset", "debug", "--out", "{tmp}/r"], "no such data folder"),
+        (["plan", "--checkpoint", "{tmp}/nope"], "no such checkpoint"),
+        (
+            ["train", "--data", "{tmp}", "--preset", "debug", "--out", "{tmp}/r", "--set", "train.stepz=3"],
+            "cannot set 'train.stepz=3'",
+        ),
+        (
+            ["train", "--data", "{tmp}", "--preset", "debug", "--out", "{tmp}/r", "--set", "train.steps=many"],
+            "train.steps: expected int",
+        ),
+    ],
+)
 def test_bad_input_gives_a_clear_error(tmp_path, capsys, argv, message):
     assert main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2
     assert message in capsys.readouterr().err
@@ -84,14 +130,22 @@ def test_bad_input_gives_a_clear_error(tmp_path, capsys, argv, message):
 
 def test_wrong_image_size_and_nan_actions_are_named(tmp_path, capsys):
     from jepalab.data.store import Episode, EpisodeStore
+
     store = EpisodeStore.create(tmp_path / "small", {"world": "two-room"})
     rng = np.random.default_rng(0)
     for i in range(3):
-        store.append(Episode(rng.integers(0, 255, (33, 32, 32, 3), dtype=np.uint8),
-                             rng.uniform(-1, 1, (32, 2)).astype(np.float32), np.zeros((33, 2), np.float32)), i)
+        store.append(
+            Episode(
+                rng.integers(0, 255, (33, 32, 32, 3), dtype=np.uint8),
+                rng.uniform(-1, 1, (32, 2)).astype(np.float32),
+                np.zeros((33, 2), np.float32),
+            ),
+            i,
+        )
     assert main(["train", "--data", str(store.root), "--preset", "debug", "--out", str(tmp_path / "r")]) == 2
     assert "frames are 32x32, the model takes 64x64" in capsys.readouterr().err
     import h5py
+
     with h5py.File(store.episode_paths()[0], "r+") as f:
         f["actions"][5, 0] = np.nan
     assert main(["train", "--data", str(store.root), "--preset", "debug", "--out", str(tmp_path / "r")]) == 2
@@ -102,8 +156,25 @@ def test_wrong_image_size_and_nan_actions_are_named(tmp_path, capsys):
 
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["train", "--world", "two-room", "--preset", "debug", "--out", str(run), "--quiet",
-                 "--set", "train.steps=2", "--set", "data.episodes=3"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--world",
+                "two-room",
+                "--preset",
+                "debug",
+                "--out",
+                str(run),
+                "--quiet",
+                "--set",
+                "train.steps=2",
+                "--set",
+                "data.episodes=3",
+            ]
+        )
+        == 0
+    )
     weights = next((run / "checkpoints").glob("step_*/model.safetensors"))
     weights.write_bytes(b"garbage")
     assert main(["plan", "--checkpoint", str(run), "--episodes", "2", "--quiet"]) == 2
@@ -113,30 +184,73 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path, capsys):
 def test_custom_action_size_is_taken_from_the_data(tmp_path):
     from jepalab.data.store import Episode, EpisodeStore
     from jepalab.training.checkpoint import load_model
+
     store = EpisodeStore.create(tmp_path / "arm", {"world": "my-arm", "action_dim": 3, "image_size": 64})
     rng = np.random.default_rng(0)
     for i in range(4):
-        store.append(Episode(rng.integers(0, 255, (25, 64, 64, 3), dtype=np.uint8),
-                             rng.uniform(-1, 1, (24, 3)).astype(np.float32), np.zeros((25, 2), np.float32)), i)
-    assert main(["train", "--data", str(store.root), "--preset", "debug", "--out", str(tmp_path / "r"), "--quiet",
-                 "--set", "train.steps=2"]) == 0
+        store.append(
+            Episode(
+                rng.integers(0, 255, (25, 64, 64, 3), dtype=np.uint8),
+                rng.uniform(-1, 1, (24, 3)).astype(np.float32),
+                np.zeros((25, 2), np.float32),
+            ),
+            i,
+        )
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(store.root),
+                "--preset",
+                "debug",
+                "--out",
+                str(tmp_path / "r"),
+                "--quiet",
+                "--set",
+                "train.steps=2",
+            ]
+        )
+        == 0
+    )
     _, cfg, _ = load_model(tmp_path / "r")
     assert cfg.model.action_dim == 3 and cfg.data.world == "my-arm"
 
 
 def test_train_takes_the_proprio_size_of_a_sensed_model_from_the_data(debug_store, tmp_path):
     out = tmp_path / "sensed"
-    assert main(["train", "--data", str(debug_store.root), "--preset", "debug", "--out", str(out), "--quiet",
-                 "--set", "model.variant=senses", "--set", "model.senses=proprio", "--set", "train.steps=2"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(debug_store.root),
+                "--preset",
+                "debug",
+                "--out",
+                str(out),
+                "--quiet",
+                "--set",
+                "model.variant=senses",
+                "--set",
+                "model.senses=proprio",
+                "--set",
+                "train.steps=2",
+            ]
+        )
+        == 0
+    )
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["model"]["senses"] == "proprio" and cfg["model"]["proprio_dim"] == 2  # two-room: x, y
 
 
 def test_optional_parts_name_their_extra_before_making_any_output(tmp_path, monkeypatch, capsys, debug_store):
     import importlib.util
+
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("onnx", "pyarrow")
-                        else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name in ("onnx", "pyarrow") else real(name, *a)
+    )
     out = tmp_path / "exported"
     assert main(["export", "--checkpoint", str(tmp_path / "whatever"), "--format", "onnx", "--out", str(out)]) == 2
     assert "pip install 'jepalab[export]'" in capsys.readouterr().err and not out.exists()
@@ -148,10 +262,40 @@ def test_optional_parts_name_their_extra_before_making_any_output(tmp_path, monk
 
 def test_settings_that_do_not_apply_are_refused_and_a_failed_run_leaves_no_folder(tmp_path, capsys, debug_store):
     run = tmp_path / "run"
-    assert main(["train", "--data", str(debug_store.root), "--preset", "debug", "--out", str(run), "--quiet",
-                 "--set", "data.episodes=5"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(debug_store.root),
+                "--preset",
+                "debug",
+                "--out",
+                str(run),
+                "--quiet",
+                "--set",
+                "data.episodes=5",
+            ]
+        )
+        == 2
+    )
     assert "data.episodes: collection settings" in capsys.readouterr().err and not run.exists()
-    assert main(["train", "--data", str(debug_store.root), "--preset", "debug", "--out", str(run), "--quiet",
-                 "--set", "model.image_size=32"]) == 2  # fails in training: the frames are 64 px
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(debug_store.root),
+                "--preset",
+                "debug",
+                "--out",
+                str(run),
+                "--quiet",
+                "--set",
+                "model.image_size=32",
+            ]
+        )
+        == 2
+    )  # fails in training: the frames are 64 px
     assert "frames are 64x64" in capsys.readouterr().err
     assert not run.exists()  # no lock or half-made folder behind it

@@ -1,4 +1,5 @@
 """torchrun on CPU (gloo): two processes train as one with the same global batch."""
+
 import os
 import subprocess
 import sys
@@ -14,8 +15,15 @@ from jepalab.training.train import Trainer
 # dropout off: its masks are drawn per rank, like any other split of a batch would draw them
 # fp32 and fixed threads: the checks compare float sums across process counts, which bf16's rounding
 # and a thread count that follows the machine's load would blur
-STEPS = ["train.steps=8", "train.checkpoint_every=4", "train.log_every=4", "train.batch_size=16", "model.dropout=0",
-         "train.precision=fp32", "train.threads=1"]
+STEPS = [
+    "train.steps=8",
+    "train.checkpoint_every=4",
+    "train.log_every=4",
+    "train.batch_size=16",
+    "model.dropout=0",
+    "train.precision=fp32",
+    "train.threads=1",
+]
 
 SCRIPT = textwrap.dedent("""
     import sys
@@ -44,8 +52,18 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
 def torchrun(tmp_path, data, out, nproc, sets, resume=False):
     script = tmp_path / "train_rank.py"
     script.write_text(SCRIPT)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", str(script),
-           str(data), str(out), "1" if resume else "0", *sets]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+        str(script),
+        str(data),
+        str(out),
+        "1" if resume else "0",
+        *sets,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=ENV)
     assert done.returncode == 0, done.stdout[-500:] + done.stderr[-3000:]
     return [load_file(str(out / f"rank{r}.safetensors")) for r in range(nproc)]
@@ -73,6 +91,7 @@ def test_two_processes_match_one_with_the_same_global_batch(debug_store, tmp_pat
 
 def test_fsdp_matches_one_process_and_its_checkpoint_loads_anywhere(debug_store, tmp_path):
     from jepalab.training.checkpoint import load_model
+
     sets = STEPS + ["train.parallel=fsdp"]
     ranks = torchrun(tmp_path, debug_store.root, tmp_path / "fsdp", 2, sets)
     torch.set_num_threads(1)
@@ -107,8 +126,19 @@ def test_resume_with_another_number_of_processes(debug_store, tmp_path):
 @pytest.mark.parametrize("mode", ["ddp", "fsdp"])
 def test_pretrain_under_torchrun(tmp_path, mode):
     from jepalab.training.checkpoint import load_video_model
-    args = ["pretrain", "--world", "bounce", "--preset", "video-debug", "--out", str(tmp_path / "v"), "--quiet",
-            "--set", f"train.parallel={mode}"]
+
+    args = [
+        "pretrain",
+        "--world",
+        "bounce",
+        "--preset",
+        "video-debug",
+        "--out",
+        str(tmp_path / "v"),
+        "--quiet",
+        "--set",
+        f"train.parallel={mode}",
+    ]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "jepalab", *args]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=ENV)
     assert done.returncode == 0, done.stdout[-500:] + done.stderr[-3000:]
@@ -126,6 +156,7 @@ def test_pretrain_under_torchrun(tmp_path, mode):
 
 def test_leave_without_a_process_group_is_a_plain_exit():
     from jepalab.training.parallel import leave
+
     with pytest.raises(SystemExit) as ended:
         leave(3)
     assert ended.value.code == 3
@@ -136,15 +167,18 @@ def test_an_fsdp_run_saves_the_surprise_scales_a_plain_process_would(debug_store
     copy of the gathered weights; the scales must be those of the saved weights on the training clips."""
     import numpy as np
 
-    from jepalab.training.checkpoint import load_model
     from jepalab.evals.surprise import calibrate_surprise
+    from jepalab.training.checkpoint import load_model
     from jepalab.training.train import split_episodes
-    sets = [s.replace("train.steps=8", "train.steps=4") for s in STEPS] + ["model.variant=appearance",
-                                                                            "train.parallel=fsdp"]
+
+    sets = [s.replace("train.steps=8", "train.steps=4") for s in STEPS] + [
+        "model.variant=appearance",
+        "train.parallel=fsdp",
+    ]
     torchrun(tmp_path, debug_store.root, tmp_path / "fsdp", 2, sets)
     model, cfg, _ = load_model(tmp_path / "fsdp")
     saved = model.surprise_scale.clone()
     assert torch.isfinite(saved).all() and (saved > 0).all()
     train_eps = split_episodes(debug_store.load_all())[0]
-    again = calibrate_surprise(model, (np.asarray(ep.pixels[::cfg.model.frameskip]) for ep in train_eps))
+    again = calibrate_surprise(model, (np.asarray(ep.pixels[:: cfg.model.frameskip]) for ep in train_eps))
     assert torch.allclose(saved, again, rtol=1e-4), (saved, again)

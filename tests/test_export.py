@@ -1,5 +1,6 @@
 """A trained model leaves jepalab three ways: the Hub layout with a model card, torch.export
 programs, and ONNX; each loads back and gives what the model in jepalab gives."""
+
 import json
 
 import numpy as np
@@ -7,9 +8,9 @@ import pytest
 import torch
 
 from jepalab import WorldModel
-from jepalab.training.checkpoint import CheckpointError, load_model
 from jepalab.cli.main import main
 from jepalab.export import example_inputs, programs
+from jepalab.training.checkpoint import CheckpointError, load_model
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +22,29 @@ def run(tmp_path_factory):
 
 def test_hub_folder_round_trip_with_a_model_card_from_the_bench(run, tmp_path):
     results = tmp_path / "results"
-    assert main(["bench", "--checkpoint", str(run), "--out", str(results), "--suites", "control", "--seeds", "1",
-                 "--episodes", "2", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--checkpoint",
+                str(run),
+                "--out",
+                str(results),
+                "--suites",
+                "control",
+                "--seeds",
+                "1",
+                "--episodes",
+                "2",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     hub = tmp_path / "hub"
-    assert main(["export", "--checkpoint", str(run), "--format", "hub", "--out", str(hub),
-                 "--results", str(results)]) == 0
+    assert (
+        main(["export", "--checkpoint", str(run), "--format", "hub", "--out", str(hub), "--results", str(results)]) == 0
+    )
     assert sorted(p.name for p in hub.iterdir()) == ["README.md", "config.json", "model.safetensors"]
     card = (hub / "README.md").read_text()
     assert (
@@ -77,6 +96,7 @@ def test_the_hugging_face_habits(tmp_path):
     import jepalab
     from jepalab.config import preset
     from jepalab.models import WorldModel
+
     model = WorldModel(preset("debug").model).eval()
 
     class Api:  # HfApi's create_repo / upload_folder, their calls checked against the real signatures
@@ -91,10 +111,12 @@ def test_the_hugging_face_habits(tmp_path):
             real(HfApi.upload_folder, repo_id=repo_id, folder_path=folder_path, commit_message=commit_message)
             self.calls.append(("upload_folder", repo_id, sorted(os.listdir(folder_path))))
             import shutil
+
             shutil.copytree(folder_path, tmp_path / "hub" / repo_id)
             return type("CommitInfo", (), {"commit_url": f"https://huggingface.co/{repo_id}/commit/abc"})()
 
     import inspect
+
     HfApi = pytest.importorskip("huggingface_hub").HfApi
     real = lambda fn, *a, **kw: inspect.signature(fn).bind(None, *a, **kw)  # noqa: E731 - raises on a wrong call
     api = Api()
@@ -103,8 +125,9 @@ def test_the_hugging_face_habits(tmp_path):
     assert api.calls[1] == ("upload_folder", "me/two-room", ["config.json", "model.safetensors"])
     back = WorldModel.from_pretrained(tmp_path / "hub" / "me" / "two-room", device="cpu")
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), back.state_dict().values()))
-    assert WorldModel.from_pretrained(tmp_path / "hub" / "me" / "two-room", map_location="cpu").run_config == \
-        preset("debug")
+    assert WorldModel.from_pretrained(tmp_path / "hub" / "me" / "two-room", map_location="cpu").run_config == preset(
+        "debug"
+    )
     old = os.umask(0o022)
     try:
         model.save_pretrained(tmp_path / "shared")

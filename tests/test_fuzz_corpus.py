@@ -5,6 +5,7 @@ pipes, wrong HDF5 dtypes and shapes, integrity fields renamed). Each copy is ope
 train and plan open one (EpisodeStore.load_all, checkpoint.load_model), and must end in a named
 error (DataError / CheckpointError naming a file of the copy) or give exactly the original's
 content: never a result from changed content, never another exception, never a hang."""
+
 import json
 import os
 import shutil
@@ -15,10 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from jepalab.training import checkpoint
 from jepalab.config import override, preset
 from jepalab.data.collect import collect
 from jepalab.data.store import DataError, EpisodeStore
+from jepalab.training import checkpoint
 from jepalab.training.train import Trainer
 
 CASES = 120
@@ -63,13 +64,30 @@ def mutate(root, case: int) -> str:
     rng = np.random.default_rng(case)
     store, ckpt = root / "store", checkpoint.resolve(root / "run")
     episodes = sorted((store / "episodes").glob("ep_*.h5"))
-    files = {"episode": episodes[int(rng.integers(len(episodes)))], "dataset.json": store / "dataset.json",
-             "checksum": sorted((store / "checksums").glob("ep_*.sha256"))[0],
-             "model.safetensors": ckpt / "model.safetensors", "trainer.safetensors": ckpt / "trainer.safetensors",
-             "meta.json": ckpt / "meta.json", "integrity.json": ckpt / "integrity.json",
-             "latest.json": ckpt.parent / "latest.json"}
-    kinds = ["flip", "truncate", "zeros", "append", "json", "nest", "utf8", "swap", "symlink", "pipe", "hdf5",
-             "rename-hash"]
+    files = {
+        "episode": episodes[int(rng.integers(len(episodes)))],
+        "dataset.json": store / "dataset.json",
+        "checksum": sorted((store / "checksums").glob("ep_*.sha256"))[0],
+        "model.safetensors": ckpt / "model.safetensors",
+        "trainer.safetensors": ckpt / "trainer.safetensors",
+        "meta.json": ckpt / "meta.json",
+        "integrity.json": ckpt / "integrity.json",
+        "latest.json": ckpt.parent / "latest.json",
+    }
+    kinds = [
+        "flip",
+        "truncate",
+        "zeros",
+        "append",
+        "json",
+        "nest",
+        "utf8",
+        "swap",
+        "symlink",
+        "pipe",
+        "hdf5",
+        "rename-hash",
+    ]
     kind = kinds[case % len(kinds)]
     name = list(files)[int(rng.integers(len(files)))]
     path = files[name]
@@ -77,11 +95,11 @@ def mutate(root, case: int) -> str:
         _flip(path, rng)
     elif kind == "truncate":
         data = path.read_bytes()
-        path.write_bytes(data[:int(rng.integers(len(data)))])
+        path.write_bytes(data[: int(rng.integers(len(data)))])
     elif kind == "zeros":
         data = bytearray(path.read_bytes())
         i, n = int(rng.integers(len(data))), int(rng.integers(1, 64))
-        data[i:i + n] = bytes(len(data[i:i + n]))
+        data[i : i + n] = bytes(len(data[i : i + n]))
         path.write_bytes(bytes(data))
     elif kind == "append":
         with open(path, "ab") as f:
@@ -103,7 +121,8 @@ def mutate(root, case: int) -> str:
     elif kind == "symlink":
         path.unlink()
         target = [episodes[-1] if path != episodes[-1] else episodes[0], "/dev/zero", root / "nowhere"][
-            int(rng.integers(3))]
+            int(rng.integers(3))
+        ]
         path.symlink_to(target)
     elif kind == "pipe":
         path.unlink()

@@ -2,6 +2,7 @@
 training, checkpoints, data, planning, worlds) imports nothing from the layers built on it
 (evaluations, bench, serving, the command line). Imports inside functions count too: a lazy
 import is still a dependency."""
+
 import ast
 from pathlib import Path
 
@@ -87,6 +88,7 @@ def test_every_command_the_parser_knows_has_a_handler_in_the_dispatch_table():
 
     from jepalab.cli.main import COMMANDS
     from jepalab.cli.parser import parser
+
     sub = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
     assert set(sub.choices) == set(COMMANDS)
 
@@ -115,11 +117,16 @@ def test_train_and_pretrain_share_the_loop():
         tree = ast.parse((PACKAGE / name).read_text())
         defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         assert not defined & {"lr_at", "apply_gradients", "resume", "save", "run", "truncate_metrics"}, name
-        called = {n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
-                  for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        called = {
+            n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call)
+        }
         assert not called & {"step_interrupts", "open_metrics", "AdamW", "clip_grad_norm_", "backward"}, name
-        assert any(isinstance(n, ast.ClassDef) and any(getattr(b, "id", "") == "TrainingLoop" for b in n.bases)
-                   for n in ast.walk(tree)), name
+        assert any(
+            isinstance(n, ast.ClassDef) and any(getattr(b, "id", "") == "TrainingLoop" for b in n.bases)
+            for n in ast.walk(tree)
+        ), name
 
 
 def test_variants_are_built_from_one_named_setting_not_a_registry():
@@ -131,5 +138,6 @@ def test_variants_are_built_from_one_named_setting_not_a_registry():
         assert not defined & {"__new__", "__init_subclass__"}, path.name
     from jepalab.config import CHOICES
     from jepalab.models.build import VARIANTS, model_class
+
     assert tuple(VARIANTS) == CHOICES["model.variant"]
     assert all(model_class(v).variant == v for v in VARIANTS)

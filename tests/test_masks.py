@@ -52,6 +52,7 @@ def test_impossible_specs_are_refused():
 
 def test_future_masks_split_time_and_refuse_empty_sides():
     from jepalab.masks import future_masks
+
     ctx, tgt = future_masks(3, (4, 2, 2), context_steps=1)
     assert ctx.shape == (3, 4) and tgt.shape == (3, 12)
     assert ctx.max() < tgt.min() and torch.equal(torch.cat([ctx[0], tgt[0]]), torch.arange(16))

@@ -42,6 +42,7 @@ def test_latent_stats_detect_collapse():
 
 def test_ema_update_is_exact_and_copies_buffers():
     from jepalab.training.objectives import ema_update
+
     torch.manual_seed(0)
     online = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))
     target = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))
@@ -54,5 +55,6 @@ def test_ema_update_is_exact_and_copies_buffers():
     ema_update(target, online, 0.0)
     assert all(torch.equal(t, o) for t, o in zip(target.parameters(), online.parameters()))
     import pytest
+
     with pytest.raises(ValueError, match="momentum"):
         ema_update(target, online, 1.5)

@@ -1,5 +1,6 @@
 """The front page stays short, its Python example runs as printed, and every link in it and in
 docs/ leads to a file that exists."""
+
 import re
 import subprocess
 import sys

@@ -1,4 +1,5 @@
 """Several senses in one latent: frames + proprio + audio (model.senses), and bounce's impact sounds."""
+
 import numpy as np
 import pytest
 import torch
@@ -10,10 +11,24 @@ from jepalab.models import build
 
 def test_fusion_shapes_and_missing_senses():
     torch.manual_seed(0)
-    model = build(ModelConfig(width=8, latent_dim=32, pred_dim=32, pred_depth=1, pred_heads=2, history=2,
-                              variant="senses", senses="proprio,audio", proprio_dim=3)).eval()
-    obs = {"pixels": torch.randint(0, 255, (2, 5, 64, 64, 3), dtype=torch.uint8),
-           "proprio": torch.randn(2, 5, 3), "audio": torch.rand(2, 5, 16, 8)}
+    model = build(
+        ModelConfig(
+            width=8,
+            latent_dim=32,
+            pred_dim=32,
+            pred_depth=1,
+            pred_heads=2,
+            history=2,
+            variant="senses",
+            senses="proprio,audio",
+            proprio_dim=3,
+        )
+    ).eval()
+    obs = {
+        "pixels": torch.randint(0, 255, (2, 5, 64, 64, 3), dtype=torch.uint8),
+        "proprio": torch.randn(2, 5, 3),
+        "audio": torch.rand(2, 5, 16, 8),
+    }
     z = model.encode(obs)
     assert z.shape == (2, 5, 32)
     louder = model.encode({**obs, "audio": obs["audio"] + 3})
@@ -22,8 +37,9 @@ def test_fusion_shapes_and_missing_senses():
         model.encode({k: v for k, v in obs.items() if k != "audio"})
     with pytest.raises(ValueError, match=r"proprio: expected shape \(\.\.\., 3\)"):
         model.encode({**obs, "proprio": torch.randn(2, 5, 4)})
-    batch = model.encode_observations([{"pixels": np.zeros((64, 64, 3), np.uint8), "proprio": np.ones(3),
-                                        "audio": np.zeros((16, 8))}] * 3)
+    batch = model.encode_observations(
+        [{"pixels": np.zeros((64, 64, 3), np.uint8), "proprio": np.ones(3), "audio": np.zeros((16, 8))}] * 3
+    )
     assert batch.shape == (3, 32)
     with pytest.raises(ValueError, match="the world's goal has no 'goal_proprio'"):
         model.encode_observations([{"goal": np.zeros((64, 64, 3), np.uint8)}], goal=True)
@@ -32,6 +48,7 @@ def test_fusion_shapes_and_missing_senses():
 def test_bounce_sounds_follow_its_collisions():
     from jepalab.data.collect import BARRIER_PROB, FAMILY_PROB, passive_episode
     from jepalab.worlds.bounce import sample_mixed_scene, simulate
+
     for seed in range(6):
         audio = passive_episode(20, seed).audio
         hit = simulate(sample_mixed_scene(np.random.default_rng(seed), 21, FAMILY_PROB, BARRIER_PROB)).collisions > 0
@@ -46,6 +63,7 @@ def hearing_model(tmp_path_factory):
     """A small bounce world model that hears (about two minutes on 2 cores)."""
     from jepalab.data.collect import collect
     from jepalab.training.train import Trainer
+
     store = collect("bounce", 160, 16, tmp_path_factory.mktemp("d") / "bounce", progress=False)
     cfg = override(
         preset("bounce"),
@@ -73,6 +91,7 @@ def hearing_model(tmp_path_factory):
 def test_surprise_answers_a_sound_with_no_visible_collision(hearing_model):
     from jepalab.evals.surprise import world_model_curve
     from jepalab.worlds.bounce import FPS, free_flight_scene, simulate
+
     rng = np.random.default_rng(7)
     gaps = []
     for _ in range(300):

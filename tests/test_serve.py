@@ -1,4 +1,5 @@
 """`jepalab serve`: plans over HTTP, batches requests, refuses bad ones with 4xx, stops cleanly."""
+
 import base64
 import http.client
 import json
@@ -163,9 +164,13 @@ def test_a_full_queue_answers_503(run, episode):
 
 def test_sigterm_finishes_the_request_in_flight(run, episode):
     obs, goal = episode
-    proc = subprocess.Popen([sys.executable, "-m", "jepalab", "serve", "--checkpoint", str(run), "--port", "0",
-                             "--batch-wait-ms", "1500"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "JEPALAB_TOKEN": ""})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jepalab", "serve", "--checkpoint", str(run), "--port", "0", "--batch-wait-ms", "1500"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "JEPALAB_TOKEN": ""},
+    )
     try:
         line = proc.stdout.readline()
         assert "serving" in line and "127.0.0.1" in line, line + proc.stderr.read()
@@ -184,8 +189,9 @@ def test_sigterm_finishes_the_request_in_flight(run, episode):
 
 
 def test_goals_given_as_states_go_through_the_state_probe(run, server, episode):
-    from jepalab.training.checkpoint import load_model
     from jepalab.evals.probe import StateProbe, state_probe_for
+    from jepalab.training.checkpoint import load_model
+
     obs, goal = episode
     code, doc = raw(
         server, "POST", "/plan", json.dumps({"observation": encode_image(obs), "goal_state": [0.5, 0.5]}).encode()

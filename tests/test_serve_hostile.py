@@ -1,5 +1,6 @@
 """`jepalab serve` against hostile or broken clients (loopback only): every answer is a 4xx/5xx
 with a message or a clean close, never a hang, a reset, a traceback or a non-JSON body."""
+
 import base64
 import json
 import os
@@ -53,6 +54,7 @@ def server(run):
 def strict_json(raw: bytes):
     def refuse(name):
         raise AssertionError(f"{name} in a JSON answer")
+
     return json.loads(raw, parse_constant=refuse)
 
 
@@ -83,18 +85,33 @@ def exchange(server, data: bytes, timeout: float = 10.0) -> list[tuple[int, dict
 
 
 def post(path: str, body: bytes, extra: str = "") -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {len(body)}\r\n"
-            f"{extra}\r\n").encode() + body
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {len(body)}\r\n"
+        f"{extra}\r\n"
+    ).encode() + body
 
 
-@pytest.mark.parametrize("headers", ["Content-Length: -1\r\n", "Content-Length: +5\r\n", "Content-Length: 5, 5\r\n",
-                                     "Content-Length: 1_0\r\n", "Content-Length: 5\r\nContent-Length: 6\r\n",
-                                     "Transfer-Encoding: chunked\r\n",
-                                     "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        "Content-Length: -1\r\n",
+        "Content-Length: +5\r\n",
+        "Content-Length: 5, 5\r\n",
+        "Content-Length: 1_0\r\n",
+        "Content-Length: 5\r\nContent-Length: 6\r\n",
+        "Transfer-Encoding: chunked\r\n",
+        "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+    ],
+)
 def test_a_body_length_that_is_not_one_plain_number_is_refused_and_the_connection_closed(server, headers):
     tic = time.perf_counter()
-    answers = exchange(server, (f"POST /plan HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n{headers}\r\n"
-                                "hello GET /health HTTP/1.1\r\nHost: x\r\n\r\n").encode())
+    answers = exchange(
+        server,
+        (
+            f"POST /plan HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n{headers}\r\n"
+            "hello GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        ).encode(),
+    )
     assert [a[0] for a in answers] in ([400], [411]), answers  # one answer: the leftovers were not parsed
     assert time.perf_counter() - tic < 3  # no waiting for a body to end
 
@@ -103,18 +120,26 @@ def test_a_body_length_that_is_not_one_plain_number_is_refused_and_the_connectio
 def test_an_unread_body_never_becomes_the_next_request(server, request_line, status):
     smuggled = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
     auth = "" if status == 401 else f"Authorization: Bearer {TOKEN}\r\n"
-    answers = exchange(server, f"{request_line} HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: {len(smuggled)}\r\n\r\n"
-                       .encode() + smuggled)
+    answers = exchange(
+        server,
+        f"{request_line} HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: {len(smuggled)}\r\n\r\n".encode() + smuggled,
+    )
     assert [a[0] for a in answers] == [status], answers
 
 
 def bomb_png(side: int) -> bytes:
     """A valid 1-bit PNG of side x side black pixels: a few KB that decode to side^2 / 8 bytes."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     rows = (b"\0" + b"\0" * ((side + 7) // 8)) * side
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_a_decompression_bomb_is_refused_from_its_header(server):
@@ -129,23 +154,31 @@ def test_a_decompression_bomb_is_refused_from_its_header(server):
 good = encode_image(np.zeros((64, 64, 3), np.uint8))
 
 
-@pytest.mark.parametrize("body, status, words", [
-    ({"observation": {"shape": [-64, -64, 3], "data": "AAAA"}, "goal": good}, 422, "shape"),
-    ({"observation": {"shape": [64, 64], "data": "AAAA"}, "goal": good}, 400, "shape"),
-    ({"observation": {"shape": "64x64", "data": "AAAA"}, "goal": good}, 400, "shape"),
-    ({"observation": good, "goal_id": ["a", "b"]}, 400, "goal_id"),
-    ({"observation": good, "goal_id": {"a": 1}}, 400, "goal_id"),
-    ({"observation": good, "goal": 7}, 400, "base64 string"),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ({"observation": {"shape": [-64, -64, 3], "data": "AAAA"}, "goal": good}, 422, "shape"),
+        ({"observation": {"shape": [64, 64], "data": "AAAA"}, "goal": good}, 400, "shape"),
+        ({"observation": {"shape": "64x64", "data": "AAAA"}, "goal": good}, 400, "shape"),
+        ({"observation": good, "goal_id": ["a", "b"]}, 400, "goal_id"),
+        ({"observation": good, "goal_id": {"a": 1}}, 400, "goal_id"),
+        ({"observation": good, "goal": 7}, 400, "base64 string"),
+    ],
+)
 def test_malformed_fields_are_client_errors(server, body, status, words):
     [(code, doc)] = exchange(server, post("/plan", json.dumps(body).encode(), "Connection: close\r\n"))
     assert code == status and words in doc["error"], doc
 
 
-@pytest.mark.parametrize("raw, words", [(b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
-                                        (b'{"observation": NaN}', "NaN is not JSON"),
-                                        (b'{"a": Infinity}', "Infinity is not JSON"),
-                                        (b"\xff\xfe{}", "not JSON")])
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"observation": NaN}', "NaN is not JSON"),
+        (b'{"a": Infinity}', "Infinity is not JSON"),
+        (b"\xff\xfe{}", "not JSON"),
+    ],
+)
 def test_bodies_that_break_parsers_are_400(server, raw, words):
     [(code, doc)] = exchange(server, post("/plan", raw, "Connection: close\r\n"))
     assert code == 400 and words in doc["error"], doc
@@ -157,8 +190,9 @@ def test_surprise_limits_frames_and_horizon(server):
         server, post("/surprise", json.dumps({"frames": frames}).encode(), "Connection: close\r\n")
     )
     assert code == 413 and "--max-frames" in doc["error"]
-    [(code, doc)] = exchange(server, post("/surprise", json.dumps({"frames": frames[:3], "horizon": 3}).encode(),
-                                          "Connection: close\r\n"))
+    [(code, doc)] = exchange(
+        server, post("/surprise", json.dumps({"frames": frames[:3], "horizon": 3}).encode(), "Connection: close\r\n")
+    )
     assert code == 422 and "horizon 3" in doc["error"]
     [(code, doc)] = exchange(
         server, post("/surprise", json.dumps({"frames": frames[:4]}).encode(), "Connection: close\r\n")
@@ -234,10 +268,26 @@ def test_a_model_producing_non_finite_costs_answers_500_in_strict_json(run):
 
 
 def test_sigterm_exits_0_within_the_drain_deadline_despite_a_stuck_client(run):
-    proc = subprocess.Popen([sys.executable, "-m", "jepalab", "serve", "--checkpoint", str(run), "--port", "0",
-                             "--drain-timeout", "1", "--read-timeout", "60"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "JEPALAB_TOKEN": ""})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jepalab",
+            "serve",
+            "--checkpoint",
+            str(run),
+            "--port",
+            "0",
+            "--drain-timeout",
+            "1",
+            "--read-timeout",
+            "60",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "JEPALAB_TOKEN": ""},
+    )
     try:
         line = proc.stdout.readline()
         url = line.split(" on ")[1].split(";")[0]

@@ -30,6 +30,7 @@ def test_trained_latent_encodes_position_better_than_untrained(learned):
 
 def test_vicreg_objective_trains_too(debug_store, tmp_path):
     from jepalab.training.train import train
+
     cfg = override(preset("debug"), ["objective.regularizer=vicreg", "objective.weight=1.0", "train.steps=40"])
     _, result = train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     assert np.isfinite(result["loss"]) and result["effective_rank"] > 1.5
@@ -37,14 +38,15 @@ def test_vicreg_objective_trains_too(debug_store, tmp_path):
 
 def test_bf16_autocast_training_runs_and_keeps_fp32_weights(debug_store, tmp_path):
     from jepalab.training.train import train
+
     cfg = override(preset("debug"), ["train.precision=bf16", "train.steps=10"])
     model, result = train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     assert np.isfinite(result["loss"]) and all(p.dtype == torch.float32 for p in model.parameters())
 
 
 def test_a_frozen_encoder_stays_as_initialised_while_the_predictor_trains(debug_store, tmp_path):
-    from jepalab.training.train import train
-    from jepalab.training.train import Trainer
+    from jepalab.training.train import Trainer, train
+
     cfg = override(preset("debug"), ["train.steps=3", "model.freeze_encoder=true"]).validate()
     start = Trainer(cfg, debug_store.load_all(), tmp_path / "start", progress=False)
     initial = {k: v.clone() for k, v in start.model.state_dict().items()}
@@ -63,6 +65,7 @@ def test_a_frozen_encoder_stays_as_initialised_while_the_predictor_trains(debug_
 def test_the_rollout_loss_imagines_from_rollout_context_observed_frames(debug_store, tmp_path):
     from jepalab.training.objectives import prediction_loss
     from jepalab.training.train import Trainer
+
     cfg = override(preset("debug"), ["objective.rollout_context=2", "objective.rollout_steps=3"])
     trainer = Trainer(cfg.validate(), debug_store.load_all(), tmp_path / "run", progress=False)
     frames, actions = trainer.sampler.sample(4)
@@ -81,6 +84,7 @@ def test_the_rollout_loss_imagines_from_rollout_context_observed_frames(debug_st
 
 def test_recalibrating_batchnorm_leaves_a_frozen_encoders_statistics_alone(debug_store, tmp_path):
     from jepalab.training.train import Trainer
+
     cfg = override(preset("debug"), ["model.freeze_encoder=true"]).validate()
     trainer = Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     norms = [m for m in trainer.model.encoder.modules() if isinstance(m, torch.nn.BatchNorm1d)]
@@ -93,6 +97,7 @@ def test_recalibrating_batchnorm_leaves_a_frozen_encoders_statistics_alone(debug
 def test_a_spatial_model_trains_and_its_checkpoint_reloads(debug_store, tmp_path):
     from jepalab.training.checkpoint import load_model
     from jepalab.training.train import train
+
     cfg = override(preset("debug"), ["model.variant=spatial", "train.steps=60", "train.checkpoint_every=60"])
     model, result = train(cfg, debug_store.load_all(), tmp_path / "run", progress=False)
     lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
@@ -103,20 +108,28 @@ def test_a_spatial_model_trains_and_its_checkpoint_reloads(debug_store, tmp_path
     with torch.no_grad():
         model.eval()
         z = model.encode(frames)[None]
-        assert torch.allclose(loaded.predict(loaded.encode(frames)[None], torch.zeros(1, 2, loaded.model_action_dim)),
-                              model.predict(z, torch.zeros(1, 2, model.model_action_dim)), atol=1e-5)
+        assert torch.allclose(
+            loaded.predict(loaded.encode(frames)[None], torch.zeros(1, 2, loaded.model_action_dim)),
+            model.predict(z, torch.zeros(1, 2, model.model_action_dim)),
+            atol=1e-5,
+        )
 
 
 def test_the_thread_pool_leaves_a_core_to_a_busy_neighbour_and_takes_it_back(monkeypatch):
     """runtime.ThreadGovernor: one thread per core other processes leave free, re-checked each call."""
     from jepalab.runtime import ThreadGovernor
+
     gov = ThreadGovernor(0)
     if gov._last is None or len(gov.cores) < 2:
         pytest.skip("needs /proc/stat and at least two cores")
     n = len(gov.cores)
-    readings = iter([(0, 0, 0, 100),  # (busy ticks over our cores, total ticks, our own ticks, Hz)
-                     (100 * n, 100 * n, 100 * (n - 1), 100),  # others kept one core busy
-                     (200 * n, 200 * n, 100 * (n - 1) + 100 * n, 100)])  # only we were busy
+    readings = iter(
+        [
+            (0, 0, 0, 100),  # (busy ticks over our cores, total ticks, our own ticks, Hz)
+            (100 * n, 100 * n, 100 * (n - 1), 100),  # others kept one core busy
+            (200 * n, 200 * n, 100 * (n - 1) + 100 * n, 100),
+        ]
+    )  # only we were busy
     monkeypatch.setattr(gov, "_sample", lambda: next(readings))
     gov._last = gov._sample()
     try:

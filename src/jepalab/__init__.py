@@ -10,6 +10,7 @@
 Heavy modules (torch) load on first use, so `import jepalab` and
 `jepalab --help` stay fast.
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"
@@ -35,6 +36,7 @@ def __dir__() -> list[str]:
 def __getattr__(name: str):
     if name in _LAZY:
         import importlib
+
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(module), attr)
     raise AttributeError(f"module 'jepalab' has no attribute {name!r}")

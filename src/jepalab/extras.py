@@ -3,6 +3,7 @@ before it makes any output, instead of a traceback halfway through.
 
     require("export")      # -> None, or MissingExtra("... pip install 'jepalab[export]'")
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -28,5 +29,6 @@ def missing(extra: str) -> list[str]:
 def require(extra: str) -> None:
     gone = missing(extra)
     if gone:
-        raise MissingExtra(f"{EXTRAS[extra][1]} needs {', '.join(gone)}, which is not installed: "
-                           f"pip install 'jepalab[{extra}]'")
+        raise MissingExtra(
+            f"{EXTRAS[extra][1]} needs {', '.join(gone)}, which is not installed: pip install 'jepalab[{extra}]'"
+        )

@@ -3,6 +3,7 @@
 Python's json writes NaN and Infinity as bare words, which JSON does not have (JavaScript,
 jq and Go refuse them). Missing or non-finite numbers become null here instead.
 """
+
 from __future__ import annotations
 
 import json

@@ -15,6 +15,7 @@ as many context and target tokens as the sample with the fewest (V-JEPA does
 the same), dropping a random subset of the rest, so context and target never
 overlap.
 """
+
 from __future__ import annotations
 
 import math
@@ -57,7 +58,7 @@ def sample_block(grid: tuple[int, int, int], spec: MaskSpec, g: torch.Generator)
     r0 = int(torch.randint(0, H - h + 1, (), generator=g))
     c0 = int(torch.randint(0, W - w + 1, (), generator=g))
     mask = torch.zeros(T, H, W, dtype=torch.bool)
-    mask[t0:t0 + t, r0:r0 + h, c0:c0 + w] = True
+    mask[t0 : t0 + t, r0 : r0 + h, c0 : c0 + w] = True
     return mask
 
 
@@ -95,8 +96,9 @@ def multiblock_masks(
     return ctx, tgt
 
 
-def future_masks(batch: int, grid: tuple[int, int, int], context_steps: int,
-                 horizon: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def future_masks(
+    batch: int, grid: tuple[int, int, int], context_steps: int, horizon: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Forecasting: context = every token of the first `context_steps` time steps, target = every token
     of the next `horizon` ones (default: all the later ones). -> (ctx (B, Nc), tgt (B, Nt)) as
     multiblock_masks. Mixed into pretraining (video.future_prob) it makes the features carry what

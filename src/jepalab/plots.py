@@ -3,6 +3,7 @@
 
 Matplotlib with the Agg backend: works on machines without a screen.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,10 @@ import numpy as np
 def pyplot():
     """matplotlib.pyplot on the Agg backend (imported on first use: jepalab's start stays fast)."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -22,8 +25,11 @@ def plot_training(metrics: list[dict], path: Path) -> Path:
     """The curves of metrics.jsonl: a world model's (prediction, anti-collapse, collapse watch), or any
     other run's numbers, one panel each (a pretraining run logs other losses)."""
     if not all(k in metrics[0] for k in ("pred_loss", "val_pred_loss", "reg_loss")):
-        keys = [k for k, v in metrics[0].items() if k not in ("step", "train_seconds", "skipped_files", "lr")
-                and isinstance(v, (int, float))][:6]
+        keys = [
+            k
+            for k, v in metrics[0].items()
+            if k not in ("step", "train_seconds", "skipped_files", "lr") and isinstance(v, (int, float))
+        ][:6]
         return plot_curves(metrics, keys, path)
     plt = pyplot()
     steps = [m["step"] for m in metrics]
@@ -64,8 +70,14 @@ def plot_curves(metrics: list[dict], keys: list[str], path: Path) -> Path:
     return path
 
 
-def plot_trajectories(background: np.ndarray, results: list, path: Path, episodes: int = 6,
-                      plan_positions: list | None = None, goal_radius: float = 0.08) -> Path:
+def plot_trajectories(
+    background: np.ndarray,
+    results: list,
+    path: Path,
+    episodes: int = 6,
+    plan_positions: list | None = None,
+    goal_radius: float = 0.08,
+) -> Path:
     """One panel per episode: the map, the start, the goal, each policy's executed path and
     (dashed) the first plan the model imagined, read out through a position probe."""
     plt = pyplot()

@@ -6,6 +6,7 @@ straight back to the OS, so the next step page-faults them in again, and a
 thresholds keeps those pages in the process (figures: docs/measurements.md,
 "Figures behind code comments"). No effect elsewhere than Linux with glibc.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -41,6 +42,7 @@ class ThreadGovernor:
 
     def __init__(self, threads: int = 0):
         import os
+
         self.fixed = threads > 0
         self.cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         self.most = threads or len(self.cores) or (os.cpu_count() or 1)
@@ -50,6 +52,7 @@ class ThreadGovernor:
 
     def _sample(self):
         import os
+
         try:
             busy = total = 0
             with open("/proc/stat") as f:
@@ -69,6 +72,7 @@ class ThreadGovernor:
     def check(self) -> int:
         """Re-size the pool to the free cores (at least one) and return the thread count."""
         import torch
+
         if self.fixed or self._last is None:
             return torch.get_num_threads()
         now = self._sample()
@@ -92,6 +96,7 @@ def bf16_supported(device) -> bool:
     """Whether `device` computes bf16 natively: a CUDA GPU that says so, or a CPU with AVX512-BF16
     or AMX (elsewhere bf16 is emulated and slower than fp32)."""
     import torch
+
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     if device.type == "cpu":
@@ -114,6 +119,7 @@ def autocast(precision: str, device: str = "cpu"):
     import contextlib
 
     import torch
+
     if precision == "bf16":
         return torch.autocast(device_type=device, dtype=torch.bfloat16)
     return contextlib.nullcontext()
@@ -123,8 +129,8 @@ def fp32(device: str = "cpu"):
     """Leave autocast for a computation that needs full precision (SIGReg's characteristic function
     of 1-D projections loses its small differences in bf16)."""
     import torch
-    return torch.autocast(device, enabled=False)
 
+    return torch.autocast(device, enabled=False)
 
 
 def resolve_device(name: str):
@@ -133,6 +139,7 @@ def resolve_device(name: str):
     import os
 
     import torch
+
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda":
@@ -155,6 +162,7 @@ def to_device(device, *tensors):
         if isinstance(x, dict):
             return {k: move(v) for k, v in x.items()}
         return (x if x.is_pinned() else x.pin_memory()).to(device, non_blocking=True)  # prefetched: pinned already
+
     return [move(x) for x in tensors]
 
 
@@ -178,6 +186,7 @@ class deferred_interrupts:
     def __enter__(self):
         import signal
         import threading
+
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._previous[sig] = signal.signal(sig, self._handle)
@@ -185,6 +194,7 @@ class deferred_interrupts:
 
     def __exit__(self, *exc):
         import signal
+
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         return False

@@ -1,4 +1,5 @@
 """`jepalab import` and `jepalab inspect`: users' recordings into an episode store."""
+
 import json
 
 import numpy as np
@@ -88,20 +89,34 @@ def test_interrupted_import_resumes(tmp_path):
 def lerobot_dataset(root, episodes=2, n=6):
     import pyarrow as pa
     import pyarrow.parquet as pq
-    info = {"codebase_version": "v2.1", "fps": 10, "total_episodes": episodes, "chunks_size": 1000,
-            "data_path": "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet",
-            "video_path": "videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4",
-            "features": {"observation.images.top": {"dtype": "video", "shape": [32, 32, 3]},
-                         "observation.state": {"dtype": "float32", "shape": [4]},
-                         "action": {"dtype": "float32", "shape": [2]}}}
+
+    info = {
+        "codebase_version": "v2.1",
+        "fps": 10,
+        "total_episodes": episodes,
+        "chunks_size": 1000,
+        "data_path": "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet",
+        "video_path": "videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4",
+        "features": {
+            "observation.images.top": {"dtype": "video", "shape": [32, 32, 3]},
+            "observation.state": {"dtype": "float32", "shape": [4]},
+            "action": {"dtype": "float32", "shape": [2]},
+        },
+    }
     (root / "meta").mkdir(parents=True)
     (root / "meta" / "info.json").write_text(json.dumps(info))
     rows = []
     for e in range(episodes):
         rng = np.random.default_rng(e)
         actions, state = rng.normal(size=(n, 2)).astype(np.float32), rng.normal(size=(n, 4)).astype(np.float32)
-        table = pa.table({"action": [list(a) for a in actions], "observation.state": [list(s) for s in state],
-                          "frame_index": list(range(n)), "episode_index": [e] * n})
+        table = pa.table(
+            {
+                "action": [list(a) for a in actions],
+                "observation.state": [list(s) for s in state],
+                "frame_index": list(range(n)),
+                "episode_index": [e] * n,
+            }
+        )
         (root / "data" / "chunk-000").mkdir(parents=True, exist_ok=True)
         pq.write_table(table, root / "data" / "chunk-000" / f"episode_{e:06d}.parquet")
         write_video(root / "videos" / "chunk-000" / "observation.images.top" / f"episode_{e:06d}.mp4", clip(n, e))
@@ -138,13 +153,21 @@ def lerobot_v3_dataset(root, lengths=(5, 7, 4)):
     frames back to back in one mp4 per camera, meta/episodes locating each."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
     fps = 10
-    info = {"codebase_version": "v3.0", "fps": fps, "total_episodes": len(lengths), "chunks_size": 1000,
-            "data_path": "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet",
-            "video_path": "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4",
-            "features": {"observation.images.top": {"dtype": "video", "shape": [32, 32, 3]},
-                         "observation.state": {"dtype": "float32", "shape": [3]},
-                         "action": {"dtype": "float32", "shape": [2]}}}
+    info = {
+        "codebase_version": "v3.0",
+        "fps": fps,
+        "total_episodes": len(lengths),
+        "chunks_size": 1000,
+        "data_path": "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet",
+        "video_path": "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4",
+        "features": {
+            "observation.images.top": {"dtype": "video", "shape": [32, 32, 3]},
+            "observation.state": {"dtype": "float32", "shape": [3]},
+            "action": {"dtype": "float32", "shape": [2]},
+        },
+    }
     (root / "meta" / "episodes" / "chunk-000").mkdir(parents=True)
     (root / "meta" / "info.json").write_text(json.dumps(info))
     rows, episodes, frames, want = {"action": [], "observation.state": [], "episode_index": []}, [], [], []
@@ -154,9 +177,17 @@ def lerobot_v3_dataset(root, lengths=(5, 7, 4)):
         rows["action"] += actions.tolist()
         rows["observation.state"] += state.tolist()
         rows["episode_index"] += [e] * n
-        episodes.append({"episode_index": e, "length": n, "data/chunk_index": 0, "data/file_index": 0,
-                         "videos/observation.images.top/chunk_index": 0, "videos/observation.images.top/file_index": 0,
-                         "videos/observation.images.top/from_timestamp": len(frames) / fps})
+        episodes.append(
+            {
+                "episode_index": e,
+                "length": n,
+                "data/chunk_index": 0,
+                "data/file_index": 0,
+                "videos/observation.images.top/chunk_index": 0,
+                "videos/observation.images.top/file_index": 0,
+                "videos/observation.images.top/from_timestamp": len(frames) / fps,
+            }
+        )
         frames += list(flat_clip(n, e))
         want.append((actions, state))
     (root / "data" / "chunk-000").mkdir(parents=True)
@@ -187,19 +218,32 @@ def test_lerobot_v3_dataset_on_disk_and_a_store_written_as_one(tmp_path, capsys)
 
 
 def test_inspect_prints_a_summary_and_writes_a_contact_sheet(tmp_path, capsys, debug_store):
-    assert main(["inspect", str(debug_store.root), "--sheet", str(tmp_path / "sheet.png"),
-                 "--json", str(tmp_path / "s.json")]) == 0
+    assert (
+        main(
+            [
+                "inspect",
+                str(debug_store.root),
+                "--sheet",
+                str(tmp_path / "sheet.png"),
+                "--json",
+                str(tmp_path / "s.json"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "24 episodes of two-room" in out and "actions (2 dims)" in out
     assert (tmp_path / "sheet.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["episodes"] == 24 and len(summary["actions"]) == 2
     from PIL import Image
+
     assert Image.open(tmp_path / "sheet.png").size[0] > 8 * 64  # 8 frames across
 
 
 def test_inspect_names_a_damaged_episode(tmp_path, capsys):
     import shutil
+
     store = EpisodeStore.create(tmp_path / "s", {"world": "x"})
     shutil.rmtree(store.root / "checksums")  # as written before checksums: the reading error is what shows
     (store.episode_dir / "ep_000000.h5").write_bytes(b"junk")
@@ -214,12 +258,16 @@ def test_lerobot_reads_our_export_with_its_own_code(tmp_path):
     import os
     import subprocess
     from pathlib import Path
+
     python = os.environ.get("JEPALAB_LEROBOT_PYTHON")
     if not python:
-        pytest.skip("lerobot is not installed here (it needs its own venv and torch): set JEPALAB_LEROBOT_PYTHON to "
-                    "that venv's python to run this check")
+        pytest.skip(
+            "lerobot is not installed here (it needs its own venv and torch): set JEPALAB_LEROBOT_PYTHON to "
+            "that venv's python to run this check"
+        )
     from jepalab.data.collect import collect
     from jepalab.data.lerobot_export import export_store
+
     store = collect("two-room", 2, 12, tmp_path / "store", progress=False)
     eps = store.load_all()
     np.save(tmp_path / "frame.npy", eps[0].pixels[3])
@@ -233,8 +281,13 @@ frame = (item["observation.image"].permute(1, 2, 0) * 255).round().numpy()
 print(json.dumps({{"frames": len(ds), "task": item["task"], "action": item["action"].tolist(),
                   "frame_error": float(np.abs(frame - np.load({str(tmp_path / "frame.npy")!r})).max())}}))
 """
-    done = subprocess.run([python, "-c", check], capture_output=True, text=True,
-                          env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, cwd=Path(python).parent)
+    done = subprocess.run(
+        [python, "-c", check],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+        cwd=Path(python).parent,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
     assert got["frames"] == sum(len(e.pixels) for e in eps) and got["task"] == "two-room"

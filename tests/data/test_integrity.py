@@ -1,4 +1,5 @@
 """No corrupted episode is ever used silently (data/checksums.py, data/safe_read.py)."""
+
 import json
 import os
 import shutil
@@ -64,9 +65,12 @@ def test_dataset_json_is_checked_against_its_record_and_its_episodes(store):
     store.index_path.write_text(json.dumps({**meta, "action_dim": 3}))
     with pytest.raises(DataError, match=r"dataset.json: does not describe its episodes: 'action_dim' is 3"):
         store.load_all()
-    for field, value, message in (("steps_per_episode", "12", "must be an integer"),
-                                  ("image_size", 10**12, "must be in 8..1e9"),
-                                  ("seed", True, "must be an integer"), ("world", "\x00", "must be a printable")):
+    for field, value, message in (
+        ("steps_per_episode", "12", "must be an integer"),
+        ("image_size", 10**12, "must be in 8..1e9"),
+        ("seed", True, "must be an integer"),
+        ("world", "\x00", "must be a printable"),
+    ):
         store.index_path.write_text(json.dumps({**meta, field: value}))
         with pytest.raises(DataError, match=f"dataset.json: '{field}' {message}"):
             store.meta()
@@ -89,6 +93,7 @@ def test_an_old_store_loads_with_a_warning_and_gains_checksums(store, capsys):
 
 def test_unchanged_files_are_not_hashed_again(store, monkeypatch):
     import jepalab.data.checksums as checksums
+
     store.load_all()
     calls = []
     real = checksums.sha256_file

@@ -10,8 +10,11 @@ from jepalab.data.store import SCHEMA_VERSION, DataError, Episode, EpisodeStore,
 
 def episode(T=5, A=2):
     rng = np.random.default_rng(0)
-    return Episode(rng.integers(0, 255, (T + 1, 64, 64, 3), dtype=np.uint8),
-                   rng.normal(size=(T, A)).astype(np.float32), rng.normal(size=(T + 1, 2)).astype(np.float32))
+    return Episode(
+        rng.integers(0, 255, (T + 1, 64, 64, 3), dtype=np.uint8),
+        rng.normal(size=(T, A)).astype(np.float32),
+        rng.normal(size=(T + 1, 2)).astype(np.float32),
+    )
 
 
 def full_episode(T=5):
@@ -66,6 +69,7 @@ def test_optional_fields_are_checked_and_errors_name_episode_and_field(tmp_path)
 
 def test_older_npz_stores_are_read_appended_in_their_format_and_rewritten(tmp_path):
     from jepalab.data.importers import import_store
+
     store = unchecked_store(tmp_path / "s", {"world": "x", "action_dim": 2})
     ep = episode()
     np.savez(store.episode_dir / "ep_000000.npz", pixels=ep.pixels, actions=ep.actions, proprio=ep.proprio)
@@ -94,25 +98,43 @@ def test_older_npz_stores_are_read_appended_in_their_format_and_rewritten(tmp_pa
 
 def test_episode_files_are_chunked_compressed_hdf5_any_reader_opens(tmp_path):
     import h5py
+
     store = EpisodeStore.create(tmp_path / "s", {"world": "x"})
     path = store.append(full_episode(T=20), 0)
     with h5py.File(path, "r") as f:
         assert f.attrs["schema_version"] == SCHEMA_VERSION
         assert f["pixels"].chunks == (8, 64, 64, 3) and f["pixels"].compression == "gzip"
-        assert set(f) == {"pixels", "actions", "proprio", "rewards", "state", "goal_proprio", "goal_pixels", "audio",
-                          "depth", "goal_depth"}
+        assert set(f) == {
+            "pixels",
+            "actions",
+            "proprio",
+            "rewards",
+            "state",
+            "goal_proprio",
+            "goal_pixels",
+            "audio",
+            "depth",
+            "goal_depth",
+        }
     assert not list(store.episode_dir.glob(".*"))  # no temporary file left behind
 
 
 def test_streamed_episodes_give_the_same_batches_as_held_ones(tmp_path, monkeypatch):
     from jepalab.data import store as store_module
     from jepalab.data.sequences import SequenceSampler
+
     store = EpisodeStore.create(tmp_path / "s", {"world": "x"})
     rng = np.random.default_rng(3)
     for i in range(4):
         T = int(rng.integers(9, 20))  # episodes of different lengths
-        store.append(Episode(rng.integers(0, 255, (T + 1, 16, 16, 3), dtype=np.uint8),
-                             rng.normal(size=(T, 2)).astype(np.float32), np.zeros((T + 1, 1), np.float32)), i)
+        store.append(
+            Episode(
+                rng.integers(0, 255, (T + 1, 16, 16, 3), dtype=np.uint8),
+                rng.normal(size=(T, 2)).astype(np.float32),
+                np.zeros((T + 1, 1), np.float32),
+            ),
+            i,
+        )
     held, streamed = store.load_all(), store.load_all(stream="on")
     assert isinstance(streamed[0].pixels, StreamedFrames) and np.array_equal(
         np.asarray(streamed[2].pixels), held[2].pixels
@@ -136,6 +158,7 @@ def test_streamed_episodes_give_the_same_batches_as_held_ones(tmp_path, monkeypa
 def test_training_streams_a_store(tmp_path):
     from jepalab.config import override, preset
     from jepalab.training.train import train
+
     store = collect("two-room", 6, 20, tmp_path / "d", seed=0, progress=False)
     cfg = override(preset("debug"), ["train.steps=3", "train.stream=on", "train.prefetch=on"])
     _, result = train(cfg, store.load_all(stream=cfg.train.stream), tmp_path / "run", progress=False)
@@ -158,6 +181,7 @@ def unchecked_store(root, meta):
     """A store as jepalab wrote them before checksums (none recorded): files written into it by hand
     are read, and their reading errors are what is tested."""
     import shutil
+
     store = EpisodeStore.create(root, meta)
     shutil.rmtree(store.root / "checksums")
     return store
@@ -165,6 +189,7 @@ def unchecked_store(root, meta):
 
 def write_raw(path, **fields):
     import h5py
+
     with h5py.File(path, "w") as f:
         for k, v in fields.items():
             f[k] = v
@@ -214,6 +239,7 @@ def test_store_level_errors(tmp_path):
 
 def test_passive_bounce_episodes_carry_zero_actions_and_true_positions(tmp_path):
     from jepalab.data.collect import collect
+
     store = collect("bounce", 3, 10, tmp_path / "bounce", seed=5, progress=False)
     assert store.meta()["action_dim"] == 1 and len(store) == 3
     ep = store.load_all()[0]

@@ -5,8 +5,8 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from jepalab.data.video import (VideoError, find_videos, iter_clips, iter_frames, video_info,  # noqa: E402
-                                write_video as write_frames)
+from jepalab.data.video import VideoError, find_videos, iter_clips, iter_frames, video_info  # noqa: E402
+from jepalab.data.video import write_video as write_frames  # noqa: E402
 
 
 def moving_square(frames, width, height):
@@ -14,7 +14,7 @@ def moving_square(frames, width, height):
     video = np.zeros((frames, height, width, 3), np.uint8)
     for i in range(frames):
         col = (2 * i) % (width - 12)
-        video[i, height // 3: height // 3 + 12, col:col + 12] = 255
+        video[i, height // 3 : height // 3 + 12, col : col + 12] = 255
     return video
 
 

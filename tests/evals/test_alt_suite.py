@@ -1,5 +1,6 @@
 """The violation-of-expectation suite drawn another way: its own kinematics and drawing, pairs that
 are identical until the event, every category; and scale-aware surprise."""
+
 import ast
 import json
 from pathlib import Path
@@ -41,8 +42,27 @@ def test_running_normalisation_is_scale_free_and_causal():
 def test_physics_command_scores_the_alt_style(tmp_path):
     run = tmp_path / "video"
     assert main(["pretrain", "--world", "bounce", "--preset", "video-debug", "--out", str(run), "--quiet"]) == 0
-    assert main(["physics", "--checkpoint", str(run), "--suite-style", "alt", "--pairs", "1", "--pixel-steps", "3",
-                 "--normalise", "running", "--out", str(tmp_path / "p"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "physics",
+                "--checkpoint",
+                str(run),
+                "--suite-style",
+                "alt",
+                "--pairs",
+                "1",
+                "--pixel-steps",
+                "3",
+                "--normalise",
+                "running",
+                "--out",
+                str(tmp_path / "p"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "p" / "physics.json").read_text())
     assert report["suite"]["generator"] == alt_suite.GENERATOR and report["normalise"] == "running"
     assert set(report["results"]["trained"]["categories"]) == set(alt_suite.CATEGORIES)

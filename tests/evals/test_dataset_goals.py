@@ -1,4 +1,5 @@
 """The dataset protocol (evals/dataset_goals.py): recorded starts and goals, exact resets, baselines."""
+
 import numpy as np
 import pytest
 import torch
@@ -47,6 +48,7 @@ def test_starts_come_from_the_held_out_seeds_with_the_goal_offset_steps_on():
         dataset_starts("push-t", 1, 0, offset=40, trajectory_steps=30)
     # a world without a scripted expert is recorded with the collection's policy; one without a state is refused
     from jepalab.evals.dataset_goals import trajectory_policy
+
     assert trajectory_policy(make("push-t")) == "noisy-expert"
     assert trajectory_policy(make("gymnasium:Pusher-v5")).startswith("held-random")
     with pytest.raises(ValueError, match="reports no state"):
@@ -56,7 +58,7 @@ def test_starts_come_from_the_held_out_seeds_with_the_goal_offset_steps_on():
 def test_episodes_start_at_the_recorded_state_and_succeed_only_at_the_goal_state():
     starts = dataset_starts("push-t", 3, seed=710_000, offset=25)
     envs, obs, infos = reset_to_starts("push-t", starts, max_steps=50)
-    for env, o, info, g in zip(envs, obs, infos, starts):
+    for env, _o, info, g in zip(envs, obs, infos, starts):
         assert np.allclose(env.unwrapped.get_state(), g.start)
         ok, dist = env.unwrapped.state_success(g.goal)
         assert info["is_success"] == ok and info["distance"] == dist
@@ -94,6 +96,7 @@ def test_action_blocks_reach_the_model_as_planned(monkeypatch):
     from jepalab.models import WorldModel
     from jepalab.planning import make_planner
     from jepalab.planning.base import imagine
+
     cfg = preset("debug")
     model = WorldModel(cfg.model).eval()
     k, A = cfg.model.frameskip, cfg.model.action_dim
@@ -106,11 +109,13 @@ def test_action_blocks_reach_the_model_as_planned(monkeypatch):
         # a block whose k actions are equal imagines what the held action does
         held = torch.rand(3, 1, plan_cfg.horizon, A) * 2 - 1
         blocks = held.repeat(1, 1, 1, k)
-        assert torch.allclose(imagine(model, z, torch.zeros(3, 0, k * A), held),
-                              imagine(model, z, torch.zeros(3, 0, k * A), blocks))
+        assert torch.allclose(
+            imagine(model, z, torch.zeros(3, 0, k * A), held), imagine(model, z, torch.zeros(3, 0, k * A), blocks)
+        )
     # executed in the world, a block is k distinct environment steps in order, and the model's action
     # history holds the same block
     from jepalab.planning import Plan
+
     calls = []
 
     class Fixed:
@@ -122,6 +127,7 @@ def test_action_blocks_reach_the_model_as_planned(monkeypatch):
 
     seen = []
     import jepalab.evals.control as control
+
     real_reset = control.reset_envs
 
     def spied(*args, **kw):
@@ -130,11 +136,15 @@ def test_action_blocks_reach_the_model_as_planned(monkeypatch):
             inner = e.step
             e.step = lambda a, inner=inner: (seen.append(np.asarray(a).copy()), inner(a))[1]
         return envs, obs, infos
+
     monkeypatch.setattr(control, "reset_envs", spied)
     import jepalab.planning.agent as agent
+
     monkeypatch.setattr(agent, "make_planner", lambda c, dim, seed=0: Fixed())
-    cfg2 = override(cfg, ["plan.action_blocks=true", f"plan.max_steps={2 * k}", "plan.episodes=1", "model.history=2",
-                          "plan.context=2"])
+    cfg2 = override(
+        cfg,
+        ["plan.action_blocks=true", f"plan.max_steps={2 * k}", "plan.episodes=1", "model.history=2", "plan.context=2"],
+    )
     run_control("two-room", cfg2.plan, WorldModel(cfg2.model).eval(), "planner", progress=False)
     first = torch.linspace(-0.9, 0.9, plan_cfg.horizon * k * A)[: k * A]
     assert len(seen) == 2 * k and np.allclose(np.concatenate(seen[:k]), first.numpy())
@@ -144,6 +154,7 @@ def test_action_blocks_reach_the_model_as_planned(monkeypatch):
 def test_the_agent_keeps_its_context_and_warm_start_between_calls():
     import jepalab
     from jepalab.worlds import make
+
     cfg = override(preset("debug"), ["model.history=2", "plan.context=2", "plan.replan_every=1"])
     model = jepalab.WorldModel(cfg.model)
     env = make("two-room")
@@ -166,19 +177,43 @@ def test_a_tiny_model_trained_on_push_beats_random_actions_on_short_offset_goals
     closer to its pose 10 expert steps ahead (dataset protocol) than random actions and zero actions get."""
     from jepalab.data.collect import collect
     from jepalab.training.train import train
-    cfg = override(preset("debug"), ["data.world=push", "data.episodes=150", "data.steps_per_episode=40",
-                                     "data.policy=noisy-expert", "model.frameskip=5", "model.history=1",
-                                     "model.width=16", "model.latent_dim=64", "model.pred_dim=64",
-                                     "objective.rollout_steps=2", "objective.weight=10", "train.steps=300",
-                                     "train.batch_size=32", "train.checkpoint_every=300", "plan.context=1",
-                                     "plan.action_blocks=true", "plan.horizon=2", "plan.samples=64",
-                                     "plan.iterations=3", "plan.elites=8", "plan.max_steps=20", "plan.success=strict"])
-    store = collect("push", cfg.data.episodes, cfg.data.steps_per_episode, tmp_path / "data", policy="noisy-expert",
-                    progress=False)
+
+    cfg = override(
+        preset("debug"),
+        [
+            "data.world=push",
+            "data.episodes=150",
+            "data.steps_per_episode=40",
+            "data.policy=noisy-expert",
+            "model.frameskip=5",
+            "model.history=1",
+            "model.width=16",
+            "model.latent_dim=64",
+            "model.pred_dim=64",
+            "objective.rollout_steps=2",
+            "objective.weight=10",
+            "train.steps=300",
+            "train.batch_size=32",
+            "train.checkpoint_every=300",
+            "plan.context=1",
+            "plan.action_blocks=true",
+            "plan.horizon=2",
+            "plan.samples=64",
+            "plan.iterations=3",
+            "plan.elites=8",
+            "plan.max_steps=20",
+            "plan.success=strict",
+        ],
+    )
+    store = collect(
+        "push", cfg.data.episodes, cfg.data.steps_per_episode, tmp_path / "data", policy="noisy-expert", progress=False
+    )
     model, _ = train(cfg, store.load_all(), tmp_path / "run", progress=False)
     starts = dataset_starts("push", 30, seed=730_000, offset=10, trajectory_steps=40)
-    runs = {p: run_control("push", cfg.plan, model if p == "planner" else None, p, starts=starts, progress=False)
-            for p in ("planner", "random", "noop")}
+    runs = {
+        p: run_control("push", cfg.plan, model if p == "planner" else None, p, starts=starts, progress=False)
+        for p in ("planner", "random", "noop")
+    }
     # the block's final distance to its pose in the goal state; success (0.05 and 15 degrees) is too
     # rare at this size to tell apart from the baselines on 30 episodes
     dist = {p: float(np.mean(r.final_distance)) for p, r in runs.items()}

@@ -1,4 +1,5 @@
 """Real-footage discontinuity pairs: the continuous clip and its broken twin agree until the cut."""
+
 import numpy as np
 
 from jepalab.data.video import write_video

@@ -2,8 +2,17 @@ import numpy as np
 import torch
 
 from jepalab.config import override, preset
-from jepalab.evals.physics_probe import (AttentiveProbe, count_set, fit_attentive, fit_linear, one_object_set,
-                                         pixel_tokens, r2, score, step_tokens)
+from jepalab.evals.physics_probe import (
+    AttentiveProbe,
+    count_set,
+    fit_attentive,
+    fit_linear,
+    one_object_set,
+    pixel_tokens,
+    r2,
+    score,
+    step_tokens,
+)
 
 
 def test_probes_read_real_signal_and_not_noise():

@@ -3,8 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from jepalab.evals.physics_suite import (CATEGORIES, VARIANTS, SuiteError, make_pair, make_suite, read_suite,
-                                         write_suite)
+from jepalab.evals.physics_suite import CATEGORIES, VARIANTS, SuiteError, make_pair, make_suite, read_suite, write_suite
 from jepalab.worlds.bounce import Event, ObjectSpec, SceneSpec, simulate, with_events
 
 

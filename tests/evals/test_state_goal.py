@@ -1,4 +1,5 @@
 """Goals given as states: a linear state probe turns numbers into a planning cost."""
+
 import numpy as np
 import pytest
 import torch
@@ -38,19 +39,42 @@ def test_state_probe_fits_saves_and_refuses_what_it_cannot_read(learned, tmp_pat
 
 
 def test_planning_to_goals_given_as_states_beats_random_actions(learned):
-    cfg = override(learned["cfg"], ["plan.horizon=5", "plan.samples=64", "plan.iterations=3", "plan.elites=8",
-                                    "plan.episodes=24", "plan.max_steps=60"]).plan
+    cfg = override(
+        learned["cfg"],
+        [
+            "plan.horizon=5",
+            "plan.samples=64",
+            "plan.iterations=3",
+            "plan.elites=8",
+            "plan.episodes=24",
+            "plan.max_steps=60",
+        ],
+    ).plan
     probe = StateProbe.fit(learned["model"], learned["episodes"], None, step=400)
     easier = {"goal_mode": "anywhere"}
-    planned = run_control("two-room", cfg, learned["model"], "planner", progress=False, world_kwargs=easier,
-                          state_probe=probe)
+    planned = run_control(
+        "two-room", cfg, learned["model"], "planner", progress=False, world_kwargs=easier, state_probe=probe
+    )
     random = run_control("two-room", cfg, None, "random", progress=False, world_kwargs=easier)
     assert planned.success_rate >= random.success_rate + 0.25, (planned.success_rate, random.success_rate)
 
 
 def test_plan_command_with_goals_as_states_fits_and_reuses_the_probe(learned, tmp_path, capsys):
-    args = ["plan", "--checkpoint", str(learned["run"]), "--goal", "state", "--episodes", "2", "--no-baselines",
-            "--quiet", "--set", "plan.max_steps=8", "--out", str(tmp_path / "plan")]
+    args = [
+        "plan",
+        "--checkpoint",
+        str(learned["run"]),
+        "--goal",
+        "state",
+        "--episodes",
+        "2",
+        "--no-baselines",
+        "--quiet",
+        "--set",
+        "plan.max_steps=8",
+        "--out",
+        str(tmp_path / "plan"),
+    ]
     assert main(args) == 2  # the run folder keeps no episodes: the error says what to give
     assert "no episodes to fit a state probe on" in capsys.readouterr().err
     data = str(learned["run"].parent / "data")

@@ -82,6 +82,7 @@ def test_calibrated_surprise_counts_each_part_in_its_own_units():
     part's error in units of its median on the calibration clips, summed over the parts."""
     from jepalab.models import build
     from jepalab.worlds.bounce import sample_scene, simulate
+
     torch.manual_seed(0)
     model = build(override(preset("debug"), ["model.variant=appearance"]).validate().model).eval()
     rng = np.random.default_rng(0)
@@ -118,8 +119,9 @@ def test_scores_count_wins_ties_and_localisation():
         c[at] = 5.0
         return c
 
-    pairs = [Pair("continuity", "teleport", i, None, None, 6, 6) for i in range(3)] + \
-        [Pair("gravity", "freeze", 3, None, None, 6, 6)]
+    pairs = [Pair("continuity", "teleport", i, None, None, 6, 6) for i in range(3)] + [
+        Pair("gravity", "freeze", 3, None, None, 6, 6)
+    ]
     # a spike at the event: a win, localised; 7 frames after it: a win, not localised; a spike of the
     # possible twin long after the pair diverged (its own later bounce) does not count against it
     out = score_pairs([(flat, spike(6)), (flat, spike(13)), (spike(19), spike(7)), (flat, flat)], pairs)
@@ -148,8 +150,21 @@ def test_surprise_command_writes_json_and_plots_and_refuses_non_videos(video_run
     rng = np.random.default_rng(0)
     clip = write_video(tmp_path / "a.mp4", rng.integers(0, 255, (12, 48, 64, 3), dtype=np.uint8))
     out = tmp_path / "s.json"
-    assert main(["surprise", "--checkpoint", str(video_run), str(clip), "--json", str(out),
-                 "--plots", str(tmp_path / "plots")]) == 0
+    assert (
+        main(
+            [
+                "surprise",
+                "--checkpoint",
+                str(video_run),
+                str(clip),
+                "--json",
+                str(out),
+                "--plots",
+                str(tmp_path / "plots"),
+            ]
+        )
+        == 0
+    )
     doc = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in strict JSON"))
     (row,) = doc["videos"]
     assert set(row) == {"path", "frames", "surprise", "peak_frame", "peak"}
@@ -164,8 +179,23 @@ def test_surprise_command_writes_json_and_plots_and_refuses_non_videos(video_run
 
 def test_physics_command_scores_every_category_beside_its_baselines(video_run, tmp_path, capsys):
     out = tmp_path / "phys"
-    assert main(["physics", "--checkpoint", str(video_run), "--pairs", "2", "--pixel-steps", "5",
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "physics",
+                "--checkpoint",
+                str(video_run),
+                "--pairs",
+                "2",
+                "--pixel-steps",
+                "5",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "physics.json").read_text())
     assert set(report["results"]) == {"trained", "untrained", "pixels"}
     for res in report["results"].values():
@@ -174,20 +204,69 @@ def test_physics_command_scores_every_category_beside_its_baselines(video_run, t
     assert (out / "examples.png").exists() and "overall" in capsys.readouterr().out
     suite = tmp_path / "suite"
     assert main(["physics", "--make-suite", str(suite), "--pairs", "1", "--quiet"]) == 0
-    assert main(["physics", "--checkpoint", str(video_run), "--suite", str(suite), "--pixel-steps", "2",
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "physics",
+                "--checkpoint",
+                str(video_run),
+                "--suite",
+                str(suite),
+                "--pixel-steps",
+                "2",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert json.loads((out / "physics.json").read_text())["results"]["trained"]["overall"]["pairs"] == 5
 
 
 def test_physics_command_scores_an_action_conditioned_model_with_zero_actions(learned, tmp_path):
     out = tmp_path / "phys"
-    assert main(["physics", "--checkpoint", str(learned["run"]), "--pairs", "1", "--pixel-steps", "2",
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "physics",
+                "--checkpoint",
+                str(learned["run"]),
+                "--pairs",
+                "1",
+                "--pixel-steps",
+                "2",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "physics.json").read_text())
     assert report["kind"] == "world" and report["results"]["trained"]["overall"]["pairs"] == 5
     assert report["context"] is None and report["horizon"] == 1  # the model's history, one frame ahead
     # a shorter context and a longer horizon count the world model's frames; the baseline keeps its window
-    assert main(["physics", "--checkpoint", str(learned["run"]), "--pairs", "1", "--pixel-steps", "2",
-                 "--context", "1", "--horizon", "2", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "physics",
+                "--checkpoint",
+                str(learned["run"]),
+                "--pairs",
+                "1",
+                "--pixel-steps",
+                "2",
+                "--context",
+                "1",
+                "--horizon",
+                "2",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "physics.json").read_text())
     assert (report["context"], report["horizon"]) == (1, 2) and report["results"]["pixels"]["overall"]["pairs"] == 5

@@ -15,6 +15,7 @@ installed package, not from what jepalab's adapter reads). Importing this regist
   "state" and "goal_state".
 - `fakeworlds/NoGoal-v1`: renders and moves, shows no goal at all.
 """
+
 import gymnasium as gym
 import numpy as np
 import torch
@@ -23,8 +24,8 @@ SIZE = 224
 
 
 def _disc(img, centre, radius, colour):
-    yy, xx = np.mgrid[:img.shape[0], :img.shape[1]]
-    img[(xx - centre[0]) ** 2 + (yy - centre[1]) ** 2 <= radius ** 2] = colour
+    yy, xx = np.mgrid[: img.shape[0], : img.shape[1]]
+    img[(xx - centre[0]) ** 2 + (yy - centre[1]) ** 2 <= radius**2] = colour
 
 
 class RoomsEnv(gym.Env):
@@ -44,15 +45,20 @@ class RoomsEnv(gym.Env):
         return torch.tensor([*self.agent.tolist(), *self.target.tolist(), *doors], dtype=torch.float32)
 
     def _info(self):
-        return {"env_name": self.env_name, "proprio": self.agent.numpy().copy(), "state": self.agent.numpy().copy(),
-                "goal_state": self.target.numpy().copy()}
+        return {
+            "env_name": self.env_name,
+            "proprio": self.agent.numpy().copy(),
+            "state": self.agent.numpy().copy(),
+            "goal_state": self.target.numpy().copy(),
+        }
 
     def reset(self, seed=None, options=None):
         super().reset(seed=seed)
         options = options or {}
         self.agent = torch.as_tensor(options.get("state", self.np_random.uniform(20, 200, 2)), dtype=torch.float32)
-        self.target = torch.as_tensor(options.get("target_state", self.np_random.uniform(20, 200, 2)),
-                                      dtype=torch.float32)
+        self.target = torch.as_tensor(
+            options.get("target_state", self.np_random.uniform(20, 200, 2)), dtype=torch.float32
+        )
         info = self._info()
         info["distance_to_target"] = float(torch.norm(self.agent - self.target))
         return self._obs(), info
@@ -71,8 +77,8 @@ class RoomsEnv(gym.Env):
 
     def render(self):
         img = np.full((SIZE, SIZE, 3), 255, np.uint8)
-        img[:, self.WALL - 5:self.WALL + 5] = 0
-        img[self.DOOR[0]:self.DOOR[1], self.WALL - 5:self.WALL + 5] = 255
+        img[:, self.WALL - 5 : self.WALL + 5] = 0
+        img[self.DOOR[0] : self.DOOR[1], self.WALL - 5 : self.WALL + 5] = 255
         _disc(img, self.agent.numpy(), 7, (255, 0, 0))
         return img
 
@@ -89,9 +95,12 @@ class BlockEnv(gym.Env):
 
     def __init__(self, render_mode="rgb_array"):
         self.render_mode = render_mode
-        self.observation_space = gym.spaces.Dict({
-            "proprio": gym.spaces.Box(-512, 512, (4,), np.float64),
-            "state": gym.spaces.Box(-512, 512, (7,), np.float64)})
+        self.observation_space = gym.spaces.Dict(
+            {
+                "proprio": gym.spaces.Box(-512, 512, (4,), np.float64),
+                "state": gym.spaces.Box(-512, 512, (7,), np.float64),
+            }
+        )
         self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
         self.env_name = "Block"
         self.goal_state = None
@@ -127,11 +136,17 @@ class BlockEnv(gym.Env):
         return {"proprio": np.concatenate([s[:2], s[-2:]]), "state": s}
 
     def _info(self):
-        return {"env_name": self.env_name, "pos_agent": self.agent.copy(), "vel_agent": self.vel.copy(),
-                "block_pose": np.array([*self.block, self.angle]), "goal_pose": self.goal_state[2:5].copy(),
-                "goal_state": self.goal_state, "goal_proprio": np.concatenate([self.goal_state[:2],
-                                                                               self.goal_state[-2:]]),
-                "n_contacts": 0, "goal": self._goal}
+        return {
+            "env_name": self.env_name,
+            "pos_agent": self.agent.copy(),
+            "vel_agent": self.vel.copy(),
+            "block_pose": np.array([*self.block, self.angle]),
+            "goal_pose": self.goal_state[2:5].copy(),
+            "goal_state": self.goal_state,
+            "goal_proprio": np.concatenate([self.goal_state[:2], self.goal_state[-2:]]),
+            "n_contacts": 0,
+            "goal": self._goal,
+        }
 
     def step(self, action):
         target = self.agent + np.clip(np.asarray(action, np.float64), -1, 1) * 30.0
@@ -180,7 +195,10 @@ class NoGoalEnv(gym.Env):
         return img
 
 
-for _id, _cls in (("fakeworlds/Rooms-v1", RoomsEnv), ("fakeworlds/Block-v1", BlockEnv),
-                  ("fakeworlds/NoGoal-v1", NoGoalEnv)):
+for _id, _cls in (
+    ("fakeworlds/Rooms-v1", RoomsEnv),
+    ("fakeworlds/Block-v1", BlockEnv),
+    ("fakeworlds/NoGoal-v1", NoGoalEnv),
+):
     if _id not in gym.registry:
         gym.register(_id, entry_point=_cls)

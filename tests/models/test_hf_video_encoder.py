@@ -1,33 +1,64 @@
 """A transformers V-JEPA 2 encoder as the frozen frame encoder, offline: a tiny randomly initialised
 VJEPA2Config saved to a folder stands in for a downloaded model."""
+
 import shutil
 
 import pytest
 import torch
 
-from jepalab.training.checkpoint import load_model
 from jepalab.cli.main import main
+from jepalab.training.checkpoint import load_model
 
 
 @pytest.fixture(scope="module")
 def vjepa2_folder(tmp_path_factory):
     transformers = pytest.importorskip("transformers")
-    config = transformers.VJEPA2Config(crop_size=32, frames_per_clip=2, tubelet_size=2, patch_size=16, hidden_size=32,
-                                       num_hidden_layers=1, num_attention_heads=2, mlp_ratio=2, pred_hidden_size=16,
-                                       pred_num_hidden_layers=1, pred_num_attention_heads=2)
+    config = transformers.VJEPA2Config(
+        crop_size=32,
+        frames_per_clip=2,
+        tubelet_size=2,
+        patch_size=16,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        mlp_ratio=2,
+        pred_hidden_size=16,
+        pred_num_hidden_layers=1,
+        pred_num_attention_heads=2,
+    )
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("vjepa2") / "tiny-vjepa2"
     transformers.VJEPA2Model(config).save_pretrained(folder)
     return folder
 
 
-def test_a_transformers_vjepa2_encoder_trains_frozen_and_travels_with_the_checkpoint(vjepa2_folder, debug_store,
-                                                                                      tmp_path):
+def test_a_transformers_vjepa2_encoder_trains_frozen_and_travels_with_the_checkpoint(
+    vjepa2_folder, debug_store, tmp_path
+):
     import transformers
+
     run = tmp_path / "run"
-    assert main(["train", "--data", str(debug_store.root), "--preset", "debug", "--out", str(run), "--quiet",
-                 "--set", f"model.video_encoder=hf:{vjepa2_folder}", "--set", "train.steps=6",
-                 "--set", "train.checkpoint_every=6"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(debug_store.root),
+                "--preset",
+                "debug",
+                "--out",
+                str(run),
+                "--quiet",
+                "--set",
+                f"model.video_encoder=hf:{vjepa2_folder}",
+                "--set",
+                "train.steps=6",
+                "--set",
+                "train.checkpoint_every=6",
+            ]
+        )
+        == 0
+    )
     original = transformers.VJEPA2Model.from_pretrained(vjepa2_folder).encoder.state_dict()
     moved = tmp_path / "elsewhere"
     shutil.move(str(vjepa2_folder), moved)  # the checkpoint must not need the folder any more
@@ -44,6 +75,18 @@ def test_a_transformers_vjepa2_encoder_trains_frozen_and_travels_with_the_checkp
 
 def test_a_missing_hf_encoder_is_a_clear_error(debug_store, tmp_path, capsys):
     pytest.importorskip("transformers")
-    rc = main(["train", "--data", str(debug_store.root), "--preset", "debug", "--out", str(tmp_path / "run"),
-               "--quiet", "--set", f"model.video_encoder=hf:{tmp_path / 'nope'}"])
+    rc = main(
+        [
+            "train",
+            "--data",
+            str(debug_store.root),
+            "--preset",
+            "debug",
+            "--out",
+            str(tmp_path / "run"),
+            "--quiet",
+            "--set",
+            f"model.video_encoder=hf:{tmp_path / 'nope'}",
+        ]
+    )
     assert rc == 2 and "cannot load a V-JEPA 2 model from it" in capsys.readouterr().err

@@ -1,11 +1,12 @@
 """A video-pretrained encoder, frozen, as the frame encoder of an action-conditioned world model."""
+
 import shutil
 
 import pytest
 import torch
 
-from jepalab.training.checkpoint import CheckpointError, load_model, load_video_model
 from jepalab.config import override, preset
+from jepalab.training.checkpoint import CheckpointError, load_model, load_video_model
 from jepalab.training.pretrain import pretrain
 from jepalab.training.train import train
 

@@ -102,23 +102,26 @@ def test_spatial_latent_keeps_a_cells_content_in_that_cells_token():
 
 def test_spatial_needs_the_cnn_and_whole_cells():
     from jepalab.config import override
-    for bad, why in ((["model.variant=spatial", "model.encoder=vit"], "cnn encoder"),
-                     (["model.variant=spatial", "model.senses=proprio", "model.proprio_dim=2"], "goes with "
-                                                                                                 "model.variant=senses"),
-                     (["model.variant=spatial", "model.latent_dim=60"], "multiple of the 16 cells")):
+
+    for bad, why in (
+        (["model.variant=spatial", "model.encoder=vit"], "cnn encoder"),
+        (["model.variant=spatial", "model.senses=proprio", "model.proprio_dim=2"], "goes with model.variant=senses"),
+        (["model.variant=spatial", "model.latent_dim=60"], "multiple of the 16 cells"),
+    ):
         with pytest.raises(ValueError, match=why):
             override(preset("debug"), bad).validate()
 
 
 def _appearance_model() -> WorldModel:
     from jepalab.config import override
+
     torch.manual_seed(0)
     return build(override(preset("debug"), ["model.variant=appearance"]).validate().model).eval()
 
 
 def _scene(x: int, color=(230, 80, 60)) -> torch.Tensor:
     frame = torch.full((64, 64, 3), 40, dtype=torch.uint8)
-    frame[20:28, x:x + 8] = torch.tensor(color, dtype=torch.uint8)
+    frame[20:28, x : x + 8] = torch.tensor(color, dtype=torch.uint8)
     return frame
 
 
@@ -161,6 +164,7 @@ def test_one_named_variant_and_the_settings_it_takes():
     """model.variant is one setting (it replaced three flags; a config written with them still loads, and
     --set with an old flag says what it is now)."""
     from jepalab.config import RunConfig, override
+
     with pytest.raises(ValueError, match="goes with model.variant=senses .*the preset's variant is appearance"):
         override(preset("bounce"), ["model.senses=audio"]).validate()
     assert override(preset("bounce"), ["model.senses=audio", "model.variant=senses"]).model.variant == "senses"
@@ -207,10 +211,13 @@ def test_a_config_builds_its_variant_around_the_base():
     from jepalab.models.appearance import AppearanceWorldModel
     from jepalab.models.senses import SensesWorldModel
     from jepalab.models.spatial import SpatialWorldModel
+
     base = set(WorldModel(preset("debug").model).state_dict())
-    for sets, kind in ((["model.variant=appearance"], AppearanceWorldModel),
-                       (["model.variant=spatial"], SpatialWorldModel),
-                       (["model.variant=senses", "model.senses=proprio", "model.proprio_dim=3"], SensesWorldModel)):
+    for sets, kind in (
+        (["model.variant=appearance"], AppearanceWorldModel),
+        (["model.variant=spatial"], SpatialWorldModel),
+        (["model.variant=senses", "model.senses=proprio", "model.proprio_dim=3"], SensesWorldModel),
+    ):
         m = build(override(preset("debug"), sets).validate().model)
         assert type(m) is kind and base <= set(m.state_dict()), sets
         twin = copy.deepcopy(m)  # copies and pickles rebuild the variant, not the base
@@ -220,6 +227,7 @@ def test_a_config_builds_its_variant_around_the_base():
 
 def test_the_untrained_twin_keeps_only_what_training_never_changes():
     from jepalab.config import override
+
     torch.manual_seed(0)
     m = WorldModel(override(preset("debug"), ["model.freeze_encoder=true"]).validate().model)
     twin = m.fresh_copy()
@@ -232,7 +240,9 @@ def test_frames_in_every_convention_are_converted_by_rule_or_refused():
     """uint8 0-255 as is; float 0-1 (LeRobot, torchvision) converted; numpy and channels-first taken;
     float 0-255 refused rather than rescaled by guess; a wrong action size named."""
     import numpy as np
+
     from jepalab.config import preset
+
     model = WorldModel(preset("debug").model).eval()
     frames = torch.randint(0, 256, (2, 64, 64, 3), dtype=torch.uint8)
     frames[0, 0, 0] = torch.tensor([0, 255, 7], dtype=torch.uint8)
@@ -242,14 +252,20 @@ def test_frames_in_every_convention_are_converted_by_rule_or_refused():
         assert torch.equal(model.encode(frames.permute(0, 3, 1, 2)), z)  # channels first
         assert torch.equal(model.encode(frames.float() / 255), z)  # 0-1 floats, exactly the same frames
         assert torch.equal(model.encode({"pixels": frames.numpy().astype(np.float32) / 255}), z)
-    with pytest.raises(ValueError, match=r"float frames are read as 0-1.*values in \[0, 255\]: pass 0-255 frames as "
-                                         r"uint8"):
+    with pytest.raises(
+        ValueError,
+        match=r"float frames are read as 0-1.*values in \[0, 255\]: pass 0-255 frames as "
+        r"uint8",
+    ):
         model.encode(frames.float())  # 0-255 floats: refused, not rescaled by guess
     with pytest.raises(ValueError, match="must be uint8 .* got torch.int64"):
         model.encode(frames.long())
     with pytest.raises(TypeError, match="numpy array or a torch tensor, got list"):
         model.encode([[1, 2, 3]])
     z_hist = z[:, None]
-    with pytest.raises(ValueError, match=r"actions have 3 numbers per model step; this model takes 4 "
-                                         r"\(model.action_dim 2 x model.frameskip 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"actions have 3 numbers per model step; this model takes 4 "
+        r"\(model.action_dim 2 x model.frameskip 2",
+    ):
         model.predict(z_hist, torch.zeros(2, 1, 3))

@@ -48,8 +48,17 @@ def test_model_actions_hold_the_environment_action():
 
 def test_planning_with_a_learned_model_beats_random_actions(learned):
     """A model trained for ~30 s on 2 cores plans to goals anywhere in the arena better than random."""
-    cfg = override(learned["cfg"], ["plan.horizon=5", "plan.samples=64", "plan.iterations=3", "plan.elites=8",
-                                    "plan.episodes=24", "plan.max_steps=60"]).plan
+    cfg = override(
+        learned["cfg"],
+        [
+            "plan.horizon=5",
+            "plan.samples=64",
+            "plan.iterations=3",
+            "plan.elites=8",
+            "plan.episodes=24",
+            "plan.max_steps=60",
+        ],
+    ).plan
     easier = {"goal_mode": "anywhere"}  # goals anywhere, not only behind the wall: a quicker task
     planned = run_control("two-room", cfg, learned["model"], "planner", progress=False, world_kwargs=easier)
     random = run_control("two-room", cfg, None, "random", progress=False, world_kwargs=easier)

@@ -1,4 +1,5 @@
 """Cached features of a frozen encoder front (training/feature_cache.py, train.cache_latents)."""
+
 import numpy as np
 import pytest
 import torch
@@ -29,6 +30,7 @@ def test_cached_features_are_the_encoders_output_for_the_same_frames(debug_store
 def test_a_pretrained_video_front_is_cached_before_its_trained_readout(tmp_path):
     from jepalab.training.checkpoint import build_world_model
     from jepalab.training.pretrain import pretrain
+
     pretrain(preset("video-debug"), tmp_path / "video", progress=False)
     cfg = override(preset("debug"), ["model.image_size=32", f"model.video_encoder={tmp_path / 'video'}"])
     model = build_world_model(cfg.model).eval()
@@ -62,8 +64,16 @@ def test_a_cache_is_refused_for_another_encoder_or_other_frames_and_then_rebuilt
 
 
 def test_training_from_the_cache_learns_what_training_from_frames_learns(debug_store, tmp_path):
-    cfg = override(preset("debug"), ["model.freeze_encoder=true", "train.steps=12", "train.precision=fp32",
-                                     "train.threads=2", "train.checkpoint_every=6"])
+    cfg = override(
+        preset("debug"),
+        [
+            "model.freeze_encoder=true",
+            "train.steps=12",
+            "train.precision=fp32",
+            "train.threads=2",
+            "train.checkpoint_every=6",
+        ],
+    )
     episodes = debug_store.load_all()
     runs = {}
     for mode in ("off", "on"):
@@ -74,8 +84,9 @@ def test_training_from_the_cache_learns_what_training_from_frames_learns(debug_s
     assert (tmp_path / "on" / "feature_cache" / "key.json").is_file()
     a, b = runs["off"].model.state_dict(), runs["on"].model.state_dict()
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-5) for k in a)
-    resumed = Trainer(override(cfg, ["train.cache_latents=on", "train.steps=18"]), episodes, tmp_path / "on",
-                      progress=False)
+    resumed = Trainer(
+        override(cfg, ["train.cache_latents=on", "train.steps=18"]), episodes, tmp_path / "on", progress=False
+    )
     assert resumed.resume()
     resumed.run()  # the saved cache is loaded again: the frozen front and the frames are the same
     with pytest.raises(ValueError, match="learns end to end"):

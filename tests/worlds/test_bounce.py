@@ -12,7 +12,7 @@ def one_ball(**kw) -> SceneSpec:
 
 
 def red_centroid(frame):
-    mask = (np.abs(frame.astype(int) - np.array(RED)).sum(-1) < 60)
+    mask = np.abs(frame.astype(int) - np.array(RED)).sum(-1) < 60
     rows, cols = np.nonzero(mask)
     return np.array([cols.mean(), rows.mean()]) / 64 if len(rows) else None
 
@@ -30,6 +30,7 @@ def test_deterministic_and_ground_truth_matches_pixels():
 def test_drawing_later_gives_the_same_frames_and_equal_looks_draw_equal_pixels():
     """The suite generator simulates without drawing and draws only the pairs it keeps."""
     from jepalab.evals.physics_suite import _first_difference
+
     rng = np.random.default_rng(3)
     for _ in range(4):
         spec = sample_scene(rng, frames=12)
@@ -102,6 +103,7 @@ def test_bad_scenes_are_refused():
 
 def test_barriers_are_optional_solid_and_leave_other_scenes_unchanged():
     from jepalab.worlds.bounce import sample_scene, simulate
+
     plain = [sample_scene(np.random.default_rng(s)) for s in range(5)]
     again = [sample_scene(np.random.default_rng(s), barrier_prob=0.0) for s in range(5)]
     assert plain == again  # no random number is spent on barriers unless asked
@@ -109,13 +111,18 @@ def test_barriers_are_optional_solid_and_leave_other_scenes_unchanged():
     for spec in walled:
         x0, y0, x1, y1 = spec.barrier
         clip = simulate(spec)
-        inside = ((clip.positions[..., 0] > x0) & (clip.positions[..., 0] < x1)
-                  & (clip.positions[..., 1] > y0) & (clip.positions[..., 1] < y1))
+        inside = (
+            (clip.positions[..., 0] > x0)
+            & (clip.positions[..., 0] < x1)
+            & (clip.positions[..., 1] > y0)
+            & (clip.positions[..., 1] < y1)
+        )
         assert not inside.any()  # nothing starts in it or passes through it
 
 
 def test_mixed_training_scenes_hold_the_suite_families_and_nothing_impossible():
     from jepalab.worlds.bounce import sample_mixed_scene
+
     rng = np.random.default_rng(5)
     scenes = [sample_mixed_scene(rng, 25, family_prob=1.0) for _ in range(40)]
     assert all(not s.events for s in scenes)  # possible clips only

@@ -1,4 +1,5 @@
 """bounce drawn and filmed many ways (data.variety=wide, worlds/bounce_style.py)."""
+
 import numpy as np
 import pytest
 
@@ -55,6 +56,7 @@ def test_a_store_holds_one_variety(tmp_path):
 def test_picture_variety_keeps_bounces_pace_and_gravity():
     from jepalab.worlds.bounce import FPS, sample_mixed_scene
     from jepalab.worlds.bounce_style import picture_only
+
     spec = sample_mixed_scene(np.random.default_rng(5), 13, 0.5, 0.3)
     style = picture_only(sample_style(np.random.default_rng([5, 1])))
     a, b = simulate(spec, draw=False), simulate(styled_scene(spec, style), draw=False)

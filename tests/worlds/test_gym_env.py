@@ -1,5 +1,7 @@
 """gymnasium environments as jepalab worlds: MuJoCo Reacher and Pusher, gymnasium-robotics PointMaze."""
+
 import json
+
 import numpy as np
 import pytest
 
@@ -48,7 +50,9 @@ def test_actions_in_unit_box_map_onto_the_env_bounds():
 
 def test_reacher_goal_image_puts_the_fingertip_on_the_target():
     import mujoco
+
     from jepalab.worlds.gym_tasks import _reacher_distance, _reacher_goal
+
     env = make("gymnasium:Reacher-v5")
     try:
         for seed in range(5):
@@ -75,8 +79,9 @@ def test_collect_gymnasium_keeps_rewards_state_goal_and_resumes(tmp_path):
 def test_collect_replays_an_actions_file_and_refuses_a_bad_one(tmp_path):
     actions = np.random.default_rng(0).uniform(-1, 1, (2, 6, 2)).astype(np.float32)
     np.save(tmp_path / "a.npy", actions)
-    ep = collect("gymnasium:Reacher-v5", 2, 6, tmp_path / "r", progress=False, policy=str(tmp_path / "a.npy"),
-                 image_size=32).load_all()[1]
+    ep = collect(
+        "gymnasium:Reacher-v5", 2, 6, tmp_path / "r", progress=False, policy=str(tmp_path / "a.npy"), image_size=32
+    ).load_all()[1]
     assert np.array_equal(ep.actions, actions[1])
     np.save(tmp_path / "short.npy", actions[:, :3])
     with pytest.raises(DataError, match=r"short.npy: actions must be \(>= 2, >= 6, 2\).*got \(2, 3, 2\)"):
@@ -110,14 +115,56 @@ def test_discrete_actions_take_one_score_per_choice():
 
 def test_plan_command_on_a_gymnasium_world_with_image_and_state_goals(tmp_path, capsys):
     from jepalab.cli.main import main
+
     run = tmp_path / "run"
-    assert main(["train", "--world", "gymnasium:Reacher-v5", "--preset", "debug", "--out", str(run), "--quiet",
-                 "--set", "data.episodes=6", "--set", "data.steps_per_episode=12", "--set", "model.image_size=32",
-                 "--set", "train.steps=2", "--set", "model.frameskip=2", "--set", "model.history=2"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--world",
+                "gymnasium:Reacher-v5",
+                "--preset",
+                "debug",
+                "--out",
+                str(run),
+                "--quiet",
+                "--set",
+                "data.episodes=6",
+                "--set",
+                "data.steps_per_episode=12",
+                "--set",
+                "model.image_size=32",
+                "--set",
+                "train.steps=2",
+                "--set",
+                "model.frameskip=2",
+                "--set",
+                "model.history=2",
+            ]
+        )
+        == 0
+    )
     for goal in ("image", "state"):
         out = tmp_path / f"plan-{goal}"
-        assert main(["plan", "--checkpoint", str(run), "--episodes", "2", "--goal", goal, "--quiet",
-                     "--set", "plan.max_steps=4", "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "plan",
+                    "--checkpoint",
+                    str(run),
+                    "--episodes",
+                    "2",
+                    "--goal",
+                    goal,
+                    "--quiet",
+                    "--set",
+                    "plan.max_steps=4",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         summary = json.loads((out / "summary.json").read_text())
         assert summary["world"] == "gymnasium:Reacher-v5" and "random_success_rate" in summary
     assert summary["goal"] == "state (proprio columns [0, 1, 2, 3])"  # Reacher's arm pose
@@ -126,8 +173,10 @@ def test_plan_command_on_a_gymnasium_world_with_image_and_state_goals(tmp_path, 
 
 def test_depth_maps_are_a_spatial_sense_collected_stored_and_fused(tmp_path):
     import torch
+
     from jepalab.config import ModelConfig
     from jepalab.models import build
+
     env = make("gymnasium:Reacher-v5", image_size=32, depth_size=8)
     obs, info = env.reset(seed=0)
     d = obs["depth"]
@@ -139,13 +188,20 @@ def test_depth_maps_are_a_spatial_sense_collected_stored_and_fused(tmp_path):
     store = collect("gymnasium:Reacher-v5", 2, 5, tmp_path / "r", seed=0, progress=False, image_size=32, depth_size=8)
     ep = store.load_all()[0]
     assert ep.depth.shape == (6, 8, 8) and ep.goal_depth.shape == (8, 8) and store.meta()["depth_size"] == 8
-    model = build(ModelConfig(image_size=32, variant="senses", senses="proprio,depth", proprio_dim=10,
-                              depth_size=8)).eval()
-    z = model.encode({"pixels": torch.from_numpy(ep.pixels), "proprio": torch.from_numpy(ep.proprio),
-                      "depth": torch.from_numpy(ep.depth)})
+    model = build(
+        ModelConfig(image_size=32, variant="senses", senses="proprio,depth", proprio_dim=10, depth_size=8)
+    ).eval()
+    z = model.encode(
+        {
+            "pixels": torch.from_numpy(ep.pixels),
+            "proprio": torch.from_numpy(ep.proprio),
+            "depth": torch.from_numpy(ep.depth),
+        }
+    )
     assert z.shape == (6, 128)
-    zg = model.encode_observations([{"goal": ep.goal_pixels, "goal_proprio": ep.goal_proprio,
-                                     "goal_depth": ep.goal_depth}], goal=True)
+    zg = model.encode_observations(
+        [{"goal": ep.goal_pixels, "goal_proprio": ep.goal_proprio, "goal_depth": ep.goal_depth}], goal=True
+    )
     assert zg.shape == (1, 128)
     with pytest.raises(ValueError, match="depth maps come from MuJoCo envs"):
         collect("two-room", 1, 5, tmp_path / "t", progress=False, depth_size=8)
@@ -154,6 +210,7 @@ def test_depth_maps_are_a_spatial_sense_collected_stored_and_fused(tmp_path):
 def test_a_maze_leaves_no_temp_file_behind(tmp_path, monkeypatch):
     """gymnasium-robotics writes each maze's MJCF beside the temp dir and never deletes it."""
     import tempfile
+
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     env = make("gymnasium:PointMaze_UMaze-v3", image_size=32, max_steps=3)

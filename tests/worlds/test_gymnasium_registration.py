@@ -1,5 +1,6 @@
 """The built-in worlds are gymnasium environments in good standing: registered under jepalab/,
 passing gymnasium's own env_checker, and the same worlds `--world NAME` uses."""
+
 import gymnasium as gym
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
 """The built-in `push` world: contact physics, rendering, goals, success, the scripted expert."""
+
 import numpy as np
 import pytest
 
@@ -39,12 +40,28 @@ def test_goal_image_success_and_symmetry():
     assert info["goal"].shape == (64, 64, 3) and not np.array_equal(info["goal"], obs["pixels"])
     assert info["goal_proprio"].shape == obs["proprio"].shape == (6,) and not info["is_success"]
     target = env.target_pos
-    obs, info = env.reset(seed=3, options={"block": tuple(target), "block_angle": 0.0, "target": tuple(target),
-                                            "target_angle": np.pi / 2 + 0.05, "pusher": (0.1, 0.1)})
+    obs, info = env.reset(
+        seed=3,
+        options={
+            "block": tuple(target),
+            "block_angle": 0.0,
+            "target": tuple(target),
+            "target_angle": np.pi / 2 + 0.05,
+            "pusher": (0.1, 0.1),
+        },
+    )
     assert info["is_success"]  # a square turned by a quarter looks the same
     tee = make("push", block="T")
-    _, info = tee.reset(seed=3, options={"block": (0.5, 0.5), "block_angle": 0.0, "target": (0.5, 0.5),
-                                          "target_angle": np.pi / 2, "pusher": (0.1, 0.1)})
+    _, info = tee.reset(
+        seed=3,
+        options={
+            "block": (0.5, 0.5),
+            "block_angle": 0.0,
+            "target": (0.5, 0.5),
+            "target_angle": np.pi / 2,
+            "pusher": (0.1, 0.1),
+        },
+    )
     assert not info["is_success"] and abs(angle_error(0.1, 2 * np.pi - 0.1) - 0.2) < 1e-9
     with pytest.raises(ValueError, match="finite"):
         env.step(np.array([np.nan, 0.0]))
@@ -73,6 +90,7 @@ def test_the_scripted_expert_beats_random_actions():
 def test_noisy_expert_collection_moves_the_block(tmp_path):
     from jepalab.data.collect import collect
     from jepalab.data.store import DataError
+
     eps = collect("push", 6, 40, tmp_path / "p", policy="noisy-expert", progress=False).load_all()
     moved = [np.linalg.norm(e.proprio[-1, 2:4] - e.proprio[0, 2:4]) for e in eps]
     assert np.mean(np.array(moved) > 0.05) >= 0.5 and eps[0].goal_pixels.shape == (64, 64, 3)
@@ -88,7 +106,8 @@ def test_the_map_for_trajectory_plots_exists_before_any_reset(world):
 
 
 def test_the_target_can_be_left_out_of_the_frames_and_stays_in_the_goal():
-    from jepalab.worlds.push import PushEnv, TARGET
+    from jepalab.worlds.push import TARGET, PushEnv
+
     env = PushEnv(show_target=False)
     obs, info = env.reset(seed=4)
     assert not (obs["pixels"] == TARGET).all(-1).any()  # no target drawn
@@ -101,6 +120,7 @@ def test_both_success_tests_at_their_boundaries():
     """anchors: (pusher, block) positions within 20/512 together and the angle within pi/9; strict:
     the block within 0.05 and 15 degrees, the pusher anywhere."""
     from jepalab.worlds.push import ANCHOR_POS_TOL, success_tests
+
     p, b, g = np.array([0.3, 0.3]), np.array([0.5, 0.5]), 0.2
     tol = ANCHOR_POS_TOL
     at = lambda dp, db, da: success_tests(p + dp, b + db, g + da, p, b, g)  # noqa: E731
@@ -138,7 +158,9 @@ def test_the_world_reports_the_test_it_is_run_with_and_both_in_info():
 
 def test_push_t_draws_the_same_arena_at_another_size(tmp_path):
     from PIL import Image
+
     from jepalab.data.collect import collect
+
     small, big = make("push-t"), make("push-t", image_size=96)
     a, _ = small.reset(seed=3)
     b, info = big.reset(seed=3)

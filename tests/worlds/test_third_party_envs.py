@@ -2,6 +2,7 @@
 in tests/fakeworlds mirror stable-worldmodel 0.1.1's swm/TwoRoom-v1 and swm/PushT-v1 (tensor state
 observations, pixels only from render(), a goal state without a goal image, success only as
 `terminated`), and where stable-worldmodel itself is installed the real envs are checked too."""
+
 import importlib.util
 import sys
 
@@ -45,7 +46,8 @@ def test_a_tensor_state_env_renders_its_goal_from_the_goal_state_and_succeeds_by
         if terminated or truncated:
             break
     assert info["is_success"] == terminated and info["distance"] == pytest.approx(
-        float(np.linalg.norm(obs["proprio"] - info["goal_proprio"])), abs=1e-4)
+        float(np.linalg.norm(obs["proprio"] - info["goal_proprio"])), abs=1e-4
+    )
 
 
 def test_an_env_with_a_goal_image_in_its_info_is_read_at_the_models_size():
@@ -59,6 +61,7 @@ def test_an_env_with_a_goal_image_in_its_info_is_read_at_the_models_size():
 def test_an_env_that_shows_no_goal_is_refused_before_anything_is_collected(tmp_path):
     from jepalab.bench.suites import applicable
     from jepalab.config import override, preset
+
     env = make(NOGOAL, image_size=32)
     assert "shows no goal" in env.unwrapped.goal_support()
     reasons = applicable("world", override(preset("debug"), [f"data.world={NOGOAL}"]))
@@ -70,6 +73,7 @@ def test_an_env_that_shows_no_goal_is_refused_before_anything_is_collected(tmp_p
 @pytest.mark.parametrize("world", [ROOMS, BLOCK])
 def test_the_dataset_protocol_sets_recorded_states_and_the_env_judges_the_recorded_goal(world):
     from jepalab.evals.dataset_goals import RecordedGoal, dataset_starts, trajectory_policy
+
     starts = dataset_starts(world, 3, 700_000, offset=10, trajectory_steps=30, world_kwargs={"image_size": 32})
     env = make(world, image_size=32, max_steps=1000)
     assert "held-random" in trajectory_policy(env)  # no scripted expert: the collection's policy records them
@@ -92,11 +96,13 @@ def test_a_third_party_env_collects_trains_and_plans_end_to_end(tmp_path):
     from jepalab.data.collect import collect
     from jepalab.evals.control import run_control
     from jepalab.training.train import train
+
     store = collect(ROOMS, 4, 12, tmp_path / "d", image_size=32, progress=False)
     ep = store.load_all()[0]
     assert ep.goal_pixels.shape == (32, 32, 3) and ep.proprio.shape[1] == 2 and ep.state.shape[1] == 2
-    cfg = override(preset("debug"), [f"data.world={ROOMS}", "model.image_size=32", "train.steps=2",
-                                     "data.steps_per_episode=12"])
+    cfg = override(
+        preset("debug"), [f"data.world={ROOMS}", "model.image_size=32", "train.steps=2", "data.steps_per_episode=12"]
+    )
     model, _ = train(cfg, store.load_all(), tmp_path / "run", progress=False)
     result = run_control(ROOMS, cfg.plan, model.eval(), episodes=2, progress=False)
     assert result.success.shape == (2,) and np.isfinite(result.final_distance).all()
@@ -106,8 +112,11 @@ def test_a_third_party_env_collects_trains_and_plans_end_to_end(tmp_path):
 REAL = importlib.util.find_spec("stable_worldmodel") is not None
 
 
-@pytest.mark.skipif(not REAL, reason="stable-worldmodel is not installed here (it brings its own torch: see "
-                                     "benchmarks/swm_envs.py for the venv that has it)")
+@pytest.mark.skipif(
+    not REAL,
+    reason="stable-worldmodel is not installed here (it brings its own torch: see "
+    "benchmarks/swm_envs.py for the venv that has it)",
+)
 @pytest.mark.parametrize("env_id", ["swm/TwoRoom-v1", "swm/PushT-v1"])
 def test_the_real_stable_worldmodel_envs_show_goals_and_success(env_id):
     env = make(f"gymnasium:stable_worldmodel:{env_id}", image_size=64, max_steps=10)
@@ -121,6 +130,7 @@ def test_the_real_stable_worldmodel_envs_show_goals_and_success(env_id):
 @pytest.mark.parametrize("env_id", ["swm/TwoRoom-v1", "swm/PushT-v1"])
 def test_the_real_envs_take_recorded_states_and_judge_recorded_goals(env_id):
     from jepalab.evals.dataset_goals import RecordedGoal, dataset_starts
+
     world = f"gymnasium:stable_worldmodel:{env_id}"
     starts = dataset_starts(world, 2, 700_000, offset=10, trajectory_steps=30, world_kwargs={"image_size": 64})
     env = make(world, image_size=64, max_steps=1000)

@@ -8,14 +8,15 @@ dataset protocol's episodes of evaluation seed 0 (bench/suites.py DatasetControl
 sees how much CPU time buys how much success. Keep the checkpoints: train with
 `train.keep_checkpoints` large enough and `train.checkpoint_every` small enough to land near each budget.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
 
-from ..training import checkpoint
 from ..data.store import write_json_atomic
+from ..training import checkpoint
 
 
 def run_checkpoints(run) -> list[tuple[float, Path]]:
@@ -37,10 +38,18 @@ def pick(checkpoints: list[tuple[float, Path]], minutes: float) -> tuple[float, 
     return within[-1] if within else None
 
 
-def success_curve(run, minutes=(5, 10, 20, 30), episodes: int = 50, goal_offset: int = 25, budget: int = 50,
-                  sets: list[str] = (), progress: bool = True) -> list[dict]:
+def success_curve(
+    run,
+    minutes=(5, 10, 20, 30),
+    episodes: int = 50,
+    goal_offset: int = 25,
+    budget: int = 50,
+    sets: list[str] = (),
+    progress: bool = True,
+) -> list[dict]:
     from ..config import override
     from .suites import BenchOptions, DatasetControlSuite
+
     rows, suite = [], None
     checkpoints = run_checkpoints(run)
     for m in minutes:
@@ -51,18 +60,29 @@ def success_curve(run, minutes=(5, 10, 20, 30), episodes: int = 50, goal_offset:
         seconds, ckpt = chosen
         model, cfg, meta = checkpoint.load_model(ckpt)
         cfg = override(cfg, list(sets))
-        suite = DatasetControlSuite(model, cfg, BenchOptions(episodes=episodes, goal_offset=goal_offset, budget=budget),
-                                    progress=progress)
+        suite = DatasetControlSuite(
+            model, cfg, BenchOptions(episodes=episodes, goal_offset=goal_offset, budget=budget), progress=progress
+        )
         r = suite._control(suite.plan, model, "planner", 0)
-        rows.append({"minutes": m, "checkpoint": ckpt.name, "step": meta["step"], "train_seconds": seconds,
-                     "success_rate": r.success_rate, "mean_final_distance": float(r.final_distance.mean()),
-                     "seconds_per_step": r.seconds_per_step, "episodes": episodes,
-                     "trajectory_seeds": [suite.seed(0), suite.seed(0) + episodes - 1]})
+        rows.append(
+            {
+                "minutes": m,
+                "checkpoint": ckpt.name,
+                "step": meta["step"],
+                "train_seconds": seconds,
+                "success_rate": r.success_rate,
+                "mean_final_distance": float(r.final_distance.mean()),
+                "seconds_per_step": r.seconds_per_step,
+                "episodes": episodes,
+                "trajectory_seeds": [suite.seed(0), suite.seed(0) + episodes - 1],
+            }
+        )
     return rows
 
 
 def plot_curve(rows: list[dict], path, title: str = "") -> None:
     from ..plots import pyplot
+
     plt = pyplot()
     got = [r for r in rows if r["success_rate"] is not None]
     fig, ax = plt.subplots(figsize=(5, 3.4))
@@ -87,8 +107,9 @@ def main() -> None:
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="plan.KEY=VALUE")
     ap.add_argument("--out", required=True, help="folder for training_curve.json and plots/training_curve.png")
     args = ap.parse_args()
-    rows = success_curve(args.run, [float(m) for m in args.minutes.split(",")], args.episodes, args.goal_offset,
-                         args.budget, args.sets)
+    rows = success_curve(
+        args.run, [float(m) for m in args.minutes.split(",")], args.episodes, args.goal_offset, args.budget, args.sets
+    )
     out = Path(args.out)
     (out / "plots").mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "training_curve.json", {"run": str(args.run), "rows": rows})

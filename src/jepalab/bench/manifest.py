@@ -5,6 +5,7 @@ A checkpoint's hash is the sha256 of a listing of its files' sha256 (model weigh
 meta.json), so one changed byte anywhere changes it. Generated suites are fingerprinted by the hash
 of what the generator produced for the recorded seeds, so a generator that changed is caught too.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,6 +40,7 @@ def training_data_fingerprint(checkpoint) -> dict | None:
     """The run folder's episode store (a run made with --world or by demo keeps one): the hash of
     its index and of every episode file. None when the run folder holds no data."""
     from ..data.store import EpisodeStore
+
     run = Path(checkpoint)
     for _ in range(3):  # checkpoint folder -> checkpoints/ -> run folder
         index = EpisodeStore(run / "data").index_path
@@ -59,8 +61,9 @@ def git_state() -> dict:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=src, capture_output=True, text=True, timeout=10)
         if commit.returncode != 0:
             return {"commit": None, "dirty": None}
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=src, capture_output=True, text=True,
-                               timeout=10)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "."], cwd=src, capture_output=True, text=True, timeout=10
+        )
         return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
@@ -76,8 +79,13 @@ def hardware() -> dict:
     except OSError:
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "gpu": gpu,
-            "platform": platform.platform()}
+    return {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": gpu,
+        "platform": platform.platform(),
+    }
 
 
 def software(world: str = "") -> dict:
@@ -86,8 +94,9 @@ def software(world: str = "") -> dict:
     out = {**versions(), "git": git_state()}
     if world.startswith("gymnasium:"):
         from importlib import metadata
+
         out["gymnasium"] = metadata.version("gymnasium")
-        module = world[len("gymnasium:"):].partition(":")[0] if world.count(":") >= 2 else ""
+        module = world[len("gymnasium:") :].partition(":")[0] if world.count(":") >= 2 else ""
         if module:
             top = module.split(".")[0]
             dists = metadata.packages_distributions().get(top, [top])

@@ -1,4 +1,5 @@
 """report.md and a self-contained report.html (images embedded as data URIs) from a bench folder."""
+
 from __future__ import annotations
 
 import base64
@@ -24,22 +25,27 @@ def suite_tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     tables = []
     for suite, res in results["suites"].items():
         models = list(res["models"])
-        rows = [[metric] + [format_stat(res["models"][m][metric]) if metric in res["models"][m] else ""
-                            for m in models] for metric in res["models"][models[0]]]
+        rows = [
+            [metric] + [format_stat(res["models"][m][metric]) if metric in res["models"][m] else "" for m in models]
+            for metric in res["models"][models[0]]
+        ]
         tables.append((suite, ["metric"] + models, rows))
     return tables
 
 
-LEGEND = ("mean over seeds ± half-width of its 95 % interval (Student's t over seeds); in brackets, where "
-          "the suite records them, the 95 % interval of every seed's episodes or pairs pooled (Wilson's score "
-          "interval for success rates, a bootstrap over pairs within categories for pairwise accuracies) and "
-          "how many there were. The first model column is the one measured; the others are its baselines.")
+LEGEND = (
+    "mean over seeds ± half-width of its 95 % interval (Student's t over seeds); in brackets, where "
+    "the suite records them, the 95 % interval of every seed's episodes or pairs pooled (Wilson's score "
+    "interval for success rates, a bootstrap over pairs within categories for pairwise accuracies) and "
+    "how many there were. The first model column is the one measured; the others are its baselines."
+)
 
 
 def _training_plot(manifest: dict, plots: Path) -> Path | None:
     """The run's training curves, when the checkpoint sits in a run folder with metrics.jsonl."""
     from ..plots import plot_curves
     from ..training.loop import latest_metrics
+
     run = Path(manifest["checkpoint"]["path"])
     for _ in range(3):
         if (run / "metrics.jsonl").is_file():
@@ -48,8 +54,11 @@ def _training_plot(manifest: dict, plots: Path) -> Path | None:
     else:
         return None
     metrics = latest_metrics(run)
-    keys = [k for k in ("loss", "pred_loss", "val_pred_loss", "reg_loss", "latent_std", "effective_rank")
-            if metrics and k in metrics[0]][:4]
+    keys = [
+        k
+        for k in ("loss", "pred_loss", "val_pred_loss", "reg_loss", "latent_std", "effective_rank")
+        if metrics and k in metrics[0]
+    ][:4]
     return plot_curves(metrics, keys, plots / "training.png") if keys else None
 
 
@@ -92,14 +101,23 @@ def write_reports(results: dict, manifest: dict, out: Path) -> tuple[Path, Path]
 
     esc = html.escape
     table = f"<p>{esc(LEGEND)}</p>" + "".join(
-        f"<h2>{esc(suite)}</h2><table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head)
-        + "</tr></thead><tbody>" + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
-        + "</tbody></table>" for suite, head, rows in tables)
-    facts = "<table class='facts'>" + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>"
-                                              for k, v in _facts(results, manifest)) + "</table>"
+        f"<h2>{esc(suite)}</h2><table><thead><tr>"
+        + "".join(f"<th>{esc(h)}</th>" for h in head)
+        + "</tr></thead><tbody>"
+        + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
+        + "</tbody></table>"
+        for suite, head, rows in tables
+    )
+    facts = (
+        "<table class='facts'>"
+        + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in _facts(results, manifest))
+        + "</table>"
+    )
     figures = "".join(
         f"<figure><img alt='{esc(title)}' src='data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}'>"
-        f"<figcaption>{esc(title)}</figcaption></figure>" for title, p in images)
+        f"<figcaption>{esc(title)}</figcaption></figure>"
+        for title, p in images
+    )
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>jepalab bench report</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}

@@ -10,6 +10,7 @@ Each (suite, seed) part records the checkpoint hash and the suite's options it w
 rerun recomputes a part only when they differ, so an interrupted bench resumes where it stopped and a
 folder never mixes figures of two checkpoints.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,9 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def choose_suites(kind: str, cfg, requested: list[str] | None, where: str,
-                  exclude: tuple = ()) -> tuple[list[str], dict]:
+def choose_suites(
+    kind: str, cfg, requested: list[str] | None, where: str, exclude: tuple = ()
+) -> tuple[list[str], dict]:
     """-> (suites to run, {suite: why it does not apply}); a requested suite that does not apply is an error.
     `exclude`: suites left out of the default choice (another control protocol than the one asked for)."""
     reasons = applicable(kind, cfg)
@@ -47,20 +49,31 @@ def choose_suites(kind: str, cfg, requested: list[str] | None, where: str,
     return chosen, {s: r for s, r in reasons.items() if r and s not in chosen}
 
 
-def bench(checkpoint, out, suites: list[str] | None = None, seeds: int = 3, options: BenchOptions | None = None,
-          sets: list[str] = (), command: str = "", progress: bool = True, protocol: str = "both") -> dict:
+def bench(
+    checkpoint,
+    out,
+    suites: list[str] | None = None,
+    seeds: int = 3,
+    options: BenchOptions | None = None,
+    sets: list[str] = (),
+    command: str = "",
+    progress: bool = True,
+    protocol: str = "both",
+) -> dict:
     """Run the suites on `checkpoint` into `out`; `sets` are plan.* overrides for the control suite;
     `protocol`: the control protocols run by default (random, dataset or both, bench/suites PROTOCOLS)."""
     from .suites import PROTOCOLS
+
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
     bad = [s for s in sets if not s.startswith("plan.")]
     if bad:
         raise ValueError(f"bench only takes plan.* settings, got {bad}")
     exclude = [x for p, names in PROTOCOLS.items() if p != "both" for x in names if x not in PROTOCOLS[protocol]]
-    from ..training.checkpoint import load_any
     from ..config import override
+    from ..training.checkpoint import load_any
     from .report import write_reports
+
     if seeds < 1:
         raise ValueError("--seeds must be >= 1")
     options = options or BenchOptions()
@@ -74,17 +87,26 @@ def bench(checkpoint, out, suites: list[str] | None = None, seeds: int = 3, opti
     chosen, skipped = choose_suites(kind, cfg, suites, fp["path"], exclude)
     old = _read_json(out / "manifest.json") if (out / "manifest.json").is_file() else None
     if old and old.get("checkpoint", {}).get("sha256") != fp["sha256"]:
-        raise ValueError(f"{out}: holds results of another checkpoint ({old['checkpoint'].get('path')}, sha256 "
-                         f"{old['checkpoint'].get('sha256', '')[:12]}); use another --out folder")
+        raise ValueError(
+            f"{out}: holds results of another checkpoint ({old['checkpoint'].get('path')}, sha256 "
+            f"{old['checkpoint'].get('sha256', '')[:12]}); use another --out folder"
+        )
     (out / "parts").mkdir(parents=True, exist_ok=True)
     (out / "plots").mkdir(exist_ok=True)
-    manifest = {"format": RESULTS_FORMAT, "command": command,
-                "checkpoint": {**fp, "step": meta.get("step"), "kind": kind},
-                "config": cfg.to_dict(), "training_data": training_data_fingerprint(checkpoint),
-                "software": software(getattr(getattr(cfg, "data", None), "world", "")), "hardware": hardware(),
-                "seeds": seeds,
-                "options": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(options).items()},
-                "suites": {}, "skipped_suites": skipped, "started": started}
+    manifest = {
+        "format": RESULTS_FORMAT,
+        "command": command,
+        "checkpoint": {**fp, "step": meta.get("step"), "kind": kind},
+        "config": cfg.to_dict(),
+        "training_data": training_data_fingerprint(checkpoint),
+        "software": software(getattr(getattr(cfg, "data", None), "world", "")),
+        "hardware": hardware(),
+        "seeds": seeds,
+        "options": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(options).items()},
+        "suites": {},
+        "skipped_suites": skipped,
+        "started": started,
+    }
     results = {
         "format": RESULTS_FORMAT,
         "checkpoint": {k: v for k, v in manifest["checkpoint"].items() if k != "files"},
@@ -105,9 +127,17 @@ def bench(checkpoint, out, suites: list[str] | None = None, seeds: int = 3, opti
                 t0, t_start = time.perf_counter(), _now()
                 metrics, extra = suite.run(s, out / "plots" if s == 0 else None)
                 fingerprint = extra.pop("fingerprint", None) or suite.fingerprint(s)
-                part = {"key": key, "seed_index": s, "data_seed": suite.seed(s), "metrics": metrics, "extra": extra,
-                        "fingerprint": fingerprint, "started": t_start, "ended": _now(),
-                        "seconds": time.perf_counter() - t0}
+                part = {
+                    "key": key,
+                    "seed_index": s,
+                    "data_seed": suite.seed(s),
+                    "metrics": metrics,
+                    "extra": extra,
+                    "fingerprint": fingerprint,
+                    "started": t_start,
+                    "ended": _now(),
+                    "seconds": time.perf_counter() - t0,
+                }
                 write_json_atomic(path, part)
             parts.append(part)
             bar.update(1)
@@ -133,8 +163,10 @@ def aggregate(parts: list[dict]) -> dict:
     episodes or pairs, the interval of all seeds pooled ("pooled"); the first model is the one
     measured, the others are its baselines."""
     models = list(parts[0]["metrics"])
-    table = {m: {k: seed_stats([p["metrics"][m].get(k, float("nan")) for p in parts])
-                 for k in parts[0]["metrics"][m]} for m in models}
+    table = {
+        m: {k: seed_stats([p["metrics"][m].get(k, float("nan")) for p in parts]) for k in parts[0]["metrics"][m]}
+        for m in models
+    }
     for m in models:
         for k, stat in table[m].items():
             pooled = _pooled(parts, m, k)
@@ -150,17 +182,29 @@ def _pooled(parts: list[dict], model: str, metric: str) -> dict | None:
     if metric.endswith("success_rate") and all(model in e.get("episodes", {}) for e in extras):
         trials = [e["episodes"][model] for e in extras]
         wins = sum(round(p["metrics"][model][metric] * n) for p, n in zip(parts, trials))
-        return {"method": "Wilson over episodes, seeds pooled", "unit": "episodes", "n": sum(trials),
-                "successes": wins, "ci95": wilson(wins, sum(trials))}
-    if metric.endswith("pairwise_accuracy") and "/" not in metric and all(model in e.get("pair_wins", {})
-                                                                        for e in extras):
+        return {
+            "method": "Wilson over episodes, seeds pooled",
+            "unit": "episodes",
+            "n": sum(trials),
+            "successes": wins,
+            "ci95": wilson(wins, sum(trials)),
+        }
+    if (
+        metric.endswith("pairwise_accuracy")
+        and "/" not in metric
+        and all(model in e.get("pair_wins", {}) for e in extras)
+    ):
         wins = [e["pair_wins"][model] for e in extras]
         categories = sorted({c for w in wins for c in w})
         if metric != "pairwise_accuracy":
             categories = [c for c in categories if metric == f"{c} pairwise_accuracy"]
         groups = [[x for w in wins for x in w.get(c, [])] for c in categories]
-        return {"method": "bootstrap over pairs (within categories), seeds pooled", "unit": "pairs",
-                "n": sum(len(g) for g in groups), "ci95": bootstrap_mean_of_groups(groups)}
+        return {
+            "method": "bootstrap over pairs (within categories), seeds pooled",
+            "unit": "pairs",
+            "n": sum(len(g) for g in groups),
+            "ci95": bootstrap_mean_of_groups(groups),
+        }
     return None
 
 

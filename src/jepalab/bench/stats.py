@@ -2,14 +2,44 @@
 intervals of what the seeds pooled: Wilson's for success over episodes, a bootstrap over pairs for
 pairwise accuracies. With 3 seeds the t interval is wide and says how much seeds differ; the
 pooled ones say how precisely the episodes or pairs measured the rate."""
+
 from __future__ import annotations
 
 import math
 
 # two-sided 95 % quantiles of Student's t, by degrees of freedom (no scipy needed)
-_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-         2.045, 2.042]
+_T975 = [
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+]
 
 
 def t_quantile(df: int) -> float:
@@ -47,6 +77,7 @@ def bootstrap_mean_of_groups(groups: list[list[float]], reps: int = 2000, seed: 
     every group with replacement (pairs within a category; the overall accuracy is the categories'
     mean, so each category keeps its size)."""
     import numpy as np
+
     groups = [np.asarray(g, np.float64) for g in groups if len(g)]
     if not groups:
         return None

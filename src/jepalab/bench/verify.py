@@ -1,5 +1,6 @@
 """`jepalab bench --verify` and `--compare`: do results still describe their checkpoint and data,
 and figures of several results folders side by side (never two checkpoints in one column)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,6 +12,7 @@ from .stats import format_stat
 
 def _suite_config(manifest: dict):
     from ..config import PretrainConfig, RunConfig
+
     cls = PretrainConfig if manifest["checkpoint"].get("kind") == "video" else RunConfig
     return cls.from_dict(manifest["config"], where="manifest.json")
 
@@ -18,15 +20,23 @@ def _suite_config(manifest: dict):
 def verify(folder, progress: bool = False) -> list[tuple[str, bool, str]]:
     """Re-hash the checkpoint, the training data and every suite's data. -> [(what, ok, detail)]."""
     from .suites import SUITE_CLASSES, BenchOptions
+
     _, manifest = load_results(folder)
     checks = []
     ck = manifest["checkpoint"]
     try:
         now = checkpoint_fingerprint(ck["path"])
-        changed = sorted(set(now["files"]) ^ set(ck["files"]) |
-                         {f for f in now["files"] if ck["files"].get(f) not in (None, now["files"][f])})
-        checks.append(("checkpoint " + ck["path"], now["sha256"] == ck["sha256"],
-                       "sha256 matches" if now["sha256"] == ck["sha256"] else f"changed files: {', '.join(changed)}"))
+        changed = sorted(
+            set(now["files"]) ^ set(ck["files"])
+            | {f for f in now["files"] if ck["files"].get(f) not in (None, now["files"][f])}
+        )
+        checks.append(
+            (
+                "checkpoint " + ck["path"],
+                now["sha256"] == ck["sha256"],
+                "sha256 matches" if now["sha256"] == ck["sha256"] else f"changed files: {', '.join(changed)}",
+            )
+        )
     except ValueError as e:  # gone or unreadable
         checks.append(("checkpoint " + ck["path"], False, str(e)))
     if manifest.get("training_data"):
@@ -46,8 +56,13 @@ def verify(folder, progress: bool = False) -> list[tuple[str, bool, str]]:
         for s, old in enumerate(rec["fingerprints"]):
             new = suite.fingerprint(s)
             ok = new["sha256"] == old["sha256"]
-            checks.append((f"{name} data, seed {s} ({suite.seed(s)})", ok,
-                           "regenerated, sha256 matches" if ok else "the generator now makes other data"))
+            checks.append(
+                (
+                    f"{name} data, seed {s} ({suite.seed(s)})",
+                    ok,
+                    "regenerated, sha256 matches" if ok else "the generator now makes other data",
+                )
+            )
     return checks
 
 

@@ -8,14 +8,36 @@ pretraining's), checks.py (CHOICES, RANGES and the checks every config passes), 
 settings), text.py (--set, --config files, differences, help lines, config.json). Overrides are parsed
 by the field's type, never evaluated, so a config file cannot run code.
 """
+
 from .checks import CHOICES, RANGES, choice_checks, range_checks, train_checks
 from .presets import PRESETS, VIDEO_PRESETS, preset
-from .sections import (DataConfig, ModelConfig, ObjectiveConfig, PlanConfig, RunConfig, Sections, TrainConfig,
-                       opt)
+from .sections import DataConfig, ModelConfig, ObjectiveConfig, PlanConfig, RunConfig, Sections, TrainConfig, opt
 from .text import differences, dumps, file_assignments, help_lines, override
 from .video import PretrainConfig, SourceConfig, VideoConfig
 
-__all__ = ["CHOICES", "RANGES", "PRESETS", "VIDEO_PRESETS", "DataConfig", "ModelConfig", "ObjectiveConfig",
-           "PlanConfig", "PretrainConfig", "RunConfig", "Sections", "SourceConfig", "TrainConfig", "VideoConfig",
-           "choice_checks", "differences", "dumps", "file_assignments", "help_lines", "opt", "override", "preset",
-           "range_checks", "train_checks"]
+__all__ = [
+    "CHOICES",
+    "RANGES",
+    "PRESETS",
+    "VIDEO_PRESETS",
+    "DataConfig",
+    "ModelConfig",
+    "ObjectiveConfig",
+    "PlanConfig",
+    "PretrainConfig",
+    "RunConfig",
+    "Sections",
+    "SourceConfig",
+    "TrainConfig",
+    "VideoConfig",
+    "choice_checks",
+    "differences",
+    "dumps",
+    "file_assignments",
+    "help_lines",
+    "opt",
+    "override",
+    "preset",
+    "range_checks",
+    "train_checks",
+]

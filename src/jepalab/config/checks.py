@@ -3,6 +3,7 @@ ranges of numeric ones (RANGES), the checks train and pretrain share, and a valu
 from a file. One place: validation reads them here, and the code that dispatches on a setting is
 checked against CHOICES by tests/test_layout.py.
 """
+
 from __future__ import annotations
 
 # The values a setting may take, in one place: validation reads them here, and the code that
@@ -32,34 +33,72 @@ def _fits(value, kind: str) -> bool:
     neither an int nor a float)."""
     if isinstance(value, bool):
         return kind == "bool"
-    return {"int": isinstance(value, int), "float": isinstance(value, (int, float)),
-            "str": isinstance(value, str), "bool": False}.get(kind, False)
+    return {
+        "int": isinstance(value, int),
+        "float": isinstance(value, (int, float)),
+        "str": isinstance(value, str),
+        "bool": False,
+    }.get(kind, False)
 
 
 # Upper bounds beyond which a setting is a mistake (or a damaged file), not a choice: a horizon of
 # 10^18 would try to allocate exabytes. Checked for every config, from --set or from a file.
 RANGES = {
-    "data.episodes": (1, 10**7), "data.steps_per_episode": (1, 10**7), "data.seed": (0, 2**62),
-    "model.image_size": (16, 2048), "model.action_dim": (1, 4096), "model.frameskip": (1, 1000),
-    "model.width": (1, 4096), "model.patch": (1, 2048), "model.vit_depth": (1, 64), "model.latent_dim": (1, 65536),
-    "model.pred_dim": (1, 16384), "model.pred_depth": (1, 64), "model.pred_heads": (1, 256), "model.history": (1, 64),
-    "model.proprio_dim": (0, 65536), "model.audio_mels": (1, 1024), "model.audio_steps": (1, 1024),
-    "model.depth_size": (1, 1024), "model.dropout": (0.0, 0.99),
-    "objective.weight": (0.0, 1e6), "objective.projections": (1, 65536), "objective.frames_weight": (0.0, 1e6),
-    "objective.rollout_steps": (1, 64), "objective.rollout_weight": (0.0, 1e6), "objective.rollout_context": (1, 64),
-    "train.steps": (1, 10**9), "train.batch_size": (2, 10**12), "train.lr": (1e-12, 10.0),
-    "train.weight_decay": (0.0, 10.0), "train.warmup_steps": (0, 10**9), "train.grad_clip": (0.0, 1e6),
-    "train.log_every": (1, 10**9), "train.checkpoint_every": (1, 10**9), "train.keep_checkpoints": (1, 10**6),
-    "train.seed": (0, 2**62), "train.threads": (0, 4096),
-    "plan.horizon": (1, 10000), "plan.samples": (1, 10**6), "plan.iterations": (1, 1000), "plan.elites": (1, 10**6),
-    "plan.stage_weight": (0.0, 1e6), "plan.temperature": (1e-9, 1e6), "plan.init_std": (1e-9, 1e6),
-    "plan.min_std": (0.0, 1e6), "plan.context": (1, 64), "plan.replan_every": (1, 10000),
-    "plan.episodes": (1, 10**6), "plan.max_steps": (1, 10**7), "plan.seed": (0, 2**62),
+    "data.episodes": (1, 10**7),
+    "data.steps_per_episode": (1, 10**7),
+    "data.seed": (0, 2**62),
+    "model.image_size": (16, 2048),
+    "model.action_dim": (1, 4096),
+    "model.frameskip": (1, 1000),
+    "model.width": (1, 4096),
+    "model.patch": (1, 2048),
+    "model.vit_depth": (1, 64),
+    "model.latent_dim": (1, 65536),
+    "model.pred_dim": (1, 16384),
+    "model.pred_depth": (1, 64),
+    "model.pred_heads": (1, 256),
+    "model.history": (1, 64),
+    "model.proprio_dim": (0, 65536),
+    "model.audio_mels": (1, 1024),
+    "model.audio_steps": (1, 1024),
+    "model.depth_size": (1, 1024),
+    "model.dropout": (0.0, 0.99),
+    "objective.weight": (0.0, 1e6),
+    "objective.projections": (1, 65536),
+    "objective.frames_weight": (0.0, 1e6),
+    "objective.rollout_steps": (1, 64),
+    "objective.rollout_weight": (0.0, 1e6),
+    "objective.rollout_context": (1, 64),
+    "train.steps": (1, 10**9),
+    "train.batch_size": (2, 10**12),
+    "train.lr": (1e-12, 10.0),
+    "train.weight_decay": (0.0, 10.0),
+    "train.warmup_steps": (0, 10**9),
+    "train.grad_clip": (0.0, 1e6),
+    "train.log_every": (1, 10**9),
+    "train.checkpoint_every": (1, 10**9),
+    "train.keep_checkpoints": (1, 10**6),
+    "train.seed": (0, 2**62),
+    "train.threads": (0, 4096),
+    "plan.horizon": (1, 10000),
+    "plan.samples": (1, 10**6),
+    "plan.iterations": (1, 1000),
+    "plan.elites": (1, 10**6),
+    "plan.stage_weight": (0.0, 1e6),
+    "plan.temperature": (1e-9, 1e6),
+    "plan.init_std": (1e-9, 1e6),
+    "plan.min_std": (0.0, 1e6),
+    "plan.context": (1, 64),
+    "plan.replan_every": (1, 10000),
+    "plan.episodes": (1, 10**6),
+    "plan.max_steps": (1, 10**7),
+    "plan.seed": (0, 2**62),
 }
 
 
 def range_checks(cfg) -> list[tuple[bool, str]]:
     import math
+
     checks = []
     for key, (lo, hi) in RANGES.items():
         section, name = key.split(".")
@@ -93,6 +132,7 @@ def choice_checks(cfg) -> list[tuple[bool, str]]:
 def train_checks(train) -> list[tuple[bool, str]]:
     """The checks of the train section, shared by `train` and `pretrain`."""
     import math
+
     return [
         (train.steps >= 1, f"train.steps must be >= 1, got {train.steps}"),
         (train.batch_size >= 2, "train.batch_size must be >= 2 (the anti-collapse term needs a batch)"),
@@ -111,4 +151,3 @@ def train_checks(train) -> list[tuple[bool, str]]:
         (math.isfinite(train.weight_decay) and train.weight_decay >= 0, "train.weight_decay must be finite and >= 0"),
         (train.threads >= 0, f"train.threads must be >= 0 (0: all cores), got {train.threads}"),
     ]
-

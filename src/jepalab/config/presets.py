@@ -4,10 +4,12 @@ README's table), never here.
     preset("two-room")      # the demo's world model; also debug, bounce, reacher, push, push-t,
                             # video-small, video-base, video-debug
 """
+
 from __future__ import annotations
 
 from .sections import DataConfig, ModelConfig, ObjectiveConfig, PlanConfig, RunConfig, TrainConfig
 from .video import PretrainConfig, VideoConfig
+
 
 def _debug() -> RunConfig:
     """Shrinks every size so that the real entry points run in seconds in a test."""
@@ -18,7 +20,6 @@ def _debug() -> RunConfig:
     c.train = TrainConfig(steps=30, batch_size=16, warmup_steps=5, log_every=5, checkpoint_every=10)
     c.plan = PlanConfig(horizon=3, samples=32, iterations=2, elites=4, episodes=4, max_steps=20)
     return c
-
 
 
 def _video_debug() -> PretrainConfig:
@@ -88,13 +89,28 @@ def _push_t() -> RunConfig:
     c.model = ModelConfig(frameskip=5, history=1)
     c.objective = ObjectiveConfig(rollout_steps=3, weight=10.0)
     c.train = TrainConfig(steps=2400, checkpoint_every=200)
-    c.plan = PlanConfig(horizon=5, samples=256, iterations=5, elites=25, action_blocks=True, max_steps=100,
-                        episodes=50, seed=100_000, replan_every=1)
+    c.plan = PlanConfig(
+        horizon=5,
+        samples=256,
+        iterations=5,
+        elites=25,
+        action_blocks=True,
+        max_steps=100,
+        episodes=50,
+        seed=100_000,
+        replan_every=1,
+    )
     return c
 
 
-PRESETS = {"two-room": RunConfig, "debug": _debug, "bounce": _bounce, "reacher": _reacher, "push": _push,
-           "push-t": _push_t}
+PRESETS = {
+    "two-room": RunConfig,
+    "debug": _debug,
+    "bounce": _bounce,
+    "reacher": _reacher,
+    "push": _push,
+    "push-t": _push_t,
+}
 VIDEO_PRESETS = {"video-small": PretrainConfig, "video-base": _video_base, "video-debug": _video_debug}
 
 
@@ -104,4 +120,3 @@ def preset(name: str):
     if name not in table:
         raise ValueError(f"unknown preset {name!r}; presets: {', '.join(table)}")
     return table[name]().validate()
-

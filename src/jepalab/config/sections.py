@@ -4,11 +4,13 @@ Every field carries a one-line help text (shown by `jepalab ... --help`, `jepala
 saved config.json); RunConfig.validate() checks every setting (config/checks.py) whenever a config
 is built, from a preset, --set, a file or a checkpoint.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
 from .checks import _columns_ok, _fits, choice_checks, range_checks, train_checks
+
 
 def opt(default, help: str, **kw):
     return field(default=default, metadata={"help": help}, **kw)
@@ -20,12 +22,17 @@ class DataConfig:
     episodes: int = opt(1000, "episodes to collect")
     steps_per_episode: int = opt(64, "environment steps per collected episode")
     seed: int = opt(0, "episode i is collected with seed + i")
-    policy: str = opt("random", "collection policy: random (held random exploration) | noisy-expert (worlds with a "
-                                "scripted expert: push)")
-    variety: str = opt("none", "bounce only: none (its own look) | wide (every clip drawn and filmed another way: "
-                               "backgrounds, colours, occluder and wall looks, 48-96 px sources, sensor noise, "
-                               "video compression, 8-20 fps, gravity; worlds/bounce_style.py) | picture (the same "
-                               "at bounce's own 10 fps and gravity)")
+    policy: str = opt(
+        "random",
+        "collection policy: random (held random exploration) | noisy-expert (worlds with a scripted expert: push)",
+    )
+    variety: str = opt(
+        "none",
+        "bounce only: none (its own look) | wide (every clip drawn and filmed another way: "
+        "backgrounds, colours, occluder and wall looks, 48-96 px sources, sensor noise, "
+        "video compression, 8-20 fps, gravity; worlds/bounce_style.py) | picture (the same "
+        "at bounce's own 10 fps and gravity)",
+    )
 
 
 @dataclass
@@ -47,29 +54,44 @@ class ModelConfig:
     pred_dim: int = opt(128, "predictor token width")
     pred_depth: int = opt(3, "predictor transformer blocks")
     pred_heads: int = opt(4, "predictor attention heads")
-    history: int = opt(1, "latents of context the causal predictor sees (two-room is Markov: 1 is enough; "
-                          "worlds with momentum need more)")
+    history: int = opt(
+        1,
+        "latents of context the causal predictor sees (two-room is Markov: 1 is enough; "
+        "worlds with momentum need more)",
+    )
     dropout: float = opt(0.1, "predictor dropout (LeWorldModel found 0.1 important for stability)")
-    variant: str = opt("base", "which world model (models/build.py): base (each frame one latent vector) | senses "
-                               "(model.senses fused into the latent beside the frames, models/senses.py) | appearance "
-                               "(a latent part of its own, latent_dim // 8, for which local patterns show anywhere "
-                               "in the frame; the predictor forecasts it from the most of each pattern seen, so what "
-                               "went behind an occluder is expected back as it was, models/appearance.py) | spatial "
-                               "(cnn: one latent token per cell of the last feature map, 4 x 4 at 64 px, as DINO-WM "
-                               "keeps patch features; z is a flat vector of latent_dim = cells x token size and the "
-                               "predictor attends over cells and time, models/spatial.py)")
-    senses: str = opt("", "variant=senses: the senses fused into the latent beside the frames, comma-separated: "
-                          "proprio (the state vector), audio (log-mel windows, data/audio.py), depth (a "
-                          "MuJoCo depth map, a spatial channel)")
+    variant: str = opt(
+        "base",
+        "which world model (models/build.py): base (each frame one latent vector) | senses "
+        "(model.senses fused into the latent beside the frames, models/senses.py) | appearance "
+        "(a latent part of its own, latent_dim // 8, for which local patterns show anywhere "
+        "in the frame; the predictor forecasts it from the most of each pattern seen, so what "
+        "went behind an occluder is expected back as it was, models/appearance.py) | spatial "
+        "(cnn: one latent token per cell of the last feature map, 4 x 4 at 64 px, as DINO-WM "
+        "keeps patch features; z is a flat vector of latent_dim = cells x token size and the "
+        "predictor attends over cells and time, models/spatial.py)",
+    )
+    senses: str = opt(
+        "",
+        "variant=senses: the senses fused into the latent beside the frames, comma-separated: "
+        "proprio (the state vector), audio (log-mel windows, data/audio.py), depth (a "
+        "MuJoCo depth map, a spatial channel)",
+    )
     proprio_dim: int = opt(0, "size of the proprio vector when senses include proprio (set from the data)")
-    proprio_columns: str = opt("", "proprio: the columns of the proprio vector the model is given, comma-separated "
-                                   "(empty: all). The agent's own state only: push-t's proprio also holds the block's "
-                                   "pose, which the model must see, not be told (0,1: the pusher's place)")
+    proprio_columns: str = opt(
+        "",
+        "proprio: the columns of the proprio vector the model is given, comma-separated "
+        "(empty: all). The agent's own state only: push-t's proprio also holds the block's "
+        "pose, which the model must see, not be told (0,1: the pusher's place)",
+    )
     audio_mels: int = opt(16, "audio: mel bands per window")
     audio_steps: int = opt(8, "audio: spectra per window (one window per frame)")
-    freeze_encoder: bool = opt(False, "keep the encoder at its initial random weights (BatchNorm statistics measured "
-                                      "once on the data before the first step) and train only the predictor: a "
-                                      "fixed latent that keeps what the inputs hold")
+    freeze_encoder: bool = opt(
+        False,
+        "keep the encoder at its initial random weights (BatchNorm statistics measured "
+        "once on the data before the first step) and train only the predictor: a "
+        "fixed latent that keeps what the inputs hold",
+    )
     depth_size: int = opt(16, "depth: side of the depth map fused as a sense (MuJoCo envs; collected at this size)")
 
     @property
@@ -104,8 +126,10 @@ class ModelConfig:
     def part_dims(self) -> dict[str, int]:
         """Latent dimensions of each part, in the latent's order: "frames", one per other sense
         (model.senses), and "appearance" last (variant=appearance)."""
-        own = {s: max(1, self.latent_dim // 8)
-               for s in self.sense_list + (["appearance"] if self.variant == "appearance" else [])}
+        own = {
+            s: max(1, self.latent_dim // 8)
+            for s in self.sense_list + (["appearance"] if self.variant == "appearance" else [])
+        }
         return {"frames": self.latent_dim - sum(own.values()), **own}
 
 
@@ -114,17 +138,29 @@ class ObjectiveConfig:
     regularizer: str = opt("sigreg", "anti-collapse term: sigreg | vicreg")
     weight: float = opt(1.0, "weight of the anti-collapse term (raise it if the logged latent_std heads to 0)")
     projections: int = opt(256, "sigreg: random 1-D projections per step")
-    reg_over: str = opt("frames", "what the anti-collapse term spreads: frames (every encoded frame of the batch) | "
-                                  "changes (each frame minus its sequence's mean: what moves, not what tells scenes "
-                                  "apart; for passive worlds where the scene dominates the latent)")
-    frames_weight: float = opt(0.0, "with reg_over=changes: weight of a second anti-collapse term over whole frames "
-                                    "(keeps what never changes within a clip, e.g. colour, in the latent)")
-    rollout_steps: int = opt(3, "also predict this many steps ahead from the first rollout_context latents, feeding "
-                                "predictions back in as planning does (1: next-step prediction only)")
+    reg_over: str = opt(
+        "frames",
+        "what the anti-collapse term spreads: frames (every encoded frame of the batch) | "
+        "changes (each frame minus its sequence's mean: what moves, not what tells scenes "
+        "apart; for passive worlds where the scene dominates the latent)",
+    )
+    frames_weight: float = opt(
+        0.0,
+        "with reg_over=changes: weight of a second anti-collapse term over whole frames "
+        "(keeps what never changes within a clip, e.g. colour, in the latent)",
+    )
+    rollout_steps: int = opt(
+        3,
+        "also predict this many steps ahead from the first rollout_context latents, feeding "
+        "predictions back in as planning does (1: next-step prediction only)",
+    )
     rollout_weight: float = opt(1.0, "weight of the multi-step rollout loss")
-    rollout_context: int = opt(1, "observed frames the rollout starts from (1..model.history): 1 imagines from one "
-                                  "frame, as a planner with context 1; more asks the predictor to carry what it saw "
-                                  "through steps it only imagines (an object hidden for a while)")
+    rollout_context: int = opt(
+        1,
+        "observed frames the rollout starts from (1..model.history): 1 imagines from one "
+        "frame, as a planner with context 1; more asks the predictor to carry what it saw "
+        "through steps it only imagines (an object hidden for a while)",
+    )
 
     def window_steps(self, history: int) -> int:
         """Model steps (transitions) per training window."""
@@ -144,22 +180,40 @@ class TrainConfig:
     keep_checkpoints: int = opt(2, "most recent checkpoints kept on disk")
     seed: int = opt(0, "seed of weights, batches and dropout")
     threads: int = opt(0, "torch CPU threads (0: one per core other processes leave free, re-checked at log steps)")
-    precision: str = opt("auto", "auto | fp32 | bf16: bf16 autocast of the forward pass (weights, optimizer state "
-                                 "and the anti-collapse term stay fp32); auto: bf16 on GPUs and CPUs that compute it "
-                                 "natively (AVX512-BF16, AMX), else fp32")
+    precision: str = opt(
+        "auto",
+        "auto | fp32 | bf16: bf16 autocast of the forward pass (weights, optimizer state "
+        "and the anti-collapse term stay fp32); auto: bf16 on GPUs and CPUs that compute it "
+        "natively (AVX512-BF16, AMX), else fp32",
+    )
     device: str = opt("auto", "auto (a CUDA GPU when there is one, else the CPU) | cpu | cuda | cuda:N")
     compile: bool = opt(False, "torch.compile the training step (pays a compile time up front; for long GPU runs)")
-    prefetch: str = opt("auto", "draw the next batch on a background thread, pinned, while a step runs: auto (on with "
-                                "a GPU) | on | off; the batches are the same either way")
-    stream: str = opt("auto", "read frames from the store a batch at a time instead of holding them in memory: auto "
-                              "(when they exceed a quarter of the RAM) | on | off; the batches are the same either way")
-    cache_latents: str = opt("auto", "a frozen encoder front (model.freeze_encoder, model.video_encoder) computed once "
-                                     "per frame into RUN/feature_cache and trained from there: auto (whenever the "
-                                     "model has one) | on | off (run it at every step)")
-    parallel: str = opt("ddp", "under torchrun: ddp (a full model per rank) | fsdp (FSDP2: parameters, gradients "
-                               "and optimizer state sharded across ranks, for models that do not fit one device)")
-    logger: str = opt("jsonl", "jsonl: metrics.jsonl only | tensorboard: also TensorBoard scalars in RUN/tensorboard "
-                               "(pip install 'jepalab[tensorboard]')")
+    prefetch: str = opt(
+        "auto",
+        "draw the next batch on a background thread, pinned, while a step runs: auto (on with "
+        "a GPU) | on | off; the batches are the same either way",
+    )
+    stream: str = opt(
+        "auto",
+        "read frames from the store a batch at a time instead of holding them in memory: auto "
+        "(when they exceed a quarter of the RAM) | on | off; the batches are the same either way",
+    )
+    cache_latents: str = opt(
+        "auto",
+        "a frozen encoder front (model.freeze_encoder, model.video_encoder) computed once "
+        "per frame into RUN/feature_cache and trained from there: auto (whenever the "
+        "model has one) | on | off (run it at every step)",
+    )
+    parallel: str = opt(
+        "ddp",
+        "under torchrun: ddp (a full model per rank) | fsdp (FSDP2: parameters, gradients "
+        "and optimizer state sharded across ranks, for models that do not fit one device)",
+    )
+    logger: str = opt(
+        "jsonl",
+        "jsonl: metrics.jsonl only | tensorboard: also TensorBoard scalars in RUN/tensorboard "
+        "(pip install 'jepalab[tensorboard]')",
+    )
 
 
 @dataclass
@@ -180,10 +234,13 @@ class PlanConfig:
         "search frameskip distinct environment actions per model step (the anchors' action "
         "blocks) instead of one action held for frameskip steps",
     )
-    success: str = opt("anchors", "push worlds: the success test reported (both are recorded): anchors (the Push-T "
-                                  "test of stable-worldmodel and DINO-WM: pusher and block positions within 20/512 "
-                                  "of the goal's together, angle within 20 degrees) | strict (the block alone "
-                                  "within 0.05 and 15 degrees)")
+    success: str = opt(
+        "anchors",
+        "push worlds: the success test reported (both are recorded): anchors (the Push-T "
+        "test of stable-worldmodel and DINO-WM: pusher and block positions within 20/512 "
+        "of the goal's together, angle within 20 degrees) | strict (the block alone "
+        "within 0.05 and 15 degrees)",
+    )
     episodes: int = opt(50, "evaluation episodes, fixed seeds")
     max_steps: int = opt(100, "environment steps allowed per evaluation episode")
     seed: int = opt(1000, "evaluation episode i uses seed + i (collection seeds start at data.seed)")
@@ -241,66 +298,72 @@ class RunConfig(Sections):
     train: TrainConfig = field(default_factory=TrainConfig)
     plan: PlanConfig = field(default_factory=PlanConfig)
 
-    def validate(self) -> "RunConfig":
+    def validate(self) -> RunConfig:
         m, p, t, o = self.model, self.plan, self.train, self.objective
-        checks = [
-            (m.image_size % 16 == 0, f"model.image_size must be a multiple of 16, got {m.image_size}"),
-            (m.encoder != "vit" or m.image_size % m.patch == 0, "model.image_size must be a multiple of model.patch"),
-            (m.pred_dim % m.pred_heads == 0, "model.pred_dim must be divisible by model.pred_heads"),
-            (
-                m.variant != "spatial" or (m.encoder == "cnn" and not m.video_encoder),
-                "model.variant=spatial takes the cnn encoder with frames only (no video_encoder)",
-            ),
-            (
-                m.variant != "appearance" or not m.video_encoder,
-                "model.variant=appearance takes the frames alone as one latent vector each (no video_encoder)",
-            ),
-            (
-                bool(m.sense_list) == (m.variant == "senses"),
-                f"model.senses ({m.senses!r}) goes with model.variant=senses (now {m.variant!r}): set both, or "
-                "neither" + (" (the preset's variant is " + m.variant + ")" if m.variant != "base" else ""),
-            ),
-            (
-                m.variant != "spatial" or m.latent_dim % m.cells == 0,
-                f"model.variant=spatial: latent_dim ({m.latent_dim}) must be a multiple of the {m.cells} cells",
-            ),
-            (
-                set(m.sense_list) <= {"proprio", "audio", "depth"},
-                f"model.senses may hold proprio, audio and depth, got {m.senses!r}",
-            ),
-            (
-                "proprio" not in m.sense_list or m.proprio_dim >= 1,
-                "model.senses includes proprio: set model.proprio_dim (training from a store sets it)",
-            ),
-            (
-                _columns_ok(m.proprio_columns, m.proprio_dim),
-                f"model.proprio_columns must be distinct indices below model.proprio_dim ({m.proprio_dim}), "
-                f"comma-separated, got {m.proprio_columns!r}",
-            ),
-            (min(m.frameskip, m.history, m.latent_dim, m.action_dim) >= 1, "model sizes must be >= 1"),
-            (0 < p.elites <= p.samples, "plan.elites must be in 1..plan.samples"),
-            (1 <= p.replan_every <= p.horizon, "plan.replan_every must be in 1..plan.horizon"),
-            (1 <= p.context <= m.history, "plan.context must be in 1..model.history"),
-            (
-                t.device in ("auto", "cpu") or t.device.startswith("cuda"),
-                f"train.device must be auto, cpu or cuda[:N], got {t.device!r}",
-            ),
-            (o.rollout_steps >= 1, "objective.rollout_steps must be >= 1"),
-            (
-                1 <= o.rollout_context <= m.history,
-                f"objective.rollout_context must be 1..model.history ({m.history}), got {o.rollout_context}",
-            ),
-            (
-                self.data.steps_per_episode >= o.window_steps(m.history) * m.frameskip + 1,
-                "data.steps_per_episode is too short for max(model.history, objective.rollout_context - 1 + "
-                "objective.rollout_steps) * model.frameskip",
-            ),
-            (self.data.episodes >= 1, f"data.episodes must be >= 1, got {self.data.episodes}"),
-            (
-                p.horizon >= 1 and p.samples >= 1 and p.iterations >= 1 and p.episodes >= 1 and p.max_steps >= 1,
-                "plan.horizon, samples, iterations, episodes and max_steps must be >= 1",
-            ),
-        ] + train_checks(t) + choice_checks(self) + range_checks(self)
+        checks = (
+            [
+                (m.image_size % 16 == 0, f"model.image_size must be a multiple of 16, got {m.image_size}"),
+                (
+                    m.encoder != "vit" or m.image_size % m.patch == 0,
+                    "model.image_size must be a multiple of model.patch",
+                ),
+                (m.pred_dim % m.pred_heads == 0, "model.pred_dim must be divisible by model.pred_heads"),
+                (
+                    m.variant != "spatial" or (m.encoder == "cnn" and not m.video_encoder),
+                    "model.variant=spatial takes the cnn encoder with frames only (no video_encoder)",
+                ),
+                (
+                    m.variant != "appearance" or not m.video_encoder,
+                    "model.variant=appearance takes the frames alone as one latent vector each (no video_encoder)",
+                ),
+                (
+                    bool(m.sense_list) == (m.variant == "senses"),
+                    f"model.senses ({m.senses!r}) goes with model.variant=senses (now {m.variant!r}): set both, or "
+                    "neither" + (" (the preset's variant is " + m.variant + ")" if m.variant != "base" else ""),
+                ),
+                (
+                    m.variant != "spatial" or m.latent_dim % m.cells == 0,
+                    f"model.variant=spatial: latent_dim ({m.latent_dim}) must be a multiple of the {m.cells} cells",
+                ),
+                (
+                    set(m.sense_list) <= {"proprio", "audio", "depth"},
+                    f"model.senses may hold proprio, audio and depth, got {m.senses!r}",
+                ),
+                (
+                    "proprio" not in m.sense_list or m.proprio_dim >= 1,
+                    "model.senses includes proprio: set model.proprio_dim (training from a store sets it)",
+                ),
+                (
+                    _columns_ok(m.proprio_columns, m.proprio_dim),
+                    f"model.proprio_columns must be distinct indices below model.proprio_dim ({m.proprio_dim}), "
+                    f"comma-separated, got {m.proprio_columns!r}",
+                ),
+                (min(m.frameskip, m.history, m.latent_dim, m.action_dim) >= 1, "model sizes must be >= 1"),
+                (0 < p.elites <= p.samples, "plan.elites must be in 1..plan.samples"),
+                (1 <= p.replan_every <= p.horizon, "plan.replan_every must be in 1..plan.horizon"),
+                (1 <= p.context <= m.history, "plan.context must be in 1..model.history"),
+                (
+                    t.device in ("auto", "cpu") or t.device.startswith("cuda"),
+                    f"train.device must be auto, cpu or cuda[:N], got {t.device!r}",
+                ),
+                (o.rollout_steps >= 1, "objective.rollout_steps must be >= 1"),
+                (
+                    1 <= o.rollout_context <= m.history,
+                    f"objective.rollout_context must be 1..model.history ({m.history}), got {o.rollout_context}",
+                ),
+                (
+                    self.data.steps_per_episode >= o.window_steps(m.history) * m.frameskip + 1,
+                    "data.steps_per_episode is too short for max(model.history, objective.rollout_context - 1 + "
+                    "objective.rollout_steps) * model.frameskip",
+                ),
+                (self.data.episodes >= 1, f"data.episodes must be >= 1, got {self.data.episodes}"),
+                (
+                    p.horizon >= 1 and p.samples >= 1 and p.iterations >= 1 and p.episodes >= 1 and p.max_steps >= 1,
+                    "plan.horizon, samples, iterations, episodes and max_steps must be >= 1",
+                ),
+            ]
+            + train_checks(t)
+            + choice_checks(self)
+            + range_checks(self)
+        )
         return self._require(checks)
-
-

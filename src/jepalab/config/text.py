@@ -1,11 +1,13 @@
 """Settings as text: --set assignments (parsed by each field's type, never evaluated), --config files
 (JSON or TOML), what differs from a preset, the help lines, config.json.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 from dataclasses import fields
+
 
 def _parse(value: str, kind: type, key: str):
     if kind is bool:
@@ -32,13 +34,16 @@ def override(cfg, assignments: list[str], validate: bool = True):
         key, sep, value = item.partition("=")
         if key in RENAMED:
             new_key, new_value = RENAMED[key]
-            raise ValueError(f"cannot set {item!r}: {key} is now {new_key}={new_value} (or {new_key}=base to turn it "
-                             "off)")
+            raise ValueError(
+                f"cannot set {item!r}: {key} is now {new_key}={new_value} (or {new_key}=base to turn it off)"
+            )
         section, _, name = key.partition(".")
         sub = getattr(cfg, section, None)
         if not sep or sub is None or not dataclasses.is_dataclass(sub) or name not in {f.name for f in fields(sub)}:
-            raise ValueError(f"cannot set {item!r}: expected section.key=value with a known key "
-                             f"(sections: {', '.join(f.name for f in fields(cfg))})")
+            raise ValueError(
+                f"cannot set {item!r}: expected section.key=value with a known key "
+                f"(sections: {', '.join(f.name for f in fields(cfg))})"
+            )
         kind = types[next(f.type for f in fields(sub) if f.name == name)]
         setattr(sub, name, _parse(value, kind, key))
     return cfg.validate() if validate else cfg
@@ -49,6 +54,7 @@ def file_assignments(path) -> list[str]:
     ({"train": {"steps": 500}}, [train] steps = 500) or dotted keys ({"train.steps": 500}). The
     values are data, parsed by each field's type like --set; nothing in the file is evaluated."""
     from pathlib import Path
+
     path = Path(path)
     try:
         text = path.read_text()
@@ -57,6 +63,7 @@ def file_assignments(path) -> list[str]:
     try:
         if path.suffix.lower() == ".toml":
             import tomllib
+
             doc = tomllib.loads(text)
         else:
             doc = json.loads(text)
@@ -81,8 +88,11 @@ def differences(base, cfg) -> list[str]:
     out = []
     for sec in fields(cfg):
         a, b = getattr(base, sec.name), getattr(cfg, sec.name)
-        out += [f"{sec.name}.{f.name}: {getattr(a, f.name)!r} -> {getattr(b, f.name)!r}" for f in fields(b)
-                if getattr(a, f.name) != getattr(b, f.name)]
+        out += [
+            f"{sec.name}.{f.name}: {getattr(a, f.name)!r} -> {getattr(b, f.name)!r}"
+            for f in fields(b)
+            if getattr(a, f.name) != getattr(b, f.name)
+        ]
     return out
 
 

@@ -10,6 +10,7 @@ without sound carries no audio signal at all. `bounce` synthesises its sound fro
 (worlds/bounce.py counts the collisions that began between two frames): a short noise burst and a
 damped ring, the sound of two hard things meeting.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,22 +33,24 @@ def impact_sound(collisions: np.ndarray, fps: float, seed: int = 0) -> np.ndarra
         burst = rng.normal(0, 1, len(t)) * np.exp(-t / 0.004)
         sound = 0.5 * (ring + 0.5 * burst) * min(3, int(collisions[frame]))
         end = min(len(wave), start + len(sound))
-        wave[start:end] += sound[:end - start]
+        wave[start:end] += sound[: end - start]
     return wave.astype(np.float32)
 
 
 def mel_filterbank(n_fft: int, mels: int = MELS, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """(mels, n_fft // 2 + 1) triangular filters evenly spaced on the mel scale."""
+
     def to_mel(f):
         return 2595 * np.log10(1 + f / 700)
 
     def to_hz(m):
         return 700 * (10 ** (m / 2595) - 1)
+
     edges = to_hz(np.linspace(to_mel(0), to_mel(sample_rate / 2), mels + 2))
     freqs = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
     bank = np.zeros((mels, len(freqs)))
     for m in range(mels):
-        lo, mid, hi = edges[m:m + 3]
+        lo, mid, hi = edges[m : m + 3]
         bank[m] = np.clip(np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)), 0, None)
     return bank
 
@@ -65,6 +68,6 @@ def frame_features(wave: np.ndarray, fps: float, mels: int = MELS, steps: int = 
     for f in range(1, frames):  # frame 0 hears nothing before it
         for s in range(steps):
             end = n_fft + (f - 1) * spf + (s + 1) * hop  # the spectrum of the samples up to this point
-            spectrum = np.abs(np.fft.rfft(padded[end - n_fft:end] * window)) ** 2 / n_fft
+            spectrum = np.abs(np.fft.rfft(padded[end - n_fft : end] * window)) ** 2 / n_fft
             out[f, :, s] = np.log1p(bank @ spectrum / REF)
     return out

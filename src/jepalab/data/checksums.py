@@ -13,6 +13,7 @@ changed (a flipped bit in an HDF5 chunk index reads back as zeros: the values di
 bytes). Stores written before checksums existed load with a one-line warning and the command that adds
 them (`jepalab inspect STORE --add-checksums`, `add_checksums`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -54,8 +55,10 @@ def _write_atomic(path: Path, obj) -> None:
 
 def record_episode(root: Path, written: Path, final_name: str, ep) -> None:
     """Record the checksum of an episode file just written to `written` (before its rename to `final_name`)."""
-    _write_atomic(record_path(root, final_name), {"sha256": sha256_file(written), "size": written.stat().st_size,
-                                                  "fields": field_hashes(ep)})
+    _write_atomic(
+        record_path(root, final_name),
+        {"sha256": sha256_file(written), "size": written.stat().st_size, "fields": field_hashes(ep)},
+    )
 
 
 def record_index(root: Path) -> None:
@@ -73,8 +76,10 @@ def check_index(root: Path, error) -> None:
         return
     got = read_json(rec, error, "checksum")
     if not isinstance(got, dict) or got.get("sha256") != sha256_file(root / "dataset.json"):
-        raise error(f"{root / 'dataset.json'}: changed since the store was made (its sha256 differs from "
-                    f"{rec}); a store's index describes its episodes and is never rewritten")
+        raise error(
+            f"{root / 'dataset.json'}: changed since the store was made (its sha256 differs from "
+            f"{rec}); a store's index describes its episodes and is never rewritten"
+        )
 
 
 def _verified(root: Path) -> dict:
@@ -93,9 +98,11 @@ def verify(root: Path, paths: list[Path], error, load) -> None:
     if not has_checksums(root):
         if str(root) not in _warned:
             _warned.add(str(root))
-            print(f"warning: {root} was written before episodes carried checksums, so a damaged episode cannot be "
-                  f"told from a good one; add them with: jepalab inspect {root} --add-checksums",
-                  file=sys.stderr)
+            print(
+                f"warning: {root} was written before episodes carried checksums, so a damaged episode cannot be "
+                f"told from a good one; add them with: jepalab inspect {root} --add-checksums",
+                file=sys.stderr,
+            )
         return
     seen, changed = _verified(root), False
     for path in paths:
@@ -104,8 +111,10 @@ def verify(root: Path, paths: list[Path], error, load) -> None:
             continue
         rec_path = record_path(root, path.name)
         if not rec_path.is_file():
-            raise error(f"{path}: has no checksum in {root / FOLDER} (every episode of this store should); an "
-                        "episode added by hand, or one whose record was removed")
+            raise error(
+                f"{path}: has no checksum in {root / FOLDER} (every episode of this store should); an "
+                "episode added by hand, or one whose record was removed"
+            )
         rec = read_json(rec_path, error, "checksum")
         if not isinstance(rec, dict) or not isinstance(rec.get("sha256"), str):
             raise error(f"{rec_path}: not a checksum record")
@@ -121,8 +130,10 @@ def verify(root: Path, paths: list[Path], error, load) -> None:
 
 
 def _what_changed(path: Path, rec: dict, load) -> str:
-    head = (f"{path}: content changed since it was written (its sha256 differs from "
-            f"{record_path(path.parent.parent, path.name)})")
+    head = (
+        f"{path}: content changed since it was written (its sha256 differs from "
+        f"{record_path(path.parent.parent, path.name)})"
+    )
     try:
         ep = load(path)
     except Exception as e:  # noqa: BLE001 - the file does not even read: that is the news
@@ -138,6 +149,7 @@ def add_checksums(store, progress: bool = True) -> int:
     """Record checksums for a store written before they existed (each episode is read and checked
     first, so only episodes that load are vouched for); -> the number of episodes recorded."""
     from tqdm.auto import tqdm
+
     root = store.root
     store.meta()
     paths = store.episode_paths()

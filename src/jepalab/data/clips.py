@@ -4,6 +4,7 @@ from the frames of an episode store (a world's collected episodes).
     source = make_clip_source(cfg.source, cfg.video)
     videos = source.batch(16)        # (16, T, H, W, 3) uint8
 """
+
 from __future__ import annotations
 
 import warnings
@@ -21,18 +22,21 @@ class BounceClips:
 
     def __init__(self, frames: int, size: int, seed: int = 0):
         from ..worlds.bounce import SIZE
+
         self.frames, self.size, self.native = frames, size, SIZE
         self.rng = np.random.default_rng(seed)
         self.skipped: list[str] = []
 
     def clip(self):
         from ..worlds.bounce import sample_scene, simulate
+
         return simulate(sample_scene(self.rng, frames=self.frames))
 
     def batch(self, n: int) -> torch.Tensor:
         video = torch.from_numpy(np.stack([self.clip().frames for _ in range(n)]))
         if self.size != self.native:
             from ..models.encoder import resize_frames
+
             B, T = video.shape[:2]
             video = resize_frames(video.reshape(B * T, *video.shape[2:]), self.size).reshape(
                 B, T, self.size, self.size, 3
@@ -74,8 +78,10 @@ class VideoFileClips:
                     warnings.warn(f"skipping {e}", stacklevel=2)
                     self.skipped.append(str(path))
             if produced == 0:
-                raise DataError(f"none of the {len(self.files)} video file(s) yields a clip of {self.frames} frames "
-                                f"at {self.fps} fps (unreadable: {len(self.skipped)}; others too short)")
+                raise DataError(
+                    f"none of the {len(self.files)} video file(s) yields a clip of {self.frames} frames "
+                    f"at {self.fps} fps (unreadable: {len(self.skipped)}; others too short)"
+                )
 
     def batch(self, n: int) -> torch.Tensor:
         while len(self.buffer) < min(n * 4, self.buffer.maxlen):
@@ -95,6 +101,7 @@ class StoreClips:
 
     def __init__(self, root, frames: int, size: int, step: int = 1, seed: int = 0):
         from .store import EpisodeStore
+
         span = (frames - 1) * step + 1
         self.episodes = [ep for ep in EpisodeStore(root).load_all(stream="on") if len(ep.pixels) >= span]
         if not self.episodes:
@@ -109,13 +116,15 @@ class StoreClips:
         for _ in range(n):
             ep = self.episodes[int(self.rng.integers(len(self.episodes)))]
             t = int(self.rng.integers(0, len(ep.pixels) - span + 1))
-            clips.append(np.asarray(ep.pixels[t:t + span])[::self.step])
+            clips.append(np.asarray(ep.pixels[t : t + span])[:: self.step])
         video = torch.from_numpy(np.stack(clips))
         if video.shape[2] != self.size:
             from ..models.encoder import resize_frames
+
             B, T = video.shape[:2]
-            video = resize_frames(video.reshape(B * T, *video.shape[2:]), self.size).reshape(B, T, self.size,
-                                                                                             self.size, 3)
+            video = resize_frames(video.reshape(B * T, *video.shape[2:]), self.size).reshape(
+                B, T, self.size, self.size, 3
+            )
         return video
 
 
@@ -124,8 +133,9 @@ def make_clip_source(source_cfg, video_cfg, seed_offset: int = 0):
     if source_cfg.store:
         return StoreClips(source_cfg.store, video_cfg.frames, video_cfg.size, source_cfg.frame_step, seed)
     if source_cfg.videos:
-        return VideoFileClips([p for p in source_cfg.videos.split(",") if p], video_cfg.frames, video_cfg.size,
-                              source_cfg.fps, seed)
+        return VideoFileClips(
+            [p for p in source_cfg.videos.split(",") if p], video_cfg.frames, video_cfg.size, source_cfg.fps, seed
+        )
     if source_cfg.world != "bounce":
         raise ValueError(f"video pretraining can generate clips from 'bounce' only, got {source_cfg.world!r}")
     return BounceClips(video_cfg.frames, video_cfg.size, seed)

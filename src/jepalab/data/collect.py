@@ -8,6 +8,7 @@ Episode i is generated from seed `seed + i`, so a collection that was
 interrupted resumes where it stopped and yields the same data as one that ran
 through.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -55,6 +56,7 @@ class NoisyExpertPolicy:
         u = env.unwrapped
         if not getattr(u, "has_expert", hasattr(u, "expert_action")):
             from .store import DataError
+
             raise DataError(f"{type(env.unwrapped).__name__} has no scripted expert; use --policy random or a file")
         self.env, self.rng, self.noise, self.switch_prob = env, rng, noise, switch_prob
         self.random = HeldRandomPolicy(env.action_space.shape[0], rng)
@@ -78,6 +80,7 @@ class ReplayPolicy:
 
     def __init__(self, path, episodes: int, steps: int, action_dim: int):
         from .store import DataError
+
         try:
             table = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as e:
@@ -121,19 +124,25 @@ def rollout_episode(env, steps: int, seed: int, policy=None, until_done: bool = 
         if until_done and (terminated or truncated):
             break
     f32 = lambda x: np.asarray(x, np.float32)  # noqa: E731
-    return Episode(np.stack(pixels), f32(np.stack(actions)), f32(np.stack(proprio)), rewards=f32(rewards),
-                   state=f32(np.stack(states)) if states[0] is not None else None,
-                   goal_proprio=f32(info["goal_proprio"]) if "goal_proprio" in info else None,
-                   goal_pixels=info.get("goal"), depth=None if depth is None else f32(np.stack(depth)),
-                   goal_depth=f32(info["goal_depth"]) if "goal_depth" in info else None)
-
-
+    return Episode(
+        np.stack(pixels),
+        f32(np.stack(actions)),
+        f32(np.stack(proprio)),
+        rewards=f32(rewards),
+        state=f32(np.stack(states)) if states[0] is not None else None,
+        goal_proprio=f32(info["goal_proprio"]) if "goal_proprio" in info else None,
+        goal_pixels=info.get("goal"),
+        depth=None if depth is None else f32(np.stack(depth)),
+        goal_depth=f32(info["goal_depth"]) if "goal_depth" in info else None,
+    )
 
 
 def _checked_variety(variety: str) -> str:
     if variety not in CHOICES["data.variety"]:
-        raise ValueError(f"data.variety must be {', '.join(CHOICES['data.variety'][:-1])} or "
-                         f"{CHOICES['data.variety'][-1]}, got {variety!r}")
+        raise ValueError(
+            f"data.variety must be {', '.join(CHOICES['data.variety'][:-1])} or "
+            f"{CHOICES['data.variety'][-1]}, got {variety!r}"
+        )
     return variety
 
 
@@ -142,25 +151,39 @@ def passive_episode(steps: int, seed: int, variety: str = "none") -> Episode:
     always zero ("the agent does nothing"), proprio carries the objects' true positions for probes,
     and audio the sound of its collisions (data/audio.py)."""
     from ..worlds.bounce import sample_mixed_scene, simulate
+
     scene = sample_mixed_scene(np.random.default_rng(seed), steps + 1, FAMILY_PROB, BARRIER_PROB)
     if _checked_variety(variety) != "none":  # another look, camera (and pace) for every clip (worlds/bounce_style.py)
         from ..worlds.bounce_style import picture_only, sample_style, styled_scene
+
         style = sample_style(np.random.default_rng([seed, 1]))
         scene = styled_scene(scene, style if variety == "wide" else picture_only(style))
     clip = simulate(scene)
     frames = clip.frames
     if scene.style is not None:
         from ..worlds.bounce_style import film
+
         frames = film(frames, scene.style, seed)
     state = np.zeros((steps + 1, PASSIVE_OBJECTS, 2), np.float32)
-    state[:, :clip.positions.shape[1]] = clip.positions * clip.present[..., None]
+    state[:, : clip.positions.shape[1]] = clip.positions * clip.present[..., None]
     from .audio import frame_features, impact_sound
+
     audio = frame_features(impact_sound(clip.collisions, scene.fps, seed), scene.fps)  # each collision is heard
     return Episode(frames, np.zeros((steps, 1), np.float32), state.reshape(steps + 1, -1), audio=audio)
 
 
-def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress: bool = True,
-            policy: str = "random", image_size: int = 64, depth_size: int = 0, variety: str = "none") -> EpisodeStore:
+def collect(
+    world: str,
+    episodes: int,
+    steps: int,
+    out,
+    seed: int = 0,
+    progress: bool = True,
+    policy: str = "random",
+    image_size: int = 64,
+    depth_size: int = 0,
+    variety: str = "none",
+) -> EpisodeStore:
     """Write `episodes` episodes of `steps` steps each; skips the ones already on disk. `world`: a
     built-in world or `gymnasium:ID`; `policy`: random (held random exploration), noisy-expert (for
     worlds with a scripted expert, e.g. push) or a .npy file of actions (see ReplayPolicy);
@@ -173,6 +196,7 @@ def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress:
     # max_steps beyond `steps`: no time limit cuts a collection episode short, and a built-in world
     # goes on after reaching a goal; a gymnasium env that ends its episode ends the stored one.
     from ..worlds import DRAWN_AT_ANY_SIZE
+
     kwargs = {"image_size": image_size} if world.startswith("gymnasium:") else {"goal_mode": "anywhere"}
     if world in DRAWN_AT_ANY_SIZE:
         kwargs["image_size"] = image_size
@@ -189,6 +213,7 @@ def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress:
             if replay is not None:
                 return replay.episode(i)
             return NoisyExpertPolicy(env, np.random.default_rng(seed + i)) if policy == "noisy-expert" else None
+
         policy_for(0)  # a policy that cannot run here (a world without an expert) fails before anything is written
         store = EpisodeStore.create(
             out,
@@ -218,12 +243,21 @@ def collect(world: str, episodes: int, steps: int, out, seed: int = 0, progress:
 
 def _collect_passive(episodes: int, steps: int, out, seed: int, progress: bool, variety: str) -> EpisodeStore:
     from ..worlds.bounce import SIZE
-    store = EpisodeStore.create(out, {
-        "world": "bounce", "steps_per_episode": steps, "seed": seed, "image_size": SIZE, "action_dim": 1,
-        "proprio_dim": 2 * PASSIVE_OBJECTS, "policy": "none (passive world: zero actions)",
-        "scenes": f"bounce mixed: families {FAMILY_PROB}, barriers {BARRIER_PROB}",
-        **({"variety": variety} if variety != "none" else {}),
-    })
+
+    store = EpisodeStore.create(
+        out,
+        {
+            "world": "bounce",
+            "steps_per_episode": steps,
+            "seed": seed,
+            "image_size": SIZE,
+            "action_dim": 1,
+            "proprio_dim": 2 * PASSIVE_OBJECTS,
+            "policy": "none (passive world: zero actions)",
+            "scenes": f"bounce mixed: families {FAMILY_PROB}, barriers {BARRIER_PROB}",
+            **({"variety": variety} if variety != "none" else {}),
+        },
+    )
     held = store.meta().get("variety", "none")
     if held != variety:
         raise ValueError(f"{out}: holds bounce with variety {held!r}, not {variety!r}; collect into another folder")

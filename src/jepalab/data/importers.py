@@ -17,6 +17,7 @@ actions, `observation.state` proprio, one camera's video the frames. Parquet nee
 Every problem names the file and what is wrong; an import that stops part-way resumes (episodes
 already in the store are skipped).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -77,8 +78,10 @@ def _align(frames: np.ndarray, actions: np.ndarray, proprio: np.ndarray | None, 
     if len(actions) == n:
         actions = actions[:-1]
     if len(actions) != n - 1:
-        raise DataError(f"{where}: {len(actions)} actions for {n} frames of {video.name} (expected {n - 1} or {n}; "
-                        "check --fps against the rate the actions were logged at)")
+        raise DataError(
+            f"{where}: {len(actions)} actions for {n} frames of {video.name} (expected {n - 1} or {n}; "
+            "check --fps against the rate the actions were logged at)"
+        )
     if proprio is None:
         proprio = np.zeros((n, 1), np.float32)
     elif len(proprio) != n:
@@ -109,8 +112,9 @@ def _import(jobs: list, out, meta: dict, progress: bool) -> EpisodeStore:
     return store
 
 
-def import_videos(folder, out, fps: float | None = None, image_size: int = 64, progress: bool = True,
-                  passive: bool = False) -> EpisodeStore:
+def import_videos(
+    folder, out, fps: float | None = None, image_size: int = 64, progress: bool = True, passive: bool = False
+) -> EpisodeStore:
     """Videos with an actions file beside each (clip.mp4 + clip.npy|csv [+ clip.state.npy|csv]).
     passive: videos with no actions (a camera watching the world, not acting on it) get one zero action
     per step, as the built-in passive world bounce does; the world model then learns what follows
@@ -120,10 +124,12 @@ def import_videos(folder, out, fps: float | None = None, image_size: int = 64, p
         raise DataError(f"{folder}: no video files")
     missing = [] if passive else [v.name for v in videos if _beside(v, "") is None]
     if missing:
-        raise DataError(f"{folder}: no actions file (.npy or .csv with the video's name) for {', '.join(missing[:5])}"
-                        + (" ..." if len(missing) > 5 else "")
-                        + "; videos without actions: pass --passive (zero actions, as in the passive world bounce) "
-                          f"or pretrain a video model on them (jepalab pretrain --videos {folder})")
+        raise DataError(
+            f"{folder}: no actions file (.npy or .csv with the video's name) for {', '.join(missing[:5])}"
+            + (" ..." if len(missing) > 5 else "")
+            + "; videos without actions: pass --passive (zero actions, as in the passive world bounce) "
+            f"or pretrain a video model on them (jepalab pretrain --videos {folder})"
+        )
     first = np.zeros((1, 1), np.float32) if passive else read_table(_beside(videos[0], ""))
     state = _beside(videos[0], ".state")
 
@@ -135,46 +141,86 @@ def import_videos(folder, out, fps: float | None = None, image_size: int = 64, p
             if passive:  # an actions file beside the video is not read
                 return _align(frames, np.zeros((len(frames) - 1, 1), np.float32), proprio, video, video)
             return _align(frames, read_table(actions_path), proprio, video, actions_path)
+
         return load
 
-    meta = {"world": f"imported:{Path(folder).name}", "source": "videos" if passive else "videos + actions",
-            "fps": fps, "image_size": image_size, "action_dim": int(first.shape[1]),
-            "proprio_dim": int(read_table(state).shape[1]) if state else 1, "steps_per_episode": None,
-            "policy": "none (passive videos: zero actions)" if passive else "recorded"}
+    meta = {
+        "world": f"imported:{Path(folder).name}",
+        "source": "videos" if passive else "videos + actions",
+        "fps": fps,
+        "image_size": image_size,
+        "action_dim": int(first.shape[1]),
+        "proprio_dim": int(read_table(state).shape[1]) if state else 1,
+        "steps_per_episode": None,
+        "policy": "none (passive videos: zero actions)" if passive else "recorded",
+    }
     return _import([(str(v), loader(v)) for v in videos], out, meta, progress)
 
 
 # ---------------------------------------------------------------- LeRobot
-def import_lerobot(root, out, camera: str | None = None, image_size: int = 64, progress: bool = True,
-                   report: dict | None = None) -> EpisodeStore:
+def import_lerobot(
+    root, out, camera: str | None = None, image_size: int = 64, progress: bool = True, report: dict | None = None
+) -> EpisodeStore:
     """A LeRobot dataset (v2.x or v3.x) on disk, or a Hub id whose download is on this machine, into a
     store (data/lerobot.py reads both). `report` (a dict) is filled with what became of each field."""
     from .lerobot import GOAL_IMAGE, GOAL_STATE, episode_loaders, find_dataset
+
     root = find_dataset(root)
     report = {} if report is None else report
     info, camera, jobs = episode_loaders(root, camera, image_size, report)
     features = info["features"]
     state = features.get("observation.state")
-    meta = {"world": f"lerobot:{Path(root).name}", "source": f"LeRobot {info.get('codebase_version')}, camera {camera}",
-            "fps": info["fps"], "image_size": image_size,
-            "action_dim": int(np.prod(features["action"].get("shape", [0]))),
-            "proprio_dim": int(np.prod(state.get("shape", [1]))) if state else 1, "steps_per_episode": None,
-            "policy": "recorded"}
+    meta = {
+        "world": f"lerobot:{Path(root).name}",
+        "source": f"LeRobot {info.get('codebase_version')}, camera {camera}",
+        "fps": info["fps"],
+        "image_size": image_size,
+        "action_dim": int(np.prod(features["action"].get("shape", [0]))),
+        "proprio_dim": int(np.prod(state.get("shape", [1]))) if state else 1,
+        "steps_per_episode": None,
+        "policy": "recorded",
+    }
     store = _import(jobs, out, meta, progress)
-    others = sorted(k for k, f in features.items() if isinstance(f, dict) and f.get("dtype") in ("video", "image")
-                    and k not in (camera, GOAL_IMAGE))
-    report.update({"frames": f"{camera}" + (f" (not imported: {', '.join(others)}; --camera picks one)"
-                                            if others else ""),
-                   "actions": "action", "proprio": "observation.state" if state else "none (a zero)",
-                   "rewards": "next.reward" if "next.reward" in features else "none in the dataset",
-                   "tasks": "each episode's first task string", "fps": info["fps"],
-                   "goals": ", ".join(k for k in (GOAL_STATE, GOAL_IMAGE) if k in features) or "none in the dataset"})
+    others = sorted(
+        k
+        for k, f in features.items()
+        if isinstance(f, dict) and f.get("dtype") in ("video", "image") and k not in (camera, GOAL_IMAGE)
+    )
+    report.update(
+        {
+            "frames": f"{camera}" + (f" (not imported: {', '.join(others)}; --camera picks one)" if others else ""),
+            "actions": "action",
+            "proprio": "observation.state" if state else "none (a zero)",
+            "rewards": "next.reward" if "next.reward" in features else "none in the dataset",
+            "tasks": "each episode's first task string",
+            "fps": info["fps"],
+            "goals": ", ".join(k for k in (GOAL_STATE, GOAL_IMAGE) if k in features) or "none in the dataset",
+        }
+    )
     if report.get("done flags inside an episode"):
-        report["done flags inside an episode"] = f"{report['done flags inside an episode']} dropped (a store's " \
-                                                 "episode ends where its frames do)"
-    dropped = sorted(k for k in features if k not in (*others, camera, GOAL_IMAGE, GOAL_STATE, "action",
-                                                      "observation.state", "next.reward", "next.done", "timestamp",
-                                                      "frame_index", "episode_index", "index", "task_index"))
+        report["done flags inside an episode"] = (
+            f"{report['done flags inside an episode']} dropped (a store's episode ends where its frames do)"
+        )
+    dropped = sorted(
+        k
+        for k in features
+        if k
+        not in (
+            *others,
+            camera,
+            GOAL_IMAGE,
+            GOAL_STATE,
+            "action",
+            "observation.state",
+            "next.reward",
+            "next.done",
+            "timestamp",
+            "frame_index",
+            "episode_index",
+            "index",
+            "task_index",
+        )
+    )
     if dropped:
         report["not imported"] = ", ".join(dropped)
     return store

@@ -1,14 +1,22 @@
 """dataset.json, the index of an episode store: the rules its fields follow, and that it describes the
 episodes beside it (data/store.py checks both whenever a store is opened; every error names the file)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
-
 # the fields of dataset.json a store's reader relies on: name -> (type, lowest value or None)
-INDEX_FIELDS = {"world": (str, None), "steps_per_episode": (int, 1), "seed": (int, 0), "image_size": (int, 8),
-                "action_dim": (int, 1), "proprio_dim": (int, 0), "policy": (str, None), "depth_size": (int, 1),
-                "variety": (str, None)}
+INDEX_FIELDS = {
+    "world": (str, None),
+    "steps_per_episode": (int, 1),
+    "seed": (int, 0),
+    "image_size": (int, 8),
+    "action_dim": (int, 1),
+    "proprio_dim": (int, 0),
+    "policy": (str, None),
+    "depth_size": (int, 1),
+    "variety": (str, None),
+}
 
 
 def check_meta(meta: dict, path: Path, error) -> None:
@@ -37,10 +45,16 @@ def check_episodes_meta(meta: dict, path: Path, paths: list[Path], episodes: lis
     """What dataset.json says of the episodes against the first of them (each is then checked against
     the first by load_all): frame size, action and proprio sizes, and no episode longer than stated."""
     first, name = episodes[0], paths[0].name
-    said = {"image_size": first.pixels.shape[1], "action_dim": first.actions.shape[1],
-            "proprio_dim": first.proprio.shape[1]}
-    wrong = [f"'{k}' is {meta[k]}, its episodes have {v} ({name})" for k, v in said.items()
-             if meta.get(k) is not None and meta[k] != v]
+    said = {
+        "image_size": first.pixels.shape[1],
+        "action_dim": first.actions.shape[1],
+        "proprio_dim": first.proprio.shape[1],
+    }
+    wrong = [
+        f"'{k}' is {meta[k]}, its episodes have {v} ({name})"
+        for k, v in said.items()
+        if meta.get(k) is not None and meta[k] != v
+    ]
     longest = max(len(ep) for ep in episodes)
     if isinstance(meta.get("steps_per_episode"), int) and longest > meta["steps_per_episode"]:
         wrong.append(f"'steps_per_episode' is {meta['steps_per_episode']}, an episode has {longest} steps")

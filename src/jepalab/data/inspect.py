@@ -9,6 +9,7 @@ dimension stuck at 0 or outside [-1, 1] is worth a look before training), reward
 optional fields (true state, goals) the episodes carry. Every episode is read and checked, so a
 damaged file is reported by name here rather than in the middle of training.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,9 @@ from .store import OPTIONAL, EpisodeStore
 
 
 def _stats(rows: np.ndarray) -> list[dict]:
-    return [{"min": float(c.min()), "max": float(c.max()), "mean": float(c.mean()), "std": float(c.std())}
-            for c in rows.T]
+    return [
+        {"min": float(c.min()), "max": float(c.max()), "mean": float(c.mean()), "std": float(c.std())} for c in rows.T
+    ]
 
 
 def summarize(store: EpisodeStore, limit: int | None = None) -> tuple[dict, list]:
@@ -31,11 +33,18 @@ def summarize(store: EpisodeStore, limit: int | None = None) -> tuple[dict, list
     actions = np.concatenate([ep.actions for ep in episodes])
     proprio = np.concatenate([ep.proprio for ep in episodes])
     summary = {
-        "path": str(store.root), "meta": meta, "episodes": len(episodes),
-        "steps": {"total": int(lengths.sum()), "min": int(lengths.min()), "mean": float(lengths.mean()),
-                  "max": int(lengths.max())},
+        "path": str(store.root),
+        "meta": meta,
+        "episodes": len(episodes),
+        "steps": {
+            "total": int(lengths.sum()),
+            "min": int(lengths.min()),
+            "mean": float(lengths.mean()),
+            "max": int(lengths.max()),
+        },
         "frame_shape": list(episodes[0].pixels.shape[1:]),
-        "actions": _stats(actions), "proprio": _stats(proprio),
+        "actions": _stats(actions),
+        "proprio": _stats(proprio),
         "optional_fields": {k: sum(getattr(ep, k) is not None for ep in episodes) for k in OPTIONAL},
     }
     if all(ep.rewards is not None for ep in episodes):
@@ -45,17 +54,20 @@ def summarize(store: EpisodeStore, limit: int | None = None) -> tuple[dict, list
     passive = str(meta.get("policy", "")).startswith("none (passive")
     still = [] if passive else [i for i, s in enumerate(summary["actions"]) if s["std"] == 0]
     outside = [i for i, s in enumerate(summary["actions"]) if s["min"] < -1 or s["max"] > 1]
-    summary["warnings"] = ([f"action dimension(s) {still} never change"] if still else []) + \
-        ([f"action dimension(s) {outside} leave [-1, 1]: planners search in [-1, 1]; rescale them"] if outside else [])
+    summary["warnings"] = ([f"action dimension(s) {still} never change"] if still else []) + (
+        [f"action dimension(s) {outside} leave [-1, 1]: planners search in [-1, 1]; rescale them"] if outside else []
+    )
     return summary, episodes
 
 
 def format_summary(s: dict) -> str:
     m = s["meta"]
-    lines = [f"{s['path']}: {s['episodes']} episodes of {m.get('world', '?')} (schema {m.get('schema_version')}, "
-             f"policy {m.get('policy', '?')})",
-             f"  steps per episode {s['steps']['min']}..{s['steps']['max']} (mean {s['steps']['mean']:.1f}, "
-             f"{s['steps']['total']} in all); frames {'x'.join(map(str, s['frame_shape']))} uint8"]
+    lines = [
+        f"{s['path']}: {s['episodes']} episodes of {m.get('world', '?')} (schema {m.get('schema_version')}, "
+        f"policy {m.get('policy', '?')})",
+        f"  steps per episode {s['steps']['min']}..{s['steps']['max']} (mean {s['steps']['mean']:.1f}, "
+        f"{s['steps']['total']} in all); frames {'x'.join(map(str, s['frame_shape']))} uint8",
+    ]
     for name in ("actions", "proprio"):
         lines.append(f"  {name} ({len(s[name])} dims):")
         for i, d in enumerate(s[name][:12]):
@@ -77,6 +89,7 @@ def contact_sheet(episodes: list, path, rows: int = 8, columns: int = 8, scale: 
     """A grid PNG: `rows` episodes spread over the store, `columns` frames spread over each episode,
     and its goal image in a last column where the episodes carry one."""
     from PIL import Image, ImageDraw
+
     picks = np.unique(np.linspace(0, len(episodes) - 1, min(rows, len(episodes))).round().astype(int))
     h, w = episodes[0].pixels.shape[1:3]
     goals = all(episodes[i].goal_pixels is not None for i in picks)
@@ -84,10 +97,10 @@ def contact_sheet(episodes: list, path, rows: int = 8, columns: int = 8, scale: 
     for r, i in enumerate(picks):
         px = episodes[i].pixels
         for c, t in enumerate(np.linspace(0, len(px) - 1, columns).round().astype(int)):
-            sheet[r * (h + 2):r * (h + 2) + h, c * (w + 2):c * (w + 2) + w] = px[t]
+            sheet[r * (h + 2) : r * (h + 2) + h, c * (w + 2) : c * (w + 2) + w] = px[t]
         if goals:
             x = columns * (w + 2) + 6
-            sheet[r * (h + 2):r * (h + 2) + h, x:x + w] = episodes[i].goal_pixels
+            sheet[r * (h + 2) : r * (h + 2) + h, x : x + w] = episodes[i].goal_pixels
     img = Image.fromarray(sheet).resize((sheet.shape[1] * scale, sheet.shape[0] * scale), Image.NEAREST)
     if goals:
         ImageDraw.Draw(img).text(((columns * (w + 2) + 8) * scale, 2), "goal", fill=(255, 0, 0))

@@ -19,6 +19,7 @@ inside an episode) is named in the report import and export return. Parquet need
 
 Writing: data/lerobot_export.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -69,13 +70,21 @@ def _columns(table, where: Path) -> dict[str, np.ndarray]:
         raise DataError(f"{where}: no 'action' column (columns: {', '.join(table.column_names)})")
     for key, arr in columns.items():
         if not np.isfinite(arr).all():
-            raise DataError(f"{where}: column {key!r} holds NaN or inf (first in row "
-                            f"{int(np.argwhere(~np.isfinite(arr))[0][0])})")
+            raise DataError(
+                f"{where}: column {key!r} holds NaN or inf (first in row {int(np.argwhere(~np.isfinite(arr))[0][0])})"
+            )
     return columns
 
 
-def _episode(columns: dict, frames: np.ndarray, data: Path, video: Path, task: str | None = None,
-             goal_frames: np.ndarray | None = None, report: dict | None = None) -> Episode:
+def _episode(
+    columns: dict,
+    frames: np.ndarray,
+    data: Path,
+    video: Path,
+    task: str | None = None,
+    goal_frames: np.ndarray | None = None,
+    report: dict | None = None,
+) -> Episode:
     if len(frames) != len(columns["action"]):
         raise DataError(f"{video}: {len(frames)} frames for {len(columns['action'])} rows of {data.name}")
     state = columns.get("observation.state", np.zeros((len(frames), 1), np.float32))
@@ -84,9 +93,15 @@ def _episode(columns: dict, frames: np.ndarray, data: Path, video: Path, task: s
     if done is not None and report is not None and done[:-1].any():  # a store's episode ends where it ends
         report["done flags inside an episode"] = report.get("done flags inside an episode", 0) + int(done[:-1].sum())
     goal = columns.get("observation.goal_state")
-    return Episode(frames, columns["action"][:-1], state, rewards=rewards, task=task,
-                   goal_proprio=None if goal is None else goal[0],
-                   goal_pixels=None if goal_frames is None else goal_frames[0])
+    return Episode(
+        frames,
+        columns["action"][:-1],
+        state,
+        rewards=rewards,
+        task=task,
+        goal_proprio=None if goal is None else goal[0],
+        goal_pixels=None if goal_frames is None else goal_frames[0],
+    )
 
 
 def _read_parquet(pq, path: Path):
@@ -104,8 +119,9 @@ def episode_loaders(root, camera: str | None, image_size: int, report: dict | No
     root = Path(root)
     info = read_info(root)
     features = info["features"]
-    cameras = sorted(k for k, f in features.items() if isinstance(f, dict) and f.get("dtype") == "video"
-                     and k != GOAL_IMAGE)
+    cameras = sorted(
+        k for k, f in features.items() if isinstance(f, dict) and f.get("dtype") == "video" and k != GOAL_IMAGE
+    )
     if not cameras:
         raise DataError(f"{root}: the dataset has no video features (images stored in parquet are not read)")
     camera = camera or cameras[0]
@@ -124,9 +140,17 @@ def episode_loaders(root, camera: str | None, image_size: int, report: dict | No
                 fmt = {"episode_chunk": e // chunk, "episode_index": e, "video_key": camera}
                 data, video = root / info["data_path"].format(**fmt), root / info["video_path"].format(**fmt)
                 columns = _columns(_read_parquet(pq, data), data)
-                return _episode(columns, np.stack(list(iter_frames(video, None, image_size))), data, video,
-                                tasks.get(e), report=report)
+                return _episode(
+                    columns,
+                    np.stack(list(iter_frames(video, None, image_size))),
+                    data,
+                    video,
+                    tasks.get(e),
+                    report=report,
+                )
+
             return load
+
         return info, camera, [(f"{root} episode {e}", v2(e)) for e in range(int(info["total_episodes"]))]
     rows = _v3_episode_rows(pq, root)
     cache: dict = {}
@@ -134,8 +158,9 @@ def episode_loaders(root, camera: str | None, image_size: int, report: dict | No
     def v3(row: dict):
         def load() -> Episode:
             e = int(row["episode_index"])
-            data = root / info["data_path"].format(chunk_index=int(row["data/chunk_index"]),
-                                                   file_index=int(row["data/file_index"]))
+            data = root / info["data_path"].format(
+                chunk_index=int(row["data/chunk_index"]), file_index=int(row["data/file_index"])
+            )
             if data not in cache:
                 cache.clear()  # one data file and one video file in memory at a time
                 cache[data] = _read_parquet(pq, data)
@@ -146,20 +171,28 @@ def episode_loaders(root, camera: str | None, image_size: int, report: dict | No
 
             def frames_of(key_camera: str):
                 key = f"videos/{key_camera}"
-                video = root / info["video_path"].format(video_key=key_camera,
-                                                         chunk_index=int(row[f"{key}/chunk_index"]),
-                                                         file_index=int(row[f"{key}/file_index"]))
+                video = root / info["video_path"].format(
+                    video_key=key_camera,
+                    chunk_index=int(row[f"{key}/chunk_index"]),
+                    file_index=int(row[f"{key}/file_index"]),
+                )
                 if video not in cache:
                     cache[video] = np.stack(list(iter_frames(video, None, image_size)))
                 first = int(round(float(row[f"{key}/from_timestamp"]) * float(info["fps"])))
-                return cache[video][first:first + n], video
+                return cache[video][first : first + n], video
+
             frames, video = frames_of(camera)
-            goal = frames_of(GOAL_IMAGE)[0] if GOAL_IMAGE in features and f"videos/{GOAL_IMAGE}/file_index" in row \
+            goal = (
+                frames_of(GOAL_IMAGE)[0]
+                if GOAL_IMAGE in features and f"videos/{GOAL_IMAGE}/file_index" in row
                 else None
+            )
             tasks = row.get("tasks")
             task = str(tasks[0]) if isinstance(tasks, (list, tuple)) and tasks else None
             return _episode(columns, frames, data, video, task, goal, report)
+
         return load
+
     return info, camera, [(f"{root} episode {int(r['episode_index'])}", v3(r)) for r in rows]
 
 
@@ -183,20 +216,27 @@ def find_dataset(name) -> Path:
     own cache (HF_LEROBOT_HOME, ~/.cache/huggingface/lerobot) or huggingface_hub's. Nothing is
     downloaded: a dataset not on this machine is named with the command that fetches it."""
     import os
+
     path = Path(name)
     if path.is_dir() or path.exists() or str(name).count("/") != 1 or str(name).startswith((".", "/", "~")):
         return path
-    home = Path(os.environ.get("HF_LEROBOT_HOME", Path(os.environ.get("HF_HOME", Path.home() / ".cache" /
-                                                                     "huggingface")) / "lerobot"))
+    home = Path(
+        os.environ.get(
+            "HF_LEROBOT_HOME", Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "lerobot"
+        )
+    )
     if (home / str(name) / "meta" / "info.json").is_file():
         return home / str(name)
     try:
         from huggingface_hub import snapshot_download
+
         return Path(snapshot_download(str(name), repo_type="dataset", local_files_only=True))
     except Exception:  # not installed, or not in the cache: both mean it is not here
-        raise DataError(f"{name}: not a folder, and no download of the Hub dataset {name!r} is on this machine "
-                        f"(looked in {home} and huggingface_hub's cache); fetch it with `huggingface-cli download "
-                        f"--repo-type dataset {name}` or give its folder") from None
+        raise DataError(
+            f"{name}: not a folder, and no download of the Hub dataset {name!r} is on this machine "
+            f"(looked in {home} and huggingface_hub's cache); fetch it with `huggingface-cli download "
+            f"--repo-type dataset {name}` or give its folder"
+        ) from None
 
 
 def _v3_episode_rows(pq, root: Path) -> list[dict]:

@@ -7,6 +7,7 @@ has lerobot). Reading (v2.x and v3.x): data/lerobot.py.
 
     jepalab export-data --store data/two-room --lerobot datasets/two-room [--video-codec libx264rgb --crf 0]
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,13 @@ def _merge(parts: list[dict]) -> dict:
     w = n / n.sum()
     mean = sum(wi * p["mean"] for wi, p in zip(w, parts))
     var = sum(wi * (p["std"] ** 2 + (p["mean"] - mean) ** 2) for wi, p in zip(w, parts))
-    out = {"min": np.min([p["min"] for p in parts], 0), "max": np.max([p["max"] for p in parts], 0), "mean": mean,
-           "std": np.sqrt(var), "count": np.array([int(n.sum())])}
+    out = {
+        "min": np.min([p["min"] for p in parts], 0),
+        "max": np.max([p["max"] for p in parts], 0),
+        "mean": mean,
+        "std": np.sqrt(var),
+        "count": np.array([int(n.sum())]),
+    }
     for key in parts[0]:
         if key.startswith("q"):
             out[key] = sum(wi * p[key] for wi, p in zip(w, parts))
@@ -65,29 +71,61 @@ def _listed(stats: dict) -> dict:
 def _tasks_table(pa, tasks: list[str]):
     """meta/tasks.parquet as LeRobot's writer leaves it (a pandas frame indexed by the task string, so that
     `tasks.loc[task].task_index` and `tasks.iloc[i].name` work), written without pandas."""
-    table = pa.table({"task_index": pa.array(range(len(tasks)), pa.int64()),
-                      "__index_level_0__": pa.array(tasks, pa.large_string())})
-    pandas_meta = {"index_columns": ["__index_level_0__"],
-                   "column_indexes": [{"name": None, "field_name": None, "pandas_type": "unicode",
-                                       "numpy_type": "str", "metadata": {"encoding": "UTF-8"}}],
-                   "columns": [{"name": "task_index", "field_name": "task_index", "pandas_type": "int64",
-                                "numpy_type": "int64", "metadata": None},
-                               {"name": None, "field_name": "__index_level_0__", "pandas_type": "object",
-                                "numpy_type": "str", "metadata": None}],
-                   "attributes": {}, "creator": {"library": "jepalab"}}
+    table = pa.table(
+        {"task_index": pa.array(range(len(tasks)), pa.int64()), "__index_level_0__": pa.array(tasks, pa.large_string())}
+    )
+    pandas_meta = {
+        "index_columns": ["__index_level_0__"],
+        "column_indexes": [
+            {
+                "name": None,
+                "field_name": None,
+                "pandas_type": "unicode",
+                "numpy_type": "str",
+                "metadata": {"encoding": "UTF-8"},
+            }
+        ],
+        "columns": [
+            {
+                "name": "task_index",
+                "field_name": "task_index",
+                "pandas_type": "int64",
+                "numpy_type": "int64",
+                "metadata": None,
+            },
+            {
+                "name": None,
+                "field_name": "__index_level_0__",
+                "pandas_type": "object",
+                "numpy_type": "str",
+                "metadata": None,
+            },
+        ],
+        "attributes": {},
+        "creator": {"library": "jepalab"},
+    }
     return table.replace_schema_metadata({"pandas": json.dumps(pandas_meta)})
 
 
 def proprio_names(world: str, dim: int) -> list[str]:
     """What each number of the proprio vector is, where jepalab knows the world."""
-    known = {"two-room": ["x", "y"], "push": ["pusher_x", "pusher_y", "block_x", "block_y", "block_cos", "block_sin"],
-             "push-t": ["pusher_x", "pusher_y", "block_x", "block_y", "block_cos", "block_sin"]}
+    known = {
+        "two-room": ["x", "y"],
+        "push": ["pusher_x", "pusher_y", "block_x", "block_y", "block_cos", "block_sin"],
+        "push-t": ["pusher_x", "pusher_y", "block_x", "block_y", "block_cos", "block_sin"],
+    }
     names = known.get(world)
     return names if names is not None and len(names) == dim else [f"state_{i}" for i in range(dim)]
 
 
-def export_store(store_path, out, fps: float | None = None, video_codec: str = "libx264", crf: int | None = None,
-                 robot_type: str | None = None) -> tuple[Path, dict]:
+def export_store(
+    store_path,
+    out,
+    fps: float | None = None,
+    video_codec: str = "libx264",
+    crf: int | None = None,
+    robot_type: str | None = None,
+) -> tuple[Path, dict]:
     """An episode store written as a LeRobot v3.0 dataset; -> (folder, {field: what became of it}).
     One parquet of every frame's row, one video per camera of every episode back to back, the
     per-episode metadata that locates them, their statistics. fps: the store's own when it records
@@ -113,31 +151,62 @@ def export_store(store_path, out, fps: float | None = None, video_codec: str = "
     tasks = sorted({ep.task or world for ep in episodes})
     task_index = {t: i for i, t in enumerate(tasks)}
     P, A = episodes[0].proprio.shape[1], episodes[0].actions.shape[1]
-    rows: dict[str, list] = {k: [] for k in ("observation.state", "action", "next.reward", "next.done", GOAL_STATE,
-                                             "timestamp", "frame_index", "episode_index", "index", "task_index")}
+    rows: dict[str, list] = {
+        k: []
+        for k in (
+            "observation.state",
+            "action",
+            "next.reward",
+            "next.done",
+            GOAL_STATE,
+            "timestamp",
+            "frame_index",
+            "episode_index",
+            "index",
+            "task_index",
+        )
+    }
     episode_rows, videos, index, seconds = [], {c: [] for c in cameras}, 0, 0.0
     for e, ep in enumerate(episodes):
         n = len(ep.pixels)
         frames = np.asarray(ep.pixels)
-        cols = {"observation.state": np.asarray(ep.proprio, np.float32),
-                "action": np.concatenate([ep.actions, np.zeros((1, A), np.float32)]).astype(np.float32),
-                "next.done": np.arange(n) == n - 1, "timestamp": (np.arange(n) / fps).astype(np.float32),
-                "frame_index": np.arange(n), "episode_index": np.full(n, e), "index": np.arange(index, index + n),
-                "task_index": np.full(n, task_index[ep.task or world])}
+        cols = {
+            "observation.state": np.asarray(ep.proprio, np.float32),
+            "action": np.concatenate([ep.actions, np.zeros((1, A), np.float32)]).astype(np.float32),
+            "next.done": np.arange(n) == n - 1,
+            "timestamp": (np.arange(n) / fps).astype(np.float32),
+            "frame_index": np.arange(n),
+            "episode_index": np.full(n, e),
+            "index": np.arange(index, index + n),
+            "task_index": np.full(n, task_index[ep.task or world]),
+        }
         if has["rewards"]:
             cols["next.reward"] = np.concatenate([ep.rewards, [0.0]]).astype(np.float32)
         if has["goal_proprio"]:
             cols[GOAL_STATE] = np.repeat(np.asarray(ep.goal_proprio, np.float32)[None], n, 0)
         for k, v in cols.items():
             rows[k].append(v)
-        row = {"episode_index": e, "tasks": [ep.task or world], "length": n, "data/chunk_index": 0,
-               "data/file_index": 0, "dataset_from_index": index, "dataset_to_index": index + n}
+        row = {
+            "episode_index": e,
+            "tasks": [ep.task or world],
+            "length": n,
+            "data/chunk_index": 0,
+            "data/file_index": 0,
+            "dataset_from_index": index,
+            "dataset_to_index": index + n,
+        }
         videos[CAMERA].append(frames)
         if has["goal_pixels"]:
             videos[GOAL_IMAGE].append(np.repeat(np.asarray(ep.goal_pixels)[None], n, 0))
         for c in cameras:
-            row.update({f"videos/{c}/chunk_index": 0, f"videos/{c}/file_index": 0,
-                        f"videos/{c}/from_timestamp": seconds, f"videos/{c}/to_timestamp": seconds + n / fps})
+            row.update(
+                {
+                    f"videos/{c}/chunk_index": 0,
+                    f"videos/{c}/file_index": 0,
+                    f"videos/{c}/from_timestamp": seconds,
+                    f"videos/{c}/to_timestamp": seconds + n / fps,
+                }
+            )
         per = {k: _stats(v if v.ndim > 1 else v[:, None]) for k, v in cols.items()}
         per[CAMERA] = _image_stats(frames)
         if has["goal_pixels"]:
@@ -147,20 +216,33 @@ def export_store(store_path, out, fps: float | None = None, video_codec: str = "
         episode_rows.append((row, per))
         index, seconds = index + n, seconds + n / fps
     out.mkdir(parents=True, exist_ok=True)
-    features = {CAMERA: {"dtype": "video", "shape": list(episodes[0].pixels.shape[1:]),
-                         "names": ["height", "width", "channels"]},
-                "observation.state": {"dtype": "float32", "shape": [P], "names": proprio_names(world, P)},
-                "action": {"dtype": "float32", "shape": [A], "names": [f"action_{i}" for i in range(A)]}}
+    features = {
+        CAMERA: {
+            "dtype": "video",
+            "shape": list(episodes[0].pixels.shape[1:]),
+            "names": ["height", "width", "channels"],
+        },
+        "observation.state": {"dtype": "float32", "shape": [P], "names": proprio_names(world, P)},
+        "action": {"dtype": "float32", "shape": [A], "names": [f"action_{i}" for i in range(A)]},
+    }
     if has["rewards"]:
         features["next.reward"] = {"dtype": "float32", "shape": [1], "names": None}
     features["next.done"] = {"dtype": "bool", "shape": [1], "names": None}
     if has["goal_proprio"]:
         features[GOAL_STATE] = {"dtype": "float32", "shape": [P], "names": proprio_names(world, P)}
     if has["goal_pixels"]:
-        features[GOAL_IMAGE] = {"dtype": "video", "shape": list(episodes[0].goal_pixels.shape),
-                                "names": ["height", "width", "channels"]}
-    for name, dtype in (("timestamp", "float32"), ("frame_index", "int64"), ("episode_index", "int64"),
-                        ("index", "int64"), ("task_index", "int64")):
+        features[GOAL_IMAGE] = {
+            "dtype": "video",
+            "shape": list(episodes[0].goal_pixels.shape),
+            "names": ["height", "width", "channels"],
+        }
+    for name, dtype in (
+        ("timestamp", "float32"),
+        ("frame_index", "int64"),
+        ("episode_index", "int64"),
+        ("index", "int64"),
+        ("task_index", "int64"),
+    ):
         features[name] = {"dtype": dtype, "shape": [1], "names": None}
     table = {}
     for k, parts in rows.items():
@@ -170,36 +252,66 @@ def export_store(store_path, out, fps: float | None = None, video_codec: str = "
         if v.ndim == 2:  # a vector per frame: a fixed-size list of float32, as LeRobot writes it
             table[k] = pa.FixedSizeListArray.from_arrays(pa.array(v.reshape(-1), pa.float32()), v.shape[1])
         else:
-            table[k] = pa.array(v, {"float32": pa.float32(), "bool": pa.bool_(), "int64": pa.int64()}[
-                features[k]["dtype"]])
+            table[k] = pa.array(
+                v, {"float32": pa.float32(), "bool": pa.bool_(), "int64": pa.int64()}[features[k]["dtype"]]
+            )
     (out / "data" / "chunk-000").mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.table(table), out / data_rel.format(chunk_index=0, file_index=0))
     for c in cameras:
         frames = np.concatenate(videos[c])
         h, w = frames.shape[1:3]
-        write_video(out / video_rel.format(video_key=c, chunk_index=0, file_index=0), frames, fps, encoder,
-                    crf=crf, pix_fmt=pix_fmt)
-        features[c]["info"] = {"video.height": h, "video.width": w, "video.codec": codec_name,
-                               "video.pix_fmt": pix_fmt, "video.is_depth_map": False, "video.fps": fps,
-                               "video.channels": 3, "has_audio": False}
+        write_video(
+            out / video_rel.format(video_key=c, chunk_index=0, file_index=0),
+            frames,
+            fps,
+            encoder,
+            crf=crf,
+            pix_fmt=pix_fmt,
+        )
+        features[c]["info"] = {
+            "video.height": h,
+            "video.width": w,
+            "video.codec": codec_name,
+            "video.pix_fmt": pix_fmt,
+            "video.is_depth_map": False,
+            "video.fps": fps,
+            "video.channels": 3,
+            "has_audio": False,
+        }
     (out / "meta" / "episodes" / "chunk-000").mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist([r for r, _ in episode_rows]),
-                   out / "meta" / "episodes" / "chunk-000" / "file-000.parquet")
+    pq.write_table(
+        pa.Table.from_pylist([r for r, _ in episode_rows]), out / "meta" / "episodes" / "chunk-000" / "file-000.parquet"
+    )
     pq.write_table(_tasks_table(pa, tasks), out / "meta" / "tasks.parquet")
     stats = {k: _listed(_merge([per[k] for _, per in episode_rows])) for k in episode_rows[0][1]}
     (out / "meta" / "stats.json").write_text(json.dumps(stats, indent=2))
-    info = {"codebase_version": "v3.0", "robot_type": robot_type or world, "total_episodes": len(episodes),
-            "total_frames": index, "total_tasks": len(tasks), "chunks_size": 1000, "data_files_size_in_mb": 100,
-            "video_files_size_in_mb": 200, "fps": fps, "splits": {"train": f"0:{len(episodes)}"},
-            "data_path": data_rel, "video_path": video_rel, "features": features}
+    info = {
+        "codebase_version": "v3.0",
+        "robot_type": robot_type or world,
+        "total_episodes": len(episodes),
+        "total_frames": index,
+        "total_tasks": len(tasks),
+        "chunks_size": 1000,
+        "data_files_size_in_mb": 100,
+        "video_files_size_in_mb": 200,
+        "fps": fps,
+        "splits": {"train": f"0:{len(episodes)}"},
+        "data_path": data_rel,
+        "video_path": video_rel,
+        "features": features,
+    }
     (out / "meta" / "info.json").write_text(json.dumps(info, indent=2))
-    report = {"frames": f"{CAMERA} ({codec_name}{', lossless' if crf == 0 or video_codec == 'ffv1' else ''})",
-              "actions": "action (the last frame's: zeros)", "proprio": "observation.state",
-              "rewards": "next.reward" if has["rewards"] else "none in the store",
-              "episode ends": "next.done", "tasks": f"{len(tasks)} task string(s)",
-              "goals": ", ".join([k for k, h in ((GOAL_STATE, has["goal_proprio"]), (GOAL_IMAGE, has["goal_pixels"]))
-                                  if h]) or "none in the store",
-              "fps": fps}
+    report = {
+        "frames": f"{CAMERA} ({codec_name}{', lossless' if crf == 0 or video_codec == 'ffv1' else ''})",
+        "actions": "action (the last frame's: zeros)",
+        "proprio": "observation.state",
+        "rewards": "next.reward" if has["rewards"] else "none in the store",
+        "episode ends": "next.done",
+        "tasks": f"{len(tasks)} task string(s)",
+        "goals": ", ".join([k for k, h in ((GOAL_STATE, has["goal_proprio"]), (GOAL_IMAGE, has["goal_pixels"])) if h])
+        or "none in the store",
+        "fps": fps,
+    }
     for name in ("state", "audio", "depth"):
         if any(getattr(ep, name) is not None for ep in episodes):
             report[name] = "not exported (LeRobot has no field for it)"

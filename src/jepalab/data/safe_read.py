@@ -10,6 +10,7 @@
 
 Every error names the file and the problem.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,9 +33,17 @@ def regular_file(path, error: type[Exception]) -> Path:
     except OSError as e:
         raise error(f"{path}: cannot be read ({e.strerror or e})") from None
     if not stat.S_ISREG(mode):
-        kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else
-                "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
-                "a folder" if stat.S_ISDIR(mode) else "not a regular file")
+        kind = (
+            "a named pipe"
+            if stat.S_ISFIFO(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a folder"
+            if stat.S_ISDIR(mode)
+            else "not a regular file"
+        )
         raise error(f"{path}: is {kind}, not a regular file")
     return path
 
@@ -61,8 +70,9 @@ def json_depth(text: str) -> int:
     return deepest
 
 
-def read_json(path, error: type[Exception], what: str = "JSON", max_bytes: int = MAX_JSON_BYTES,
-              max_depth: int = MAX_JSON_DEPTH):
+def read_json(
+    path, error: type[Exception], what: str = "JSON", max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH
+):
     """The JSON document in `path`; `error` (naming the file) for a missing, irregular, oversized,
     undecodable, malformed or too deeply nested one."""
     path = regular_file(path, error)

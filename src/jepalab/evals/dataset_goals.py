@@ -17,6 +17,7 @@ A world takes part through three methods: `get_state()` (everything the next ste
 `expert_action()` its trajectories are the expert's; with `set_goal_state(goal)` the recorded goal
 becomes the world's own, so that its own success test judges it (stable-worldmodel's envs).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,13 +27,13 @@ import numpy as np
 
 from ..worlds import make
 
-
 EXPERT_NOISE = 0.1  # std of the Gaussian noise on the expert's actions (in [-1, 1] units)
 
 
 @dataclass
 class GoalStart:
     """One episode of the protocol: a start state and the goal state `offset` steps later."""
+
     seed: int  # the expert trajectory's seed
     t: int  # the step of the trajectory the episode starts from
     start: np.ndarray  # world state (get_state)
@@ -54,12 +55,16 @@ def expert_states(env, seed: int, steps: int) -> np.ndarray:
     exploration where the world has no expert. The env's own goal plays no part: a trajectory goes
     on past it (an env that ends its episode there is stepped on, which its state allows)."""
     from ..data.collect import HeldRandomPolicy, NoisyExpertPolicy
+
     env.reset(seed=seed)
     u = env.unwrapped
     rng = np.random.default_rng(seed)
     # a demonstrator at work throughout: no stretches of random actions, a new target at each one reached
-    policy = (NoisyExpertPolicy(env, rng, noise=EXPERT_NOISE, switch_prob=0.0) if has_expert(env)
-              else HeldRandomPolicy(env.action_space.shape[0], rng))
+    policy = (
+        NoisyExpertPolicy(env, rng, noise=EXPERT_NOISE, switch_prob=0.0)
+        if has_expert(env)
+        else HeldRandomPolicy(env.action_space.shape[0], rng)
+    )
     states = [u.get_state()]
     for _ in range(steps):
         env.step(policy())
@@ -67,8 +72,14 @@ def expert_states(env, seed: int, steps: int) -> np.ndarray:
     return np.stack(states)
 
 
-def dataset_starts(world: str, episodes: int, seed: int, offset: int = 25, trajectory_steps: int = 100,
-                   world_kwargs: dict | None = None) -> list[GoalStart]:
+def dataset_starts(
+    world: str,
+    episodes: int,
+    seed: int,
+    offset: int = 25,
+    trajectory_steps: int = 100,
+    world_kwargs: dict | None = None,
+) -> list[GoalStart]:
     """`episodes` start/goal pairs, one per held-out expert trajectory (seeds seed .. seed + episodes - 1);
     the start step is drawn uniformly from those with a goal `offset` steps later on the trajectory."""
     if offset < 1 or trajectory_steps < offset:
@@ -97,11 +108,16 @@ def _collect_kwargs(world: str, world_kwargs: dict | None) -> dict:
 def _require_protocol(env, world: str) -> None:
     u = env.unwrapped
     missing = [m for m in ("get_state", "set_state", "state_success") if not hasattr(u, m)]
-    lacks = ", ".join(missing) + " missing" if missing else (u.protocol_support() if hasattr(u, "protocol_support")
-                                                            else None)
+    lacks = (
+        ", ".join(missing) + " missing"
+        if missing
+        else (u.protocol_support() if hasattr(u, "protocol_support") else None)
+    )
     if lacks:
-        raise ValueError(f"{world}: the dataset protocol needs recorded states and a success test against them "
-                         f"({lacks}); use --protocol random")
+        raise ValueError(
+            f"{world}: the dataset protocol needs recorded states and a success test against them "
+            f"({lacks}); use --protocol random"
+        )
 
 
 class RecordedGoal(gym.Wrapper):
@@ -148,8 +164,9 @@ def reset_to_starts(world: str, starts: list[GoalStart], max_steps: int, world_k
     envs, obs, infos = [], [], []
     for s in starts:
         # the world's own time limit out of the way: the budget counts here
-        env = RecordedGoal(make(world, max_steps=max_steps + 10_000, **_collect_kwargs(world, world_kwargs)), s,
-                           max_steps)
+        env = RecordedGoal(
+            make(world, max_steps=max_steps + 10_000, **_collect_kwargs(world, world_kwargs)), s, max_steps
+        )
         o, info = env.reset()
         envs.append(env), obs.append(o), infos.append(info)
     return envs, obs, infos

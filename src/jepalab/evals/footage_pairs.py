@@ -8,6 +8,7 @@ A model that has learned how footage goes on should be more surprised by the bro
 pairs are scored as the physics suite's are (evals/intuitive_physics.score_pairs). Only footage
 the model did not train on says anything: pass videos it never saw.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,22 +24,22 @@ WINDOW = 24
 def _broken(frames: np.ndarray, start: int, d: int, kind: str, rng) -> np.ndarray | None:
     """The window [start, start + WINDOW) with a discontinuity at its frame d, or None if the video
     is too short for it."""
-    n, before = len(frames), frames[start:start + d]
+    n, before = len(frames), frames[start : start + d]
     rest = WINDOW - d
     if kind == "jump-cut":  # the rest from elsewhere in the video, at least a second away
         far = [s for s in range(0, n - rest + 1) if abs(s - (start + d)) >= 10]
         if not far:
             return None
         s = int(rng.choice(far))
-        after = frames[s:s + rest]
+        after = frames[s : s + rest]
     elif kind == "dropped-frames":  # five frames skipped
         if start + d + 5 + rest > n:
             return None
-        after = frames[start + d + 5:start + d + 5 + rest]
+        after = frames[start + d + 5 : start + d + 5 + rest]
     else:  # played backwards from the divergence: the frames it just showed, in reverse
         if d < rest + 1:
             return None
-        after = frames[start + d - 2::-1][:rest]  # (d > rest >= 1, so it starts inside the window)
+        after = frames[start + d - 2 :: -1][:rest]  # (d > rest >= 1, so it starts inside the window)
         if len(after) < rest:
             return None
     return np.concatenate([before, after])
@@ -47,6 +48,7 @@ def _broken(frames: np.ndarray, start: int, d: int, kind: str, rng) -> np.ndarra
 def footage_pairs(videos, fps: float = 10.0, size: int = 64, per_video: int = 12, seed: int = 0) -> list[Pair]:
     """`per_video` pairs per video, the kinds in turn, from windows spread over each video."""
     from ..data.video import iter_frames
+
     rng = np.random.default_rng(seed)
     pairs = []
     for v, path in enumerate(videos):
@@ -60,7 +62,7 @@ def footage_pairs(videos, fps: float = 10.0, size: int = 64, per_video: int = 12
             kind = KINDS[made % len(KINDS)]
             start = int(rng.integers(0, len(frames) - WINDOW + 1))
             d = int(rng.integers(10, 15))
-            possible = frames[start:start + WINDOW]
+            possible = frames[start : start + WINDOW]
             broken = _broken(frames, start, d, kind, rng)
             if broken is None:
                 continue

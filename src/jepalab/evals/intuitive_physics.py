@@ -16,6 +16,7 @@ Per clip, the surprise curve (evals/surprise.py). Per category and overall (the 
 Three models in the same run: the checkpoint, the same architecture untrained (the weights it started
 from), and a pixel-space predictor trained on the checkpoint's own clip stream.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -55,25 +56,41 @@ def score_pairs(curves: list[tuple[np.ndarray, np.ndarray]], pairs: list[Pair]) 
         d["win"].append(1.0 if wi > wp else 0.5 if wi == wp else 0.0)
         d.setdefault("variants", {}).setdefault(p.variant, []).append(d["win"][-1])
         d["localised"].append(float(p.diverge_frame - 1 <= peak <= p.diverge_frame + LOCALISE_AFTER))
-    cats = {c: {"pairs": len(d["win"]), "pairwise_accuracy": float(np.mean(d["win"])), "wins": d["win"],
-                "auroc": auroc(d["impossible"], d["possible"]), "localised": float(np.mean(d["localised"])),
-                "variant_accuracy": {v: float(np.mean(w)) for v, w in d["variants"].items()}}
-            for c, d in per.items()}
+    cats = {
+        c: {
+            "pairs": len(d["win"]),
+            "pairwise_accuracy": float(np.mean(d["win"])),
+            "wins": d["win"],
+            "auroc": auroc(d["impossible"], d["possible"]),
+            "localised": float(np.mean(d["localised"])),
+            "variant_accuracy": {v: float(np.mean(w)) for v, w in d["variants"].items()},
+        }
+        for c, d in per.items()
+    }
     overall = {k: float(np.mean([m[k] for m in cats.values()])) for k in ("pairwise_accuracy", "auroc", "localised")}
     return {"categories": cats, "overall": {"pairs": sum(m["pairs"] for m in cats.values()), **overall}}
 
 
-def suite_curves(model, pairs: list[Pair], context: int | None = None, horizon: int = 1, desc: str = "surprise",
-                 progress: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+def suite_curves(
+    model,
+    pairs: list[Pair],
+    context: int | None = None,
+    horizon: int = 1,
+    desc: str = "surprise",
+    progress: bool = False,
+) -> list[tuple[np.ndarray, np.ndarray]]:
     kw = {"context": context, "horizon": horizon}
-    return [(surprise_curve(model, p.possible, **kw), surprise_curve(model, p.impossible, **kw))
-            for p in tqdm(pairs, desc=desc, disable=not progress)]
+    return [
+        (surprise_curve(model, p.possible, **kw), surprise_curve(model, p.impossible, **kw))
+        for p in tqdm(pairs, desc=desc, disable=not progress)
+    ]
 
 
 def untrained_twin(model, seed: int):
     """The same architecture with the weights its training started from (its config's seed)."""
     from ..models.video import VideoJEPA
     from ..models.world_model import WorldModel
+
     if isinstance(model, VideoJEPA):
         torch.manual_seed(seed)
         return VideoJEPA(model.cfg).eval()
@@ -82,11 +99,18 @@ def untrained_twin(model, seed: int):
     raise TypeError(f"no untrained twin for {type(model).__name__}")
 
 
-def evaluate_models(models: dict, pairs: list[Pair], context: int | None = None, horizon: int = 1,
-                    progress: bool = False, normalise: str = "none") -> tuple[dict, dict]:
+def evaluate_models(
+    models: dict,
+    pairs: list[Pair],
+    context: int | None = None,
+    horizon: int = 1,
+    progress: bool = False,
+    normalise: str = "none",
+) -> tuple[dict, dict]:
     """-> ({model name: score_pairs(...)}, {model name: curves}). normalise="running": every curve in
     units of its own video's earlier surprise (evals/surprise.py running_normalised)."""
     from .surprise import running_normalised
+
     results, curves = {}, {}
     for name, model in models.items():
         curves[name] = suite_curves(model, pairs, context, horizon, desc=f"surprise ({name})", progress=progress)
@@ -115,6 +139,7 @@ def format_physics_table(results: dict) -> str:
 def plot_examples(pairs: list[Pair], curves: list, path, per_category: int = 2, title: str = "") -> None:
     """Surprise curves of a few pairs per category: possible vs impossible, the divergence marked."""
     from ..plots import pyplot
+
     plt = pyplot()
     cats = list(dict.fromkeys(p.category for p in pairs))
     fig, axes = plt.subplots(per_category, len(cats), figsize=(3.2 * len(cats), 2.4 * per_category), squeeze=False)
@@ -134,8 +159,9 @@ def plot_examples(pairs: list[Pair], curves: list, path, per_category: int = 2, 
     plt.close(fig)
 
 
-def physics_models(model, cfg, pixel_steps: int = 400, context: int | None = None,
-                   progress: bool = True) -> tuple[dict, int | None]:
+def physics_models(
+    model, cfg, pixel_steps: int = 400, context: int | None = None, progress: bool = True
+) -> tuple[dict, int | None]:
     """The models a suite is scored with: the checkpoint's, its untrained twin and a pixel-space
     predictor trained on the model's own clip stream (bounce for an action-conditioned model).
     -> ({name: model}, the checkpoint's context: a video model's time steps; an action-conditioned
@@ -145,6 +171,7 @@ def physics_models(model, cfg, pixel_steps: int = 400, context: int | None = Non
     from ..config import SourceConfig, VideoConfig
     from ..data.clips import make_clip_source
     from .surprise import calibrate_surprise, train_pixel_predictor
+
     video = getattr(cfg, "video", None)  # None: an action-conditioned model
     video_cfg = video or VideoConfig()
     source_cfg = getattr(cfg, "source", None) or SourceConfig()
@@ -152,28 +179,38 @@ def physics_models(model, cfg, pixel_steps: int = 400, context: int | None = Non
     # counts frames of its own history, not the baseline's tubelets
     ctx = (context if video is not None else None) or video_cfg.context_steps
     window = replace(video_cfg, frames=(ctx + 1) * video_cfg.tubelet, future_context=ctx)
-    pixel = train_pixel_predictor(window, make_clip_source(source_cfg, window), steps=pixel_steps,
-                                  seed=cfg.train.seed, progress=progress)
+    pixel = train_pixel_predictor(
+        window, make_clip_source(source_cfg, window), steps=pixel_steps, seed=cfg.train.seed, progress=progress
+    )
     twin = untrained_twin(model, cfg.train.seed)
     if hasattr(model, "surprise_scale") and torch.isfinite(model.surprise_scale).all():
         # scored as the trained model is: each part in units of its own median error, here on bounce clips
         from ..data.clips import BounceClips
+
         clips = BounceClips(24, cfg.model.image_size, seed=cfg.train.seed + 1)
         calibrate_surprise(twin, (clips.clip().frames for _ in range(200)))
-    return ({"trained": model, "untrained": twin, "pixels": pixel},
-            ctx if video is not None else context)
+    return ({"trained": model, "untrained": twin, "pixels": pixel}, ctx if video is not None else context)
 
 
-def physics_checkpoint(path, suite=None, pairs_per_category: int = 100, seed: int = 50_000,
-                       pixel_steps: int = 400, context: int | None = None, horizon: int = 1,
-                       progress: bool = True, style: str = "bounce", normalise: str = "none",
-                       ) -> tuple[dict, list[Pair], dict]:
+def physics_checkpoint(
+    path,
+    suite=None,
+    pairs_per_category: int = 100,
+    seed: int = 50_000,
+    pixel_steps: int = 400,
+    context: int | None = None,
+    horizon: int = 1,
+    progress: bool = True,
+    style: str = "bounce",
+    normalise: str = "none",
+) -> tuple[dict, list[Pair], dict]:
     """`jepalab physics`: the checkpoint, its untrained twin and the pixel baseline on one suite
     (read from `suite`, or generated from `seed`: style "bounce", the project's own, or "alt", drawn
     another way by evals/alt_suite.py). -> (report, pairs, curves by model name)."""
     from ..training.checkpoint import load_any, resolve
     from . import alt_suite
     from .physics_suite import GENERATOR, make_suite, read_suite
+
     if style not in ("bounce", "alt"):
         raise ValueError(f"--suite-style must be bounce or alt, got {style!r}")
     model, cfg, meta = load_any(path)
@@ -186,19 +223,27 @@ def physics_checkpoint(path, suite=None, pairs_per_category: int = 100, seed: in
     models, ctx = physics_models(model, cfg, pixel_steps, context, progress)
     results, curves = evaluate_models(models, pairs, context, horizon, progress=progress, normalise=normalise)
     generator = alt_suite.GENERATOR if style == "alt" else GENERATOR
-    report = {"checkpoint": str(resolve(path)), "step": meta["step"], "kind": meta.get("kind", "world"),
-              "suite": str(suite) if suite else {"generator": generator, "seed": seed,
-                                                 "pairs_per_category": pairs_per_category},
-              "normalise": normalise,
-              "context": ctx,
-              "horizon": horizon, "pixel_steps": pixel_steps,
-              "localise_after": LOCALISE_AFTER, "results": results}
+    report = {
+        "checkpoint": str(resolve(path)),
+        "step": meta["step"],
+        "kind": meta.get("kind", "world"),
+        "suite": str(suite)
+        if suite
+        else {"generator": generator, "seed": seed, "pairs_per_category": pairs_per_category},
+        "normalise": normalise,
+        "context": ctx,
+        "horizon": horizon,
+        "pixel_steps": pixel_steps,
+        "localise_after": LOCALISE_AFTER,
+        "results": results,
+    }
     return report, pairs, curves
 
 
 def write_physics_report(report: dict, pairs: list[Pair], curves: dict, out):
     """physics.json and examples.png (the trained model's curves) into `out`; -> out."""
     from pathlib import Path
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "physics.json").write_text(jsonout.dumps(report, indent=1))

@@ -16,6 +16,7 @@ Protocol (as V-JEPA's frozen evaluation, sized for a CPU):
   in the same call, the same architecture untrained (the initial weights of pretraining) and raw pixel
   patches.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,9 +40,12 @@ class ProbeClips:
 def bounce_clips(n: int, frames: int, size: int, seed: int, max_objects: int, occluder_prob: float = 0.5):
     from ..models.encoder import resize_frames
     from ..worlds.bounce import sample_scene, simulate
+
     rng = np.random.default_rng(seed)
-    clips = [simulate(sample_scene(rng, frames=frames, max_objects=max_objects, occluder_prob=occluder_prob))
-             for _ in range(n)]
+    clips = [
+        simulate(sample_scene(rng, frames=frames, max_objects=max_objects, occluder_prob=occluder_prob))
+        for _ in range(n)
+    ]
     video = torch.from_numpy(np.stack([c.frames for c in clips]))
     if size != video.shape[2]:
         B, T = video.shape[:2]
@@ -57,9 +61,14 @@ def step_index(cfg) -> np.ndarray:
 def one_object_set(n: int, cfg, seed: int, occluder_prob: float = 0.5) -> ProbeClips:
     video, clips = bounce_clips(n, cfg.frames, cfg.size, seed, max_objects=1, occluder_prob=occluder_prob)
     idx = step_index(cfg)
-    return ProbeClips(video, {"position": np.concatenate([c.positions[idx, 0] for c in clips]),
-                              "velocity": np.concatenate([c.velocities[idx, 0] for c in clips]),
-                              "visible": np.concatenate([c.visible[idx, 0] for c in clips])})
+    return ProbeClips(
+        video,
+        {
+            "position": np.concatenate([c.positions[idx, 0] for c in clips]),
+            "velocity": np.concatenate([c.velocities[idx, 0] for c in clips]),
+            "visible": np.concatenate([c.visible[idx, 0] for c in clips]),
+        },
+    )
 
 
 def count_set(n: int, cfg, seed: int) -> ProbeClips:
@@ -94,7 +103,7 @@ class AttentiveProbe(nn.Module):
 
     def __init__(self, dim: int, out: int, tokens: int, width: int = 64, heads: int = 4):
         super().__init__()
-        side = round(tokens ** 0.5)
+        side = round(tokens**0.5)
         if side * side != tokens:
             raise ValueError(f"attentive probe expects a square grid of tokens per step, got {tokens}")
         yy, xx = torch.meshgrid(torch.linspace(0, 1, side), torch.linspace(0, 1, side), indexing="ij")
@@ -123,8 +132,9 @@ def score(quantity: str, pred: np.ndarray, y: np.ndarray) -> float:
     return r2(pred, y)
 
 
-def fit_attentive(train_x: torch.Tensor, train_y: np.ndarray, test_x: torch.Tensor, steps: int = 400,
-                  seed: int = 0) -> np.ndarray:
+def fit_attentive(
+    train_x: torch.Tensor, train_y: np.ndarray, test_x: torch.Tensor, steps: int = 400, seed: int = 0
+) -> np.ndarray:
     """Train an attentive probe on frozen tokens (standardised targets, AdamW);
     -> predictions for test_x."""
     torch.manual_seed(seed)
@@ -140,7 +150,7 @@ def fit_attentive(train_x: torch.Tensor, train_y: np.ndarray, test_x: torch.Tens
         loss.backward()
         opt.step()
     with torch.no_grad():
-        return torch.cat([probe(test_x[i:i + 512]) for i in range(0, len(test_x), 512)]).numpy() * sd + mu
+        return torch.cat([probe(test_x[i : i + 512]) for i in range(0, len(test_x), 512)]).numpy() * sd + mu
 
 
 def fit_linear(train_x: torch.Tensor, train_y: np.ndarray, test_x: torch.Tensor) -> np.ndarray:
@@ -153,7 +163,7 @@ def fit_linear(train_x: torch.Tensor, train_y: np.ndarray, test_x: torch.Tensor)
 @torch.no_grad()
 def encode_tokens(encoder, video: torch.Tensor, batch: int = 32) -> torch.Tensor:
     encoder.eval()
-    return torch.cat([encoder(video[i:i + batch]) for i in range(0, len(video), batch)])
+    return torch.cat([encoder(video[i : i + batch]) for i in range(0, len(video), batch)])
 
 
 def held_out_clips(clips: int) -> int:
@@ -161,16 +171,25 @@ def held_out_clips(clips: int) -> int:
     return max(32, clips // 4)
 
 
-def probe_encoders(encoders: dict, cfg, clips: int = 256, seed: int = 10_000, attentive_steps: int = 400,
-                   progress: bool = False, scatter: dict | None = None) -> dict:
+def probe_encoders(
+    encoders: dict,
+    cfg,
+    clips: int = 256,
+    seed: int = 10_000,
+    attentive_steps: int = 400,
+    progress: bool = False,
+    scatter: dict | None = None,
+) -> dict:
     """-> {quantity: {probe: {features: score}}} for each encoder (name -> VideoEncoder) and raw pixels.
 
     `clips` train clips per task and held_out_clips(clips) held-out ones, from seeds seed..
     (disjoint from the pretraining stream, seed 0 unless configured otherwise). A `scatter` dict
     receives, per features, the attentive probe's held-out (predicted, true) positions."""
     n_test = held_out_clips(clips)
-    tasks = [(("position", "velocity"), one_object_set(clips, cfg, seed), one_object_set(n_test, cfg, seed + 1)),
-             (("count",), count_set(clips, cfg, seed + 2), count_set(n_test, cfg, seed + 3))]
+    tasks = [
+        (("position", "velocity"), one_object_set(clips, cfg, seed), one_object_set(n_test, cfg, seed + 1)),
+        (("count",), count_set(clips, cfg, seed + 2), count_set(n_test, cfg, seed + 3)),
+    ]
     featurizers = {name: (lambda v, e=e: step_tokens(encode_tokens(e, v), cfg)) for name, e in encoders.items()}
     featurizers["raw pixels"] = lambda v: step_tokens(pixel_tokens(v, cfg), cfg)
     bar = tqdm(total=len(QUANTITIES) * len(featurizers) * 2, desc="probes", disable=not progress)
@@ -189,8 +208,9 @@ def probe_encoders(encoders: dict, cfg, clips: int = 256, seed: int = 10_000, at
                     if quantity == "position" and probe == "attentive" and scatter is not None:
                         scatter[name] = (pred, y_te)
                     if quantity == "position":  # the same predictions, scored on the hidden steps only
-                        results["hidden position"][probe][name] = (r2(pred[hidden], y_te[hidden])
-                                                                   if hidden.sum() >= 8 else float("nan"))
+                        results["hidden position"][probe][name] = (
+                            r2(pred[hidden], y_te[hidden]) if hidden.sum() >= 8 else float("nan")
+                        )
                     bar.update()
     bar.close()
     return results
@@ -207,15 +227,30 @@ def format_probe_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def probe_checkpoint(path, clips: int = 256, attentive_steps: int = 400, seed: int = 10_000,
-                     progress: bool = True) -> dict:
+def probe_checkpoint(
+    path, clips: int = 256, attentive_steps: int = 400, seed: int = 10_000, progress: bool = True
+) -> dict:
     """`jepalab probe`: the checkpoint's encoder beside the same architecture untrained (the weights
     pretraining started from) and raw pixels. -> {"checkpoint", "step", "clips", "results"}."""
     from ..training.checkpoint import load_video_model, resolve
     from .intuitive_physics import untrained_twin
+
     model, cfg, meta = load_video_model(path)
     untrained = untrained_twin(model, cfg.train.seed)
-    results = probe_encoders({"trained": model.feature_encoder, "untrained": untrained.encoder}, cfg.video, clips=clips,
-                             seed=seed, attentive_steps=attentive_steps, progress=progress)
-    return {"checkpoint": str(resolve(path)), "step": meta["step"], "clips": clips, "test_clips": held_out_clips(clips),
-            "seed": seed, "attentive_steps": attentive_steps, "results": results}
+    results = probe_encoders(
+        {"trained": model.feature_encoder, "untrained": untrained.encoder},
+        cfg.video,
+        clips=clips,
+        seed=seed,
+        attentive_steps=attentive_steps,
+        progress=progress,
+    )
+    return {
+        "checkpoint": str(resolve(path)),
+        "step": meta["step"],
+        "clips": clips,
+        "test_clips": held_out_clips(clips),
+        "seed": seed,
+        "attentive_steps": attentive_steps,
+        "results": results,
+    }

@@ -21,6 +21,7 @@ frame where they differ: an event behind the occluder only shows when the object
 surprise cannot come earlier. Scenes are built so the event is meaningful (hidden when it must be,
 in free flight when it must be, a bounce that really happens) and redrawn until it is.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,13 +31,30 @@ from pathlib import Path
 import numpy as np
 
 from .. import jsonout
-from ..worlds.bounce import (FPS, PALETTE, Clip, Event, SceneSpec, collision_scene, crossing_scene, draw_frames,
-                             free_flight_scene, render, simulate, with_events)
+from ..worlds.bounce import (
+    FPS,
+    PALETTE,
+    Clip,
+    Event,
+    SceneSpec,
+    collision_scene,
+    crossing_scene,
+    draw_frames,
+    free_flight_scene,
+    render,
+    simulate,
+    with_events,
+)
 
 GENERATOR = "bounce-voe/1"  # bump when the scenes a seed produces change
 CATEGORIES = ("permanence", "continuity", "solidity", "gravity", "constancy")
-VARIANTS = {"permanence": ("vanish", "appear"), "continuity": ("teleport",), "solidity": ("barrier", "object"),
-            "gravity": ("freeze", "reverse", "float"), "constancy": ("recolor", "reshape")}
+VARIANTS = {
+    "permanence": ("vanish", "appear"),
+    "continuity": ("teleport",),
+    "solidity": ("barrier", "object"),
+    "gravity": ("freeze", "reverse", "float"),
+    "constancy": ("recolor", "reshape"),
+}
 FRAMES = 24
 QUIET_AFTER = 8  # frames after the divergence in which the possible twin has no collision
 
@@ -58,7 +76,7 @@ class SuiteError(ValueError):
 
 def _quiet(clip: Clip, lo: int, hi: int) -> bool:
     """No collision in frames lo..hi."""
-    return not clip.collisions[max(0, lo):hi + 1].any()
+    return not clip.collisions[max(0, lo) : hi + 1].any()
 
 
 # ---------------------------------------------------------------- one pair per variant
@@ -145,12 +163,21 @@ def make_pair(category: str, variant: str, seed: int, frames: int = FRAMES) -> P
     raise SuiteError(f"{category}/{variant}: no usable scene from seed {seed} in 200 draws")
 
 
-def make_suite(pairs_per_category: int = 100, seed: int = 50_000, categories=CATEGORIES,
-               frames: int = FRAMES, progress: bool = False) -> list[Pair]:
+def make_suite(
+    pairs_per_category: int = 100,
+    seed: int = 50_000,
+    categories=CATEGORIES,
+    frames: int = FRAMES,
+    progress: bool = False,
+) -> list[Pair]:
     """Seeded: pair j of category c uses seed `seed + 1000 * c + j` and variant j mod (its variants)."""
     from tqdm.auto import tqdm
-    jobs = [(c, VARIANTS[c][j % len(VARIANTS[c])], seed + 1000 * CATEGORIES.index(c) + j)
-            for c in categories for j in range(pairs_per_category)]
+
+    jobs = [
+        (c, VARIANTS[c][j % len(VARIANTS[c])], seed + 1000 * CATEGORIES.index(c) + j)
+        for c in categories
+        for j in range(pairs_per_category)
+    ]
     return [make_pair(c, v, s, frames) for c, v, s in tqdm(jobs, desc="suite", disable=not progress)]
 
 
@@ -158,6 +185,7 @@ def make_suite(pairs_per_category: int = 100, seed: int = 50_000, categories=CAT
 def write_suite(pairs: list[Pair], out, fps: float = FPS, seed: int | None = None) -> Path:
     """Lossless video files (FFV1 .mkv, exact pixels) and index.json; -> the index path."""
     from ..data.video import write_video
+
     out = Path(out)
     rows = []
     for j, p in enumerate(pairs):
@@ -166,16 +194,31 @@ def write_suite(pairs: list[Pair], out, fps: float = FPS, seed: int | None = Non
             rel = f"{p.category}/{j:04d}_{p.variant}_{kind}.mkv"
             write_video(out / rel, getattr(p, kind), fps=fps)
             names[kind] = rel
-        rows.append({"category": p.category, "variant": p.variant, "seed": p.seed, **names,
-                     "event_frame": p.event_frame, "diverge_frame": p.diverge_frame, "frames": len(p.possible)})
-    index = {"generator": GENERATOR, "fps": fps, "seed": seed, "categories": sorted({p.category for p in pairs}),
-             "pairs": rows}
+        rows.append(
+            {
+                "category": p.category,
+                "variant": p.variant,
+                "seed": p.seed,
+                **names,
+                "event_frame": p.event_frame,
+                "diverge_frame": p.diverge_frame,
+                "frames": len(p.possible),
+            }
+        )
+    index = {
+        "generator": GENERATOR,
+        "fps": fps,
+        "seed": seed,
+        "categories": sorted({p.category for p in pairs}),
+        "pairs": rows,
+    }
     (out / "index.json").write_text(jsonout.dumps(index, indent=1))
     return out / "index.json"
 
 
 def read_suite(folder) -> list[Pair]:
     from ..data.video import iter_frames
+
     folder = Path(folder)
     path = folder / "index.json" if folder.is_dir() else folder
     try:
@@ -186,13 +229,24 @@ def read_suite(folder) -> list[Pair]:
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         raise SuiteError(f"{path}: not a suite index ({type(e).__name__}: {e})") from None
     if index.get("generator") != GENERATOR:
-        raise SuiteError(f"{path}: suite generator {index.get('generator')!r}, this jepalab reads {GENERATOR!r}; "
-                         "regenerate it with `jepalab physics --make-suite`")
+        raise SuiteError(
+            f"{path}: suite generator {index.get('generator')!r}, this jepalab reads {GENERATOR!r}; "
+            "regenerate it with `jepalab physics --make-suite`"
+        )
     pairs = []
     for r in rows:
         clips = {
             k: np.stack(list(iter_frames(path.parent / r[k], fps=None, size=64))) for k in ("possible", "impossible")
         }
-        pairs.append(Pair(r["category"], r["variant"], r["seed"], clips["possible"], clips["impossible"],
-                          r["event_frame"], r["diverge_frame"]))
+        pairs.append(
+            Pair(
+                r["category"],
+                r["variant"],
+                r["seed"],
+                clips["possible"],
+                clips["impossible"],
+                r["event_frame"],
+                r["diverge_frame"],
+            )
+        )
     return pairs

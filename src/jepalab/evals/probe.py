@@ -4,6 +4,7 @@ Used by the demo to report how well the latent encodes the agent's position (R²
 on held-out episodes, beside an untrained encoder) and to draw imagined plans
 on the world's map.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,9 +20,17 @@ def encode_frames(model, pixels: np.ndarray, batch: int = 512, senses: dict | No
     and in batches."""
     model.eval()
     senses = senses or {}
-    return np.concatenate([model.encode({"pixels": torch.from_numpy(pixels[i:i + batch]),
-                                         **{k: torch.from_numpy(v[i:i + batch]) for k, v in senses.items()}}).numpy()
-                           for i in range(0, len(pixels), batch)])
+    return np.concatenate(
+        [
+            model.encode(
+                {
+                    "pixels": torch.from_numpy(pixels[i : i + batch]),
+                    **{k: torch.from_numpy(v[i : i + batch]) for k, v in senses.items()},
+                }
+            ).numpy()
+            for i in range(0, len(pixels), batch)
+        ]
+    )
 
 
 def episode_senses(model, episodes) -> dict:
@@ -36,7 +45,7 @@ class LinearProbe:
     bias: np.ndarray  # (Y,)
 
     @classmethod
-    def fit(cls, z: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> "LinearProbe":
+    def fit(cls, z: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> LinearProbe:
         z = z.astype(np.float64)
         mu = z.mean(0)
         zc, yc = z - mu, y - y.mean(0)
@@ -84,6 +93,7 @@ class StateProbe:
     """A linear readout from a world model's latent to chosen proprio columns, the way a goal given
     as a state becomes a planning cost (planning.StateGoal). Targets are standardised, so every
     column counts alike whatever its units. Saved as safetensors beside the checkpoint it reads."""
+
     probe: LinearProbe  # latent -> standardised columns
     columns: list[int]
     mean: np.ndarray  # (Y,) of the columns in the data it was fit on
@@ -93,8 +103,9 @@ class StateProbe:
     step: int  # training step of the checkpoint whose latent it reads
 
     @classmethod
-    def fit(cls, model, episodes, columns: list[int] | None, step: int, max_frames: int = 4000,
-            seed: int = 0) -> "StateProbe":
+    def fit(
+        cls, model, episodes, columns: list[int] | None, step: int, max_frames: int = 4000, seed: int = 0
+    ) -> StateProbe:
         """Fit on the first 80 % of `episodes`, score on the rest, beside an untrained model."""
         P = episodes[0].proprio.shape[1]
         columns = list(range(P)) if columns is None else [int(c) for c in columns]
@@ -127,6 +138,7 @@ class StateProbe:
     def goal(self, states: np.ndarray):
         """(B, Y) target states, in the columns' own units -> a goal the planners take."""
         from ..planning import StateGoal
+
         states = np.asarray(states, np.float64).reshape(-1, len(self.columns))
         as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)
         return StateGoal(as_t(self.probe.weight), as_t(self.probe.bias), as_t((states - self.mean) / self.std))
@@ -138,21 +150,34 @@ class StateProbe:
     def save(self, path) -> None:
         import json
         import os
+
         from safetensors.numpy import save_file
+
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         arrays = {"weight": self.probe.weight, "bias": self.probe.bias, "mean": self.mean, "std": self.std}
-        save_file({k: np.ascontiguousarray(v, np.float64) for k, v in arrays.items()}, str(tmp), metadata={
-            "format": PROBE_FORMAT, "columns": json.dumps(self.columns), "r2": repr(float(self.r2)),
-            "r2_untrained": repr(float(self.r2_untrained)), "step": str(int(self.step))})
+        save_file(
+            {k: np.ascontiguousarray(v, np.float64) for k, v in arrays.items()},
+            str(tmp),
+            metadata={
+                "format": PROBE_FORMAT,
+                "columns": json.dumps(self.columns),
+                "r2": repr(float(self.r2)),
+                "r2_untrained": repr(float(self.r2_untrained)),
+                "step": str(int(self.step)),
+            },
+        )
         from ..data.safe_read import as_user_file
+
         as_user_file(tmp)
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path, latent_dim: int | None = None) -> "StateProbe":
+    def load(cls, path, latent_dim: int | None = None) -> StateProbe:
         import json
+
         from safetensors import safe_open
+
         try:
             with safe_open(str(path), "numpy") as f:
                 meta = f.metadata() or {}
@@ -169,19 +194,28 @@ class StateProbe:
             raise ValueError(f"{path}: shapes disagree with its {Y} columns")
         if latent_dim is not None and arrays["weight"].shape[0] != latent_dim:
             raise ValueError(f"{path}: reads a {arrays['weight'].shape[0]}-dim latent, the model's has {latent_dim}")
-        return cls(LinearProbe(arrays["weight"], arrays["bias"]), columns, arrays["mean"], arrays["std"],
-                   float(meta["r2"]), float(meta["r2_untrained"]), int(meta["step"]))
+        return cls(
+            LinearProbe(arrays["weight"], arrays["bias"]),
+            columns,
+            arrays["mean"],
+            arrays["std"],
+            float(meta["r2"]),
+            float(meta["r2_untrained"]),
+            int(meta["step"]),
+        )
 
 
-def state_probe_for(checkpoint, model, cfg, step: int, data=None, columns: list[int] | None = None,
-                    refit: bool = False) -> tuple[StateProbe, Path]:
+def state_probe_for(
+    checkpoint, model, cfg, step: int, data=None, columns: list[int] | None = None, refit: bool = False
+) -> tuple[StateProbe, Path]:
     """The state probe of a checkpoint, for goals given as states: RUN/state_probe.safetensors when
     it reads this checkpoint (same step, same columns), else one fit on the run's episodes (or the
     store `data`) and saved there. Columns default to the world's goal columns (e.g. push: the
     block's pose), else all proprio."""
-    from ..training.checkpoint import resolve
     from ..data.store import EpisodeStore
+    from ..training.checkpoint import resolve
     from ..worlds import make
+
     ckpt = resolve(checkpoint)
     run = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
     path = run / "state_probe.safetensors"
@@ -195,8 +229,10 @@ def state_probe_for(checkpoint, model, cfg, step: int, data=None, columns: list[
             return probe, path
     store = EpisodeStore(data if data is not None else run / "data")
     if data is None and not store.index_path.is_file():
-        raise ValueError(f"{run}: no episodes to fit a state probe on (the run has no data/ folder); "
-                         "give an episode store of this world with --data")
+        raise ValueError(
+            f"{run}: no episodes to fit a state probe on (the run has no data/ folder); "
+            "give an episode store of this world with --data"
+        )
     probe = StateProbe.fit(model, store.load_all(limit=400), None if columns is None else list(columns), step)
     probe.save(path)
     return probe, path

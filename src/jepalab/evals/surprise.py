@@ -28,6 +28,7 @@ instead of latents; its error per patch of the video model's grid is the mean sq
 Both pool a time step's token (patch) errors the same way: the mean of the largest eighth
 (`top_tokens`), so that one small object that misbehaves is not averaged away by the background.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,12 +37,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..config import TrainConfig
-from ..training.loop import TrainingLoop
 from ..masks import future_masks
+from ..models.part_errors import (
+    SurpriseError,
+    _as_video,
+    calibrate_surprise,  # noqa: F401  (re-exported: where users found it)
+    world_model_part_errors,
+)
 from ..models.video import VideoJEPA, gather_tokens
-from ..models.part_errors import SurpriseError, _as_video, world_model_part_errors
-from ..models.part_errors import calibrate_surprise  # noqa: F401  (re-exported: where users found it)
 from ..models.world_model import WorldModel
+from ..training.loop import TrainingLoop
 
 
 def top_tokens(errors: torch.Tensor) -> torch.Tensor:
@@ -63,22 +68,28 @@ def _mean_over_leads(firsts: list[int], errors: np.ndarray, length: int, horizon
     constant video gives a flat curve)."""
     total, count = np.zeros(length), np.zeros(length)
     for first, row in zip(firsts, errors):
-        total[first:first + horizon] += row
-        count[first:first + horizon] += 1
+        total[first : first + horizon] += row
+        count[first : first + horizon] += 1
     with np.errstate(invalid="ignore"):
         return total / np.where(count == horizon, count, np.nan)
 
 
-def _window_curve(step_errors, video: torch.Tensor, window: int, tubelet: int, context: int, horizon: int,
-                  batch: int) -> np.ndarray:
+def _window_curve(
+    step_errors, video: torch.Tensor, window: int, tubelet: int, context: int, horizon: int, batch: int
+) -> np.ndarray:
     """Windows of `window` frames slide by one tubelet; `step_errors(clips) -> (B, horizon)`: errors of
     the window steps context..context+horizon-1 given the steps before them. The query is the same in
     every window (the same positions), so a constant video gets a flat curve; the price is that the
     last steps of a video, which no window can reach at that place, get none. -> per-frame curve."""
     T, S = len(video) // tubelet, window // tubelet
     starts = list(range(0, T - S + 1))
-    errors = [step_errors(torch.stack([video[w * tubelet:w * tubelet + window] for w in starts[i:i + batch]]))
-              .cpu().double().numpy() for i in range(0, len(starts), batch)]
+    errors = [
+        step_errors(torch.stack([video[w * tubelet : w * tubelet + window] for w in starts[i : i + batch]]))
+        .cpu()
+        .double()
+        .numpy()
+        for i in range(0, len(starts), batch)
+    ]
     steps = _mean_over_leads([w + context for w in starts], np.concatenate(errors), T, horizon)
     return _steps_to_frames(steps, tubelet, len(video))
 
@@ -91,8 +102,9 @@ def _check_steps(steps: int, context: int, horizon: int) -> None:
 
 
 @torch.no_grad()
-def video_model_curve(model: VideoJEPA, frames, context: int | None = None, horizon: int = 1,
-                      batch: int = 32, name: str = "video") -> np.ndarray:
+def video_model_curve(
+    model: VideoJEPA, frames, context: int | None = None, horizon: int = 1, batch: int = 32, name: str = "video"
+) -> np.ndarray:
     c = model.cfg
     steps, per_step = c.grid[0], c.grid[1] * c.grid[2]
     context = context or c.context_steps
@@ -112,8 +124,15 @@ def video_model_curve(model: VideoJEPA, frames, context: int | None = None, hori
     return _window_curve(step_errors, video, c.frames, c.tubelet, context, horizon, batch)
 
 
-def world_model_curve(model: WorldModel, frames, horizon: int = 1, batch: int = 256, name: str = "video",
-                      senses: dict | None = None, context: int | None = None) -> np.ndarray:
+def world_model_curve(
+    model: WorldModel,
+    frames,
+    horizon: int = 1,
+    batch: int = 256,
+    name: str = "video",
+    senses: dict | None = None,
+    context: int | None = None,
+) -> np.ndarray:
     """Frame f's surprise: the error of its latent as imagined (zero actions) from the `context` frames
     (1..history, default: the model's history) before f - l + 1, averaged over leads l = 1..horizon;
     NaN where not every lead can be made. The error is the mean squared error over the latent, or,
@@ -139,11 +158,16 @@ class PixelPredictor(nn.Module):
         self.cfg = cfg
         self.context = cfg.context_steps * cfg.tubelet
         self.net = nn.Sequential(
-            nn.Conv2d(3 * self.context, width, 3, padding=1), nn.GELU(),
-            nn.Conv2d(width, width, 3, padding=2, dilation=2), nn.GELU(),
-            nn.Conv2d(width, width, 3, padding=4, dilation=4), nn.GELU(),
-            nn.Conv2d(width, width, 3, padding=1), nn.GELU(),
-            nn.Conv2d(width, 3 * cfg.tubelet, 3, padding=1))
+            nn.Conv2d(3 * self.context, width, 3, padding=1),
+            nn.GELU(),
+            nn.Conv2d(width, width, 3, padding=2, dilation=2),
+            nn.GELU(),
+            nn.Conv2d(width, width, 3, padding=4, dilation=4),
+            nn.GELU(),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.GELU(),
+            nn.Conv2d(width, 3 * cfg.tubelet, 3, padding=1),
+        )
 
     @staticmethod
     def _floats(clips: torch.Tensor) -> torch.Tensor:
@@ -151,7 +175,7 @@ class PixelPredictor(nn.Module):
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         """clips (B, >= context, H, W, 3) uint8 -> next `tubelet` frames (B, tubelet, 3, H, W) in [0, 1]."""
-        x = self._floats(clips[:, :self.context])
+        x = self._floats(clips[:, : self.context])
         last = x[:, -1:]
         delta = self.net(x.flatten(1, 2)).view(len(x), self.cfg.tubelet, 3, *x.shape[-2:])
         return last + delta  # a change from the last frame seen: "nothing moves" is the easy answer
@@ -159,7 +183,7 @@ class PixelPredictor(nn.Module):
     def step_errors(self, clips: torch.Tensor) -> torch.Tensor:
         """Errors of the step after the context (its windows are exactly context + one step long)."""
         t = self.cfg.tubelet
-        target = self._floats(clips[:, self.context:self.context + t])
+        target = self._floats(clips[:, self.context : self.context + t])
         err = (self(clips) - target).pow(2).mean((1, 2))  # (B, H, W)
         patches = F.avg_pool2d(err[:, None], self.cfg.patch).flatten(1)  # (B, patches): the video model's grid
         return top_tokens(patches[:, None])
@@ -177,11 +201,21 @@ class PixelPredictor(nn.Module):
 class PixelTrainer(TrainingLoop):
     """The pixel baseline's training, in the shared loop: AdamW, cosine decay to zero, no clip, no
     checkpoints (it trains in seconds, beside the evaluation that needs it)."""
+
     desc = "pixel baseline"
 
     def __init__(self, cfg, source, steps: int, batch: int, lr: float, progress: bool):
-        t = TrainConfig(steps=steps, batch_size=batch, lr=lr, weight_decay=1e-4, grad_clip=0.0, warmup_steps=0,
-                        log_every=steps, checkpoint_every=steps, precision="fp32")
+        t = TrainConfig(
+            steps=steps,
+            batch_size=batch,
+            lr=lr,
+            weight_decay=1e-4,
+            grad_clip=0.0,
+            warmup_steps=0,
+            log_every=steps,
+            checkpoint_every=steps,
+            precision="fp32",
+        )
         super().__init__(cfg, PixelPredictor(cfg), t, None, torch.device("cpu"), progress)
         self.source = source
 
@@ -195,8 +229,9 @@ class PixelTrainer(TrainingLoop):
         return self.model.step_errors(clips).mean(), {}
 
 
-def train_pixel_predictor(cfg, source, steps: int = 300, batch: int = 16, lr: float = 2e-3, seed: int = 0,
-                          progress: bool = False) -> PixelPredictor:
+def train_pixel_predictor(
+    cfg, source, steps: int = 300, batch: int = 16, lr: float = 2e-3, seed: int = 0, progress: bool = False
+) -> PixelPredictor:
     """Fit the pixel baseline on clips from `source` (a clip source, as pretraining's)."""
     torch.manual_seed(seed)
     trainer = PixelTrainer(cfg, source, steps, batch, lr, progress)
@@ -223,8 +258,9 @@ def running_normalised(curve: np.ndarray, min_history: int = 3) -> np.ndarray:
     return out
 
 
-def surprise_curve(model, frames, context: int | None = None, horizon: int = 1, name: str = "video",
-                   senses: dict | None = None) -> np.ndarray:
+def surprise_curve(
+    model, frames, context: int | None = None, horizon: int = 1, name: str = "video", senses: dict | None = None
+) -> np.ndarray:
     """Per-frame surprise of any jepalab model (see the module docstring); NaN where none is made.
     `senses`: a world model's other senses per frame (e.g. {"audio": ...}), when it fuses any."""
     if isinstance(model, VideoJEPA):
@@ -249,6 +285,7 @@ def plot_curve(row: dict, path):
     from pathlib import Path
 
     from ..plots import pyplot
+
     plt = pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ longer than the history is bridged as well.
 Surprise scores this part apart from the rest, each in units of its median error on the training
 clips (`surprise_scale`, measured at every checkpoint save by `calibrate`).
 """
+
 from __future__ import annotations
 
 import torch
@@ -38,8 +39,9 @@ class AppearancePresence(nn.Module):
 
     def __init__(self, out: int, width: int = 16):
         super().__init__()
-        self.patterns = nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.GELU(),
-                                      nn.Conv2d(width, out, 3, stride=2, padding=1))
+        self.patterns = nn.Sequential(
+            nn.Conv2d(3, width, 3, padding=1), nn.GELU(), nn.Conv2d(width, out, 3, stride=2, padding=1)
+        )
         self.norm = nn.BatchNorm1d(out, affine=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) in [-1, 1] -> (B, out)
@@ -52,8 +54,9 @@ class AppearanceEncoder(Encoder):
         # built in this order: the backbone, the appearance part, the projector (Encoder's `parts`)
         backbone = make_backbone(cfg, FEATURES, video)
         appearance = AppearancePresence(dims["appearance"])
-        super().__init__(cfg, parts={"backbone": backbone, "appearance": appearance,
-                                     "projector": make_projector(dims["frames"])})
+        super().__init__(
+            cfg, parts={"backbone": backbone, "appearance": appearance, "projector": make_projector(dims["frames"])}
+        )
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         x = self.frames(pixels)
@@ -103,7 +106,7 @@ class AppearanceWorldModel(WorldModel):
     def moving_part(self, z: torch.Tensor) -> torch.Tensor:
         """The appearance part changes only when something goes out of sight or comes back; spreading
         its changes would push it to follow places (training/objectives.py, reg_over=changes)."""
-        return z[..., :z.shape[-1] - self.appearance_dims]
+        return z[..., : z.shape[-1] - self.appearance_dims]
 
     def calibrate(self, clips) -> dict[str, torch.Tensor]:
         """surprise_scale from `clips` (frame arrays of training episodes, models/part_errors.py)."""
@@ -114,8 +117,14 @@ class AppearanceWorldModel(WorldModel):
     def predict(self, z_hist: torch.Tensor, actions: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
         return self.predictor(z_hist, actions, memory)
 
-    def rollout(self, z_ctx: torch.Tensor, a_ctx: torch.Tensor, actions: torch.Tensor,
-                window: int | None = None, memory: torch.Tensor | None = None) -> torch.Tensor:
+    def rollout(
+        self,
+        z_ctx: torch.Tensor,
+        a_ctx: torch.Tensor,
+        actions: torch.Tensor,
+        window: int | None = None,
+        memory: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """As WorldModel's; memory (B, K): the appearance part at its most over frames seen before
         z_ctx. The context's own and the imagined frames are added to it as the rollout goes (`carry`)."""
         return super().rollout(z_ctx, a_ctx, actions, window, **({} if memory is None else {"memory": memory}))
@@ -123,4 +132,4 @@ class AppearanceWorldModel(WorldModel):
     def carry(self, carried: dict, seen: torch.Tensor) -> dict:
         if carried.get("memory") is None:
             return carried
-        return {"memory": torch.maximum(carried["memory"], seen[..., -self.appearance_dims:].amax(1))}
+        return {"memory": torch.maximum(carried["memory"], seen[..., -self.appearance_dims :].amax(1))}

@@ -4,6 +4,7 @@ A small CNN (the default), a ViT read out through its CLS token, or with model.v
 frozen pretrained video encoder with a trained readout (models/video.py, models/hf_video.py).
 model.variant=spatial's per-cell CNN lives with the rest of that option, in models/spatial.py.
 """
+
 from __future__ import annotations
 
 import torch
@@ -20,8 +21,9 @@ class GroupNorm(nn.GroupNorm):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dtype == self.weight.dtype:
             return super().forward(x)
-        return nn.functional.group_norm(x.contiguous(), self.num_groups, self.weight.to(x.dtype), self.bias.to(x.dtype),
-                                        self.eps)
+        return nn.functional.group_norm(
+            x.contiguous(), self.num_groups, self.weight.to(x.dtype), self.bias.to(x.dtype), self.eps
+        )
 
 
 class CNNBackbone(nn.Module):
@@ -57,8 +59,9 @@ class ViTBackbone(nn.Module):
         self.patchify = nn.Conv2d(3, dim, cfg.patch, stride=cfg.patch)
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos = nn.Parameter(torch.randn(1, n_tokens + 1, dim) * 0.02)
-        layer = nn.TransformerEncoderLayer(dim, max(1, dim // 32), 4 * dim, dropout=0.0,
-                                           activation="gelu", batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            dim, max(1, dim // 32), 4 * dim, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+        )
         self.blocks = nn.TransformerEncoder(layer, cfg.vit_depth, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
         self.readout = nn.Linear(dim, out_dim)
@@ -78,9 +81,12 @@ def make_backbone(cfg: ModelConfig, out_dim: int, video=None) -> nn.Module:
     from its run by checkpoint.build_world_model, which passes the spec."""
     if video is None:
         if cfg.video_encoder:
-            raise ValueError(f"model.video_encoder={cfg.video_encoder}: build this model with "
-                             "checkpoint.build_world_model(cfg), which reads the encoder from its run")
+            raise ValueError(
+                f"model.video_encoder={cfg.video_encoder}: build this model with "
+                "checkpoint.build_world_model(cfg), which reads the encoder from its run"
+            )
         return BACKBONES[cfg.encoder](cfg, out_dim)
     from .hf_video import HFVideoBackbone, is_hf_spec
     from .video import FrozenVideoBackbone
+
     return (HFVideoBackbone if is_hf_spec(video) else FrozenVideoBackbone)(video, out_dim)

@@ -4,6 +4,7 @@ module is imported only when asked for (no registry that imports fill).
     from jepalab.models import build
     model = build(cfg.model)                  # a WorldModel, or the variant's subclass, random weights
 """
+
 from __future__ import annotations
 
 import importlib

@@ -7,6 +7,7 @@ range the anti-collapse term can shape.
 The optional parts of the latent compose around this one: other senses (models/senses.py), an
 appearance part (models/appearance.py), one token per cell (models/spatial.py).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,8 +39,10 @@ def as_frames(x) -> torch.Tensor:
     if x.is_floating_point():
         lo, hi = (float(v) for v in torch.aminmax(x.detach().float())) if x.numel() else (0.0, 1.0)
         if not (0.0 <= lo and hi <= 1.0):
-            raise ValueError(f"float frames are read as 0-1 (LeRobot's and torchvision's convention); these hold "
-                             f"values in [{lo:g}, {hi:g}]: pass 0-255 frames as uint8")
+            raise ValueError(
+                f"float frames are read as 0-1 (LeRobot's and torchvision's convention); these hold "
+                f"values in [{lo:g}, {hi:g}]: pass 0-255 frames as uint8"
+            )
         return (x * 255).round().to(torch.uint8)
     raise ValueError(f"frames must be uint8 (0-255) or float (0-1), got {x.dtype}")
 
@@ -70,8 +73,10 @@ class Encoder(nn.Module):
     def frames(self, pixels: torch.Tensor) -> torch.Tensor:
         """Checked frames (B, H, W, 3) uint8 -> (B, 3, H, W) floats."""
         if pixels.shape[-3:] != (self.image_size, self.image_size, 3):
-            raise ValueError(f"encoder expects frames of shape (..., {self.image_size}, {self.image_size}, 3), "
-                             f"got {tuple(pixels.shape)}")
+            raise ValueError(
+                f"encoder expects frames of shape (..., {self.image_size}, {self.image_size}, 3), "
+                f"got {tuple(pixels.shape)}"
+            )
         x = to_float_image(pixels)
         if self.training and x.shape[0] == 1:  # (in this order: an exported eval model keeps a free batch)
             # BatchNorm cannot take a batch of one in training mode; such calls are inference.

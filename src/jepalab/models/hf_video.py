@@ -7,6 +7,7 @@ tokens are averaged and a trained linear readout maps them to features. Only the
 A saved world model carries the encoder's config and weights, so it loads without the original
 folder and without a network. Needs transformers (`pip install 'jepalab[hf]'`).
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,8 +26,9 @@ def _transformers():
     try:
         from transformers import VJEPA2Config, VJEPA2Model
     except ImportError:
-        raise ImportError("model.video_encoder=hf:... needs transformers with V-JEPA 2: "
-                          "pip install 'jepalab[hf]'") from None
+        raise ImportError(
+            "model.video_encoder=hf:... needs transformers with V-JEPA 2: pip install 'jepalab[hf]'"
+        ) from None
     return VJEPA2Config, VJEPA2Model
 
 
@@ -36,8 +38,10 @@ def load_pretrained_encoder(name: str) -> tuple[dict, dict]:
     try:
         model = VJEPA2Model.from_pretrained(name)
     except Exception as e:  # a missing folder, no network, not a V-JEPA 2 checkpoint: all mean no encoder
-        raise FileNotFoundError(f"model.video_encoder=hf:{name}: cannot load a V-JEPA 2 model from it "
-                                f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+        raise FileNotFoundError(
+            f"model.video_encoder=hf:{name}: cannot load a V-JEPA 2 model from it "
+            f"({type(e).__name__}: {str(e).splitlines()[0][:200]})"
+        ) from None
     return {"kind": KIND, "source": name, "config": model.config.to_dict()}, model.encoder.state_dict()
 
 

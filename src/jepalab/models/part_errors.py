@@ -4,6 +4,7 @@ Kept beside the model, not with the evaluations: every checkpoint save of a mode
 part calibrates it (models/appearance.py, from training/train.py), and evals/surprise.py turns the same errors
 into surprise curves.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,8 +28,15 @@ def _as_video(frames, size: int, need: int, name: str = "video") -> torch.Tensor
 
 
 @torch.no_grad()
-def world_model_part_errors(model: WorldModel, frames, horizon: int = 1, batch: int = 256, name: str = "video",
-                            senses: dict | None = None, context: int | None = None) -> tuple[list[int], np.ndarray]:
+def world_model_part_errors(
+    model: WorldModel,
+    frames,
+    horizon: int = 1,
+    batch: int = 256,
+    name: str = "video",
+    senses: dict | None = None,
+    context: int | None = None,
+) -> tuple[list[int], np.ndarray]:
     """-> (ends, errors (len(ends), horizon, parts)): the mean squared error of each latent part
     (`WorldModel.surprise_parts`) of the latents imagined from z[end - context:end] for end .. end +
     horizon - 1. With model.variant=appearance the rollout is handed that part's most over every frame
@@ -45,9 +53,17 @@ def world_model_part_errors(model: WorldModel, frames, horizon: int = 1, batch: 
             raise SurpriseError(f"{name}: {k} has {len(v)} rows for {len(video)} frames")
     model.eval()
     device = next(model.parameters()).device
-    z = torch.cat([model.encode({"pixels": video[i:i + batch].to(device),
-                                 **{k: v[i:i + batch].to(device) for k, v in extra.items()}})
-                   for i in range(0, len(video), batch)])  # (T, D)
+    z = torch.cat(
+        [
+            model.encode(
+                {
+                    "pixels": video[i : i + batch].to(device),
+                    **{k: v[i : i + batch].to(device) for k, v in extra.items()},
+                }
+            )
+            for i in range(0, len(video), batch)
+        ]
+    )  # (T, D)
     T, A = len(z), model.model_action_dim
     K = getattr(model, "appearance_dims", 0)  # models/appearance.py: its part is remembered past the window
     seen = z[:, -K:].cummax(0).values if K else None  # the appearance part at its most up to each frame
@@ -55,14 +71,19 @@ def world_model_part_errors(model: WorldModel, frames, horizon: int = 1, batch: 
     bounds = np.cumsum([0] + list(model.surprise_parts().values()))
     errors = []
     for i in range(0, len(ends), batch):
-        chunk = ends[i:i + batch]
-        ctx = torch.stack([z[e - H:e] for e in chunk])
+        chunk = ends[i : i + batch]
+        ctx = torch.stack([z[e - H : e] for e in chunk])
         memory = {"memory": seen[[e - 1 for e in chunk]]} if K else {}
-        imagined = model.rollout(ctx, torch.zeros(len(chunk), H - 1, A, device=device),
-                                 torch.zeros(len(chunk), horizon, A, device=device), **memory)
-        sq = (imagined - torch.stack([z[e:e + horizon] for e in chunk])).pow(2)
-        errors.append(torch.stack([sq[..., a:b].mean(-1) for a, b in zip(bounds[:-1], bounds[1:])], -1)
-                      .double().cpu().numpy())
+        imagined = model.rollout(
+            ctx,
+            torch.zeros(len(chunk), H - 1, A, device=device),
+            torch.zeros(len(chunk), horizon, A, device=device),
+            **memory,
+        )
+        sq = (imagined - torch.stack([z[e : e + horizon] for e in chunk])).pow(2)
+        errors.append(
+            torch.stack([sq[..., a:b].mean(-1) for a, b in zip(bounds[:-1], bounds[1:])], -1).double().cpu().numpy()
+        )
     return ends, np.concatenate(errors)
 
 

@@ -10,6 +10,7 @@ the world a little, and the residual form makes "little" the easy answer.
 Variants change what a token is (models/spatial.py: one per cell) or what a change is added to
 (models/appearance.py: the most of each pattern seen so far), by overriding `tokens` and `base`.
 """
+
 from __future__ import annotations
 
 import torch
@@ -45,9 +46,14 @@ class AdaLNBlock(nn.Module):
         if T == 1 and not self.training:
             attn = v.reshape(B, T, C)  # one token attends only to itself: softmax weight 1, exactly v
         else:
-            attn = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
-                                                  attn_mask=mask, is_causal=mask is None,
-                                                  dropout_p=self.dropout if self.training else 0.0)
+            attn = F.scaled_dot_product_attention(
+                q.transpose(1, 2),
+                k.transpose(1, 2),
+                v.transpose(1, 2),
+                attn_mask=mask,
+                is_causal=mask is None,
+                dropout_p=self.dropout if self.training else 0.0,
+            )
             attn = attn.transpose(1, 2).reshape(B, T, C)
         x = x + gate1 * self.proj(attn)
         return x + gate2 * self.mlp(modulate(self.norm2(x), shift2, scale2))
@@ -80,7 +86,7 @@ class Predictor(nn.Module):
 
     def tokens(self, z: torch.Tensor, actions: torch.Tensor):
         """-> (tokens (B, N, d), action conditioning (B, N, d), attention mask or None: causal)."""
-        return self.inp(z) + self.pos[:, :z.shape[1]], self.action_embed(actions), None
+        return self.inp(z) + self.pos[:, : z.shape[1]], self.action_embed(actions), None
 
     def base(self, z: torch.Tensor) -> torch.Tensor:
         """What each prediction is a change of: the newest latent."""

@@ -12,6 +12,7 @@ spatial channel of MuJoCo envs) is small (model.depth_size, 16 x 16) and enters 
 flattened. Proprio enters through symlog (sign(x) log(1 + |x|)): joint velocities of 80 and
 positions of 0.1 share one range without statistics from the data.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,8 +39,11 @@ def sense_mlp(n_in: int, out: int, hidden: int = 128) -> nn.Sequential:
 
 class SensesEncoder(Encoder):
     def __init__(self, cfg: ModelConfig, video=None):
-        sense_shapes = {"proprio": (cfg.proprio_dim,), "audio": (cfg.audio_mels, cfg.audio_steps),
-                        "depth": (cfg.depth_size, cfg.depth_size)}
+        sense_shapes = {
+            "proprio": (cfg.proprio_dim,),
+            "audio": (cfg.audio_mels, cfg.audio_steps),
+            "depth": (cfg.depth_size, cfg.depth_size),
+        }
         given = {**sense_shapes, "proprio": (len(cfg.proprio_index),)}
         dims = cfg.part_dims()
         # built in this order: the senses' MLPs, the backbone, the projector (Encoder's `parts`)
@@ -73,10 +77,11 @@ class SensesEncoder(Encoder):
     def encode(self, obs) -> torch.Tensor:
         """An observation dict {"pixels" (..., H, W, 3), and the model's senses: "proprio" (..., P),
         "audio" (..., M, S), "depth" (..., d, d)} with the same leading dims -> z (..., D)."""
-        pixels, senses = (obs["pixels"], {k: v for k, v in obs.items() if k != "pixels"}) if isinstance(obs, dict) \
-            else (obs, {})
+        pixels, senses = (
+            (obs["pixels"], {k: v for k, v in obs.items() if k != "pixels"}) if isinstance(obs, dict) else (obs, {})
+        )
         lead = pixels.shape[:-3]
-        senses = {k: v.reshape(-1, *v.shape[len(lead):]) for k, v in senses.items() if k in self.senses}
+        senses = {k: v.reshape(-1, *v.shape[len(lead) :]) for k, v in senses.items() if k in self.senses}
         return self(pixels.reshape(-1, *pixels.shape[-3:]), **senses).reshape(*lead, -1)
 
     def observation_batch(self, observations: list[dict], goal: bool = False) -> dict:
@@ -86,8 +91,9 @@ class SensesEncoder(Encoder):
         for sense in self.senses:
             key = keys.get(sense, sense)
             if any(key not in o for o in observations):
-                raise ValueError(f"this model fuses {sense}, and the world's {'goal' if goal else 'observation'} "
-                                 f"has no {key!r}")
+                raise ValueError(
+                    f"this model fuses {sense}, and the world's {'goal' if goal else 'observation'} has no {key!r}"
+                )
             batch[sense] = torch.from_numpy(np.stack([np.asarray(o[key], np.float32) for o in observations]))
         return batch
 

@@ -7,6 +7,7 @@ BatchNorm over all cells of the batch. z stays a flat vector (latent_dim = cells
 predictor attends over every cell of every frame so far (causal in frames, not in cells), each cell
 with its own position, and each frame's action conditions all of its cells.
 """
+
 from __future__ import annotations
 
 import torch

@@ -1,13 +1,14 @@
 """Video JEPA (V-JEPA): predict the latents of masked space-time tokens from the visible ones.
 
-    video (B, T, H, W, 3) uint8
-      -> tubelets of `tubelet` frames x `patch` x `patch` pixels -> tokens (B, N, dim), N = T/t * H/p * W/p
-    encoder(context tokens only)         -> (B, Nc, dim)
-    predictor(context + mask tokens)     -> predicted latents of the target tokens (B, Nt, dim)
-    target = EMA encoder(all tokens), layer-normed, stop-gradient    (target="ema", V-JEPA)
-           | the encoder itself + SIGReg on its tokens                (target="sigreg", LeJEPA)
-    loss   = L1(prediction, target) [+ weight * SIGReg]
+video (B, T, H, W, 3) uint8
+  -> tubelets of `tubelet` frames x `patch` x `patch` pixels -> tokens (B, N, dim), N = T/t * H/p * W/p
+encoder(context tokens only)         -> (B, Nc, dim)
+predictor(context + mask tokens)     -> predicted latents of the target tokens (B, Nt, dim)
+target = EMA encoder(all tokens), layer-normed, stop-gradient    (target="ema", V-JEPA)
+       | the encoder itself + SIGReg on its tokens                (target="sigreg", LeJEPA)
+loss   = L1(prediction, target) [+ weight * SIGReg]
 """
+
 from __future__ import annotations
 
 import copy
@@ -17,8 +18,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-from ..training.objectives import ema_update, sigreg
 from ..runtime import fp32
+from ..training.objectives import ema_update, sigreg
 
 
 class Blocks(nn.TransformerEncoder):
@@ -26,8 +27,9 @@ class Blocks(nn.TransformerEncoder):
     backward pass instead of stored (activation checkpointing: memory for ~1/3 more compute)."""
 
     def __init__(self, dim: int, depth: int, heads: int, recompute: bool = False):
-        layer = nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout=0.0, activation="gelu",
-                                           batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            dim, heads, 4 * dim, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+        )
         super().__init__(layer, depth, enable_nested_tensor=False)
         self.recompute = recompute
 
@@ -77,8 +79,9 @@ class VideoEncoder(nn.Module):
         """(B, T, H, W, 3) uint8 -> patch tokens with positions (B, N, dim)."""
         c = self.cfg
         if video.shape[1:] != (c.frames, c.size, c.size, 3):
-            raise ValueError(f"video model expects clips of shape (B, {c.frames}, {c.size}, {c.size}, 3), "
-                             f"got {tuple(video.shape)}")
+            raise ValueError(
+                f"video model expects clips of shape (B, {c.frames}, {c.size}, {c.size}, 3), got {tuple(video.shape)}"
+            )
         x = video.permute(0, 4, 1, 2, 3).float().div(127.5).sub(1.0)  # (B, 3, T, H, W)
         return self.embed(x).flatten(2).transpose(1, 2) + self.pos
 
@@ -87,7 +90,7 @@ class VideoEncoder(nn.Module):
         repetition and takes the positions of the first time step (how V-JEPA 2 encodes images)."""
         clip = x[:, :, None].expand(-1, -1, self.cfg.tubelet, -1, -1)  # (B, 3, t, H, W)
         tokens = self.embed(clip).flatten(2).transpose(1, 2)
-        return self.norm(self.blocks(tokens + self.pos[:, :tokens.shape[1]]))
+        return self.norm(self.blocks(tokens + self.pos[:, : tokens.shape[1]]))
 
     def forward(self, video: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
         """-> latents (B, N, dim) of all tokens, or (B, K, dim) of the tokens in `keep` (B, K)."""

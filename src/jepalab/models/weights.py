@@ -4,6 +4,7 @@ before anything is read, every tensor finite and every name and shape the model'
 Shared by the training checkpoints (training/checkpoint.py) and the Hub layout (models/pretrained.py); it
 imports neither, so both can use it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,16 +18,17 @@ class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt, or belongs to another model."""
 
 
-
-
 def read_tensors(path: Path, sha256: str | None = None, recorded_in: str = "its metadata") -> dict:
     """The tensors of a safetensors file; `sha256`: the hash recorded when it was written, checked
     first (None: unchecked)."""
     from safetensors.torch import load_file
+
     path = regular_file(path, CheckpointError)
     if sha256 is not None and sha256_file(path) != sha256:
-        raise CheckpointError(f"{path}: corrupt: its sha256 differs from the one recorded in {recorded_in} when it "
-                              "was saved (a damaged copy or a changed file)")
+        raise CheckpointError(
+            f"{path}: corrupt: its sha256 differs from the one recorded in {recorded_in} when it "
+            "was saved (a damaged copy or a changed file)"
+        )
     try:
         return load_file(str(path))
     except Exception as e:  # safetensors raises its own error types for truncated or garbled files
@@ -37,13 +39,18 @@ def check_weights(model: torch.nn.Module, tensors: dict, path: Path, diverged_hi
     """Refuse non-finite tensors and names or shapes that are not the model's, naming the file."""
     bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
-        raise CheckpointError(f"{path}: non-finite weights (NaN or inf) in {bad[:5]}{' ...' if len(bad) > 5 else ''}"
-                              + (f"; {diverged_hint}" if diverged_hint else ""))
+        raise CheckpointError(
+            f"{path}: non-finite weights (NaN or inf) in {bad[:5]}{' ...' if len(bad) > 5 else ''}"
+            + (f"; {diverged_hint}" if diverged_hint else "")
+        )
     own = model.state_dict()
     missing = sorted(set(own) - set(tensors))
     unexpected = sorted(set(tensors) - set(own))
-    wrong = [f"{k}: file {tuple(tensors[k].shape)} vs model {tuple(own[k].shape)}"
-             for k in own if k in tensors and tensors[k].shape != own[k].shape]
+    wrong = [
+        f"{k}: file {tuple(tensors[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in own
+        if k in tensors and tensors[k].shape != own[k].shape
+    ]
     if missing or unexpected or wrong:
         lines = (
             ([f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}"] if missing else [])

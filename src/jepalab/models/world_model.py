@@ -15,6 +15,7 @@ Optional parts are variants built around this base, each in its own module: othe
 latent (models/senses.py), an appearance part remembered through occlusions (models/appearance.py),
 one token per cell (models/spatial.py). `models.build(cfg)` builds the one model.variant names.
 """
+
 from __future__ import annotations
 
 import torch
@@ -37,8 +38,10 @@ class WorldModel(nn.Module):
 
     def __init__(self, cfg: ModelConfig, video=None):
         if cfg.variant != self.variant:
-            raise ValueError(f"a model of model.variant={cfg.variant!r} is not a {type(self).__name__}: build it with "
-                             "jepalab.models.build(cfg)")
+            raise ValueError(
+                f"a model of model.variant={cfg.variant!r} is not a {type(self).__name__}: build it with "
+                "jepalab.models.build(cfg)"
+            )
         super().__init__()
         self.cfg = cfg
         self.video = video
@@ -57,22 +60,32 @@ class WorldModel(nn.Module):
     def save_pretrained(self, folder, run_config=None, card: str | None = None):
         """config.json + model.safetensors (+ README.md when `card` is given) in `folder`."""
         from .pretrained import save_pretrained
+
         return save_pretrained(self, folder, run_config, card)
 
     @classmethod
-    def from_pretrained(cls, name, revision: str | None = None, device=None, map_location=None) -> "WorldModel":
+    def from_pretrained(cls, name, revision: str | None = None, device=None, map_location=None) -> WorldModel:
         """A folder written by save_pretrained, or a Hub repo id ("owner/name", huggingface_hub), on
         `device` (or `map_location`, torch.load's name for it; default the CPU)."""
         from .pretrained import from_pretrained
+
         return from_pretrained(cls, name, revision, device if device is not None else map_location)
 
-    def push_to_hub(self, repo_id: str, run_config=None, card: str | None = None, token: str | None = None,
-                    private: bool = False, **kwargs) -> str:
+    def push_to_hub(
+        self,
+        repo_id: str,
+        run_config=None,
+        card: str | None = None,
+        token: str | None = None,
+        private: bool = False,
+        **kwargs,
+    ) -> str:
         """Upload this model in the Hub layout to the repo `repo_id` (pip install 'jepalab[hub]')."""
         from .pretrained import push_to_hub
+
         return push_to_hub(self, repo_id, run_config, card, token, private, **kwargs)
 
-    def train(self, mode: bool = True) -> "WorldModel":
+    def train(self, mode: bool = True) -> WorldModel:
         super().train(mode)
         if self.cfg.freeze_encoder:  # a frozen encoder's BatchNorm must not drift with the batches either
             self.encoder.eval()
@@ -82,17 +95,19 @@ class WorldModel(nn.Module):
         """What rebuilds the frozen video encoder without its source: a VideoConfig's fields (a
         `jepalab pretrain` encoder) or a transformers spec (models/hf_video.py); None without one."""
         from dataclasses import asdict, is_dataclass
+
         return asdict(self.video) if is_dataclass(self.video) else self.video
 
-    def fresh_copy(self) -> "WorldModel":
+    def fresh_copy(self) -> WorldModel:
         """The same architecture with new random weights, keeping the weights no training changes (a
         frozen encoder): the 'untrained' baseline of a model built on a pretrained encoder is that
         encoder with untrained parts."""
         fresh = type(self)(self.cfg, video=self.video)
         frozen = {name for name, p in self.named_parameters() if not p.requires_grad}
         owners = {name.rpartition(".")[0] for name in frozen}  # their modules' buffers come along
-        fresh.load_state_dict({k: v for k, v in self.state_dict().items()
-                               if k in frozen or k.rpartition(".")[0] in owners}, strict=False)
+        fresh.load_state_dict(
+            {k: v for k, v in self.state_dict().items() if k in frozen or k.rpartition(".")[0] in owners}, strict=False
+        )
         return fresh
 
     # -- what training and surprise ask of a model -------------------------------------
@@ -133,19 +148,24 @@ class WorldModel(nn.Module):
     def predict(self, z_hist: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         if actions.shape[-1] != self.model_action_dim:
             c = self.cfg
-            raise ValueError(f"actions have {actions.shape[-1]} numbers per model step; this model takes "
-                             f"{self.model_action_dim} (model.action_dim {c.action_dim} x model.frameskip "
-                             f"{c.frameskip}: a step's environment actions, concatenated)")
+            raise ValueError(
+                f"actions have {actions.shape[-1]} numbers per model step; this model takes "
+                f"{self.model_action_dim} (model.action_dim {c.action_dim} x model.frameskip "
+                f"{c.frameskip}: a step's environment actions, concatenated)"
+            )
         if z_hist.shape[-1] != self.cfg.latent_dim or actions.shape[:-1] != z_hist.shape[:-1]:
-            raise ValueError(f"predict takes latents (B, T, {self.cfg.latent_dim}) and actions (B, T, "
-                             f"{self.model_action_dim}); got {tuple(z_hist.shape)} and {tuple(actions.shape)}")
+            raise ValueError(
+                f"predict takes latents (B, T, {self.cfg.latent_dim}) and actions (B, T, "
+                f"{self.model_action_dim}); got {tuple(z_hist.shape)} and {tuple(actions.shape)}"
+            )
         return self.predictor(z_hist, actions)
 
     def window(self, window: int | None = None) -> int:
         return self.cfg.history if window is None else min(window, self.cfg.history)
 
-    def rollout(self, z_ctx: torch.Tensor, a_ctx: torch.Tensor, actions: torch.Tensor,
-                window: int | None = None, **carried) -> torch.Tensor:
+    def rollout(
+        self, z_ctx: torch.Tensor, a_ctx: torch.Tensor, actions: torch.Tensor, window: int | None = None, **carried
+    ) -> torch.Tensor:
         """Imagine H steps ahead, feeding predictions back in.
 
         z_ctx (B, T0, D): observed latents, newest last; a_ctx (B, T0-1, A): the actions

@@ -1,4 +1,5 @@
 """Planners behind one small protocol (see base.py): name -> factory."""
+
 from .base import Plan, Planner, StateGoal, goal_cost, to_model_actions
 from .cem import CEM
 from .mppi import MPPI

@@ -13,6 +13,7 @@ The agent keeps what MPC needs between calls: the observed latents and the model
 them (the predictor's context, `plan.context`) and the unexecuted tail of the last plan (the warm
 start of the next). It plans for a batch of episodes at once; `live` picks the episodes still running.
 """
+
 from __future__ import annotations
 
 import time
@@ -60,7 +61,7 @@ class Agent:
         self.z_hist.append(self.model.encode_observations(observations))
         n_ctx = min(c.context, len(self.z_hist))
         z_ctx = torch.stack(self.z_hist[-n_ctx:], 1)[live]
-        a_ctx = torch.stack(self.a_hist[-(n_ctx - 1):], 1)[live] if n_ctx > 1 else torch.zeros(len(live), 0, k * A)
+        a_ctx = torch.stack(self.a_hist[-(n_ctx - 1) :], 1)[live] if n_ctx > 1 else torch.zeros(len(live), 0, k * A)
         tic = time.perf_counter()
         plan = self.planner.plan(self.model, z_ctx, a_ctx, self.z_goal[live], init=self.warm[live])
         self.plan_seconds += time.perf_counter() - tic
@@ -70,10 +71,13 @@ class Agent:
         # the first replan_every model steps: k environment steps each, a held action or a block
         taken = torch.zeros(E, c.replan_every, self.P)
         taken[live] = plan.actions[:, : c.replan_every]
-        blocks = taken.reshape(E, c.replan_every, k, A) if c.action_blocks else \
-            taken[:, :, None].expand(E, c.replan_every, k, A)
+        blocks = (
+            taken.reshape(E, c.replan_every, k, A)
+            if c.action_blocks
+            else taken[:, :, None].expand(E, c.replan_every, k, A)
+        )
         self.a_hist += list(blocks.reshape(E, c.replan_every, k * A).unbind(1))  # the model actions, in order
         # warm start: the unexecuted tail of this plan, then zeros
         self.warm = torch.zeros(E, c.horizon, self.P)
-        self.warm[live, : c.horizon - c.replan_every] = plan.actions[:, c.replan_every:]
+        self.warm[live, : c.horizon - c.replan_every] = plan.actions[:, c.replan_every :]
         return blocks.reshape(E, c.replan_every * k, A).numpy()

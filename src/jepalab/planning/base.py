@@ -7,6 +7,7 @@ action, `frameskip` distinct environment actions per model step, as LeWorldModel
 The planner is told which by the size it searches (`action_dim`): the model's action size or the
 environment's.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,11 +31,12 @@ class StateGoal:
     the distance between `target` and a linear readout of the imagined latents (a state probe,
     evals/probe.py StateProbe), in the probe's standardised units. Planners take it wherever they
     take a goal latent; indexing selects episodes as it does on a (B, D) goal latent."""
+
     weight: torch.Tensor  # (D, Y)
     bias: torch.Tensor  # (Y,)
     target: torch.Tensor  # (B, Y)
 
-    def __getitem__(self, rows) -> "StateGoal":
+    def __getitem__(self, rows) -> StateGoal:
         return StateGoal(self.weight, self.bias, self.target[rows])
 
     def read(self, z: torch.Tensor) -> torch.Tensor:
@@ -43,8 +45,14 @@ class StateGoal:
 
 
 class Planner(Protocol):
-    def plan(self, model: WorldModel, z_ctx: torch.Tensor, a_ctx: torch.Tensor, z_goal: torch.Tensor | StateGoal,
-             init: torch.Tensor | None = None) -> Plan: ...
+    def plan(
+        self,
+        model: WorldModel,
+        z_ctx: torch.Tensor,
+        a_ctx: torch.Tensor,
+        z_goal: torch.Tensor | StateGoal,
+        init: torch.Tensor | None = None,
+    ) -> Plan: ...
 
 
 def to_model_actions(actions: torch.Tensor, frameskip: int) -> torch.Tensor:
@@ -70,8 +78,9 @@ def goal_cost(imagined: torch.Tensor, z_goal: torch.Tensor | StateGoal, stage_we
     return cost
 
 
-def imagine(model: WorldModel, z_ctx: torch.Tensor, a_ctx: torch.Tensor, candidates: torch.Tensor,
-            window: int | None = None) -> torch.Tensor:
+def imagine(
+    model: WorldModel, z_ctx: torch.Tensor, a_ctx: torch.Tensor, candidates: torch.Tensor, window: int | None = None
+) -> torch.Tensor:
     """Roll out N candidate plans per batch item: candidates (B, N, H, A) -> latents (B, N, H, D)."""
     B, N, H, P = candidates.shape
     expand = lambda x: x[:, None].expand(B, N, *x.shape[1:]).reshape(B * N, *x.shape[1:])

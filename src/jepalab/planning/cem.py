@@ -1,4 +1,5 @@
 """Cross-entropy method: refit the sampling Gaussian to the lowest-cost `elites` candidates."""
+
 from __future__ import annotations
 
 import torch

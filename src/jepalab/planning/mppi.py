@@ -3,6 +3,7 @@
 The temperature is relative to each problem's cost spread, so one setting works
 whatever the scale of the latent space.
 """
+
 from __future__ import annotations
 
 import torch

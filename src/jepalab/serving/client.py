@@ -7,6 +7,7 @@ robot-side process should not need it).
     plan["actions"]                                   # horizon x action_dim, execute the first
     c.surprise(frames)["surprise"]                    # per frame, None where no prediction is made
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,6 +22,7 @@ import numpy as np
 def encode_image(img: np.ndarray) -> str:
     """(H, W, 3) uint8 -> base64 PNG, the image format `jepalab serve` reads."""
     from PIL import Image
+
     buf = io.BytesIO()
     Image.fromarray(np.asarray(img, np.uint8)).save(buf, format="PNG")
     return base64.b64encode(buf.getvalue()).decode()
@@ -58,8 +60,9 @@ class Client:
     def info(self) -> dict:
         return self._call("GET", "/info")
 
-    def plan(self, observation: np.ndarray, goal: np.ndarray | None = None, goal_id: str | None = None,
-             goal_state=None) -> dict:
+    def plan(
+        self, observation: np.ndarray, goal: np.ndarray | None = None, goal_id: str | None = None, goal_state=None
+    ) -> dict:
         """The goal as an image, the name of one of the server's goal images, or numbers (a state the
         server's state probe reads)."""
         body = {"observation": encode_image(observation)}

@@ -14,6 +14,7 @@ What a hostile or broken client can no longer do (benchmarks/serve_hostile.py tr
 - crash the parser: nesting too deep, NaN/Infinity literals, non-UTF-8 are 400s;
 - stall shutdown: SIGTERM drains the requests in flight for at most `drain_timeout_s`.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -76,7 +77,7 @@ def parse_json_object(raw: bytes) -> dict:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "PlanningServer"
+    server: PlanningServer
 
     def setup(self) -> None:
         options = self.server.service.options
@@ -126,9 +127,12 @@ class _Handler(BaseHTTPRequestHandler):
             routes = {("GET", "/health"), ("GET", "/info"), ("POST", "/plan"), ("POST", "/surprise")}
             if (method, path) not in routes:
                 known = {p for _, p in routes}
-                raise RequestError(405 if path in known else 404,
-                                   f"{method} {path}: " + ("wrong method" if path in known else "no such route") +
-                                   "; routes: GET /health, GET /info, POST /plan, POST /surprise")
+                raise RequestError(
+                    405 if path in known else 404,
+                    f"{method} {path}: "
+                    + ("wrong method" if path in known else "no such route")
+                    + "; routes: GET /health, GET /info, POST /plan, POST /surprise",
+                )
             if path != "/health" and not self._authorised():
                 raise RequestError(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)")
             if method == "GET":
@@ -176,14 +180,17 @@ class _Handler(BaseHTTPRequestHandler):
     # any other method: answer with JSON and close (its body, if any, is never read)
     def _not_allowed(self) -> None:
         self._body_pending = True
-        self._send(405, {"error": f"{self.command} not supported; routes: GET /health, GET /info, POST /plan, "
-                                  "POST /surprise"})
+        self._send(
+            405, {"error": f"{self.command} not supported; routes: GET /health, GET /info, POST /plan, POST /surprise"}
+        )
 
     do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _not_allowed
 
 
-_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-         b"Content-Length: %d\r\n\r\n%s")
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    b"Content-Length: %d\r\n\r\n%s"
+)
 
 
 class _Reaper(threading.Thread):
@@ -246,8 +253,9 @@ class PlanningServer(ThreadingHTTPServer):
     def process_request(self, request, client_address) -> None:
         if self._slots.acquire(blocking=False):
             return super().process_request(request, client_address)
-        doc = jsonout.dumps({"error": f"busy: {self.service.options.max_connections} connections open; "
-                                      "retry later"}).encode()
+        doc = jsonout.dumps(
+            {"error": f"busy: {self.service.options.max_connections} connections open; retry later"}
+        ).encode()
         try:
             request.settimeout(1.0)
             request.sendall(_BUSY % (len(doc), doc))

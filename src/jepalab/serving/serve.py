@@ -24,6 +24,7 @@ needs `Authorization: Bearer TOKEN`. SIGTERM stops accepting connections, finish
 flight (for at most `--drain-timeout` seconds), then exits 0. What a hostile client cannot do is
 listed in serving/http.py.
 """
+
 from __future__ import annotations
 
 import base64
@@ -44,8 +45,7 @@ import torch
 from .client import encode_image  # noqa: F401  (re-exported: the image format the server reads)
 from .http import PlanningServer, RequestError
 
-__all__ = ["PlanningServer", "PlanningService", "RequestError", "ServeOptions", "decode_image", "encode_image",
-           "serve"]
+__all__ = ["PlanningServer", "PlanningService", "RequestError", "ServeOptions", "decode_image", "encode_image", "serve"]
 
 
 @dataclass
@@ -90,6 +90,7 @@ def decode_image(value, size: int, field: str) -> np.ndarray:
     except (binascii.Error, ValueError) as e:
         raise RequestError(400, f"{field}: not valid base64 ({e})") from None
     from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, no need to warn
@@ -114,13 +115,16 @@ class PlanningService:
 
     def __init__(self, checkpoint, options: ServeOptions, goals: str | None = None, state_probe: str | None = None):
         from ..bench.manifest import checkpoint_fingerprint
-        from ..training.checkpoint import load_model
         from ..planning import make_planner
+        from ..training.checkpoint import load_model
+
         self.options = options
         self.model, self.cfg, meta = load_model(checkpoint)
         if self.cfg.model.sense_list:
-            raise ValueError(f"{checkpoint}: the model fuses {self.cfg.model.senses} beside the frames; "
-                             "`jepalab serve` takes frame-only models")
+            raise ValueError(
+                f"{checkpoint}: the model fuses {self.cfg.model.senses} beside the frames; "
+                "`jepalab serve` takes frame-only models"
+            )
         self.size = self.cfg.model.image_size
         self.action_dim = self.cfg.model.action_dim
         self.planner = make_planner(self.cfg.plan, self.action_dim, seed=self.cfg.plan.seed)
@@ -135,12 +139,14 @@ class PlanningService:
         self.goals = {}
         if goals:
             from PIL import Image
+
             for p in sorted(Path(goals).glob("*")):
                 if p.suffix.lower() in (".png", ".jpg", ".jpeg"):
                     img = np.asarray(Image.open(p).convert("RGB"))
                     if img.shape != (self.size, self.size, 3):
-                        raise ValueError(f"{p}: goal image is {img.shape[1]}x{img.shape[0]}, the model takes "
-                                         f"{self.size}x{self.size}")
+                        raise ValueError(
+                            f"{p}: goal image is {img.shape[1]}x{img.shape[0]}, the model takes {self.size}x{self.size}"
+                        )
                     self.goals[p.stem] = img
             if not self.goals:
                 raise ValueError(f"{goals}: no PNG or JPEG goal images")
@@ -148,12 +154,18 @@ class PlanningService:
         self.state_probe = None
         if state_probe:
             from ..evals.probe import StateProbe
+
             self.state_probe = StateProbe.load(state_probe, self.cfg.model.latent_dim)
             if self.state_probe.step != meta.get("step"):
-                raise ValueError(f"{state_probe}: the probe reads the latent of step {self.state_probe.step}, the "
-                                 f"checkpoint is step {meta.get('step')}; fit it again (jepalab plan --goal state)")
-        self.info["goal_state"] = None if self.state_probe is None else {
-            "columns": self.state_probe.columns, "held_out_r2": self.state_probe.r2}
+                raise ValueError(
+                    f"{state_probe}: the probe reads the latent of step {self.state_probe.step}, the "
+                    f"checkpoint is step {meta.get('step')}; fit it again (jepalab plan --goal state)"
+                )
+        self.info["goal_state"] = (
+            None
+            if self.state_probe is None
+            else {"columns": self.state_probe.columns, "held_out_r2": self.state_probe.r2}
+        )
         self.queue: queue.Queue = queue.Queue(maxsize=options.queue_size)
         self.stopping = threading.Event()
         self.worker = threading.Thread(target=self._work, name="jepalab-model", daemon=True)
@@ -200,8 +212,11 @@ class PlanningService:
         except (TypeError, ValueError):
             target = None
         if target is None or target.shape != (n,) or not np.isfinite(target).all():
-            raise RequestError(400, f"goal_state: a list of {n} finite numbers (proprio columns "
-                                    f"{self.state_probe.columns}), got {str(value)[:80]}")
+            raise RequestError(
+                400,
+                f"goal_state: a list of {n} finite numbers (proprio columns "
+                f"{self.state_probe.columns}), got {str(value)[:80]}",
+            )
         return StateTarget(target)
 
     def surprise_request(self, body: dict) -> dict:
@@ -238,8 +253,10 @@ class PlanningService:
                 except queue.Empty:
                     break
             plans = [b for b in batch if b[0] == "plan"]
-            for same_kind in ([b for b in plans if not isinstance(b[1][1], StateTarget)],
-                              [b for b in plans if isinstance(b[1][1], StateTarget)]):
+            for same_kind in (
+                [b for b in plans if not isinstance(b[1][1], StateTarget)],
+                [b for b in plans if isinstance(b[1][1], StateTarget)],
+            ):
                 if same_kind:  # one planner call per kind of goal: latents, or states through the probe
                     self._settle(same_kind, self._plan)
             for item in (b for b in batch if b[0] == "surprise"):
@@ -267,12 +284,21 @@ class PlanningService:
         )
         if not (torch.isfinite(plan.cost).all() and torch.isfinite(plan.actions).all()):
             raise RuntimeError("the model produced non-finite plan costs or actions for this observation and goal")
-        return [{"actions": plan.actions[i].tolist(), "cost": float(plan.cost[i]), "horizon": plan.actions.shape[1],
-                 "action_dim": self.action_dim, "frameskip": self.cfg.model.frameskip, "batch": len(payloads)}
-                for i in range(len(payloads))]
+        return [
+            {
+                "actions": plan.actions[i].tolist(),
+                "cost": float(plan.cost[i]),
+                "horizon": plan.actions.shape[1],
+                "action_dim": self.action_dim,
+                "frameskip": self.cfg.model.frameskip,
+                "batch": len(payloads),
+            }
+            for i in range(len(payloads))
+        ]
 
     def _surprise(self, payloads) -> list[dict]:
         from ..evals.surprise import summarize, world_model_curve
+
         video, horizon = payloads[0]
         row = summarize(world_model_curve(self.model, video, horizon=horizon, name="request"))
         return [row]  # non-finite values (no prediction for the first frames) are sent as null
@@ -285,6 +311,7 @@ class PlanningService:
 @dataclass
 class StateTarget:
     """A plan request's goal given as numbers (to be read through the state probe)."""
+
     values: np.ndarray
 
 
@@ -294,8 +321,9 @@ def _field(body: dict, name: str, alternative: str = ""):
     return body[name]
 
 
-def serve(checkpoint, options: ServeOptions, goals: str | None = None, verbose: bool = False,
-          state_probe: str | None = None) -> None:
+def serve(
+    checkpoint, options: ServeOptions, goals: str | None = None, verbose: bool = False, state_probe: str | None = None
+) -> None:
     """Run until SIGTERM or Ctrl-C; both finish the requests in flight (up to the drain deadline)."""
     service = PlanningService(checkpoint, options, goals, state_probe)
     try:
@@ -306,8 +334,11 @@ def serve(checkpoint, options: ServeOptions, goals: str | None = None, verbose: 
     stop = lambda *_: threading.Thread(target=server.stop, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     where = "" if options.host in ("127.0.0.1", "localhost", "::1") else " (reachable from other machines)"
-    print(f"serving {service.info['checkpoint']['path']} on {server.url}{where}; "
-          f"token {'required' if options.token else 'off'}", flush=True)
+    print(
+        f"serving {service.info['checkpoint']['path']} on {server.url}{where}; "
+        f"token {'required' if options.token else 'off'}",
+        flush=True,
+    )
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
@@ -315,5 +346,8 @@ def serve(checkpoint, options: ServeOptions, goals: str | None = None, verbose: 
     finally:
         left = server.server_close()  # waits for the handler threads, up to the drain deadline
         service.close()
-    print("stopped" + (f" ({left} connections still open after {options.drain_timeout_s} s were dropped)"
-                       if left else ""), flush=True)
+    print(
+        "stopped"
+        + (f" ({left} connections still open after {options.drain_timeout_s} s were dropped)" if left else ""),
+        flush=True,
+    )

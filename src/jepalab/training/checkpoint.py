@@ -18,6 +18,7 @@ record existed). Then the format tag, the config (by the rules of --set), every
 tensor's shape and that every weight is finite, each error naming the file.
 `latest.json` may only name a checkpoint folder beside it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -34,8 +35,8 @@ from .. import jsonout
 from ..config import ModelConfig, RunConfig
 from ..data.safe_read import as_user_file, read_json, regular_file, sha256_json
 from ..data.store import write_json_atomic
-from .parallel import load_full_optimizer_state, load_full_state
 from ..models.weights import CheckpointError, check_weights, read_tensors, sha256_file  # noqa: F401  (re-exported)
+from .parallel import load_full_optimizer_state, load_full_state
 
 FORMAT = "jepalab-checkpoint"
 FORMAT_VERSION = 1
@@ -51,9 +52,15 @@ def trust_unverified(on: bool = True) -> None:
 
 def versions() -> dict:
     import numpy
+
     from .. import __version__
-    return {"jepalab": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
-            "python": platform.python_version()}
+
+    return {
+        "jepalab": __version__,
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }
 
 
 @contextlib.contextmanager
@@ -85,14 +92,17 @@ def run_lock(out: str | os.PathLike):
 @contextlib.contextmanager
 def _held(path: Path, out):
     import fcntl
+
     with open(path, "a+") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0)
             holder = f.read().strip() or "another process"
-            raise CheckpointError(f"{out}: another jepalab run ({holder}) is training into this folder; wait for "
-                                  "it, stop it, or give another --out") from None
+            raise CheckpointError(
+                f"{out}: another jepalab run ({holder}) is training into this folder; wait for "
+                "it, stop it, or give another --out"
+            ) from None
         f.seek(0)
         f.truncate()
         f.write(f"pid {os.getpid()}")
@@ -113,8 +123,10 @@ def refuse_fresh_start(out: str | os.PathLike) -> None:
             step = f" at step {read_json(latest, CheckpointError, max_bytes=1 << 16)['step']}"
         except (CheckpointError, KeyError, TypeError):
             step = ""
-        raise CheckpointError(f"{out}: already holds a training run (checkpoint{step}); pass --resume to "
-                              f"continue it, or give another --out (or delete this folder) to start afresh")
+        raise CheckpointError(
+            f"{out}: already holds a training run (checkpoint{step}); pass --resume to "
+            f"continue it, or give another --out (or delete this folder) to start afresh"
+        )
 
 
 def resolve(path: str | os.PathLike) -> Path:
@@ -129,10 +141,16 @@ def resolve(path: str | os.PathLike) -> Path:
             if name is None:
                 raise CheckpointError(f"{candidate}: unreadable pointer to the latest checkpoint")
             target = candidate.parent / str(name)
-            if not isinstance(name, str) or Path(name).name != name or name in (".", "..") or \
-                    target.resolve().parent != candidate.parent.resolve():
-                raise CheckpointError(f"{candidate}: names {name!r}, which is not a checkpoint folder beside it; "
-                                      "a run folder's pointer may not lead outside it")
+            if (
+                not isinstance(name, str)
+                or Path(name).name != name
+                or name in (".", "..")
+                or target.resolve().parent != candidate.parent.resolve()
+            ):
+                raise CheckpointError(
+                    f"{candidate}: names {name!r}, which is not a checkpoint folder beside it; "
+                    "a run folder's pointer may not lead outside it"
+                )
             return target
     if (p / "meta.json").is_file():
         return p
@@ -153,8 +171,15 @@ def _unflatten_optimizer(tensors: dict, groups: list) -> dict:
     return {"state": state, "param_groups": groups}
 
 
-def save(ckpt_root: Path, step: int, model: torch.nn.Module | dict, cfg: RunConfig,
-         optimizer: torch.optim.Optimizer | dict | None = None, extra: dict | None = None, keep: int = 2) -> Path:
+def save(
+    ckpt_root: Path,
+    step: int,
+    model: torch.nn.Module | dict,
+    cfg: RunConfig,
+    optimizer: torch.optim.Optimizer | dict | None = None,
+    extra: dict | None = None,
+    keep: int = 2,
+) -> Path:
     """`model`: a module or its full state dict; `optimizer`: an optimizer or its state dict (a
     sharded run passes the gathered dicts, parallel.full_state / full_optimizer_state)."""
     weights = model.state_dict() if isinstance(model, torch.nn.Module) else model
@@ -165,11 +190,18 @@ def save(ckpt_root: Path, step: int, model: torch.nn.Module | dict, cfg: RunConf
     tmp.mkdir()
     save_file({k: v.detach().cpu().contiguous() for k, v in weights.items()}, str(tmp / "model.safetensors"))
     as_user_file(tmp / "model.safetensors")
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "step": step, "config": cfg.to_dict(),
-            "versions": versions(), **(extra or {})}
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "step": step,
+        "config": cfg.to_dict(),
+        "versions": versions(),
+        **(extra or {}),
+    }
     if optimizer is not None:
-        tensors, groups = _flatten_optimizer(optimizer.state_dict() if isinstance(optimizer, torch.optim.Optimizer)
-                                             else optimizer)
+        tensors, groups = _flatten_optimizer(
+            optimizer.state_dict() if isinstance(optimizer, torch.optim.Optimizer) else optimizer
+        )
         tensors["torch_rng"] = torch.get_rng_state()
         save_file(tensors, str(tmp / "trainer.safetensors"))
         as_user_file(tmp / "trainer.safetensors")
@@ -189,8 +221,9 @@ def save(ckpt_root: Path, step: int, model: torch.nn.Module | dict, cfg: RunConf
 def seal(ckpt: Path) -> None:
     """Write the integrity record of a checkpoint folder: the sha256 of each of its files, and of that list."""
     files = {p.name: sha256_file(p) for p in sorted(Path(ckpt).iterdir()) if p.is_file() and p.name != INTEGRITY}
-    (Path(ckpt) / INTEGRITY).write_text(json.dumps({"format": INTEGRITY_FORMAT, "files": files,
-                                                    "sha256": sha256_json(files)}, indent=2))
+    (Path(ckpt) / INTEGRITY).write_text(
+        json.dumps({"format": INTEGRITY_FORMAT, "files": files, "sha256": sha256_json(files)}, indent=2)
+    )
 
 
 def integrity(ckpt: Path) -> dict | None:
@@ -200,13 +233,19 @@ def integrity(ckpt: Path) -> dict | None:
     if not path.exists():
         if _trust["unverified"]:
             return None
-        raise CheckpointError(f"{ckpt}: carries no integrity record ({INTEGRITY}), so neither its config nor its "
-                              "weights can be checked (written before jepalab recorded one, or the record was "
-                              "removed); if you know where it comes from, load it with --trust-unverified")
+        raise CheckpointError(
+            f"{ckpt}: carries no integrity record ({INTEGRITY}), so neither its config nor its "
+            "weights can be checked (written before jepalab recorded one, or the record was "
+            "removed); if you know where it comes from, load it with --trust-unverified"
+        )
     rec = read_json(path, CheckpointError, "integrity record", max_bytes=1 << 20)
     files = rec.get("files") if isinstance(rec, dict) else None
-    if not isinstance(rec, dict) or rec.get("format") != INTEGRITY_FORMAT or not isinstance(files, dict) or \
-            not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+    if (
+        not isinstance(rec, dict)
+        or rec.get("format") != INTEGRITY_FORMAT
+        or not isinstance(files, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
+    ):
         raise CheckpointError(f"{path}: not a jepalab integrity record")
     if rec.get("sha256") != sha256_json(files):
         raise CheckpointError(f"{path}: corrupt: the record does not match its own sha256")
@@ -220,8 +259,10 @@ def _verified(ckpt: Path, name: str, files: dict | None) -> Path:
     """ckpt/name, a regular file whose sha256 is the one its integrity record lists."""
     path = regular_file(ckpt / name, CheckpointError)
     if files is not None and sha256_file(path) != files.get(name):
-        raise CheckpointError(f"{path}: corrupt: its sha256 differs from the one recorded in {INTEGRITY} when it "
-                              "was saved (a damaged copy or a changed file)")
+        raise CheckpointError(
+            f"{path}: corrupt: its sha256 differs from the one recorded in {INTEGRITY} when it "
+            "was saved (a damaged copy or a changed file)"
+        )
     return path
 
 
@@ -234,8 +275,11 @@ def read_meta(ckpt: Path) -> dict:
             f"{path}: not a jepalab checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})"
         )
     types = {"format_version": int, "step": int, "config": dict, "kind": str, "sha256": dict}
-    wrong = [f"{k} is {type(meta[k]).__name__}, expected {t.__name__}" for k, t in types.items()
-             if k in meta and not (isinstance(meta[k], t) and not isinstance(meta[k], bool))]
+    wrong = [
+        f"{k} is {type(meta[k]).__name__}, expected {t.__name__}"
+        for k, t in types.items()
+        if k in meta and not (isinstance(meta[k], t) and not isinstance(meta[k], bool))
+    ]
     if wrong or "step" not in meta or "config" not in meta:
         raise CheckpointError(f"{path}: malformed: " + "; ".join(wrong or ["'step' and 'config' are required"]))
     if meta.get("format_version", 0) > FORMAT_VERSION:
@@ -252,8 +296,9 @@ def _load_tensors(path: Path) -> dict:
 def load_weights(model: torch.nn.Module, path: Path) -> None:
     """Copy weights into model, refusing missing, unexpected, mis-shaped or non-finite tensors."""
     tensors = _load_tensors(path)
-    check_weights(model, tensors, path, "the run diverged before this checkpoint; resume from an earlier one or "
-                                        "lower train.lr")
+    check_weights(
+        model, tensors, path, "the run diverged before this checkpoint; resume from an earlier one or lower train.lr"
+    )
     load_full_state(model, tensors)
 
 
@@ -268,6 +313,7 @@ def _config(ckpt: Path, meta: dict, cls):
 def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
     """-> (WorldModel in eval mode, RunConfig, meta). `expect` refuses a different architecture."""
     from ..models import build
+
     ckpt = resolve(path)
     meta = read_meta(ckpt)
     if meta.get("kind", "world") != "world":
@@ -280,6 +326,7 @@ def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
         diff = {k: (v, getattr(expect, k)) for k, v in vars(cfg.model).items() if getattr(expect, k) != v}
         raise CheckpointError(f"{ckpt}: model config differs from the one expected (checkpoint vs expected): {diff}")
     from ..models.pretrained import video_from_meta
+
     try:  # built on a frozen video encoder, whose config and weights this checkpoint carries
         video = video_from_meta(meta.get("video_encoder"))
     except TypeError as e:
@@ -293,8 +340,10 @@ def build_world_model(cfg: ModelConfig, video=None):
     """A new WorldModel for `cfg` with random weights, except a frozen pretrained video encoder
     (model.video_encoder), whose config and weights are read from its run."""
     from ..models import build
+
     if cfg.video_encoder.startswith("hf:") and video is None:  # a transformers V-JEPA 2 encoder
         from ..models.hf_video import load_pretrained_encoder
+
         spec, weights = load_pretrained_encoder(cfg.video_encoder[3:])
         model = build(cfg, video=spec)
         model.encoder.backbone.video.load_state_dict(weights)
@@ -311,11 +360,14 @@ def load_video_model(path: str | os.PathLike):
     """-> (VideoJEPA in eval mode, PretrainConfig, meta) from a `jepalab pretrain` run or checkpoint."""
     from ..config import PretrainConfig
     from ..models.video import VideoJEPA
+
     ckpt = resolve(path)
     meta = read_meta(ckpt)
     if meta.get("kind") != "video":
-        raise CheckpointError(f"{ckpt}: not a video-pretrained checkpoint (kind {meta.get('kind', 'world')!r}); "
-                              "make one with `jepalab pretrain`")
+        raise CheckpointError(
+            f"{ckpt}: not a video-pretrained checkpoint (kind {meta.get('kind', 'world')!r}); "
+            "make one with `jepalab pretrain`"
+        )
     cfg = _config(ckpt, meta, PretrainConfig)
     model = VideoJEPA(cfg.video)
     load_weights(model, ckpt / "model.safetensors")

@@ -15,6 +15,7 @@ frames make `load` refuse it (CacheMismatch says which), and training builds it 
     key = cache_key(model.encoder, episodes)
     features = build(model.encoder, episodes)          # one (frames, F) array per episode
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -56,14 +57,19 @@ def cache_key(encoder, episodes) -> dict:
     front = encoder.frozen_front
     if front is None:
         raise ValueError("this encoder learns end to end: it has no frozen front to cache")
-    return {"front": front, "encoder_sha256": _sha256_tensors(encoder.frozen_state()),
-            "frames_sha256": frames_sha256(episodes), "episodes": len(episodes),
-            "frames": int(sum(len(ep.pixels) for ep in episodes))}
+    return {
+        "front": front,
+        "encoder_sha256": _sha256_tensors(encoder.frozen_state()),
+        "frames_sha256": frames_sha256(episodes),
+        "episodes": len(episodes),
+        "frames": int(sum(len(ep.pixels) for ep in episodes)),
+    }
 
 
 @torch.no_grad()
-def build(encoder, episodes, device: torch.device | str = "cpu", batch: int = 256,
-          progress: bool = True) -> list[np.ndarray]:
+def build(
+    encoder, episodes, device: torch.device | str = "cpu", batch: int = 256, progress: bool = True
+) -> list[np.ndarray]:
     """Every frame of every episode through the frozen front, in fp32 and eval mode: one (frames, F)
     float32 array per episode."""
     was_training = encoder.training
@@ -72,8 +78,10 @@ def build(encoder, episodes, device: torch.device | str = "cpu", batch: int = 25
     try:
         for ep in tqdm(episodes, desc="cache frozen features", unit="ep", disable=not progress):
             frames = np.asarray(ep.pixels[:])
-            parts = [encoder.frozen_features(torch.from_numpy(frames[i:i + batch]).to(device)).float().cpu()
-                     for i in range(0, len(frames), batch)]
+            parts = [
+                encoder.frozen_features(torch.from_numpy(frames[i : i + batch]).to(device)).float().cpu()
+                for i in range(0, len(frames), batch)
+            ]
             out.append(torch.cat(parts).numpy())
     finally:
         encoder.train(was_training)
@@ -83,11 +91,13 @@ def build(encoder, episodes, device: torch.device | str = "cpu", batch: int = 25
 def save(folder, key: dict, features: list[np.ndarray]) -> None:
     """Write the cache atomically enough for its purpose: the key last, so a cut write is never used."""
     from safetensors.numpy import save_file
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / KEY_FILE).unlink(missing_ok=True)
     save_file({f"ep{i:06d}": np.ascontiguousarray(f) for i, f in enumerate(features)}, str(folder / DATA_FILE))
     from ..data.safe_read import as_user_file
+
     as_user_file(folder / DATA_FILE)
     (folder / KEY_FILE).write_text(json.dumps(key, indent=2))
 
@@ -96,6 +106,7 @@ def load(folder, key: dict) -> list[np.ndarray]:
     """The cached features for `key`; CacheMismatch (saying what differs) when there is no cache for
     exactly this encoder and these frames."""
     from safetensors.numpy import load_file
+
     folder = Path(folder)
     try:
         held = json.loads((folder / KEY_FILE).read_text())

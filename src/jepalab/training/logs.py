@@ -3,6 +3,7 @@ and the bench read it), and with train.logger=tensorboard the same records as Te
 beside it (RUN/tensorboard/; `tensorboard --logdir RUN`). TensorBoard is an optional extra:
 pip install 'jepalab[tensorboard]'.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,7 +22,7 @@ class MetricsLog:
         self.path, self.active, self.logger = Path(path), active, logger
         self.file = self.board = None
 
-    def __enter__(self) -> "MetricsLog":
+    def __enter__(self) -> MetricsLog:
         if not self.active:
             return self
         self.file = open(self.path, "a")
@@ -30,8 +31,10 @@ class MetricsLog:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError:
                 self.file.close()
-                raise ValueError("train.logger=tensorboard needs the tensorboard package: "
-                                 "pip install 'jepalab[tensorboard]' (metrics.jsonl is written either way)") from None
+                raise ValueError(
+                    "train.logger=tensorboard needs the tensorboard package: "
+                    "pip install 'jepalab[tensorboard]' (metrics.jsonl is written either way)"
+                ) from None
             self.board = SummaryWriter(str(self.path.parent / "tensorboard"))
         return self
 
@@ -44,8 +47,12 @@ class MetricsLog:
         self.file.flush()
         if self.board is not None:
             for key, value in record.items():
-                if key != "step" and isinstance(value, (int, float)) and not isinstance(value, bool) \
-                        and math.isfinite(value):
+                if (
+                    key != "step"
+                    and isinstance(value, (int, float))
+                    and not isinstance(value, bool)
+                    and math.isfinite(value)
+                ):
                     self.board.add_scalar(key, value, record["step"])
             self.board.flush()
 

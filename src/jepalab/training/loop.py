@@ -8,6 +8,7 @@ step (`after_step`, e.g. an EMA target), what a checkpoint carries beside the we
 (`checkpoint_extra`, `restore`), and hooks run at each save (`before_save` on every process,
 `complete_weights` on the writing one).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,12 +19,12 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from . import checkpoint
 from .. import jsonout
 from ..config import dumps
+from ..runtime import ThreadGovernor, autocast, step_interrupts
+from . import checkpoint
 from .objectives import latent_stats
 from .parallel import distributed, full_optimizer_state, full_state, grad_norm_value, open_metrics
-from ..runtime import ThreadGovernor, autocast, step_interrupts
 
 
 def lr_at(step: int, cfg) -> float:
@@ -54,8 +55,9 @@ def processes(train_cfg) -> tuple[int, int]:
     """(rank, number of processes) under torchrun, (0, 1) alone; train.batch_size must split evenly."""
     rank, world = distributed()
     if train_cfg.batch_size % world:
-        raise ValueError(f"train.batch_size ({train_cfg.batch_size}) must be divisible by the number of processes "
-                         f"({world})")
+        raise ValueError(
+            f"train.batch_size ({train_cfg.batch_size}) must be divisible by the number of processes ({world})"
+        )
     return rank, world
 
 
@@ -66,8 +68,17 @@ class TrainingLoop:
     desc = "train"  # the progress bar's label
     rate = "samples_per_s"  # the throughput's name in the metrics
 
-    def __init__(self, cfg, model: torch.nn.Module, train_cfg, out: str | Path | None, device: torch.device,
-                 progress: bool = True, rank: int = 0, world: int = 1):
+    def __init__(
+        self,
+        cfg,
+        model: torch.nn.Module,
+        train_cfg,
+        out: str | Path | None,
+        device: torch.device,
+        progress: bool = True,
+        rank: int = 0,
+        world: int = 1,
+    ):
         self.cfg, self.model, self.train_cfg, self.device = cfg, model, train_cfg, device
         self.out = None if out is None else Path(out)
         self.rank, self.world = rank, world
@@ -149,8 +160,10 @@ class TrainingLoop:
         """Refuse a run whose loss stopped being finite, before it logs or saves anything after that."""
         bad = int(self.first_nonfinite)
         if bad >= 0:
-            raise FloatingPointError(f"loss became non-finite (NaN or inf) at step {bad}; lower train.lr. "
-                                     f"--resume continues from the last checkpoint, before it")
+            raise FloatingPointError(
+                f"loss became non-finite (NaN or inf) at step {bad}; lower train.lr. "
+                f"--resume continues from the last checkpoint, before it"
+            )
 
     def save(self) -> Path | None:
         """Every rank runs the hooks and, sharded, helps gather the full tensors; rank 0 writes."""
@@ -160,10 +173,15 @@ class TrainingLoop:
         if self.rank != 0:
             return None
         self.complete_weights(weights)
-        return checkpoint.save(self.out / "checkpoints", self.step, weights, self.cfg, optim,
-                               extra={**self.checkpoint_extra(), "train_seconds": self.train_seconds,
-                                      "precision": self.precision},
-                               keep=self.train_cfg.keep_checkpoints)
+        return checkpoint.save(
+            self.out / "checkpoints",
+            self.step,
+            weights,
+            self.cfg,
+            optim,
+            extra={**self.checkpoint_extra(), "train_seconds": self.train_seconds, "precision": self.precision},
+            keep=self.train_cfg.keep_checkpoints,
+        )
 
     # -- the loop --------------------------------------------------------------------
     def train_step(self) -> tuple[torch.Tensor, dict]:
@@ -174,8 +192,9 @@ class TrainingLoop:
         with autocast(self.precision, self.device.type):
             loss, info = self.loss(*batch)
         loss_now = loss.detach()
-        self.first_nonfinite = torch.where((self.first_nonfinite < 0) & ~torch.isfinite(loss_now),
-                                           self.step, self.first_nonfinite)
+        self.first_nonfinite = torch.where(
+            (self.first_nonfinite < 0) & ~torch.isfinite(loss_now), self.step, self.first_nonfinite
+        )
         norm = apply_gradients(loss, self.optimizer, self.params, self.train_cfg)
         if norm is not None:
             info["grad_norm"] = norm
@@ -187,6 +206,7 @@ class TrainingLoop:
     def precision(self) -> str:
         """train.precision as this run applies it (runtime.resolve_precision: auto decides here)."""
         from ..runtime import resolve_precision
+
         if not hasattr(self, "_precision"):
             self._precision = resolve_precision(self.train_cfg.precision, self.device)
         return self._precision
@@ -222,10 +242,16 @@ class TrainingLoop:
                         if self.writes:
                             z = info.pop("z", None)
                             info = as_numbers(info)
-                            last = {"step": self.step, "lr": self.lr(self.step - 1), "loss": float(loss), **info,
-                                    **(latent_stats(z.reshape(-1, z.shape[-1])) if z is not None else {}), **extra,
-                                    self.rate: window_steps * t.batch_size / (time.perf_counter() - window_start),
-                                    "train_seconds": self.train_seconds}
+                            last = {
+                                "step": self.step,
+                                "lr": self.lr(self.step - 1),
+                                "loss": float(loss),
+                                **info,
+                                **(latent_stats(z.reshape(-1, z.shape[-1])) if z is not None else {}),
+                                **extra,
+                                self.rate: window_steps * t.batch_size / (time.perf_counter() - window_start),
+                                "train_seconds": self.train_seconds,
+                            }
                             metrics.write(last)
                             self.logged(last)
                             bar.set_postfix(self.postfix(last))

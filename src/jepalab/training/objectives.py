@@ -13,9 +13,10 @@ By Cramér–Wold, matching every 1-D marginal matches the joint distribution, s
 driving it to zero spreads the latents as an isotropic Gaussian — they cannot
 collapse to a point or a low-dimensional subspace.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -26,8 +27,13 @@ def prediction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(pred, target)
 
 
-def sigreg(z: torch.Tensor, projections: int = 256, knots: int = 17, t_max: float = 5.0,
-           generator: torch.Generator | None = None) -> torch.Tensor:
+def sigreg(
+    z: torch.Tensor,
+    projections: int = 256,
+    knots: int = 17,
+    t_max: float = 5.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Sketched isotropic Gaussian regulariser of z (N, D); a scalar >= 0.
 
     For each random direction u, with x = z @ u: integrate over t the squared gap
@@ -44,7 +50,7 @@ def sigreg(z: torch.Tensor, projections: int = 256, knots: int = 17, t_max: floa
     xt = (z @ directions).unsqueeze(-1) * t  # (N, M, K)
     real = torch.cos(xt).mean(0)  # (M, K)
     imag = torch.sin(xt).mean(0)
-    gap = ((real - target_cf) ** 2 + imag ** 2) * target_cf
+    gap = ((real - target_cf) ** 2 + imag**2) * target_cf
     return torch.trapezoid(gap, t, dim=-1).mean()
 
 
@@ -80,7 +86,7 @@ def ema_update(target: torch.nn.Module, online: torch.nn.Module, momentum: float
 
 
 REGULARIZERS = {  # objective.regularizer -> (projections -> the term); keys are config.CHOICES'
-    "sigreg": lambda projections: (lambda z: sigreg(z, projections=projections)),
+    "sigreg": lambda projections: lambda z: sigreg(z, projections=projections),
     "vicreg": lambda projections: vicreg,
 }
 
@@ -107,8 +113,9 @@ def latent_stats(z: torch.Tensor) -> dict[str, float]:
     return {"latent_std": float(z.std(0).mean()), "effective_rank": float(torch.exp(entropy))}
 
 
-def jepa_loss(model, obs, actions: torch.Tensor, objective, history: int, regularizer, gather=lambda z: z
-              ) -> tuple[torch.Tensor, dict]:
+def jepa_loss(
+    model, obs, actions: torch.Tensor, objective, history: int, regularizer, gather=lambda z: z
+) -> tuple[torch.Tensor, dict]:
     """The JEPA loss of a world model on a batch of windows, LeWorldModel-style (gradients reach the
     encoder through both predictions and targets; no EMA, no stop-gradient).
 
@@ -123,16 +130,17 @@ def jepa_loss(model, obs, actions: torch.Tensor, objective, history: int, regula
     -> (loss, {"loss", "pred_loss", "rollout_loss", "reg_loss", "z"}: detached tensors).
     """
     from ..runtime import fp32
+
     W = history
     z = model.encode(obs)  # (B, T+1, D)
     pred = model.predict(z[:, :W], actions[:, :W])  # (B, W, D): z_1..z_W
-    pred_loss = prediction_loss(pred, z[:, 1:W + 1])
+    pred_loss = prediction_loss(pred, z[:, 1 : W + 1])
     loss = pred_loss
     info = {"pred_loss": pred_loss.detach()}  # tensors: read at log steps, never a host sync inside a step
     if objective.rollout_steps > 1:
         R, C = objective.rollout_steps, objective.rollout_context
-        imagined = model.rollout(z[:, :C], actions[:, :C - 1], actions[:, C - 1:C - 1 + R])  # (B, R, D)
-        rollout_loss = prediction_loss(imagined, z[:, C:C + R])
+        imagined = model.rollout(z[:, :C], actions[:, : C - 1], actions[:, C - 1 : C - 1 + R])  # (B, R, D)
+        rollout_loss = prediction_loss(imagined, z[:, C : C + R])
         loss = loss + objective.rollout_weight * rollout_loss
         info["rollout_loss"] = rollout_loss.detach()
     with fp32(z.device.type):

@@ -15,6 +15,7 @@ top-level part of the model is a unit that is gathered for its forward and freed
 hold full, unsharded tensors either way (gathered to rank 0), so a sharded run resumes under DDP,
 in one process or on another number of ranks, and its checkpoints load anywhere.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -95,6 +96,7 @@ def gather_rows(x: torch.Tensor) -> torch.Tensor:
     if not active():
         return x
     from torch.distributed.nn.functional import all_gather
+
     return torch.cat(all_gather(x.contiguous()), 0)
 
 
@@ -111,6 +113,7 @@ class GlobalBatchNorm(_BatchNorm):
         if not (self.training and active()):
             return super().forward(x)
         from torch.distributed.nn.functional import all_reduce
+
         dims = [0] + list(range(2, x.dim()))
         xf = x.float()
         sums = all_reduce(torch.stack([xf.sum(dims), (xf * xf).sum(dims)]))  # (2, C), summed over ranks
@@ -158,8 +161,9 @@ class LossModule(nn.Module):
 PARALLEL_MODES = CHOICES["train.parallel"]
 
 
-def training_step_module(model: nn.Module, loss_fn, device: torch.device, compile: bool = False,
-                         mode: str = "ddp") -> nn.Module:
+def training_step_module(
+    model: nn.Module, loss_fn, device: torch.device, compile: bool = False, mode: str = "ddp"
+) -> nn.Module:
     """What a training loop calls for its loss: `loss_fn` as a module; under torchrun, wrapped in DDP
     or, with mode "fsdp", the model sharded in place (`shard_model`). Either way every rank starts
     from rank 0's weights and BatchNorm layers see the global batch. Compiled when asked."""
@@ -172,6 +176,7 @@ def training_step_module(model: nn.Module, loss_fn, device: torch.device, compil
             shard_model(model, device)
         else:
             from torch.nn.parallel import DistributedDataParallel
+
             step = DistributedDataParallel(step, device_ids=[device] if device.type == "cuda" else None)
     if compile:
         step = torch.compile(step)
@@ -186,6 +191,7 @@ def shard_model(model: nn.Module, device: torch.device) -> nn.Module:
     so the root holds none of its own (refused) and needs no forward of its own."""
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.fsdp import fully_shard
+
     own = [name for name, _ in model.named_parameters(recurse=False)]
     if own:
         raise ValueError(f"{type(model).__name__} has parameters of its own ({own}); FSDP shards its children only")
@@ -208,6 +214,7 @@ def reshard(model: nn.Module) -> None:
     without backward (the EMA target encoder's, validation's), and tensors touched outside a forward
     (an EMA update, a state dict) must be the shards."""
     from torch.distributed.fsdp import FSDPModule
+
     for m in model.modules():
         if isinstance(m, FSDPModule):
             m.reshard()
@@ -215,11 +222,13 @@ def reshard(model: nn.Module) -> None:
 
 def is_sharded(model: nn.Module) -> bool:
     from torch.distributed.tensor import DTensor
+
     return any(isinstance(p, DTensor) for p in model.parameters())
 
 
 def _full_options():
     from torch.distributed.checkpoint.state_dict import StateDictOptions
+
     return StateDictOptions(full_state_dict=True, cpu_offload=True)
 
 
@@ -229,6 +238,7 @@ def full_state(model: nn.Module) -> dict:
     if not is_sharded(model):
         return {k: v.detach().cpu() for k, v in model.state_dict().items()}
     from torch.distributed.checkpoint.state_dict import get_model_state_dict
+
     reshard(model)
     return get_model_state_dict(model, options=_full_options())
 
@@ -245,13 +255,16 @@ def full_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer) -> 
     if not is_sharded(model):
         return optimizer.state_dict()
     from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict
+
     reshard(model)
     osd = get_optimizer_state_dict(model, optimizer, options=_full_options())
     if not osd:
         return {}
     index = {n: i for i, n in enumerate(_trainable_names(model))}
-    return {"state": {index[n]: v for n, v in osd["state"].items()},
-            "param_groups": [{**g, "params": [index[n] for n in g["params"]]} for g in osd["param_groups"]]}
+    return {
+        "state": {index[n]: v for n, v in osd["state"].items()},
+        "param_groups": [{**g, "params": [index[n] for n in g["params"]]} for g in osd["param_groups"]],
+    }
 
 
 def load_full_state(model: nn.Module, tensors: dict) -> None:
@@ -261,6 +274,7 @@ def load_full_state(model: nn.Module, tensors: dict) -> None:
         model.load_state_dict(tensors)
         return
     from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
     set_model_state_dict(model, tensors, options=StateDictOptions(full_state_dict=True))
 
 
@@ -270,15 +284,19 @@ def load_full_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer
         optimizer.load_state_dict(state)
         return
     from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
     names = _trainable_names(model)
-    osd = {"state": {names[int(i)]: v for i, v in state["state"].items()},
-           "param_groups": [{**g, "params": [names[int(i)] for i in g["params"]]} for g in state["param_groups"]]}
+    osd = {
+        "state": {names[int(i)]: v for i, v in state["state"].items()},
+        "param_groups": [{**g, "params": [names[int(i)] for i in g["params"]]} for g in state["param_groups"]],
+    }
     set_optimizer_state_dict(model, optimizer, osd, options=StateDictOptions(full_state_dict=True))
 
 
 def grad_norm_value(norm) -> float:
     """clip_grad_norm_'s result as a float (a DTensor over sharded gradients)."""
     from torch.distributed.tensor import DTensor
+
     return float(norm.full_tensor() if isinstance(norm, DTensor) else norm)
 
 
@@ -286,4 +304,5 @@ def open_metrics(path, main: bool, logger: str = "jsonl"):
     """The run's metrics log on rank 0 (logs.MetricsLog: metrics.jsonl, and TensorBoard with
     train.logger=tensorboard); other ranks log nothing."""
     from .logs import MetricsLog
+
     return MetricsLog(path, main, logger)

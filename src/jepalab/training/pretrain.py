@@ -9,20 +9,21 @@ with SIGReg) -> L1 between predicted and target latents -> AdamW step -> EMA
 update. Metrics and checkpoints as in training/train.py; the checkpoint's meta says
 `"kind": "video"`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
 
-from . import checkpoint
 from ..config import PretrainConfig
 from ..data.clips import make_clip_source
-from .loop import TrainingLoop, processes
 from ..masks import future_masks, multiblock_masks
 from ..models.video import VideoJEPA
-from .parallel import full_state, is_sharded, reshard, training_step_module
 from ..runtime import resolve_device, to_device, tune_allocator
+from . import checkpoint
+from .loop import TrainingLoop, processes
+from .parallel import full_state, is_sharded, reshard, training_step_module
 
 
 def ema_momentum(step: int, cfg: PretrainConfig) -> float:

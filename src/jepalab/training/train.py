@@ -12,6 +12,7 @@ to metrics.jsonl; checkpoints are written atomically every
 the BatchNorm statistics are made exact and the model calibrates what it measures
 on training clips (WorldModel.calibrate).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,27 +21,37 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import checkpoint
 from ..config import RunConfig
 from ..data.sequences import Prefetcher, SequenceSampler
 from ..data.store import Episode
-from .loop import TrainingLoop, processes
 from ..models import WorldModel, build
+from ..runtime import resolve_device, to_device, tune_allocator
+from . import checkpoint
+from .loop import TrainingLoop, processes
 from .objectives import jepa_loss, make_regularizer, prediction_loss
 from .parallel import gather_rows, is_sharded, local_statistics, training_step_module
-from ..runtime import resolve_device, to_device, tune_allocator
-
 
 # Settings a resumed run may change: the step budget (to train longer) and bookkeeping.
-RESUMABLE_CHANGES = {"train.steps", "train.log_every", "train.checkpoint_every", "train.keep_checkpoints",
-                     "train.threads", "train.device", "train.compile", "train.parallel", "train.prefetch",
-                     "train.stream", "train.logger", "train.cache_latents"}
+RESUMABLE_CHANGES = {
+    "train.steps",
+    "train.log_every",
+    "train.checkpoint_every",
+    "train.keep_checkpoints",
+    "train.threads",
+    "train.device",
+    "train.compile",
+    "train.parallel",
+    "train.prefetch",
+    "train.stream",
+    "train.logger",
+    "train.cache_latents",
+}
 
 
 def split_episodes(episodes: list[Episode], val_fraction: float = 0.05) -> tuple[list[Episode], list[Episode]]:
     """Hold out the last few episodes to measure prediction on data the model never trained on."""
     n_val = max(1, int(len(episodes) * val_fraction)) if len(episodes) >= 4 else 0
-    return episodes[: len(episodes) - n_val], episodes[len(episodes) - n_val:]
+    return episodes[: len(episodes) - n_val], episodes[len(episodes) - n_val :]
 
 
 def available_memory() -> int | None:
@@ -60,9 +71,11 @@ def check_batch_fits(batch: int, frames: int, size: int, width: int) -> None:
     need = batch * frames * size * size * (3 + width) * 4  # float frames + the first convolution's output
     free = available_memory()
     if free is not None and need > free:
-        raise ValueError(f"train.batch_size={batch}: one batch of {frames} frames of {size}x{size} needs at least "
-                         f"{need / 2**30:.1f} GiB for its first activations, this machine has {free / 2**30:.1f} GiB "
-                         "available; lower train.batch_size")
+        raise ValueError(
+            f"train.batch_size={batch}: one batch of {frames} frames of {size}x{size} needs at least "
+            f"{need / 2**30:.1f} GiB for its first activations, this machine has {free / 2**30:.1f} GiB "
+            "available; lower train.batch_size"
+        )
 
 
 class Trainer(TrainingLoop):
@@ -80,10 +93,16 @@ class Trainer(TrainingLoop):
         self.train_episodes, self.val_episodes = train_eps, val_eps
         steps = cfg.objective.window_steps(m.history)
         check_batch_fits(t.batch_size // world, steps + 1, m.image_size, m.width)
-        self.sampler = SequenceSampler(train_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed,
-                                       senses=m.sense_list)
-        self.val_sampler = (SequenceSampler(val_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed + 1,
-                                            senses=m.sense_list) if val_eps else None)
+        self.sampler = SequenceSampler(
+            train_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed, senses=m.sense_list
+        )
+        self.val_sampler = (
+            SequenceSampler(
+                val_eps, steps, m.frameskip, m.image_size, m.action_dim, seed=t.seed + 1, senses=m.sense_list
+            )
+            if val_eps
+            else None
+        )
         device = resolve_device(t.device)
         self.cfg, self.model = cfg, checkpoint.build_world_model(m).to(device)
         # wrapped (DDP, FSDP, torch.compile) before the loop makes the optimizer: FSDP replaces the parameters
@@ -91,8 +110,11 @@ class Trainer(TrainingLoop):
         super().__init__(cfg, self.model, t, out, device, progress, rank, world)
         self.sharded = is_sharded(self.model)  # FSDP: every forward and every save is a collective
         prefetch = t.prefetch == "on" or (t.prefetch == "auto" and self.device.type == "cuda")
-        self.batches = (Prefetcher(self.sampler, t.batch_size, (self.rank, self.world), pin=self.device.type == "cuda")
-                        if prefetch else None)
+        self.batches = (
+            Prefetcher(self.sampler, t.batch_size, (self.rank, self.world), pin=self.device.type == "cuda")
+            if prefetch
+            else None
+        )
         self.regularizer = make_regularizer(cfg.objective.regularizer, cfg.objective.projections)
         self.warned_collapse = False
         self.caches_features = self.feature_cache_applies()
@@ -101,10 +123,16 @@ class Trainer(TrainingLoop):
         """train.cache_latents: whether this run trains from a frozen front's cached features."""
         mode, front = self.cfg.train.cache_latents, self.model.encoder.frozen_front
         from ..models.encoder import Encoder
-        why_not = ("the encoder learns end to end: nothing of it is frozen" if front is None else
-                   "the model fuses more than frames (model.senses, appearance or spatial)"
-                   if type(self.model) is not WorldModel or type(self.model.encoder) is not Encoder else
-                   "its parameters are sharded across processes (train.parallel=fsdp)" if self.sharded else None)
+
+        why_not = (
+            "the encoder learns end to end: nothing of it is frozen"
+            if front is None
+            else "the model fuses more than frames (model.senses, appearance or spatial)"
+            if type(self.model) is not WorldModel or type(self.model.encoder) is not Encoder
+            else "its parameters are sharded across processes (train.parallel=fsdp)"
+            if self.sharded
+            else None
+        )
         if mode == "on" and why_not:
             raise ValueError(f"train.cache_latents=on: {why_not}")
         return mode != "off" and why_not is None
@@ -112,8 +140,9 @@ class Trainer(TrainingLoop):
     # -- the loss ----------------------------------------------------------------------
     def losses(self, obs, actions: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """obs: frames (B, T+1, H, W, 3), or with other senses a dict of them (SequenceSampler.sample)."""
-        return jepa_loss(self.model, obs, actions, self.cfg.objective, self.cfg.model.history, self.regularizer,
-                         gather=gather_rows)
+        return jepa_loss(
+            self.model, obs, actions, self.cfg.objective, self.cfg.model.history, self.regularizer, gather=gather_rows
+        )
 
     def next_batch(self) -> tuple:
         t = self.cfg.train
@@ -129,16 +158,26 @@ class Trainer(TrainingLoop):
         return {"val_pred_loss": self.validate() if self.rank == 0 or self.sharded else None}
 
     def logged(self, record: dict) -> None:
-        if (record["latent_std"] < 0.05 and not self.warned_collapse and not self.cfg.model.freeze_encoder
-                and self.step > self.cfg.train.warmup_steps):
+        if (
+            record["latent_std"] < 0.05
+            and not self.warned_collapse
+            and not self.cfg.model.freeze_encoder
+            and self.step > self.cfg.train.warmup_steps
+        ):
             self.warned_collapse = True
-            tqdm.write(f"warning: the latent is collapsing (per-dimension std {record['latent_std']:.4f} at step "
-                       f"{self.step}); raise objective.weight (now {self.cfg.objective.weight}) or lower "
-                       "objective.rollout_weight")
+            tqdm.write(
+                f"warning: the latent is collapsing (per-dimension std {record['latent_std']:.4f} at step "
+                f"{self.step}); raise objective.weight (now {self.cfg.objective.weight}) or lower "
+                "objective.rollout_weight"
+            )
 
     def postfix(self, record: dict) -> dict:
-        return {"loss": f"{record['loss']:.4f}", "pred": f"{record['pred_loss']:.4f}",
-                "rank": f"{record['effective_rank']:.1f}", "sps": f"{record['samples_per_s']:.0f}"}
+        return {
+            "loss": f"{record['loss']:.4f}",
+            "pred": f"{record['pred_loss']:.4f}",
+            "rank": f"{record['effective_rank']:.1f}",
+            "sps": f"{record['samples_per_s']:.0f}",
+        }
 
     @torch.no_grad()
     def validate(self, batch_size: int = 128) -> float:
@@ -156,7 +195,7 @@ class Trainer(TrainingLoop):
         with local_statistics():  # rank 0 validates alone
             z = self.model.encode(obs)
         self.model.eval()
-        return prediction_loss(self.model.predict(z[:, :W], actions[:, :W]), z[:, 1:W + 1]).item()
+        return prediction_loss(self.model.predict(z[:, :W], actions[:, :W]), z[:, 1 : W + 1]).item()
 
     # -- checkpoints ---------------------------------------------------------------------
     def check_resumable(self, ckpt: Path, meta: dict) -> None:
@@ -171,12 +210,14 @@ class Trainer(TrainingLoop):
         self.sampler.rng.bit_generator.state = meta["sampler_rng"]
 
     def checkpoint_extra(self) -> dict:
-        return {"sampler_rng": self.batches.rng_state() if self.batches else self.sampler.rng.bit_generator.state,
-                "video_encoder": self.model.video_meta()}
+        return {
+            "sampler_rng": self.batches.rng_state() if self.batches else self.sampler.rng.bit_generator.state,
+            "video_encoder": self.model.video_meta(),
+        }
 
     def training_clips(self):
         """Each training episode's frames at the model's step, read one at a time."""
-        return (np.asarray(ep.pixels[::self.cfg.model.frameskip]) for ep in self.train_episodes)
+        return (np.asarray(ep.pixels[:: self.cfg.model.frameskip]) for ep in self.train_episodes)
 
     def before_save(self) -> None:
         """Every rank recalibrates (its BatchNorm statistics are the global batch's); the model
@@ -210,8 +251,11 @@ class Trainer(TrainingLoop):
         give a latent of unit scale.
         """
         self.model.train()
-        norms = [m for m in self.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-                 and (m.training or frozen)]
+        norms = [
+            m
+            for m in self.model.modules()
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and (m.training or frozen)
+        ]
         for m in norms:
             m.train()
         if not norms:
@@ -239,14 +283,16 @@ class Trainer(TrainingLoop):
             self.recalibrate_batchnorm(frozen=True)  # before a cache: the frozen front's output depends on them
         if self.caches_features and not self.sampler.features:
             from .feature_cache import open_cache
+
             if self.batches is not None:
                 self.batches.pause()
             folder = self.out / "feature_cache" if self.out is not None and self.rank == 0 else None
-            features = open_cache(self.model.encoder, self.train_episodes + self.val_episodes, folder, self.device,
-                                  self.progress)
-            self.sampler.use_features(features[:len(self.train_episodes)])
+            features = open_cache(
+                self.model.encoder, self.train_episodes + self.val_episodes, folder, self.device, self.progress
+            )
+            self.sampler.use_features(features[: len(self.train_episodes)])
             if self.val_sampler is not None:
-                self.val_sampler.use_features(features[len(self.train_episodes):])
+                self.val_sampler.use_features(features[len(self.train_episodes) :])
 
     def finish(self) -> None:
         if self.batches is not None:
@@ -258,39 +304,59 @@ def run_config(preset_name: str, sets: list[str], meta: dict | None = None) -> R
     the data decides wherever no setting names it: its world, action size, frame size and, for a model
     that fuses them, its proprio and depth sizes (from a store's dataset.json, `meta`)."""
     from ..config import override, preset
+
     cfg = override(preset(preset_name), list(sets), validate=False)
     named = {s.partition("=")[0] for s in sets}
     m = cfg.model
-    fields = {"data.world": "world", "model.action_dim": "action_dim", "model.image_size": "image_size",
-              **({"model.proprio_dim": "proprio_dim"} if "proprio" in m.sense_list else {}),
-              **({"model.depth_size": "depth_size"} if "depth" in m.sense_list else {})}
-    from_data = [f"{key}={meta[field]}" for key, field in fields.items()
-                 if meta and meta.get(field) is not None and key not in named]
+    fields = {
+        "data.world": "world",
+        "model.action_dim": "action_dim",
+        "model.image_size": "image_size",
+        **({"model.proprio_dim": "proprio_dim"} if "proprio" in m.sense_list else {}),
+        **({"model.depth_size": "depth_size"} if "depth" in m.sense_list else {}),
+    }
+    from_data = [
+        f"{key}={meta[field]}"
+        for key, field in fields.items()
+        if meta and meta.get(field) is not None and key not in named
+    ]
     if "proprio" in m.sense_list and not m.proprio_dim and not from_data:
         from_data.append("model.proprio_dim=1")  # a stand-in until a store says its size
     return override(cfg, from_data)
 
 
-def training_data(cfg: RunConfig, out: str | Path, data: str | Path | None = None, world: str | None = None,
-                  progress: bool = True):
+def training_data(
+    cfg: RunConfig, out: str | Path, data: str | Path | None = None, world: str | None = None, progress: bool = True
+):
     """The store a run trains on: `data` as it is, or `world` collected into OUT/data by data.* settings
     (under torchrun rank 0 collects and the others wait); -> EpisodeStore."""
     from ..data.collect import collect
     from ..data.store import EpisodeStore
     from .parallel import barrier, distributed
+
     if data is not None:
         return EpisodeStore(data)
     if distributed()[0] == 0:
         d, m = cfg.data, cfg.model
-        collect(world, d.episodes, d.steps_per_episode, Path(out) / "data", seed=d.seed, progress=progress,
-                policy=d.policy, image_size=m.image_size, depth_size=m.depth_size if "depth" in m.sense_list else 0,
-                variety=d.variety)
+        collect(
+            world,
+            d.episodes,
+            d.steps_per_episode,
+            Path(out) / "data",
+            seed=d.seed,
+            progress=progress,
+            policy=d.policy,
+            image_size=m.image_size,
+            depth_size=m.depth_size if "depth" in m.sense_list else 0,
+            variety=d.variety,
+        )
     barrier()
     return EpisodeStore(Path(out) / "data")
 
 
-def train(cfg: RunConfig, episodes: list[Episode], out: str | Path, resume: bool = False,
-          progress: bool = True) -> tuple[WorldModel, dict]:
+def train(
+    cfg: RunConfig, episodes: list[Episode], out: str | Path, resume: bool = False, progress: bool = True
+) -> tuple[WorldModel, dict]:
     with checkpoint.run_lock(out):
         if not resume:
             checkpoint.refuse_fresh_start(out)

@@ -1,10 +1,11 @@
 """bounce's pictures: each frame drawn from its scene and the objects' poses, anti-aliased, with what of each
 object is visible (in front of the occluder or behind it)."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from .bounce_scene import BACKGROUND, BARRIER, Look, OCCLUDER, SIZE, SceneSpec
+from .bounce_scene import BACKGROUND, BARRIER, OCCLUDER, SIZE, Look, SceneSpec
 
 
 # ---------------------------------------------------------------- rendering
@@ -66,4 +67,3 @@ def render(spec: SceneSpec, look: Look, draw: bool = True) -> tuple[np.ndarray |
         return None, visible
     img[occ] = OCCLUDER
     return img.round().astype(np.uint8), visible
-

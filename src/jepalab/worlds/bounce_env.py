@@ -6,6 +6,7 @@ frame. proprio holds the objects' true positions (zeros for absent ones), for pr
 is truncated after `max_steps` steps. `info["goal"]` is the clip's last frame: the one state the
 world reaches whatever is done.
 """
+
 from __future__ import annotations
 
 import gymnasium as gym
@@ -20,15 +21,18 @@ class BounceEnv(gym.Env):
     def __init__(self, max_steps: int = 24, render_mode: str | None = "rgb_array", goal_mode: str | None = None):
         self.max_steps, self.render_mode = int(max_steps), render_mode
         self._mix, self._objects = (FAMILY_PROB, BARRIER_PROB), PASSIVE_OBJECTS
-        self.observation_space = gym.spaces.Dict({
-            "pixels": gym.spaces.Box(0, 255, (SIZE, SIZE, 3), np.uint8),
-            "proprio": gym.spaces.Box(-1.0, 2.0, (2 * PASSIVE_OBJECTS,), np.float32),  # arena units, room to spare
-        })
+        self.observation_space = gym.spaces.Dict(
+            {
+                "pixels": gym.spaces.Box(0, 255, (SIZE, SIZE, 3), np.uint8),
+                "proprio": gym.spaces.Box(-1.0, 2.0, (2 * PASSIVE_OBJECTS,), np.float32),  # arena units, room to spare
+            }
+        )
         self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
         self._clip, self.t = None, 0
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         from .bounce import sample_mixed_scene
+
         super().reset(seed=seed)
         self._clip = simulate(sample_mixed_scene(self.np_random, self.max_steps + 1, *self._mix))
         self.t = 0
@@ -43,7 +47,7 @@ class BounceEnv(gym.Env):
     def _obs(self) -> dict:
         state = np.zeros((self._objects, 2), np.float32)
         clip, t = self._clip, self.t
-        state[:clip.positions.shape[1]] = clip.positions[t] * clip.present[t][:, None]
+        state[: clip.positions.shape[1]] = clip.positions[t] * clip.present[t][:, None]
         return {"pixels": clip.frames[t].copy(), "proprio": state.reshape(-1)}
 
     def _info(self) -> dict:

@@ -1,13 +1,13 @@
 """bounce's physics: a scene simulated with pymunk (2-D rigid bodies, walls, gravity), its scripted events
 applied at their frames, every frame's ground truth recorded (positions, velocities, presence,
 visibility, collisions)."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from .bounce_draw import render
-from .bounce_scene import Clip, EVENT_KINDS, Event, Look, SIZE, SceneSpec
-
+from .bounce_scene import EVENT_KINDS, SIZE, Clip, Event, Look, SceneSpec
 
 # ---------------------------------------------------------------- simulation
 _ARENA, _SOLID = 0b01, 0b10  # collision categories: a ghost collides with the arena walls only
@@ -15,6 +15,7 @@ _ARENA, _SOLID = 0b01, 0b10  # collision categories: a ghost collides with the a
 
 def _build(spec: SceneSpec):
     import pymunk
+
     space = pymunk.Space()
     space.gravity = (0.0, spec.gravity)
     walls = [((0, 0), (1, 0)), ((1, 0), (1, 1)), ((1, 1), (0, 1)), ((0, 1), (0, 0))]
@@ -66,9 +67,15 @@ def simulate(spec: SceneSpec, draw: bool = True) -> Clip:
     lift = 2.0 * max(spec.gravity, 1.0) * dt  # per substep: cancels gravity, then as much upwards
     hits = [0]
     space.on_collision(begin=lambda arbiter, space, data: hits.__setitem__(0, hits[0] + 1))
-    out = Clip(np.zeros((T, SIZE, SIZE, 3), np.uint8), np.zeros((T, N, 2), np.float32),
-               np.zeros((T, N, 2), np.float32), np.zeros((T, N), bool), np.zeros((T, N), np.float32),
-               np.zeros(T, np.int32), spec)
+    out = Clip(
+        np.zeros((T, SIZE, SIZE, 3), np.uint8),
+        np.zeros((T, N, 2), np.float32),
+        np.zeros((T, N, 2), np.float32),
+        np.zeros((T, N), bool),
+        np.zeros((T, N), np.float32),
+        np.zeros(T, np.int32),
+        spec,
+    )
     events = sorted(spec.events, key=lambda e: e.frame)
     painter = spec.style.painter(spec) if spec.style is not None and draw else None
     for t in range(T):
@@ -87,8 +94,12 @@ def simulate(spec: SceneSpec, draw: bool = True) -> Clip:
             out.positions[t, i] = body.position
             out.velocities[t, i] = body.velocity
             out.present[t, i] = present[i]
-        look = Look(tuple((*body.position, body.angle) for body in bodies), tuple(present),
-                    tuple(tuple(c.tolist()) for c in colors), tuple(drawn))
+        look = Look(
+            tuple((*body.position, body.angle) for body in bodies),
+            tuple(present),
+            tuple(tuple(c.tolist()) for c in colors),
+            tuple(drawn),
+        )
         out.looks.append(look)
         frame, out.visible[t] = render(spec, look, draw and painter is None)
         if draw:
@@ -133,7 +144,7 @@ def _apply(ev: Event, space, bodies, shapes, present, colors, drawn, frozen, flo
         floating[i] = True
     elif ev.kind == "ghost":
         import pymunk
+
         shapes[i].filter = pymunk.ShapeFilter(categories=_SOLID, mask=_ARENA)
     elif ev.kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {ev.kind!r}; kinds: {', '.join(EVENT_KINDS)}")
-

@@ -1,5 +1,6 @@
 """bounce's scenes as plain descriptions: objects, walls, occluder, scripted events (`SceneSpec`, `Event`),
 the scene families and their sampling. Simulated by worlds/bounce_physics.py, drawn by worlds/bounce_draw.py."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -84,6 +85,7 @@ class Clip:
 class Look:
     """Everything a frame is drawn from, as exact values: two equal looks draw the same pixels, so a
     scene generator can tell where two clips part without drawing them (evals/physics_suite.py)."""
+
     poses: tuple  # (x, y, angle) per object
     present: tuple  # bool per object
     colors: tuple  # (r, g, b) per object
@@ -98,8 +100,14 @@ def _inside(pos: np.ndarray, margin: float, rect: tuple | None) -> bool:
     return x0 - margin < pos[0] < x1 + margin and y0 - margin < pos[1] < y1 + margin
 
 
-def sample_scene(rng: np.random.Generator, frames: int = 16, max_objects: int = 4,
-                 occluder_prob: float = 0.5, gravity_prob: float = 0.5, barrier_prob: float = 0.0) -> SceneSpec:
+def sample_scene(
+    rng: np.random.Generator,
+    frames: int = 16,
+    max_objects: int = 4,
+    occluder_prob: float = 0.5,
+    gravity_prob: float = 0.5,
+    barrier_prob: float = 0.0,
+) -> SceneSpec:
     """A random scene: 1..max_objects non-overlapping objects with random velocities; with
     `barrier_prob`, a solid wall across part of the arena (at 0, the default, no random number is
     spent on it, so every seed gives the scene it gave before barriers existed)."""
@@ -113,14 +121,21 @@ def sample_scene(rng: np.random.Generator, frames: int = 16, max_objects: int = 
     while len(objects) < n:
         size = float(rng.uniform(0.05, 0.1))
         pos = rng.uniform(size + 0.03, 1 - size - 0.03, 2)
-        if any(np.linalg.norm(pos - np.array(o.position)) < size + o.size + 0.02 for o in objects) \
-                or _inside(pos, size + 0.02, barrier):
+        if any(np.linalg.norm(pos - np.array(o.position)) < size + o.size + 0.02 for o in objects) or _inside(
+            pos, size + 0.02, barrier
+        ):
             continue
         speed, heading = rng.uniform(0.2, 0.8), rng.uniform(0, 2 * np.pi)
-        objects.append(ObjectSpec(shape=str(rng.choice(["ball", "box"])), size=size,
-                                  color=PALETTE[colors[len(objects)]], position=tuple(pos),
-                                  velocity=(speed * np.cos(heading), speed * np.sin(heading)),
-                                  angle=float(rng.uniform(0, np.pi / 2))))
+        objects.append(
+            ObjectSpec(
+                shape=str(rng.choice(["ball", "box"])),
+                size=size,
+                color=PALETTE[colors[len(objects)]],
+                position=tuple(pos),
+                velocity=(speed * np.cos(heading), speed * np.sin(heading)),
+                angle=float(rng.uniform(0, np.pi / 2)),
+            )
+        )
     occluder = None
     if rng.random() < occluder_prob:
         x0, w = rng.uniform(0.15, 0.6), rng.uniform(0.15, 0.3)
@@ -161,8 +176,14 @@ def free_flight_scene(rng, frames: int, gravity: float) -> SceneSpec:
     pos = rng.uniform(0.3, 0.7, 2)
     speed, heading = rng.uniform(0.25, 0.6), rng.uniform(0, 2 * np.pi)
     vel = (speed * np.cos(heading), speed * np.sin(heading) - (0.5 * gravity if gravity else 0.0))
-    obj = ObjectSpec(shape=str(rng.choice(["ball", "box"])), size=size, color=PALETTE[int(rng.integers(len(PALETTE)))],
-                     position=tuple(pos), velocity=vel, angle=float(rng.uniform(0, np.pi / 2)))
+    obj = ObjectSpec(
+        shape=str(rng.choice(["ball", "box"])),
+        size=size,
+        color=PALETTE[int(rng.integers(len(PALETTE)))],
+        position=tuple(pos),
+        velocity=vel,
+        angle=float(rng.uniform(0, np.pi / 2)),
+    )
     return SceneSpec([obj], gravity=gravity, frames=frames)
 
 
@@ -181,9 +202,16 @@ def collision_scene(rng, frames: int, barrier: bool) -> SceneSpec:
     else:
         meet = float(rng.uniform(0.4, 0.6))
         a, b = float(rng.uniform(0.08, 0.16)), float(rng.uniform(0.84, 0.92))
-        objs = [ObjectSpec("ball", size, PALETTE[colors[0]], (a, y), ((meet - size - a) / hit_at, 0.0)),
-                ObjectSpec("ball", size, PALETTE[colors[1]], (b, y + float(rng.uniform(-0.3, 0.3)) * size),
-                           ((meet + size - b) / hit_at, 0.0))]
+        objs = [
+            ObjectSpec("ball", size, PALETTE[colors[0]], (a, y), ((meet - size - a) / hit_at, 0.0)),
+            ObjectSpec(
+                "ball",
+                size,
+                PALETTE[colors[1]],
+                (b, y + float(rng.uniform(-0.3, 0.3)) * size),
+                ((meet + size - b) / hit_at, 0.0),
+            ),
+        ]
         scene = SceneSpec(objs, frames=frames)
     if rng.random() < 0.5:  # mirror left-right
         for o in scene.objects:
@@ -194,8 +222,9 @@ def collision_scene(rng, frames: int, barrier: bool) -> SceneSpec:
     return scene
 
 
-def sample_mixed_scene(rng: np.random.Generator, frames: int = 16, family_prob: float = 0.5,
-                       barrier_prob: float = 0.0) -> SceneSpec:
+def sample_mixed_scene(
+    rng: np.random.Generator, frames: int = 16, family_prob: float = 0.5, barrier_prob: float = 0.0
+) -> SceneSpec:
     """Training scenes: with `family_prob`, a possible scene of one of the families above (an object
     crossing a narrow occluder, free flight, a run at the barrier or at another object), else
     `sample_scene`. The families are what random scenes rarely show long enough to learn: an object
@@ -210,7 +239,6 @@ def sample_mixed_scene(rng: np.random.Generator, frames: int = 16, family_prob: 
     if family == 1:
         return free_flight_scene(rng, frames, gravity=float(rng.choice([0.0, rng.uniform(0.8, 1.5)])))
     return collision_scene(rng, frames, barrier=family == 2)
-
 
 
 def with_events(spec: SceneSpec, events: list[Event]) -> SceneSpec:

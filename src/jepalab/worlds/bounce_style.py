@@ -14,6 +14,7 @@ seed apart from the scene's (the same seed gives the same scene with or without 
 - the physics' pace: frame rates of 8-20 per second (the model is not told the rate: it has to read
   it off the frames) and gravity 0.6-1.6 times the scene's.
 """
+
 from __future__ import annotations
 
 import colorsys
@@ -47,7 +48,7 @@ class Style:
     fps: float
     gravity_scale: float
 
-    def painter(self, spec: SceneSpec) -> "Painter":
+    def painter(self, spec: SceneSpec) -> Painter:
         return Painter(spec, self)
 
 
@@ -70,13 +71,18 @@ def sample_style(rng: np.random.Generator) -> Style:
         colors=colors,
         texture_seed=int(rng.integers(2**31)),
         occluder=str(rng.choice(["flat", "stripes", "noise"])),
-        occluder_colors=(_hsv(occ_h, rng.uniform(0, 0.5), rng.uniform(0.4, 0.8)),
-                         _hsv(occ_h + 0.1, rng.uniform(0, 0.5), rng.uniform(0.3, 0.9))),
+        occluder_colors=(
+            _hsv(occ_h, rng.uniform(0, 0.5), rng.uniform(0.4, 0.8)),
+            _hsv(occ_h + 0.1, rng.uniform(0, 0.5), rng.uniform(0.3, 0.9)),
+        ),
         barrier=str(rng.choice(["flat", "brick"])),
-        barrier_colors=(_hsv(rng.uniform(0, 1), rng.uniform(0, 0.6), rng.uniform(0.5, 0.9)),
-                        _hsv(rng.uniform(0, 1), rng.uniform(0, 0.3), rng.uniform(0.2, 0.5))),
-        ground=(float(rng.uniform(0.02, 0.06)), _hsv(rng.uniform(0, 1), rng.uniform(0.2, 0.7),
-                                                      rng.uniform(0.2, 0.7))) if rng.random() < 0.5 else None,
+        barrier_colors=(
+            _hsv(rng.uniform(0, 1), rng.uniform(0, 0.6), rng.uniform(0.5, 0.9)),
+            _hsv(rng.uniform(0, 1), rng.uniform(0, 0.3), rng.uniform(0.2, 0.5)),
+        ),
+        ground=(float(rng.uniform(0.02, 0.06)), _hsv(rng.uniform(0, 1), rng.uniform(0.2, 0.7), rng.uniform(0.2, 0.7)))
+        if rng.random() < 0.5
+        else None,
         palette=palette,
         outline=bool(rng.random() < 0.3),
         noise=float(rng.uniform(0, 6)) if rng.random() < 0.7 else 0.0,
@@ -117,6 +123,7 @@ def _texture(kind: str, colors: tuple, grid: tuple, rng: np.random.Generator) ->
         mix = (np.sin(2 * np.pi * (X * np.cos(angle) + Y * np.sin(angle)) / period) > 0).astype(np.float32)
     else:  # value noise: a coarse random grid, smoothly upsampled
         from PIL import Image
+
         k, side = int(rng.integers(3, 9)), X.shape[0]
         coarse = Image.fromarray((rng.random((k, k)) * 255).astype(np.uint8))
         mix = np.asarray(coarse.resize((side, side), Image.BICUBIC), np.float32) / 255
@@ -141,8 +148,11 @@ class Painter:
         if style.ground is not None:
             canvas[self.grid[1] >= 1 - style.ground[0]] = np.array(style.ground[1], np.float32)
         wall = rect_mask(spec.barrier, self.grid)
-        walls = _brick(style.barrier_colors, self.grid) if style.barrier == "brick" else \
-            np.broadcast_to(np.array(style.barrier_colors[0], np.float32), canvas.shape)
+        walls = (
+            _brick(style.barrier_colors, self.grid)
+            if style.barrier == "brick"
+            else np.broadcast_to(np.array(style.barrier_colors[0], np.float32), canvas.shape)
+        )
         canvas[wall] = walls[wall]
         self.canvas = canvas
         self.occ = rect_mask(spec.occluder, self.grid)
@@ -151,6 +161,7 @@ class Painter:
     def __call__(self, look) -> np.ndarray:
         """-> (SIZE, SIZE, 3) uint8."""
         from PIL import Image
+
         img = self.canvas.copy()
         for i, pose in enumerate(look.poses):
             if not look.present[i]:
@@ -182,13 +193,19 @@ def film(frames: np.ndarray, style: Style, seed: int) -> np.ndarray:
 
 def compress(frames: np.ndarray, bit_rate: int, fps: float) -> np.ndarray:
     """Encode (T, H, W, 3) uint8 frames as MPEG-4 Part 2 at `bit_rate` and decode them again."""
-    import av
     from fractions import Fraction
+
+    import av
+
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as out:
         stream = out.add_stream("mpeg4", rate=Fraction(round(fps * 100), 100))
-        stream.width, stream.height, stream.pix_fmt, stream.bit_rate = frames.shape[2], frames.shape[1], "yuv420p", \
-            bit_rate
+        stream.width, stream.height, stream.pix_fmt, stream.bit_rate = (
+            frames.shape[2],
+            frames.shape[1],
+            "yuv420p",
+            bit_rate,
+        )
         for f in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")):
                 out.mux(packet)

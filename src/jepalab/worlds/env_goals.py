@@ -17,6 +17,7 @@ The dataset protocol (evals/dataset_goals.py) needs the env's state set and its 
 stable-worldmodel's envs take) and `set_goal_state` calls the env's `_set_goal_state`, so that the
 env's own success test judges the recorded goal, as stable-worldmodel's dataset evaluation does.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -67,8 +68,12 @@ class EnvGoals:
         return self.goal_override if self.goal_override is not None else _vector(info.get("goal_state"))
 
     def can_render(self, goal: np.ndarray | None) -> bool:
-        return (goal is not None and self.state is not None and goal.shape == self.state.shape
-                and callable(getattr(self.env, "_set_state", None)))
+        return (
+            goal is not None
+            and self.state is not None
+            and goal.shape == self.state.shape
+            and callable(getattr(self.env, "_set_state", None))
+        )
 
     def render_goal(self, goal: np.ndarray) -> np.ndarray:
         """The env put in `goal` for one frame, then back where it was."""
@@ -121,21 +126,28 @@ class EnvGoals:
         if "goal" in info:
             return None
         has_goal_state = "goal_state" in info or "goal_proprio" in info
-        return ("its info has no 'goal' image, and no 'goal_state' jepalab can render: that needs the env's "
-                "own state (info['state'] or the observation's 'state') of the same size and a _set_state(state) "
-                "method" if has_goal_state else
-                "its info shows no goal: neither a 'goal' image nor a 'goal_state'")
+        return (
+            "its info has no 'goal' image, and no 'goal_state' jepalab can render: that needs the env's "
+            "own state (info['state'] or the observation's 'state') of the same size and a _set_state(state) "
+            "method"
+            if has_goal_state
+            else "its info shows no goal: neither a 'goal' image nor a 'goal_state'"
+        )
 
     @property
     def success_rule(self) -> str:
-        return {"info": "the env's info['is_success']",
-                "terminated": "the env's termination (its info reports no success)"}.get(self.source, "unknown")
+        return {
+            "info": "the env's info['is_success']",
+            "terminated": "the env's termination (its info reports no success)",
+        }.get(self.source, "unknown")
 
     # -- the dataset protocol: recorded states and goals ---------------------------------
     def get_state(self) -> np.ndarray:
         if self.state is None:
-            raise EnvGoalsError(f"{self.world.env_id}: reports no state (info['state'] or the observation's "
-                                "'state'); the dataset protocol needs one")
+            raise EnvGoalsError(
+                f"{self.world.env_id}: reports no state (info['state'] or the observation's "
+                "'state'); the dataset protocol needs one"
+            )
         return self.state.copy()
 
     def set_state(self, state) -> tuple:
@@ -153,16 +165,20 @@ class EnvGoals:
         # a physics engine may move the state by one tiny step as it takes it (swm/PushT-v1 does)
         tolerance = 0.01 * max(1.0, float(np.abs(s).max()))
         if self.state is None or self.state.shape != s.shape or not np.allclose(self.state, s, atol=tolerance):
-            raise EnvGoalsError(f"{self.world.env_id}: reset(options={{'state': ...}}) did not put the env in the "
-                                f"recorded state (asked {np.round(s, 3).tolist()}, got "
-                                f"{None if self.state is None else np.round(self.state, 3).tolist()})")
+            raise EnvGoalsError(
+                f"{self.world.env_id}: reset(options={{'state': ...}}) did not put the env in the "
+                f"recorded state (asked {np.round(s, 3).tolist()}, got "
+                f"{None if self.state is None else np.round(self.state, 3).tolist()})"
+            )
         return self.world.observe(obs, info), self.world.finish_info(info, None)
 
     def set_goal_state(self, goal) -> None:
         setter = getattr(self.env, "_set_goal_state", None)
         if not callable(setter):
-            raise EnvGoalsError(f"{self.world.env_id}: has no _set_goal_state(goal): its success test cannot be "
-                                "pointed at a recorded goal")
+            raise EnvGoalsError(
+                f"{self.world.env_id}: has no _set_goal_state(goal): its success test cannot be "
+                "pointed at a recorded goal"
+            )
         self.goal_override = _vector(goal)
         setter(self.goal_override)
 
@@ -170,11 +186,17 @@ class EnvGoals:
         """The env's own test against `goal_state` (which set_goal_state made its goal), as of the
         latest step; the distance is the env's where it reports one, else between the states."""
         goal = _vector(goal_state)
-        if self.goal_override is None or goal.shape != self.goal_override.shape or \
-                not np.array_equal(goal, self.goal_override):
+        if (
+            self.goal_override is None
+            or goal.shape != self.goal_override.shape
+            or not np.array_equal(goal, self.goal_override)
+        ):
             self.set_goal_state(goal)
-        dist = float(np.linalg.norm(self.state - goal)) if self.state is not None and \
-            self.state.shape == goal.shape else float("nan")
+        dist = (
+            float(np.linalg.norm(self.state - goal))
+            if self.state is not None and self.state.shape == goal.shape
+            else float("nan")
+        )
         return self.success, dist
 
     def protocol_missing(self) -> str | None:

@@ -26,9 +26,9 @@ What the wrapper adds to the environment:
 MuJoCo scenes are rendered without shadows and reflections: at 64x64 they are a few pixels of
 detail that cost most of the render time.
 """
+
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 
@@ -36,49 +36,29 @@ import gymnasium as gym
 import numpy as np
 
 from .env_goals import EnvGoals, EnvGoalsError
+from .gym_support import (
+    GymWorldError,
+    hide_shadows,
+    import_provider,
+    mujoco_depth,
+    numeric,
+    register_robotics,
+    resize_frame,
+)
 from .gym_tasks import TASKS, Task, task_for  # noqa: F401 - re-exported: callers name them from here
 
 PREFIX = "gymnasium:"
 
 
-class GymWorldError(ValueError):
-    pass
-
-
-def _import_provider(env_id: str) -> str:
-    """'package.module:Name-v0' (gymnasium's own form) -> imports the module, which registers its envs,
-    and returns 'Name-v0'; a plain id is returned as it is."""
-    if ":" not in env_id:
-        return env_id
-    module, _, name = env_id.partition(":")
-    try:
-        importlib.import_module(module)
-    except ImportError as e:
-        raise GymWorldError(f"{env_id}: cannot import {module!r} ({e}); install the package that provides "
-                            f"{name!r}") from None
-    return name
-
-
-def _register_robotics(env_id: str) -> None:
-    if env_id not in gym.registry:
-        try:
-            import gymnasium_robotics
-            gym.register_envs(gymnasium_robotics)
-        except ImportError:
-            pass
-    if env_id not in gym.registry:
-        raise GymWorldError(f"gymnasium has no environment {env_id!r} (for MuJoCo envs: pip install "
-                            "'gymnasium[mujoco]'; for PointMaze/AntMaze: pip install gymnasium-robotics)")
-
-
 class GymWorld(gym.Env):
     metadata = {"render_modes": ["rgb_array"]}
 
-    def __init__(self, env_id: str, image_size: int = 64, max_steps: int | None = None, depth_size: int = 0,
-                 **env_kwargs):
+    def __init__(
+        self, env_id: str, image_size: int = 64, max_steps: int | None = None, depth_size: int = 0, **env_kwargs
+    ):
         os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; a user's own setting wins
-        registered = _import_provider(env_id)
-        _register_robotics(registered)
+        registered = import_provider(env_id)
+        register_robotics(registered)
         self.env_id, self.size, self.depth_size = env_id, image_size, depth_size
         self.task = task_for(registered)
         self.goals = None if self.task is not None else EnvGoals(self)
@@ -119,11 +99,13 @@ class GymWorld(gym.Env):
             # a bare observation vector may hold more than the agent (swm/TwoRoom-v1's holds the target):
             # where the env says what its proprioception is (info["proprio"]), that is the proprio
             obs, info = self.env.reset(seed=0)
-            if _numeric(info.get("proprio")):
+            if numeric(info.get("proprio")):
                 self._proprio_from_info = True
                 proprio = self._proprio(obs, info)
-        spaces = {"pixels": gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8),
-                  "proprio": gym.spaces.Box(-np.inf, np.inf, proprio.shape, np.float32)}
+        spaces = {
+            "pixels": gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8),
+            "proprio": gym.spaces.Box(-np.inf, np.inf, proprio.shape, np.float32),
+        }
         if depth_size:
             if self._renderer() is None:
                 raise GymWorldError(f"{env_id}: depth maps come from MuJoCo's renderer; this env has none")
@@ -138,8 +120,13 @@ class GymWorld(gym.Env):
         if isinstance(obs, dict):
             key = next((k for k in ("observation", "proprio", "state") if k in obs), None)
             # else every numeric vector of the dict (images, which some envs put there too, are left out)
-            obs = obs[key] if key else np.concatenate(
-                [np.ravel(v) for k, v in sorted(obs.items()) if _numeric(v) and np.asarray(v).ndim <= 1])
+            obs = (
+                obs[key]
+                if key
+                else np.concatenate(
+                    [np.ravel(v) for k, v in sorted(obs.items()) if numeric(v) and np.asarray(v).ndim <= 1]
+                )
+            )
         if isinstance(obs, tuple):  # PointMaze's agent reports (observation, info)
             obs = obs[0]
         return np.ravel(np.asarray(obs, np.float32))
@@ -169,31 +156,16 @@ class GymWorld(gym.Env):
 
     def resize(self, frame) -> np.ndarray:
         """An RGB(A) frame of any size (numpy or a tensor) -> (S, S, 3) uint8 at the model's size."""
-        frame = np.asarray(frame)
-        if frame.dtype != np.uint8:  # a float image in [0, 1]
-            frame = (np.clip(frame, 0, 1) * 255).round().astype(np.uint8) if frame.max() <= 1.0 else \
-                np.clip(frame, 0, 255).astype(np.uint8)
-        if frame.shape[:2] != (self.size, self.size):
-            from PIL import Image
-            frame = np.asarray(Image.fromarray(np.ascontiguousarray(frame[..., :3])).resize((self.size, self.size),
-                                                                                          Image.BILINEAR))
-        return np.ascontiguousarray(frame[..., :3], dtype=np.uint8)
+        return resize_frame(frame, self.size)
 
     def _renderer(self):
         u = self.env.unwrapped
         return getattr(u, "mujoco_renderer", None) or getattr(getattr(u, "point_env", None), "mujoco_renderer", None)
 
     def depth(self) -> np.ndarray:
-        """Distance from the camera in metres, (depth_size, depth_size) float32: a spatial channel
-        the model can fuse as a sense (model.senses=depth). MuJoCo's depth buffer is non-linear in
-        distance; it is mapped back through the near and far planes, then averaged down."""
-        renderer = self._renderer()
-        buffer = np.asarray(renderer.render("depth_array"), np.float64)
-        m = renderer.model
-        near, far = m.vis.map.znear * m.stat.extent, m.vis.map.zfar * m.stat.extent
-        metres = (near / (1 - buffer * (1 - near / far))).astype(np.float32)
-        from PIL import Image
-        return np.asarray(Image.fromarray(metres, mode="F").resize((self.depth_size,) * 2, Image.BOX), np.float32)
+        """Distance from the camera in metres, (depth_size, depth_size) float32: a spatial channel the model
+        can fuse as a sense (model.senses=depth)."""
+        return mujoco_depth(self._renderer(), self.depth_size)
 
     def observe(self, obs, info: dict | None = None) -> dict:
         info = {} if info is None else info
@@ -206,13 +178,7 @@ class GymWorld(gym.Env):
 
     def _no_shadows(self) -> None:
         self._styled = True
-        renderer = self._renderer()
-        viewer = getattr(renderer, "viewer", None)
-        if viewer is None or not hasattr(viewer, "scn"):
-            return
-        import mujoco
-        viewer.scn.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
-        viewer.scn.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
+        hide_shadows(self._renderer())
 
     def state(self) -> np.ndarray | None:
         if self.goals is not None:
@@ -227,6 +193,7 @@ class GymWorld(gym.Env):
         """(image, observation vector, depth map or None) of the goal reached; the simulator state is
         restored after."""
         import mujoco
+
         u = self.env.unwrapped
         saved = u.data.qpos.copy(), u.data.qvel.copy()
         self.task.pose_goal(u)
@@ -360,7 +327,7 @@ class GymWorld(gym.Env):
     def _put(self, state) -> None:
         u = self.env.unwrapped
         s = np.asarray(state, np.float64)
-        u.set_state(s[: u.model.nq], s[u.model.nq:])
+        u.set_state(s[: u.model.nq], s[u.model.nq :])
 
     def expert_finished(self) -> bool:
         return self.task is not None and bool(self.task.success(self.env.unwrapped, {}))
@@ -381,10 +348,3 @@ class GymWorld(gym.Env):
             raise AttributeError(f"{self.env_id} has no scripted expert")
         a = np.asarray(self.task.expert(self.env.unwrapped), np.float64)
         return np.clip(2 * (a - self.low) / (self.high - self.low) - 1, -1, 1).astype(np.float32)
-
-
-def _numeric(value) -> bool:
-    try:
-        return value is not None and np.issubdtype(np.asarray(value).dtype, np.number)
-    except (TypeError, ValueError):
-        return False

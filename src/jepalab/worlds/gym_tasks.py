@@ -7,6 +7,7 @@ a scripted expert where there is one, and the camera that fills a small frame wi
 
 An env that is not here shows its goals through its own info (worlds/gym_env.py, `EnvGoals`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 class Task:
     """How to show and test the goal of one environment family: a small class per family. What a family
     lacks stays None (a task without a scripted expert, a success without a distance)."""
+
     tolerance = ""  # what success means, for reports
     camera: dict | None = None  # MuJoCo default_camera_config: the task's scene filling a small frame
     goal_columns: tuple | None = None  # the proprio numbers a goal given as a state sets (None: all)

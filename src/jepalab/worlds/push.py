@@ -25,6 +25,7 @@ inside the arena; the goal image is the block on its target with the pusher wher
 `expert_action()` is a scripted pusher (get behind the block, push it towards the target), the
 `noisy-expert` collection policy.
 """
+
 from __future__ import annotations
 
 import gymnasium as gym
@@ -80,22 +81,32 @@ def angle_error(a: float, b: float, symmetry: int = 1) -> float:
     return float(min(d, period - d))
 
 
-def success_tests(pusher, block_pos, angle: float, goal_pusher, goal_block, goal_angle: float,
-                  symmetry: int = 1) -> dict[str, bool]:
+def success_tests(
+    pusher, block_pos, angle: float, goal_pusher, goal_block, goal_angle: float, symmetry: int = 1
+) -> dict[str, bool]:
     """Both success tests of a pose against a goal pose (positions in arena units, angles in radians)."""
     turn = angle_error(angle, goal_angle, symmetry)
     both = np.linalg.norm(np.concatenate([np.subtract(pusher, goal_pusher), np.subtract(block_pos, goal_block)]))
-    return {"anchors": bool(both < ANCHOR_POS_TOL and turn < ANCHOR_ANGLE_TOL),
-            "strict": bool(np.linalg.norm(np.subtract(block_pos, goal_block)) < POS_TOL and turn < ANGLE_TOL)}
+    return {
+        "anchors": bool(both < ANCHOR_POS_TOL and turn < ANCHOR_ANGLE_TOL),
+        "strict": bool(np.linalg.norm(np.subtract(block_pos, goal_block)) < POS_TOL and turn < ANGLE_TOL),
+    }
 
 
 class PushEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
     state_goal_columns = (2, 3, 4, 5)  # the block's pose (x, y, cos, sin): what a goal given as a state sets
 
-    def __init__(self, max_steps: int = 100, block: str = "box", goal_mode: str = "near",
-                 render_mode: str | None = "rgb_array", show_target: bool = True, success: str = "anchors",
-                 image_size: int = SIZE):
+    def __init__(
+        self,
+        max_steps: int = 100,
+        block: str = "box",
+        goal_mode: str = "near",
+        render_mode: str | None = "rgb_array",
+        show_target: bool = True,
+        success: str = "anchors",
+        image_size: int = SIZE,
+    ):
         if block not in ("box", "T"):
             raise ValueError(f"push: block must be 'box' or 'T', got {block!r}")
         if success not in SUCCESS_TESTS:
@@ -109,16 +120,19 @@ class PushEnv(gym.Env):
         self.symmetry = 4 if block == "box" else 1
         self.max_steps, self.goal_mode, self.render_mode = max_steps, goal_mode, render_mode
         self.show_target = show_target
-        self.observation_space = gym.spaces.Dict({
-            "pixels": gym.spaces.Box(0, 255, (self.size, self.size, 3), np.uint8),
-            "proprio": gym.spaces.Box(-1.0, 1.0, (6,), np.float32),
-        })
+        self.observation_space = gym.spaces.Dict(
+            {
+                "pixels": gym.spaces.Box(0, 255, (self.size, self.size, 3), np.uint8),
+                "proprio": gym.spaces.Box(-1.0, 1.0, (6,), np.float32),
+            }
+        )
         self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
         self.space = None
 
     # -- physics -------------------------------------------------------------------
     def _build(self, pusher, block_pos, block_angle) -> None:
         import pymunk
+
         space = pymunk.Space()
         space.gravity = (0, 0)
         # the floor's friction: a block let go at the pusher's top speed slides about a pixel more, as
@@ -197,8 +211,9 @@ class PushEnv(gym.Env):
         dist = float(np.linalg.norm(pos - self.target_pos))
         err = angle_error(angle, self.target_angle, self.symmetry)
         # the goal image shows the pusher where the episode started: the anchors' test asks for it there
-        tests = success_tests(self.pusher_pos, pos, angle, self._goal_proprio[:2], self.target_pos, self.target_angle,
-                              self.symmetry)
+        tests = success_tests(
+            self.pusher_pos, pos, angle, self._goal_proprio[:2], self.target_pos, self.target_angle, self.symmetry
+        )
         # copies: a caller keeping the info of one step must not see it change at the next
         return {
             "goal": self._goal_img.copy(),
@@ -237,8 +252,9 @@ class PushEnv(gym.Env):
             self.target_pos, self.target_angle = rng.uniform(0.2, 0.8, 2), rng.uniform(-np.pi, np.pi)
         self._build(pusher, block_pos, block_angle)
         self._goal_img = self._draw(pusher, self.target_pos, self.target_angle)
-        self._goal_proprio = np.array([*pusher, *self.target_pos, np.cos(self.target_angle), np.sin(self.target_angle)],
-                                      np.float32)
+        self._goal_proprio = np.array(
+            [*pusher, *self.target_pos, np.cos(self.target_angle), np.sin(self.target_angle)], np.float32
+        )
         self.steps = 0
         return self._obs(), self._info()
 
@@ -262,8 +278,10 @@ class PushEnv(gym.Env):
         target x, y, angle] (positions in arena units)."""
         pos, angle = self.block_pose
         vel = np.array(self.block.velocity) / SCALE
-        return np.array([*self.pusher_pos, *pos, angle, *vel, self.block.angular_velocity,
-                         *self.target_pos, self.target_angle], np.float64)
+        return np.array(
+            [*self.pusher_pos, *pos, angle, *vel, self.block.angular_velocity, *self.target_pos, self.target_angle],
+            np.float64,
+        )
 
     def set_state(self, state) -> tuple[dict, dict]:
         """Put the world in a state from `get_state` (the step counter restarts); -> (obs, info) as
@@ -271,8 +289,9 @@ class PushEnv(gym.Env):
         s = np.asarray(state, np.float64).ravel()
         if s.shape != (11,) or not np.all(np.isfinite(s)):
             raise ValueError(f"push: a state is 11 finite numbers (see get_state), got shape {s.shape}")
-        self.reset(options={"pusher": s[:2], "block": s[2:4], "block_angle": s[4], "target": s[8:10],
-                            "target_angle": s[10]})
+        self.reset(
+            options={"pusher": s[:2], "block": s[2:4], "block_angle": s[4], "target": s[8:10], "target_angle": s[10]}
+        )
         self.block.velocity, self.block.angular_velocity = tuple(s[5:7] * SCALE), float(s[7])
         return self._obs(), self._info()
 

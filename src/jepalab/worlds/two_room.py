@@ -13,6 +13,7 @@ The physics and the renderer are vectorised numpy functions over a batch of
 positions, so collection and evaluation can step many agents at once; the
 gymnasium `Env` wraps them for a single agent.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -140,16 +141,23 @@ class TwoRoomEnv(gym.Env):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
 
-    def __init__(self, max_steps: int = 100, goal_mode: str = "other-room",
-                 layout: TwoRoomLayout = TwoRoomLayout(), render_mode: str | None = "rgb_array"):
+    def __init__(
+        self,
+        max_steps: int = 100,
+        goal_mode: str = "other-room",
+        layout: TwoRoomLayout = TwoRoomLayout(),
+        render_mode: str | None = "rgb_array",
+    ):
         if goal_mode not in ("other-room", "anywhere"):
             raise ValueError(f"goal_mode must be 'other-room' or 'anywhere', got {goal_mode!r}")
         self.layout, self.max_steps, self.goal_mode, self.render_mode = layout, max_steps, goal_mode, render_mode
         n = layout.size
-        self.observation_space = gym.spaces.Dict({
-            "pixels": gym.spaces.Box(0, 255, (n, n, 3), np.uint8),
-            "proprio": gym.spaces.Box(0.0, 1.0, (2,), np.float32),
-        })
+        self.observation_space = gym.spaces.Dict(
+            {
+                "pixels": gym.spaces.Box(0, 255, (n, n, 3), np.uint8),
+                "proprio": gym.spaces.Box(0.0, 1.0, (2,), np.float32),
+            }
+        )
         self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
         self._bg = background(layout)
         self.pos = np.full(2, 0.25)
@@ -161,8 +169,12 @@ class TwoRoomEnv(gym.Env):
 
     def _info(self) -> dict:
         dist = float(np.linalg.norm(self.pos - self.goal))
-        return {"goal": self._goal_img.copy(), "goal_proprio": self.goal.astype(np.float32),
-                "distance": dist, "is_success": dist < self.layout.goal_radius}
+        return {
+            "goal": self._goal_img.copy(),
+            "goal_proprio": self.goal.astype(np.float32),
+            "distance": dist,
+            "is_success": dist < self.layout.goal_radius,
+        }
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)

@@ -17,13 +17,30 @@ s always gives the same data. Each suite's `fingerprint(s)` re-creates its data 
 One module per suite: control.py (control, control-dataset), physics.py (physics, physics-alt), probe.py;
 what they share: common.py.
 """
+
 from .common import PROTOCOLS, SUITES, BenchOptions, applicable, world_facts
 from .control import ControlSuite, DatasetControlSuite
 from .physics import PhysicsAltSuite, PhysicsSuite
 from .probe import ProbeSuite
 
-SUITE_CLASSES = {"control": ControlSuite, "control-dataset": DatasetControlSuite, "physics": PhysicsSuite,
-                 "physics-alt": PhysicsAltSuite, "probe": ProbeSuite}
+SUITE_CLASSES = {
+    "control": ControlSuite,
+    "control-dataset": DatasetControlSuite,
+    "physics": PhysicsSuite,
+    "physics-alt": PhysicsAltSuite,
+    "probe": ProbeSuite,
+}
 
-__all__ = ["PROTOCOLS", "SUITES", "SUITE_CLASSES", "BenchOptions", "ControlSuite", "DatasetControlSuite",
-           "PhysicsAltSuite", "PhysicsSuite", "ProbeSuite", "applicable", "world_facts"]
+__all__ = [
+    "PROTOCOLS",
+    "SUITES",
+    "SUITE_CLASSES",
+    "BenchOptions",
+    "ControlSuite",
+    "DatasetControlSuite",
+    "PhysicsAltSuite",
+    "PhysicsSuite",
+    "ProbeSuite",
+    "applicable",
+    "world_facts",
+]

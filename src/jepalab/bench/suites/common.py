@@ -1,5 +1,6 @@
 """What every suite shares: their names, the options of a run, which suites apply to a checkpoint,
 what a gymnasium world says of its goals, and seeding."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,20 +29,29 @@ def applicable(kind: str, cfg) -> dict[str, str | None]:
     """suite -> None if it applies to this checkpoint, else why not."""
     from ...worlds import PASSIVE, WORLDS
     from ...worlds.gym_env import PREFIX
+
     world = None if kind == "video" else cfg.data.world
     gym_lacks = _gym_goal_support(world) if (world or "").startswith(PREFIX) else None
     with_goals = (world in WORLDS and world not in PASSIVE) or ((world or "").startswith(PREFIX) and not gym_lacks)
     return {
         "control-dataset": _dataset_protocol_reason(world, kind),
-        "control": None if with_goals else
-        (f"{world!r} shows no goal jepalab can plan to: {gym_lacks} (jepalab's own tasks: worlds/gym_tasks.py)"
-         if (world or "").startswith(PREFIX) else
-         ("a video-pretrained model has no actions to plan with" if kind == "video"
-          else f"{world!r} is a passive world: there is nothing to control")),
-        "physics": None if kind == "video" or world == "bounce" else
-        f"the suite is made of bounce clips; this model was trained on {world!r}",
-        "physics-alt": None if kind == "video" or world == "bounce" else
-        f"the suite shows passive scenes like bounce's; this model was trained on {world!r}",
+        "control": None
+        if with_goals
+        else (
+            f"{world!r} shows no goal jepalab can plan to: {gym_lacks} (jepalab's own tasks: worlds/gym_tasks.py)"
+            if (world or "").startswith(PREFIX)
+            else (
+                "a video-pretrained model has no actions to plan with"
+                if kind == "video"
+                else f"{world!r} is a passive world: there is nothing to control"
+            )
+        ),
+        "physics": None
+        if kind == "video" or world == "bounce"
+        else f"the suite is made of bounce clips; this model was trained on {world!r}",
+        "physics-alt": None
+        if kind == "video" or world == "bounce"
+        else f"the suite shows passive scenes like bounce's; this model was trained on {world!r}",
         "probe": None,
     }
 
@@ -50,7 +60,8 @@ def _gym_goal_support(world: str) -> str | None:
     """None when a gymnasium env shows goals jepalab can plan to, else what it lacks."""
     from ...worlds import make
     from ...worlds.gym_env import PREFIX, task_for
-    if task_for(world[len(PREFIX):].split(":")[-1]) is not None:
+
+    if task_for(world[len(PREFIX) :].split(":")[-1]) is not None:
         return None
     env = make(world, max_steps=2)
     try:
@@ -64,9 +75,11 @@ def world_facts(world: str, trajectory: bool = False) -> dict:
     the dataset protocol's trajectories ("trajectory"); {} for a built-in world (its docs say)."""
     from ...worlds import make
     from ...worlds.gym_env import PREFIX
+
     if not world.startswith(PREFIX):
         return {"trajectory": "noisy-expert"} if trajectory else {}
     from ...evals.dataset_goals import trajectory_policy
+
     env = make(world, max_steps=2)
     try:
         env.reset(seed=0)
@@ -86,6 +99,7 @@ def _dataset_protocol_reason(world, kind: str) -> str | None:
         return f"{world!r} is a passive world: there is nothing to control"
     from ...evals.dataset_goals import _require_protocol
     from ...worlds import make
+
     try:
         env = make(world, max_steps=2)
     except Exception as e:  # noqa: BLE001 - a world that cannot be made here is a reason, said as such
@@ -102,4 +116,3 @@ def _dataset_protocol_reason(world, kind: str) -> str | None:
 def _seeded(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
-

@@ -1,6 +1,7 @@
 """probe: what the latent knows. A video model: frozen-feature probes of position, velocity and count
 (evals/physics_probe.py); an action-conditioned model: a linear probe of the world's state (proprio)
 from the latent, on fresh episodes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,12 +24,17 @@ class ProbeSuite:
     def options(self) -> dict:
         if self.video:
             return {"kind": "video features", "clips": self.o.probe_clips, "attentive_steps": self.o.probe_steps}
-        return {"kind": "linear probe of proprio", "world": self.cfg.data.world, "episodes": self.o.probe_episodes,
-                "steps_per_episode": self.cfg.data.steps_per_episode}
+        return {
+            "kind": "linear probe of proprio",
+            "world": self.cfg.data.world,
+            "episodes": self.o.probe_episodes,
+            "steps_per_episode": self.cfg.data.steps_per_episode,
+        }
 
     def _episodes(self, s: int):
         from ...data.collect import passive_episode, rollout_episode
         from ...worlds import make
+
         n = self.o.probe_episodes + max(2, self.o.probe_episodes // 2)
         world, steps, seed = self.cfg.data.world, self.cfg.data.steps_per_episode, self.seed(s)
         if world == "bounce":
@@ -39,24 +45,40 @@ class ProbeSuite:
     def fingerprint(self, s: int) -> dict:
         if self.video:
             from ...evals.physics_probe import count_set, held_out_clips, one_object_set
+
             v, n, seed = self.cfg.video, self.o.probe_clips, self.seed(s)
-            sets = [one_object_set(n, v, seed), one_object_set(held_out_clips(n), v, seed + 1),
-                    count_set(n, v, seed + 2), count_set(held_out_clips(n), v, seed + 3)]
+            sets = [
+                one_object_set(n, v, seed),
+                one_object_set(held_out_clips(n), v, seed + 1),
+                count_set(n, v, seed + 2),
+                count_set(held_out_clips(n), v, seed + 3),
+            ]
             return {"generator": "bounce probe clips", "seed": seed, "sha256": sha256_arrays(*[c.video for c in sets])}
         eps = self._episodes(s)
-        return {"world": self.cfg.data.world, "episode_seeds": [self.seed(s), self.seed(s) + len(eps) - 1],
-                "sha256": sha256_arrays(*[a for e in eps for a in (e.pixels, e.actions, e.proprio)])}
+        return {
+            "world": self.cfg.data.world,
+            "episode_seeds": [self.seed(s), self.seed(s) + len(eps) - 1],
+            "sha256": sha256_arrays(*[a for e in eps for a in (e.pixels, e.actions, e.proprio)]),
+        }
 
     def run(self, s: int, plots) -> tuple[dict, dict]:
         from ...evals.intuitive_physics import untrained_twin
+
         _seeded(self.cfg.train.seed)
         twin = untrained_twin(self.model, self.cfg.train.seed)
         scatter: dict = {}
         if self.video:
             from ...evals.physics_probe import probe_encoders
-            res = probe_encoders({"trained": self.model.feature_encoder, "untrained": twin.encoder}, self.cfg.video,
-                                 clips=self.o.probe_clips, seed=self.seed(s), attentive_steps=self.o.probe_steps,
-                                 progress=self.progress, scatter=scatter)
+
+            res = probe_encoders(
+                {"trained": self.model.feature_encoder, "untrained": twin.encoder},
+                self.cfg.video,
+                clips=self.o.probe_clips,
+                seed=self.seed(s),
+                attentive_steps=self.o.probe_steps,
+                progress=self.progress,
+                scatter=scatter,
+            )
             metrics: dict = {}
             for quantity, probes in res.items():
                 for probe, row in probes.items():
@@ -64,15 +86,18 @@ class ProbeSuite:
                         metrics.setdefault(name, {})[f"{quantity} ({probe})"] = v
         else:
             from ...evals.probe import encode_frames, episode_senses, position_probe
+
             eps = self._episodes(s)
-            train, test = eps[: self.o.probe_episodes], eps[self.o.probe_episodes:]
+            train, test = eps[: self.o.probe_episodes], eps[self.o.probe_episodes :]
             metrics = {}
             y = np.concatenate([e.proprio for e in test])
             for name, m in (("trained", self.model), ("untrained", twin)):
                 probe, r2 = position_probe(m, train, test, seed=self.cfg.train.seed)
                 metrics[name] = {"state R²": r2}
-                scatter[name] = (probe(encode_frames(m, np.concatenate([e.pixels for e in test]),
-                                                     senses=episode_senses(m, test))), y)
+                scatter[name] = (
+                    probe(encode_frames(m, np.concatenate([e.pixels for e in test]), senses=episode_senses(m, test))),
+                    y,
+                )
         if plots is not None:
             _plot_scatter(scatter, plots / "probe_scatter.png")
         return metrics, {}
@@ -81,6 +106,7 @@ class ProbeSuite:
 def _plot_scatter(scatter: dict, path) -> None:
     """Predicted against true x position (first state dimension) on held-out data, one panel per features."""
     from ...plots import pyplot
+
     plt = pyplot()
     fig, axes = plt.subplots(1, len(scatter), figsize=(3.4 * len(scatter), 3.4), squeeze=False)
     for ax, (name, (pred, y)) in zip(axes[0], scatter.items()):
@@ -95,4 +121,3 @@ def _plot_scatter(scatter: dict, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
-

@@ -1,0 +1,34 @@
+"""What the command handlers share: the config a command builds from its preset and settings, what it says
+of them, and the training curves it draws at the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _build_config(args):
+    from ..config import override, preset
+
+    return override(preset(args.preset), args.sets)
+
+
+def announce(cfg, preset_name: str, out) -> None:
+    """The settings that differ from the preset, not the whole config (that is in OUT/config.json)."""
+    from ..config import differences, preset
+
+    changes = differences(preset(preset_name), cfg)
+    print(
+        f"preset {preset_name}"
+        + (f", changed: {'; '.join(changes)}" if changes else ", unchanged")
+        + f" (every setting goes to {Path(out) / 'config.json'} as training starts)"
+    )
+
+
+def plot_run(out) -> None:
+    """RUN/training.png from RUN/metrics.jsonl, at the end of `train` and `pretrain`."""
+    from ..plots import plot_training
+    from ..training.loop import latest_metrics
+
+    metrics = latest_metrics(out)
+    if metrics:
+        print(f"training curves: {plot_training(metrics, Path(out) / 'training.png')}")
