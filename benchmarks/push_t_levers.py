@@ -154,13 +154,15 @@ def plan_dataset(model, cfg, episodes: int) -> dict:
     }
 
 
-def pretrained_encoder(out: Path, store, minutes: float) -> tuple[Path, float]:
+def pretrained_encoder(out: Path, store, minutes: float, common: list[str] = ()) -> tuple[Path, float]:
     """A V-JEPA encoder pretrained on push-t clips (frames 5 steps apart) for `minutes`; -> (run, seconds)."""
     from jepalab.config import override, preset
     from jepalab.training.pretrain import pretrain
 
     run = out / "frozen-pretrain"
-    cfg = override(preset("video-small"), [f"source.store={store.root}", "source.frame_step=5", "train.steps=100000"])
+    cfg = override(
+        preset("video-small"), [f"source.store={store.root}", "source.frame_step=5", *common, "train.steps=100000"]
+    )
     secs = step_seconds_video(cfg)
     cfg = override(cfg, [f"train.steps={max(50, int(minutes * 60 / secs))}", "train.checkpoint_every=100000"])
     _, result = pretrain(cfg, run, resume=True)
@@ -183,7 +185,9 @@ def step_seconds_video(cfg, steps: int = 5) -> float:
         return (time.perf_counter() - tic) / steps
 
 
-def run_lever(name: str, out: Path, minutes: float, plan_episodes: int, store_episodes: int | None = None) -> dict:
+def run_lever(
+    name: str, out: Path, minutes: float, plan_episodes: int, store_episodes: int | None = None, common: list[str] = ()
+) -> dict:
     from jepalab.config import override, preset
     from jepalab.training.loop import latest_metrics
     from jepalab.training.train import train
@@ -194,10 +198,10 @@ def run_lever(name: str, out: Path, minutes: float, plan_episodes: int, store_ep
     episodes = store.load_all()[:n]
     budget, extra = minutes * 60, {}
     if name == "frozen":  # the budget covers pretraining (two thirds) and the rest
-        run, pre_s = pretrained_encoder(out, store, minutes * 2 / 3)
+        run, pre_s = pretrained_encoder(out, store, minutes * 2 / 3, [c for c in common if c.startswith("train.")])
         sets = [s.format(pretrained=run) for s in sets]
         budget, extra = budget - pre_s, {"pretrain_seconds": pre_s}
-    cfg = override(preset("push-t"), [*sets, "train.steps=100000"])
+    cfg = override(preset("push-t"), [*sets, *common, "train.steps=100000"])
     secs = step_seconds(cfg, episodes[:60])  # a step costs the same on fewer episodes (and a cache is small)
     steps = max(50, int(budget / secs))
     cfg = override(
@@ -235,11 +239,23 @@ def main() -> int:
     ap.add_argument("--levers", default=",".join(LEVERS))
     ap.add_argument("--episodes", type=int, default=20, help="held-out dataset-protocol episodes")
     ap.add_argument("--store-episodes", type=int, help="at most this many training episodes (a quick trial)")
+    ap.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for every lever (e.g. train.threads=1: each lever on one core, the same for all)",
+    )
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table_path = out / "levers.json"
-    table = json.loads(table_path.read_text()) if table_path.exists() else {"minutes": args.minutes, "rows": []}
+    table = (
+        json.loads(table_path.read_text())
+        if table_path.exists()
+        else {"minutes": args.minutes, "settings": args.sets, "rows": []}
+    )
     done = {r["lever"] for r in table["rows"]}
     for name in args.levers.split(","):
         if name in done:
@@ -247,7 +263,7 @@ def main() -> int:
         if name not in LEVERS:
             raise SystemExit(f"unknown lever {name!r}; levers: {', '.join(LEVERS)}")
         torch.manual_seed(0)
-        row = run_lever(name, out, args.minutes, args.episodes, args.store_episodes)
+        row = run_lever(name, out, args.minutes, args.episodes, args.store_episodes, args.sets)
         table["rows"].append(row)
         table_path.write_text(json.dumps(table, indent=2))
         print(json.dumps(row), file=sys.stderr, flush=True)
