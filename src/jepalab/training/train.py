@@ -1,5 +1,5 @@
 """Training an action-conditioned world model: the JEPA loss (objectives.jepa_loss) on windows of
-episodes, in the shared training loop (loop.py).
+episodes, in the shared training loop (training/loop.py).
 
     jepalab train --data data/two-room --preset two-room --out runs/two-room
 
