@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-fast lint bench clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,10 @@ lint: install
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+# the suite without the tests marked slow (each over ~10 s on 2 cores): for the edit-test loop
+test-fast: lint
+	$(BIN)/python -m pytest -q -m 'not slow'
 
 bench: install
 	$(BIN)/python benchmarks/two_room.py --out runs/bench-two-room

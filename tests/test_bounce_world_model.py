@@ -36,7 +36,11 @@ def test_train_on_bounce_then_score_a_teleport(tmp_path, capsys):
     from jepalab.training.checkpoint import load_any
 
     model = load_any(run)[0]
-    assert model.cfg.variant == "appearance" and torch.isfinite(model.surprise_scale).all() and (model.surprise_scale > 0).all()
+    assert (
+        model.cfg.variant == "appearance"
+        and torch.isfinite(model.surprise_scale).all()
+        and (model.surprise_scale > 0).all()
+    )
     pair = make_pair("continuity", "teleport", seed=1)
     video = write_video(tmp_path / "teleport.mkv", pair.impossible)
     out = tmp_path / "s.json"
