@@ -28,33 +28,58 @@ def cmd_probe(args) -> None:
     print(f"results: {out}")
 
 
+def scoring_windows(args):
+    """--scoring windows (and its --window, --stride, --reduce, --context) -> Windows; frames -> None."""
+    from ..evals.window_surprise import Windows
+
+    if args.scoring != "windows":
+        return None
+    return Windows(context=args.context, window=args.window, stride=args.stride, reduce=args.reduce)
+
+
 def cmd_surprise(args) -> None:
 
     import numpy as np
 
     from ..data.video import iter_frames
     from ..evals.surprise import plot_curve, running_normalised, summarize, surprise_curve
+    from ..evals.window_surprise import video_score
+    from ..extras import require
     from ..training.checkpoint import load_any
 
-    model, cfg, _ = load_any(args.checkpoint)
-    size = cfg.video.size if hasattr(cfg, "video") else cfg.model.image_size
+    if args.model:
+        from ..models.hf_video import load_vjepa2_predictor
+
+        if not args.model.startswith("hf:"):
+            raise ValueError(f"--model takes hf:REPO_OR_FOLDER (a transformers V-JEPA 2), got {args.model!r}")
+        require("hf")
+        model = load_vjepa2_predictor(args.model[3:])
+        size, args.scoring = model.size, "windows"
+    else:
+        model, cfg, _ = load_any(args.checkpoint)
+        size = cfg.video.size if hasattr(cfg, "video") else cfg.model.image_size
+    windows = scoring_windows(args)
     plots = Path(args.plots)
     rows = []
     normalise = running_normalised if args.normalise == "running" else (lambda curve: curve)
     for path in args.videos:
         frames = np.stack(list(iter_frames(path, fps=args.fps, size=size)))
-        row = {
-            "path": str(path),
-            **summarize(normalise(surprise_curve(model, frames, args.context, args.horizon, name=str(path)))),
-        }
+        curve = normalise(surprise_curve(model, frames, args.context, args.horizon, name=str(path), windows=windows))
+        row = {"path": str(path), **summarize(curve)}
+        if windows:
+            row["score"] = video_score(curve, windows.reduce)
         png = plot_curve(row, plots / f"{Path(path).stem}.surprise.png")
         rows.append(row)
+        score = f", score ({windows.reduce} over windows) {row['score']:.4f}" if windows else ""
         print(
-            f"{path}: {row['frames']} frames, peak surprise {row['peak']:.4f} at frame {row['peak_frame']}; plot {png}"
+            f"{path}: {row['frames']} frames, peak surprise {row['peak']:.4f} at frame {row['peak_frame']}"
+            f"{score}; plot {png}"
         )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(jsonout.dumps({"checkpoint": args.checkpoint, "videos": rows}, indent=1))
+        head = {"model": args.model} if args.model else {"checkpoint": args.checkpoint}
+        scoring = {"scoring": {"windows": vars(windows)} if windows else "frames"}
+        Path(args.json).write_text(jsonout.dumps({**head, **scoring, "videos": rows}, indent=1))
         print(f"results: {args.json}")
 
 
@@ -80,6 +105,7 @@ def cmd_physics(args) -> None:
         progress=not args.quiet,
         style=args.suite_style,
         normalise=args.normalise,
+        windows=scoring_windows(args),
     )
     out = write_physics_report(report, pairs, curves, Path(args.out) if args.out else Path(args.checkpoint) / "physics")
     print(

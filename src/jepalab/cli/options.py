@@ -45,6 +45,17 @@ def surprise_window(c: argparse.ArgumentParser) -> None:
         default=1,
         help="average the predictions made 1..N steps ahead (video model: tubelets; action-conditioned model: frames)",
     )
+    c.add_argument(
+        "--scoring",
+        choices=["frames", "windows"],
+        default="frames",
+        help="frames: one surprise per frame, pairs judged near their event; windows: as the V-JEPA "
+        "intuitive-physics paper, windows sliding by --stride frames, the model sees the first --context "
+        "and predicts the rest, a video's score is the --reduce over windows (a transformers V-JEPA 2: always)",
+    )
+    c.add_argument("--window", type=int, help="windows: frames per window (default 16; a video model's clip)")
+    c.add_argument("--stride", type=int, default=2, help="windows: frames between window starts (default 2)")
+    c.add_argument("--reduce", choices=["max", "mean"], default="max", help="windows: a video's score (default max)")
 
 
 # -- one builder per command: the options it takes ------------------------------------------
@@ -192,8 +203,13 @@ def _probe(c: argparse.ArgumentParser) -> None:
 
 
 def _surprise(c: argparse.ArgumentParser) -> None:
-    c.add_argument(
-        "--checkpoint", required=True, help="run folder or checkpoint (video-pretrained or action-conditioned)"
+    what = c.add_mutually_exclusive_group(required=True)
+    what.add_argument("--checkpoint", help="run folder or checkpoint (video-pretrained or action-conditioned)")
+    what.add_argument(
+        "--model",
+        metavar="hf:REPO_OR_FOLDER",
+        help="a transformers V-JEPA 2 (encoder and predictor; e.g. hf:facebook/vjepa2-vitl-fpc64-256 or a "
+        "saved folder), scored with --scoring windows; --context counts frames here (default 4)",
     )
     c.add_argument("videos", nargs="+", help="video files")
     surprise_window(c)

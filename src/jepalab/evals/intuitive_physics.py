@@ -43,16 +43,25 @@ def _peak(values: np.ndarray) -> float:
     return float(np.nanmax(values)) if np.isfinite(values).any() else float("-inf")
 
 
-def score_pairs(curves: list[tuple[np.ndarray, np.ndarray]], pairs: list[Pair]) -> dict:
-    """curves[i] = (possible, impossible) curves of pairs[i] -> {"categories": {c: metrics}, "overall": metrics}."""
+def score_pairs(curves: list[tuple[np.ndarray, np.ndarray]], pairs: list[Pair], reduce: str | None = None) -> dict:
+    """curves[i] = (possible, impossible) curves of pairs[i] -> {"categories": {c: metrics}, "overall": metrics}.
+    reduce None: a pair is judged on the peaks near its event (the module docstring); "max" or "mean":
+    on each whole clip's max or mean, as the V-JEPA paper judges its pairs (evals/window_surprise.py),
+    and the clip-level surprise of the AUROC is the same figure."""
+    from .window_surprise import video_score
+
     per: dict = {}
     for (cp, ci), p in zip(curves, pairs):
-        span = slice(max(0, p.diverge_frame - 1), p.diverge_frame + PAIR_WINDOW + 1)
-        wp, wi = _peak(cp[span]), _peak(ci[span])
+        if reduce is None:
+            span = slice(max(0, p.diverge_frame - 1), p.diverge_frame + PAIR_WINDOW + 1)
+            wp, wi = _peak(cp[span]), _peak(ci[span])
+            clip_p, clip_i = np.nanmax(cp), np.nanmax(ci)
+        else:
+            wp, wi = clip_p, clip_i = video_score(cp, reduce), video_score(ci, reduce)
         peak = int(np.nanargmax(ci))
         d = per.setdefault(p.category, {"possible": [], "impossible": [], "win": [], "localised": []})
-        d["possible"].append(np.nanmax(cp))
-        d["impossible"].append(np.nanmax(ci))
+        d["possible"].append(clip_p)
+        d["impossible"].append(clip_i)
         d["win"].append(1.0 if wi > wp else 0.5 if wi == wp else 0.0)
         d.setdefault("variants", {}).setdefault(p.variant, []).append(d["win"][-1])
         d["localised"].append(float(p.diverge_frame - 1 <= peak <= p.diverge_frame + LOCALISE_AFTER))
@@ -78,8 +87,9 @@ def suite_curves(
     horizon: int = 1,
     desc: str = "surprise",
     progress: bool = False,
+    windows=None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    kw = {"context": context, "horizon": horizon}
+    kw = {"context": context, "horizon": horizon, "windows": windows}
     return [
         (surprise_curve(model, p.possible, **kw), surprise_curve(model, p.impossible, **kw))
         for p in tqdm(pairs, desc=desc, disable=not progress)
@@ -106,17 +116,23 @@ def evaluate_models(
     horizon: int = 1,
     progress: bool = False,
     normalise: str = "none",
+    windows=None,
 ) -> tuple[dict, dict]:
     """-> ({model name: score_pairs(...)}, {model name: curves}). normalise="running": every curve in
-    units of its own video's earlier surprise (evals/surprise.py running_normalised)."""
-    from .surprise import running_normalised
+    units of its own video's earlier surprise (evals/surprise.py running_normalised). windows
+    (evals/window_surprise.Windows): the paper's windowed scoring, pairs judged on whole clips; the
+    pixel baseline keeps its one-step curve, judged on whole clips the same way."""
+    from .surprise import PixelPredictor, running_normalised
 
     results, curves = {}, {}
     for name, model in models.items():
-        curves[name] = suite_curves(model, pairs, context, horizon, desc=f"surprise ({name})", progress=progress)
+        own = None if isinstance(model, PixelPredictor) else windows
+        curves[name] = suite_curves(
+            model, pairs, context, horizon, desc=f"surprise ({name})", progress=progress, windows=own
+        )
         if normalise == "running":
             curves[name] = [(running_normalised(a), running_normalised(b)) for a, b in curves[name]]
-        results[name] = score_pairs(curves[name], pairs)
+        results[name] = score_pairs(curves[name], pairs, reduce=windows.reduce if windows else None)
     return results, curves
 
 
@@ -203,6 +219,7 @@ def physics_checkpoint(
     progress: bool = True,
     style: str = "bounce",
     normalise: str = "none",
+    windows=None,
 ) -> tuple[dict, list[Pair], dict]:
     """`jepalab physics`: the checkpoint, its untrained twin and the pixel baseline on one suite
     (read from `suite`, or generated from `seed`: style "bounce", the project's own, or "alt", drawn
@@ -221,7 +238,9 @@ def physics_checkpoint(
     else:
         pairs = make_suite(pairs_per_category, seed, progress=progress)
     models, ctx = physics_models(model, cfg, pixel_steps, context, progress)
-    results, curves = evaluate_models(models, pairs, context, horizon, progress=progress, normalise=normalise)
+    results, curves = evaluate_models(
+        models, pairs, context, horizon, progress=progress, normalise=normalise, windows=windows
+    )
     generator = alt_suite.GENERATOR if style == "alt" else GENERATOR
     report = {
         "checkpoint": str(resolve(path)),
@@ -233,6 +252,7 @@ def physics_checkpoint(
         "normalise": normalise,
         "context": ctx,
         "horizon": horizon,
+        "scoring": "frames" if windows is None else {"windows": vars(windows)},
         "pixel_steps": pixel_steps,
         "localise_after": LOCALISE_AFTER,
         "results": results,

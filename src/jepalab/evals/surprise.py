@@ -259,10 +259,25 @@ def running_normalised(curve: np.ndarray, min_history: int = 3) -> np.ndarray:
 
 
 def surprise_curve(
-    model, frames, context: int | None = None, horizon: int = 1, name: str = "video", senses: dict | None = None
+    model,
+    frames,
+    context: int | None = None,
+    horizon: int = 1,
+    name: str = "video",
+    senses: dict | None = None,
+    windows=None,
 ) -> np.ndarray:
     """Per-frame surprise of any jepalab model (see the module docstring); NaN where none is made.
-    `senses`: a world model's other senses per frame (e.g. {"audio": ...}), when it fuses any."""
+    `senses`: a world model's other senses per frame (e.g. {"audio": ...}), when it fuses any.
+    `windows` (evals/window_surprise.Windows): the paper's windowed losses instead, each at its window's
+    first predicted frame; a transformers V-JEPA 2 (hf:) is scored only that way."""
+    from ..models.hf_video import VJEPA2Predictor
+    from .window_surprise import Windows, windows_curve
+
+    if windows is not None or isinstance(model, VJEPA2Predictor):
+        if senses:
+            raise SurpriseError("windowed surprise takes frames alone, not other senses")
+        return windows_curve(model, frames, windows or Windows(context=context), name=name)
     if isinstance(model, VideoJEPA):
         return video_model_curve(model, frames, context, horizon, name=name)
     if isinstance(model, WorldModel):

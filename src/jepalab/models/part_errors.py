@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .encoder import resize_frames
 from .world_model import WorldModel
@@ -36,11 +37,14 @@ def world_model_part_errors(
     name: str = "video",
     senses: dict | None = None,
     context: int | None = None,
+    layer_norm: bool = False,
 ) -> tuple[list[int], np.ndarray]:
     """-> (ends, errors (len(ends), horizon, parts)): the mean squared error of each latent part
     (`WorldModel.surprise_parts`) of the latents imagined from z[end - context:end] for end .. end +
     horizon - 1. With model.variant=appearance the rollout is handed that part's most over every frame
-    before the window, so the predictor remembers a look for as long as the clip is."""
+    before the window, so the predictor remembers a look for as long as the clip is. layer_norm: the
+    mean absolute error of the layer-normed latents instead (predicted and seen alike: this model was
+    trained on raw latents), as V-JEPA scores surprise (evals/window_surprise.py)."""
     if horizon < 1:
         raise SurpriseError(f"horizon must be >= 1, got {horizon}")
     if context is not None and not 1 <= context <= model.cfg.history:
@@ -80,7 +84,12 @@ def world_model_part_errors(
             torch.zeros(len(chunk), horizon, A, device=device),
             **memory,
         )
-        sq = (imagined - torch.stack([z[e : e + horizon] for e in chunk])).pow(2)
+        seen_next = torch.stack([z[e : e + horizon] for e in chunk])
+        if layer_norm:
+            D = imagined.shape[-1]
+            sq = (F.layer_norm(imagined, (D,)) - F.layer_norm(seen_next, (D,))).abs()
+        else:
+            sq = (imagined - seen_next).pow(2)
         errors.append(
             torch.stack([sq[..., a:b].mean(-1) for a, b in zip(bounds[:-1], bounds[1:])], -1).double().cpu().numpy()
         )
