@@ -133,6 +133,44 @@ def fp32(device: str = "cpu"):
     return torch.autocast(device, enabled=False)
 
 
+class compiled:
+    """`fn` through torch.compile, falling back to `fn` itself, with one warning naming `what`, when
+    compiling fails (no C++ compiler, an op inductor cannot lower, an old torch): a speed option never
+    ends a run. `compile_seconds`: the first call's time, where the compile cost is paid."""
+
+    def __init__(self, fn, what: str, **options):
+        import torch
+
+        self.eager, self.what, self.compile_seconds = fn, what, None
+        try:
+            self.fn = torch.compile(fn, **options)
+        except Exception as e:  # torch.compile itself refuses (e.g. an unsupported Python)
+            self._fall_back(e)
+
+    def _fall_back(self, error: Exception) -> None:
+        import warnings
+
+        first_line = (str(error).strip().splitlines() or [""])[0][:200]
+        warnings.warn(
+            f"torch.compile of {self.what} failed ({type(error).__name__}: {first_line}); running eager", stacklevel=3
+        )
+        self.fn = self.eager
+
+    def __call__(self, *args, **kwargs):
+        if self.compile_seconds is not None or self.fn is self.eager:
+            return self.fn(*args, **kwargs)
+        import time
+
+        tic = time.perf_counter()
+        try:
+            out = self.fn(*args, **kwargs)
+        except Exception as e:  # inductor fails at the first call, where it compiles
+            self._fall_back(e)
+            out = self.fn(*args, **kwargs)
+        self.compile_seconds = time.perf_counter() - tic
+        return out
+
+
 def resolve_device(name: str):
     """'auto' -> the local rank's CUDA GPU when there is one, else the CPU; 'cuda' under torchrun ->
     this rank's GPU (LOCAL_RANK)."""

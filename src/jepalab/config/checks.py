@@ -17,6 +17,7 @@ CHOICES = {
     "objective.reg_over": ("frames", "changes"),
     "plan.planner": ("cem", "mppi"),
     "plan.success": ("anchors", "strict"),
+    "plan.precision": ("fp32", "bf16", "auto"),
     "train.precision": ("auto", "fp32", "bf16"),
     "train.parallel": ("ddp", "fsdp"),
     "train.prefetch": ("auto", "on", "off"),

@@ -241,6 +241,12 @@ class PlanConfig:
         "of the goal's together, angle within 20 degrees) | strict (the block alone "
         "within 0.05 and 15 degrees)",
     )
+    precision: str = opt(
+        "fp32",
+        "fp32 | bf16 | auto: the imagined rollouts in bf16 autocast (costs compared in fp32); "
+        "auto: bf16 where the device computes it natively",
+    )
+    compile: bool = opt(False, "torch.compile the batched rollout (the first plan pays the compile time)")
     episodes: int = opt(50, "evaluation episodes, fixed seeds")
     max_steps: int = opt(100, "environment steps allowed per evaluation episode")
     seed: int = opt(1000, "evaluation episode i uses seed + i (collection seeds start at data.seed)")

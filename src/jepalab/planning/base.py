@@ -100,6 +100,22 @@ class SamplingPlanner:
     def refit(self, candidates, cost):  # -> new (mean, std), each (B, H, A)
         raise NotImplementedError
 
+    def imagine(self, model, z_ctx, a_ctx, candidates) -> torch.Tensor:
+        """`imagine` as plan.precision and plan.compile ask; the latents come back in fp32, so the
+        costs that rank the candidates are compared at full precision."""
+        from ..runtime import autocast, compiled, resolve_precision
+
+        c = self.cfg
+        fn = imagine
+        if c.compile:
+            if getattr(self, "_compiled_for", None) is not model:  # one compiled rollout per model
+                self._compiled = compiled(imagine, "the planner's rollout", dynamic=True)
+                self._compiled_for = model
+            fn = self._compiled
+        precision = resolve_precision(c.precision, z_ctx.device)
+        with autocast(precision, z_ctx.device.type):
+            return fn(model, z_ctx, a_ctx, candidates, c.context).float()
+
     @torch.no_grad()
     def plan(self, model, z_ctx, a_ctx, z_goal, init=None) -> Plan:
         c = self.cfg
@@ -117,7 +133,7 @@ class SamplingPlanner:
             candidates[:, 0] = mean
             # score
             # the search lives on the CPU (small tensors, one seeded generator); the model may not
-            imagined = imagine(model, z_ctx, a_ctx, candidates.to(z_ctx.device), c.context)
+            imagined = self.imagine(model, z_ctx, a_ctx, candidates.to(z_ctx.device))
             cost = goal_cost(imagined, z_goal, c.stage_weight).cpu()
             imagined = imagined.cpu()
             # keep the best plan seen over all iterations

@@ -211,6 +211,12 @@ class TrainingLoop:
             self._precision = resolve_precision(self.train_cfg.precision, self.device)
         return self._precision
 
+    def compile_info(self) -> dict:
+        """With train.compile: the seconds the first step spent compiling (inside train_seconds), so
+        a run's log says what compiling cost and when it paid off."""
+        seconds = getattr(getattr(self, "objective", None), "compile_seconds", None)
+        return {} if seconds is None else {"compile_seconds": seconds}
+
     def run(self, until: int | None = None) -> dict:
         """Train to `train.steps` (or stop early at step `until`, keeping the schedule of the full run)."""
         t = self.train_cfg
@@ -251,6 +257,7 @@ class TrainingLoop:
                                 **extra,
                                 self.rate: window_steps * t.batch_size / (time.perf_counter() - window_start),
                                 "train_seconds": self.train_seconds,
+                                **self.compile_info(),
                             }
                             metrics.write(last)
                             self.logged(last)

@@ -179,8 +179,27 @@ def training_step_module(
 
             step = DistributedDataParallel(step, device_ids=[device] if device.type == "cuda" else None)
     if compile:
-        step = torch.compile(step)
+        step = CompiledStep(step)
     return step
+
+
+class CompiledStep(nn.Module):
+    """A training step module through torch.compile, run eagerly (with a warning) where compiling
+    fails (runtime.compiled). A module still, so the loops treat it as the eager one."""
+
+    def __init__(self, step: nn.Module):
+        super().__init__()
+        from ..runtime import compiled
+
+        self.step = step
+        self._run = compiled(step, "the training step")
+
+    @property
+    def compile_seconds(self):
+        return self._run.compile_seconds
+
+    def forward(self, *batch):
+        return self._run(*batch)
 
 
 # ---------------------------------------------------------------- FSDP2
