@@ -116,6 +116,7 @@ def main() -> int:
             suites=protocols,
             seeds=args.seeds,
             options=BenchOptions(episodes=args.eval_episodes),
+            sets=[s for s in sets if s.startswith("plan.")] + ["plan.seed=500000"],
             command="python benchmarks/swm_envs.py " + " ".join(sys.argv[1:]),
         )
         summary["envs"][env_id] = {
