@@ -70,6 +70,17 @@ def plot_curves(metrics: list[dict], keys: list[str], path: Path) -> Path:
     return path
 
 
+def _draw_block(ax, parts, pose, style: dict, label: str | None) -> None:
+    """A block (rectangles in its own frame, as worlds/push.py's) at pose (x, y, cos, sin)."""
+    from matplotlib.patches import Polygon
+
+    x, y, c, s = pose
+    turn = np.array([[c, -s], [s, c]]) / max(np.hypot(c, s), 1e-9)
+    for i, (x0, y0, x1, y1) in enumerate(parts):
+        corners = np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)]) @ turn.T + (x, y)
+        ax.add_patch(Polygon(corners, closed=True, label=label if i == 0 else None, **style))
+
+
 def plot_trajectories(
     background: np.ndarray,
     results: list,
@@ -77,21 +88,42 @@ def plot_trajectories(
     episodes: int = 6,
     plan_positions: list | None = None,
     goal_radius: float = 0.08,
+    block_parts: list | None = None,
 ) -> Path:
     """One panel per episode: the map, the start, the goal, each policy's executed path and
-    (dashed) the first plan the model imagined, read out through a position probe."""
+    (dashed) the first plan the model imagined, read out through a position probe. With
+    `block_parts` (a push world's block, proprio[2:6] its pose): the block at its start, at its goal
+    and where the first policy left it, drawn as the shape it is, the goal's pusher place as the star."""
     plt = pyplot()
+    if block_parts is not None:
+        goal_radius = 0.0  # the goal is a pose, drawn as one
     colors = {"planner": "tab:blue", "untrained": "tab:orange", "random": "tab:gray", "noop": "tab:brown"}
     n = min(episodes, len(results[0].paths))
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4))
     axes = np.atleast_1d(axes)
     for e, ax in enumerate(axes):
         ax.imshow(background, extent=(0, 1, 1, 0))
-        goal = results[0].goals[e]
-        ax.add_patch(plt.Circle(goal, goal_radius, color="tab:green", alpha=0.35))
-        ax.plot(*goal, marker="*", color="tab:green", ms=14, label="goal")
-        start = results[0].paths[e][0]
-        ax.plot(*start, marker="o", color="black", ms=6, label="start")
+        goal, start = results[0].goals[e][:2], results[0].paths[e][0][:2]  # places: proprio's first two numbers
+        if goal_radius > 0:
+            ax.add_patch(plt.Circle(goal, goal_radius, color="tab:green", alpha=0.35))
+        ax.plot(
+            *goal,
+            marker="*",
+            color="tab:green",
+            ms=14,
+            ls="none",
+            label="goal" if block_parts is None else "pusher goal",
+        )
+        ax.plot(*start, marker="o", color="black", ms=6, ls="none", label="start")
+        if block_parts is not None:
+            styles = {
+                "goal": {"facecolor": "none", "edgecolor": "tab:green", "lw": 2.0, "ls": "--"},
+                "start": {"facecolor": "tab:gray", "alpha": 0.35, "edgecolor": "black", "lw": 0.8},
+                f"{results[0].policy} end": {"facecolor": "tab:blue", "alpha": 0.45, "edgecolor": "navy", "lw": 0.8},
+            }
+            poses = [results[0].goals[e][2:6], results[0].paths[e][0][2:6], results[0].paths[e][-1][2:6]]
+            for (label, style), pose in zip(styles.items(), poses):
+                _draw_block(ax, block_parts, pose, style, f"block {label}")
         for r in results:
             p = r.paths[e]
             mark = "✓" if r.success[e] else "✗"

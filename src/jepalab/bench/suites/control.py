@@ -119,7 +119,10 @@ class ControlSuite:
             env = make(world)
             if hasattr(env.unwrapped, "render_background"):  # a map that proprio's first two numbers are places on
                 plot_trajectories(
-                    env.unwrapped.render_background(), list(results.values()), plots / f"{self.name}_trajectories.png"
+                    env.unwrapped.render_background(),
+                    list(results.values()),
+                    plots / f"{self.name}_trajectories.png",
+                    block_parts=getattr(env.unwrapped, "parts", None),  # a push world: its block's shape
                 )
             env.close()
             _plot_budget(sweep, metrics, plots / f"{self.name}_budget.png")
