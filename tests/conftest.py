@@ -52,5 +52,29 @@ def learned(tmp_path_factory):
     return {"model": model, "cfg": cfg, "episodes": episodes, "run": root / "run", "result": result}
 
 
+@pytest.fixture(scope="session")
+def vjepa2_folder(tmp_path_factory):
+    """A tiny randomly initialised transformers V-JEPA 2 (encoder and predictor) saved to a folder: a
+    stand-in for a downloaded checkpoint, offline."""
+    transformers = pytest.importorskip("transformers")
+    config = transformers.VJEPA2Config(
+        crop_size=32,
+        frames_per_clip=16,
+        tubelet_size=2,
+        patch_size=16,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        mlp_ratio=2,
+        pred_hidden_size=16,
+        pred_num_hidden_layers=1,
+        pred_num_attention_heads=2,
+    )
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("vjepa2") / "tiny-vjepa2"
+    transformers.VJEPA2Model(config).save_pretrained(folder)
+    return folder
+
+
 def finite(x) -> bool:
     return bool(np.all(np.isfinite(np.asarray(x))))

@@ -10,28 +10,6 @@ from jepalab.cli.main import main
 from jepalab.training.checkpoint import load_model
 
 
-@pytest.fixture(scope="module")
-def vjepa2_folder(tmp_path_factory):
-    transformers = pytest.importorskip("transformers")
-    config = transformers.VJEPA2Config(
-        crop_size=32,
-        frames_per_clip=2,
-        tubelet_size=2,
-        patch_size=16,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        mlp_ratio=2,
-        pred_hidden_size=16,
-        pred_num_hidden_layers=1,
-        pred_num_attention_heads=2,
-    )
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("vjepa2") / "tiny-vjepa2"
-    transformers.VJEPA2Model(config).save_pretrained(folder)
-    return folder
-
-
 def test_a_transformers_vjepa2_encoder_trains_frozen_and_travels_with_the_checkpoint(
     vjepa2_folder, debug_store, tmp_path
 ):
