@@ -46,7 +46,7 @@ def test_a_store_holds_one_variety(tmp_path):
     collect("bounce", 2, 6, tmp_path / "d", progress=False, variety="wide")
     with pytest.raises(ValueError, match="variety 'wide', not 'none'"):
         collect("bounce", 3, 6, tmp_path / "d", progress=False)
-    with pytest.raises(ValueError, match="none, picture or wide"):
+    with pytest.raises(ValueError, match="none, picture, wide or wide-rate"):
         collect("bounce", 2, 6, tmp_path / "bad", progress=False, variety="narrow")
     assert not (tmp_path / "bad").exists()  # refused before a store was made for it
     with pytest.raises(ValueError, match="bounce's"):
@@ -63,5 +63,16 @@ def test_picture_variety_keeps_bounces_pace_and_gravity():
     assert style.fps == FPS and np.allclose(a.positions, b.positions)  # the same motion, drawn another way
     pic, plain = passive_episode(12, 5, "picture"), passive_episode(12, 5)
     assert np.abs(pic.pixels.astype(int) - plain.pixels).mean() > 20
-    with pytest.raises(ValueError, match="none, picture or wide"):
+    with pytest.raises(ValueError, match="none, picture, wide or wide-rate"):
         passive_episode(12, 5, "narrow")
+
+
+def test_wide_rate_tells_the_model_each_clips_frame_interval():
+    from jepalab.worlds.bounce import FPS
+    from jepalab.worlds.bounce_style import sample_style
+
+    for seed in (3, 4):
+        told, hidden = passive_episode(24, seed, "wide-rate"), passive_episode(24, seed, "wide")
+        fps = sample_style(np.random.default_rng([seed, 1])).fps
+        assert np.array_equal(told.pixels, hidden.pixels)  # the same clip; only the action differs
+        assert np.allclose(told.actions, FPS / fps - 1) and not hidden.actions.any()

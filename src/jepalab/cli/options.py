@@ -95,7 +95,8 @@ def _collect(c: argparse.ArgumentParser) -> None:
         choices=list(CHOICES["data.variety"]),
         default="none",
         help="bounce: wide draws and films every clip another way (worlds/bounce_style.py); picture "
-        "does so at bounce's own pace and gravity",
+        "does so at bounce's own pace and gravity; wide-rate is wide with each clip's frame interval "
+        "given to the model as its action",
     )
     c.add_argument("--episodes", type=int, default=1000, help="number of episodes (an existing store is completed)")
     c.add_argument("--steps", type=int, default=64, help="environment steps per episode")

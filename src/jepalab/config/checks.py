@@ -10,7 +10,7 @@ from __future__ import annotations
 # dispatches on a setting (planning.PLANNERS, objectives.REGULARIZERS, parallel, logs) is checked
 # against them by tests/test_layout.py.
 CHOICES = {
-    "data.variety": ("none", "picture", "wide"),
+    "data.variety": ("none", "picture", "wide", "wide-rate"),
     "model.encoder": ("cnn", "vit"),
     "model.variant": ("base", "senses", "appearance", "spatial"),
     "objective.regularizer": ("sigreg", "vicreg"),

@@ -31,7 +31,8 @@ class DataConfig:
         "bounce only: none (its own look) | wide (every clip drawn and filmed another way: "
         "backgrounds, colours, occluder and wall looks, 48-96 px sources, sensor noise, "
         "video compression, 8-20 fps, gravity; worlds/bounce_style.py) | picture (the same "
-        "at bounce's own 10 fps and gravity)",
+        "at bounce's own 10 fps and gravity) | wide-rate (wide, each clip's frame interval "
+        "given to the model as its action: 10/fps - 1, zero at bounce's own rate)",
     )
 
 

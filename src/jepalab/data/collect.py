@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from ..config import CHOICES
 from ..worlds import make
-from ..worlds.bounce import BARRIER_PROB, FAMILY_PROB, PASSIVE_OBJECTS
+from ..worlds.bounce import BARRIER_PROB, FAMILY_PROB, FPS, PASSIVE_OBJECTS
 from .store import Episode, EpisodeStore
 
 
@@ -148,8 +148,9 @@ def _checked_variety(variety: str) -> str:
 
 def passive_episode(steps: int, seed: int, variety: str = "none") -> Episode:
     """A `bounce` clip as an episode: nothing acts in a passive world, so its one action dimension is
-    always zero ("the agent does nothing"), proprio carries the objects' true positions for probes,
-    and audio the sound of its collisions (data/audio.py)."""
+    zero ("the agent does nothing"; with variety wide-rate, the clip's frame interval), proprio
+    carries the objects' true positions for probes, and audio the sound of its collisions
+    (data/audio.py)."""
     from ..worlds.bounce import sample_mixed_scene, simulate
 
     scene = sample_mixed_scene(np.random.default_rng(seed), steps + 1, FAMILY_PROB, BARRIER_PROB)
@@ -157,7 +158,7 @@ def passive_episode(steps: int, seed: int, variety: str = "none") -> Episode:
         from ..worlds.bounce_style import picture_only, sample_style, styled_scene
 
         style = sample_style(np.random.default_rng([seed, 1]))
-        scene = styled_scene(scene, style if variety == "wide" else picture_only(style))
+        scene = styled_scene(scene, picture_only(style) if variety == "picture" else style)
     clip = simulate(scene)
     frames = clip.frames
     if scene.style is not None:
@@ -169,7 +170,10 @@ def passive_episode(steps: int, seed: int, variety: str = "none") -> Episode:
     from .audio import frame_features, impact_sound
 
     audio = frame_features(impact_sound(clip.collisions, scene.fps, seed), scene.fps)  # each collision is heard
-    return Episode(frames, np.zeros((steps, 1), np.float32), state.reshape(steps + 1, -1), audio=audio)
+    # wide-rate: the frame interval as the action, in units of bounce's own (zero at its 10 fps), so
+    # that a faster film is not read as other physics; otherwise the agent does nothing
+    rate = FPS / scene.fps - 1.0 if variety == "wide-rate" else 0.0
+    return Episode(frames, np.full((steps, 1), rate, np.float32), state.reshape(steps + 1, -1), audio=audio)
 
 
 def collect(

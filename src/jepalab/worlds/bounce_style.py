@@ -11,8 +11,9 @@ seed apart from the scene's (the same seed gives the same scene with or without 
   strip along the bottom or none;
 - the camera: the source drawn at 48-96 px and resized to 64, sensor noise, a brightness and
   contrast change, lossy compression through a video codec (MPEG-4 Part 2, at a random bit rate);
-- the physics' pace: frame rates of 8-20 per second (the model is not told the rate: it has to read
-  it off the frames) and gravity 0.6-1.6 times the scene's.
+- the physics' pace: frame rates of 8-20 per second (with data.variety=wide the model is not told the
+  rate and has to read it off the frames; with wide-rate each clip's frame interval is its action)
+  and gravity 0.6-1.6 times the scene's.
 """
 
 from __future__ import annotations
