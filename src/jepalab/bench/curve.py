@@ -71,6 +71,8 @@ def success_curve(
                 "step": meta["step"],
                 "train_seconds": seconds,
                 "success_rate": r.success_rate,
+                # a world with several success tests (push: anchors, strict) records each
+                **{f"{test}_success_rate": float(met.mean()) for test, met in r.success_tests.items()},
                 "mean_final_distance": float(r.final_distance.mean()),
                 "seconds_per_step": r.seconds_per_step,
                 "episodes": episodes,
