@@ -43,7 +43,6 @@ from torch.utils.flop_counter import FlopCounterMode
 from jepalab.config import override, preset
 from jepalab.data.store import Episode
 from jepalab.planning import make_planner
-from jepalab.runtime import autocast  # (the child may run today's tree: only what both trees have here)
 from jepalab.training.train import Trainer
 
 
@@ -123,27 +122,35 @@ def time_train(cfg, episodes, steps: int, out) -> tuple[dict, torch.nn.Module]:
 
 
 @torch.no_grad()
-def time_plan(model, cfg, episodes: int, repeats: int, precision: str) -> dict:
+def time_plan(model, cfg, episodes: int, repeats: int, precision: str, compile: bool = False) -> dict:
+    """One batched plan (CEM over the preset's samples and horizon) for `episodes` episodes, as the
+    planner runs it with plan.precision and plan.compile; FLOPs counted on an eager fp32 plan."""
+    from dataclasses import replace
+
     device = next(model.parameters()).device
     model.eval()
-    planner = make_planner(cfg.plan, cfg.model.action_dim, seed=0)
     z = torch.randn(episodes, 1, cfg.model.latent_dim, device=device)
     zg = torch.randn(episodes, cfg.model.latent_dim, device=device)
     a0 = torch.zeros(episodes, 0, model.model_action_dim, device=device)
-    with autocast(precision, device.type):
-        with FlopCounterMode(display=False) as counter:
-            planner.plan(model, z, a0, zg)
-        flops = counter.get_total_flops()
-        sync(device)
-        tic = time.perf_counter()
-        for _ in range(repeats):
-            planner.plan(model, z, a0, zg)
-        sync(device)
+    with FlopCounterMode(display=False) as counter:
+        make_planner(cfg.plan, cfg.model.action_dim, seed=0).plan(model, z, a0, zg)
+    flops = counter.get_total_flops()
+    planner = make_planner(replace(cfg.plan, precision=precision, compile=compile), cfg.model.action_dim, seed=0)
+    tic = time.perf_counter()
+    planner.plan(model, z, a0, zg)  # a compiled rollout compiles here
+    sync(device)
+    first = time.perf_counter() - tic
+    tic = time.perf_counter()
+    for _ in range(repeats):
+        planner.plan(model, z, a0, zg)
+    sync(device)
     dt = (time.perf_counter() - tic) / repeats
     p = cfg.plan
     return {
         "episodes": episodes,
         "precision": precision,
+        "compile": compile,
+        "first_call_s": first,
         "call_s": dt,
         "episode_plans_per_s": episodes / dt,
         "imagined_steps_per_s": episodes * p.samples * p.iterations * p.horizon / dt,
@@ -338,11 +345,15 @@ def main() -> None:
             + (f" (first step {row['first_step_s']:.1f} s)" if compiled else ""),
             flush=True,
         )
-    plans = [time_plan(model, base, e, 3, p) for e in (1, 32) for p in ("fp32", "bf16")]
+    plans = [
+        time_plan(model, base, e, 3, p, c)
+        for e in (1, 32)
+        for p, c in (("fp32", False), ("bf16", False), ("fp32", True))
+    ]
     for p in plans:
         print(
-            f"plan {p['episodes']} episode(s) {p['precision']}: {p['call_s'] * 1000:.1f} ms per call, "
-            f"{p['imagined_steps_per_s']:.0f} imagined steps/s",
+            f"plan {p['episodes']} episode(s) {p['precision']} compile={p['compile']}: {p['call_s'] * 1000:.1f} ms "
+            f"per call (first {p['first_call_s']:.1f} s), {p['imagined_steps_per_s']:.0f} imagined steps/s",
             flush=True,
         )
     from jepalab.runtime import resolve_precision
