@@ -31,6 +31,7 @@ def metrics_of(folder):
     }
 
 
+@pytest.mark.slow
 def test_bench_writes_results_manifest_and_is_deterministic(run, tmp_path):
     a = bench(run, tmp_path / "a", seeds=2, options=TINY, progress=False)
     bench(run, tmp_path / "b", seeds=2, options=TINY, progress=False)
@@ -162,6 +163,7 @@ def test_video_model_bench_runs_physics_both_styles_and_probe(tmp_path):
     assert (tmp_path / "r" / "plots" / "physics_examples.png").is_file()
 
 
+@pytest.mark.slow
 def test_the_dataset_protocol_uses_held_out_trajectories_and_can_be_chosen_alone(run, tmp_path):
     from jepalab.bench.suites import DatasetControlSuite
     from jepalab.config import override

@@ -18,6 +18,7 @@ def params(model):
     return {k: v.clone() for k, v in model.state_dict().items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prefetch", ["off", "on"])
 def test_resume_is_exact(debug_store, tmp_path, prefetch):
     # a fixed thread count: the default sizes the pool to the machine's load as it goes, and the float
@@ -45,6 +46,7 @@ def test_resume_is_exact(debug_store, tmp_path, prefetch):
     assert steps == sorted(set(steps))  # no duplicated metric lines after resuming
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["batch drawn", "optimizer stepped", "validating", "saving", "twice"])
 def test_ctrl_c_anywhere_in_a_step_then_resume_gives_the_uninterrupted_weights(
     debug_store, tmp_path, monkeypatch, where
@@ -93,6 +95,7 @@ def test_ctrl_c_anywhere_in_a_step_then_resume_gives_the_uninterrupted_weights(
     assert steps == sorted(set(steps))
 
 
+@pytest.mark.slow
 def test_killed_training_resumes_from_last_checkpoint(debug_store, tmp_path):
     run = tmp_path / "run"
     cmd = [

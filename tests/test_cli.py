@@ -79,6 +79,7 @@ def test_step_by_step_commands(tmp_path, capsys):
     assert "position_probe_r2" in json.loads((run2 / "plan" / "summary.json").read_text())
 
 
+@pytest.mark.slow
 def test_every_command_has_help_with_an_example():
     for name in EXAMPLES:
         out = subprocess.run([sys.executable, "-m", "jepalab", name, "--help"], capture_output=True, text=True)

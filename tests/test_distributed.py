@@ -73,6 +73,7 @@ def distance(a, b):
     return sum(((a[k].float() - b[k].float()) ** 2).sum() for k in a).sqrt().item()
 
 
+@pytest.mark.slow
 def test_two_processes_match_one_with_the_same_global_batch(debug_store, tmp_path):
     ranks = torchrun(tmp_path, debug_store.root, tmp_path / "ddp", 2, STEPS)
     assert distance(ranks[0], ranks[1]) == 0.0  # the ranks never drift apart
@@ -89,6 +90,7 @@ def test_two_processes_match_one_with_the_same_global_batch(debug_store, tmp_pat
     assert (tmp_path / "ddp" / "metrics.jsonl").read_text().count("\n") == 2  # rank 0 alone logs
 
 
+@pytest.mark.slow
 def test_fsdp_matches_one_process_and_its_checkpoint_loads_anywhere(debug_store, tmp_path):
     from jepalab.training.checkpoint import load_model
 
@@ -115,6 +117,7 @@ def test_fsdp_matches_one_process_and_its_checkpoint_loads_anywhere(debug_store,
     assert distance(dict(resumed.model.named_parameters()), one) < 0.05 * distance(one, start)
 
 
+@pytest.mark.slow
 def test_resume_with_another_number_of_processes(debug_store, tmp_path):
     half = [s.replace("train.steps=8", "train.steps=4") for s in STEPS]
     torchrun(tmp_path, debug_store.root, tmp_path / "run", 2, half)
@@ -123,6 +126,7 @@ def test_resume_with_another_number_of_processes(debug_store, tmp_path):
     assert ckpts == ["step_0000004", "step_0000008"] and all(torch.isfinite(v.float()).all() for v in one.values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["ddp", "fsdp"])
 def test_pretrain_under_torchrun(tmp_path, mode):
     from jepalab.training.checkpoint import load_video_model
@@ -162,6 +166,7 @@ def test_leave_without_a_process_group_is_a_plain_exit():
     assert ended.value.code == 3
 
 
+@pytest.mark.slow
 def test_an_fsdp_run_saves_the_surprise_scales_a_plain_process_would(debug_store, tmp_path):
     """model.variant=appearance: a sharded model runs only through its forward, so rank 0 calibrates a plain
     copy of the gathered weights; the scales must be those of the saved weights on the training clips."""

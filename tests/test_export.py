@@ -67,6 +67,7 @@ def test_hub_folder_round_trip_with_a_model_card_from_the_bench(run, tmp_path):
         WorldModel.from_pretrained(tmp_path / "nowhere")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["torch-export", "onnx"])
 def test_exported_programs_match_the_eager_model(run, tmp_path, fmt):
     if fmt == "onnx":

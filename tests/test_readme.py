@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_the_readme_is_short_and_its_python_example_runs(tmp_path):
     readme = (ROOT / "README.md").read_text()
     assert len(readme.encode()) <= 12 * 1024

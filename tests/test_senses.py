@@ -88,6 +88,7 @@ def hearing_model(tmp_path_factory):
     return trainer.model.eval()
 
 
+@pytest.mark.slow
 def test_surprise_answers_a_sound_with_no_visible_collision(hearing_model):
     from jepalab.evals.surprise import world_model_curve
     from jepalab.worlds.bounce import FPS, free_flight_scene, simulate

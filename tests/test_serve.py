@@ -162,6 +162,7 @@ def test_a_full_queue_answers_503(run, episode):
         server.service.close()
 
 
+@pytest.mark.slow
 def test_sigterm_finishes_the_request_in_flight(run, episode):
     obs, goal = episode
     proc = subprocess.Popen(

@@ -267,6 +267,7 @@ def test_a_model_producing_non_finite_costs_answers_500_in_strict_json(run):
         stop(server)
 
 
+@pytest.mark.slow
 def test_sigterm_exits_0_within_the_drain_deadline_despite_a_stuck_client(run):
     proc = subprocess.Popen(
         [

@@ -94,6 +94,7 @@ def test_recalibrating_batchnorm_leaves_a_frozen_encoders_statistics_alone(debug
     assert norms and all(torch.all(m.running_mean == 0.3) for m in norms)
 
 
+@pytest.mark.slow
 def test_a_spatial_model_trains_and_its_checkpoint_reloads(debug_store, tmp_path):
     from jepalab.training.checkpoint import load_model
     from jepalab.training.train import train

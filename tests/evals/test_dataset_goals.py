@@ -172,6 +172,7 @@ def test_the_agent_keeps_its_context_and_warm_start_between_calls():
         agent.act([obs, obs])
 
 
+@pytest.mark.slow
 def test_a_tiny_model_trained_on_push_beats_random_actions_on_short_offset_goals(tmp_path):
     """About a minute on 2 cores: a small model trained on noisy-expert push data plans the block
     closer to its pose 10 expert steps ahead (dataset protocol) than random actions and zero actions get."""

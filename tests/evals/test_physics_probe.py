@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from jepalab.config import override, preset
@@ -15,6 +16,7 @@ from jepalab.evals.physics_probe import (
 )
 
 
+@pytest.mark.slow
 def test_probes_read_real_signal_and_not_noise():
     cfg = preset("video-small").video  # 64x64 frames, 8x8 patches, 4 steps per clip
     # no occluder: the instrument itself is under test, so every position is visible

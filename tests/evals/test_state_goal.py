@@ -22,6 +22,7 @@ def test_state_goal_cost_is_the_distance_of_the_read_state():
     assert torch.equal(goal[[1]].target, goal.target[[1]])
 
 
+@pytest.mark.slow
 def test_state_probe_fits_saves_and_refuses_what_it_cannot_read(learned, tmp_path):
     probe = StateProbe.fit(learned["model"], learned["episodes"][:60], None, step=400)
     assert probe.columns == [0, 1] and probe.r2 > 0.6 and probe.r2 > probe.r2_untrained + 0.2
@@ -38,6 +39,7 @@ def test_state_probe_fits_saves_and_refuses_what_it_cannot_read(learned, tmp_pat
         StateProbe.fit(learned["model"], learned["episodes"][:10], [2], step=0)
 
 
+@pytest.mark.slow
 def test_planning_to_goals_given_as_states_beats_random_actions(learned):
     cfg = override(
         learned["cfg"],
@@ -59,6 +61,7 @@ def test_planning_to_goals_given_as_states_beats_random_actions(learned):
     assert planned.success_rate >= random.success_rate + 0.25, (planned.success_rate, random.success_rate)
 
 
+@pytest.mark.slow
 def test_plan_command_with_goals_as_states_fits_and_reuses_the_probe(learned, tmp_path, capsys):
     args = [
         "plan",

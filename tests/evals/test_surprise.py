@@ -224,6 +224,7 @@ def test_physics_command_scores_every_category_beside_its_baselines(video_run, t
     assert json.loads((out / "physics.json").read_text())["results"]["trained"]["overall"]["pairs"] == 5
 
 
+@pytest.mark.slow
 def test_physics_command_scores_an_action_conditioned_model_with_zero_actions(learned, tmp_path):
     out = tmp_path / "phys"
     assert (
