@@ -45,7 +45,8 @@ def run(cmd: list[str], src: str | None) -> str:
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(done.stderr[-2000:])
-    return done.stdout.strip().splitlines()[-1]
+    lines = done.stdout.strip().splitlines()
+    return lines[-1] if lines else ""  # the rewrite prints nothing; an open prints its JSON last
 
 
 def open_time(store: Path, stream: str, src: str | None) -> float:
