@@ -43,7 +43,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from jepalab.config import override, preset
 from jepalab.data.store import Episode
 from jepalab.planning import make_planner
-from jepalab.training.train import Trainer
+
+try:
+    from jepalab.training.train import Trainer
+except ImportError:  # --compare-src: a tree from before the package was laid out by stage
+    from jepalab.train import Trainer
 
 
 def synthetic_episodes(n: int, steps: int, size: int, action_dim: int, seed: int = 0) -> list[Episode]:
