@@ -42,6 +42,8 @@ LEVERS = {  # name -> (settings over the push-t preset, data: (image size, episo
     "data5k": (["data.episodes=5000"], (64, 5000)),
     "spatial": (["model.variant=spatial", "model.latent_dim=256"], (64, 1000)),
     "frozen": (["model.video_encoder={pretrained}"], (64, 1000)),
+    # SIGReg's weight decided what entered the latent before (1: the pusher alone; 10: the block's place too)
+    "sigreg30": (["objective.weight=30"], (64, 1000)),
     # LeWorldModel's encoder and settings: ViT-tiny widths (192 x 12 blocks) read out through CLS, predictor
     # 6 x 192, history 3, SIGReg 0.09 with 1024 projections, AdamW 5e-5 / 1e-3, batch 128
     "lewm64": (
