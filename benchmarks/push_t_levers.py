@@ -44,6 +44,8 @@ LEVERS = {  # name -> (settings over the push-t preset, data: (image size, episo
     "frozen": (["model.video_encoder={pretrained}"], (64, 1000)),
     # SIGReg's weight decided what entered the latent before (1: the pusher alone; 10: the block's place too)
     "sigreg30": (["objective.weight=30"], (64, 1000)),
+    # a model step spanning more pushing: the block's motion under contact depends on its angle
+    "frameskip10": (["model.frameskip=10"], (64, 1000)),
     # LeWorldModel's encoder and settings: ViT-tiny widths (192 x 12 blocks) read out through CLS, predictor
     # 6 x 192, history 3, SIGReg 0.09 with 1024 projections, AdamW 5e-5 / 1e-3, batch 128
     "lewm64": (
