@@ -38,7 +38,7 @@ from jepalab.training.train import Trainer, train
 CHECKPOINT_MINUTES = 2.5  # the curve's budgets land within this much of a checkpoint
 
 
-def step_seconds(cfg, episodes, steps: int = 30) -> float:
+def step_seconds(cfg, episodes, steps: int = 30, warmup: int = 5) -> float:
     """Seconds per training step of this configuration, measured here after a warm-up (8 steps after 3
     overestimated the pace by 1.8x on 2026-12-07: 0.38 s against 0.21 s in the run that followed)."""
     import tempfile
@@ -46,7 +46,7 @@ def step_seconds(cfg, episodes, steps: int = 30) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(cfg, episodes, tmp, progress=False)
         trainer.start()
-        for _ in range(5):
+        for _ in range(warmup):
             trainer.train_step()
         tic = time.perf_counter()
         for _ in range(steps):

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from push_t import step_seconds  # this folder's recipe: one pace measurement for both
 
 COLUMNS = ("pusher x", "pusher y", "block x", "block y", "block cos", "block sin")
 LEVERS = {  # name -> (settings over the push-t preset, data: (image size, episodes))
@@ -98,23 +99,6 @@ def store_for(out: Path, size: int, episodes: int):
     from jepalab.data.collect import collect
 
     return collect("push-t", episodes, 100, out / f"data-{size}px", policy="noisy-expert", image_size=size)
-
-
-def step_seconds(cfg, episodes, steps: int = 8) -> float:
-    """Seconds per training step of this configuration, measured here after a warm-up."""
-    import tempfile
-
-    from jepalab.training.train import Trainer
-
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(cfg, episodes, tmp, progress=False)
-        trainer.start()
-        for _ in range(3):
-            trainer.train_step()
-        tic = time.perf_counter()
-        for _ in range(steps):
-            trainer.train_step()
-        return (time.perf_counter() - tic) / steps
 
 
 def probe_columns(model, cfg, seed: int = 900_000) -> dict:
@@ -206,7 +190,8 @@ def run_lever(
         sets = [s.format(pretrained=run) for s in sets]
         budget, extra = budget - pre_s, {"pretrain_seconds": pre_s}
     cfg = override(preset("push-t"), [*sets, *common, "train.steps=100000"])
-    secs = step_seconds(cfg, episodes[:60])  # a step costs the same on fewer episodes (and a cache is small)
+    # a step costs the same on fewer episodes (and a cache is small); 8 steps after 3, as every row was measured
+    secs = step_seconds(cfg, episodes[:60], steps=8, warmup=3)
     steps = max(50, int(budget / secs))
     cfg = override(
         cfg,
