@@ -13,15 +13,9 @@ def _build_config(args):
 
 
 def announce(cfg, preset_name: str, out) -> None:
-    """The settings that differ from the preset, not the whole config (that is in OUT/config.json)."""
-    from ..config import differences, preset
+    from ..training.logs import settings_line
 
-    changes = differences(preset(preset_name), cfg)
-    print(
-        f"preset {preset_name}"
-        + (f", changed: {'; '.join(changes)}" if changes else ", unchanged")
-        + f" (every setting goes to {Path(out) / 'config.json'} as training starts)"
-    )
+    print(settings_line(cfg, preset_name, out))
 
 
 def plot_run(out) -> None:

@@ -19,32 +19,12 @@ def cmd_demo(args) -> None:
 
 def cmd_train(args) -> None:
     from ..training.parallel import distributed
-    from ..training.train import run_config, train, training_data
+    from ..training.run import train_run
 
-    rank, _ = distributed()  # under torchrun: rank 0 collects and reports, every rank trains
-    if not args.resume:  # before collecting or loading data, not minutes later
-        from ..training.checkpoint import refuse_fresh_start
-
-        refuse_fresh_start(args.out)
-    collection = sorted(
-        {s.partition("=")[0] for s in args.sets if s.startswith("data.") and not s.startswith("data.world=")}
+    _, result = train_run(
+        args.preset, args.sets, args.out, data=args.data, world=args.world, resume=args.resume, progress=not args.quiet
     )
-    if args.data and collection:  # they would be ignored: the store is what it is
-        raise ValueError(
-            f"{', '.join(collection)}: collection settings, and --data trains on the store as it was "
-            "collected; collect with them first (jepalab collect), or train with --world"
-        )
-    sets = list(args.sets) + ([f"data.world={args.world}"] if args.world else [])
-    cfg = run_config(args.preset, sets)
-    store = training_data(cfg, args.out, data=args.data, world=args.world, progress=not args.quiet)
-    cfg = run_config(args.preset, sets, store.meta())  # the data decides the shapes it holds: no flag needed
-    if rank == 0:
-        announce(cfg, args.preset, args.out)
-        print(f"training on {len(store)} episodes from {store.root}")
-    _, result = train(
-        cfg, store.load_all(stream=cfg.train.stream), args.out, resume=args.resume, progress=not args.quiet
-    )
-    if rank != 0:
+    if distributed()[0] != 0:  # under torchrun, rank 0 reports
         return
     plot_run(args.out)
     print(

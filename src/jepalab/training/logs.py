@@ -62,3 +62,15 @@ class MetricsLog:
         if self.board is not None:
             self.board.close()
         return False
+
+
+def settings_line(cfg, preset_name: str, out) -> str:
+    """The settings that differ from the preset, not the whole config (that is in OUT/config.json)."""
+    from ..config import differences, preset
+
+    changes = differences(preset(preset_name), cfg)
+    return (
+        f"preset {preset_name}"
+        + (f", changed: {'; '.join(changes)}" if changes else ", unchanged")
+        + f" (every setting goes to {Path(out) / 'config.json'} as training starts)"
+    )
