@@ -2,6 +2,13 @@
 events drawn another way (evals/alt_suite.py), with raw and with running-normalised surprise.
 
     python benchmarks/physics_styles.py --checkpoint runs/bounce --pairs 100 --seeds 3
+    python benchmarks/physics_styles.py --checkpoint runs/bounce --windows 2:max --windows 4:mean
+
+--windows CONTEXT:REDUCE (repeatable) adds the trained model scored as the V-JEPA paper scores
+(evals/window_surprise.py: windows sliding by 2 frames, CONTEXT frames seen, the rest of each window
+predicted, a clip's score the max or mean over its windows), beside the per-frame scoring; curves are
+computed once per context and scored with each reduction. Tune on the bounce style only: the alt
+style is the held-out check.
 
 The checkpoint, its untrained twin and the pixel-space predictor are built once; each suite's
 curves are computed once and scored both ways. Prints one JSON object: per style, normalisation
@@ -20,7 +27,28 @@ from jepalab.evals.alt_suite import make_alt_suite
 from jepalab.evals.intuitive_physics import physics_models, score_pairs, suite_curves
 from jepalab.evals.physics_suite import make_suite
 from jepalab.evals.surprise import running_normalised
+from jepalab.evals.window_surprise import REDUCE, Windows
 from jepalab.training.checkpoint import load_any
+
+
+def window_spec(text: str) -> tuple[int, str]:
+    context, _, reduce = text.partition(":")
+    if not context.isdigit() or reduce not in REDUCE:
+        raise SystemExit(f"--windows takes CONTEXT:REDUCE with REDUCE one of {REDUCE}, e.g. 4:max; got {text!r}")
+    return int(context), reduce
+
+
+def as_row(scored: dict) -> dict:
+    return {
+        "mean": scored["overall"]["pairwise_accuracy"],
+        **{k: v["pairwise_accuracy"] for k, v in scored["categories"].items()},
+    }
+
+
+def report(style: str, seed: int, scoring: str, name: str, row: dict) -> None:
+    print(
+        f"{style:<7} {seed:<7} {scoring:<8} {name:<10} " + "  ".join(f"{k} {v:.3f}" for k, v in row.items()), flush=True
+    )
 
 
 def main() -> None:
@@ -31,7 +59,9 @@ def main() -> None:
         "--seeds", type=int, default=1, help="suite seeds per style (the bench's: 50,000 / 150,000 + 10,000 x k)"
     )
     ap.add_argument("--pixel-steps", type=int, default=400)
+    ap.add_argument("--windows", action="append", default=[], metavar="CONTEXT:REDUCE", help="e.g. 4:max")
     args = ap.parse_args()
+    specs = [window_spec(w) for w in args.windows]
     tic = time.perf_counter()
     model, cfg, meta = load_any(args.checkpoint)
     models, _ = physics_models(model, cfg, args.pixel_steps, progress=False)
@@ -56,17 +86,15 @@ def main() -> None:
                 curves = suite_curves(m, pairs)
                 for norm, f in (("raw", None), ("running", running_normalised)):
                     c = curves if f is None else [(f(a), f(b)) for a, b in curves]
-                    r = score_pairs(c, pairs)
-                    row = {
-                        "mean": r["overall"]["pairwise_accuracy"],
-                        **{k: v["pairwise_accuracy"] for k, v in r["categories"].items()},
-                    }
+                    row = as_row(score_pairs(c, pairs))
                     rows.setdefault((norm, name), []).append(row)
-                    print(
-                        f"{style:<7} {seed:<7} {norm:<8} {name:<10} "
-                        + "  ".join(f"{k} {v:.3f}" for k, v in row.items()),
-                        flush=True,
-                    )
+                    report(style, seed, norm, name, row)
+            for context in sorted({c for c, _ in specs}):
+                curves = suite_curves(models["trained"], pairs, windows=Windows(context=context))
+                for reduce in [r for c, r in specs if c == context]:
+                    row = as_row(score_pairs(curves, pairs, reduce=reduce))
+                    rows.setdefault((f"windows {context}:{reduce}", "trained"), []).append(row)
+                    report(style, seed, f"windows {context}:{reduce}", "trained", row)
         for (norm, name), per_seed in rows.items():
             summary = {k: float(np.mean([r[k] for r in per_seed])) for k in per_seed[0]}
             summary["mean_std_over_seeds"] = (
