@@ -44,6 +44,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
+from push_t_levers import LEWM_SIZE  # this folder's Push-T lever at LeWM's sizes
 from torch.utils.flop_counter import FlopCounterMode
 
 FRAMESKIP, ACTION_DIM = 5, 2  # Push-T: 2-d pusher targets, 5 env steps per model step (action blocks)
@@ -52,21 +53,7 @@ CEM = {"samples": 300, "iterations": 30, "elites": 30, "horizon": 5}
 SETTINGS = {  # name -> (side, settings)
     "jepalab idle": ("jepalab", None),  # the interpreter with the library loaded, nothing built
     "LeWM idle": ("lewm", None),
-    "jepalab matched": (
-        "jepalab",
-        [
-            "model.encoder=vit",
-            "model.width=48",  # the ViT's width is 4 x model.width: 192
-            "model.patch=8",
-            "model.vit_depth=12",
-            "model.pred_dim=192",
-            "model.pred_depth=6",
-            "model.pred_heads=4",
-            "model.history=3",
-            "objective.rollout_steps=1",
-            "train.batch_size=32",
-        ],
-    ),
+    "jepalab matched": ("jepalab", [*LEWM_SIZE, "objective.rollout_steps=1", "train.batch_size=32"]),
     "LeWM matched": ("lewm", {"image_size": 64, "patch": 8, "batch": 32, "history": 3}),
     "jepalab default": ("jepalab", []),
     "LeWM default": ("lewm", {"image_size": 224, "patch": 14, "batch": 128, "history": 3}),

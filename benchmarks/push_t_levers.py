@@ -31,6 +31,17 @@ import torch
 from push_t import step_seconds  # this folder's recipe: one pace measurement for both
 
 COLUMNS = ("pusher x", "pusher y", "block x", "block y", "block cos", "block sin")
+LEWM_SIZE = [  # LeWorldModel's sizes at 64 px: ViT-tiny widths (4 x model.width = 192, 12 blocks), patch 8,
+    # predictor 6 x 192, history 3 (benchmarks/lewm_side_by_side.py times jepalab at this size too)
+    "model.encoder=vit",
+    "model.width=48",
+    "model.patch=8",
+    "model.vit_depth=12",
+    "model.pred_dim=192",
+    "model.pred_depth=6",
+    "model.pred_heads=4",
+    "model.history=3",
+]
 LEVERS = {  # name -> (settings over the push-t preset, data: (image size, episodes))
     "base": ([], (64, 1000)),
     "proprio": (
@@ -51,14 +62,7 @@ LEVERS = {  # name -> (settings over the push-t preset, data: (image size, episo
     # 6 x 192, history 3, SIGReg 0.09 with 1024 projections, AdamW 5e-5 / 1e-3, batch 128
     "lewm64": (
         [
-            "model.encoder=vit",
-            "model.width=48",
-            "model.patch=8",
-            "model.vit_depth=12",
-            "model.pred_dim=192",
-            "model.pred_depth=6",
-            "model.pred_heads=4",
-            "model.history=3",
+            *LEWM_SIZE,
             "plan.context=3",
             "objective.weight=0.09",
             "objective.projections=1024",
@@ -72,14 +76,8 @@ LEVERS = {  # name -> (settings over the push-t preset, data: (image size, episo
     ),
     "lewm96": (
         [
-            "model.encoder=vit",
-            "model.width=48",
-            "model.patch=12",
-            "model.vit_depth=12",
-            "model.pred_dim=192",
-            "model.pred_depth=6",
-            "model.pred_heads=4",
-            "model.history=3",
+            *LEWM_SIZE,
+            "model.patch=12",  # 8 x 8 patches at 96 px, as at 64 px with patch 8
             "plan.context=3",
             "model.image_size=96",
             "objective.weight=0.09",
