@@ -53,6 +53,15 @@ def test_a_store_holds_one_variety(tmp_path):
         collect("two-room", 2, 6, tmp_path / "t", progress=False, variety="wide")
 
 
+@pytest.mark.parametrize("variety", ["picture", "wide", "wide-rate"])
+def test_a_store_of_every_variety_opens_again(tmp_path, variety):
+    from jepalab.data.store import EpisodeStore
+
+    collect("bounce", 2, 6, tmp_path / "d", progress=False, variety=variety)
+    store = EpisodeStore(tmp_path / "d")  # the reader checks dataset.json's fields, variety among them
+    assert store.meta()["variety"] == variety and len(store.load_all()) == 2
+
+
 def test_picture_variety_keeps_bounces_pace_and_gravity():
     from jepalab.worlds.bounce import FPS, sample_mixed_scene
     from jepalab.worlds.bounce_style import picture_only

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..config import CHOICES
+
+VARIETIES = CHOICES["data.variety"]
+
 # the fields of dataset.json a store's reader relies on: name -> (type, lowest value or None)
 INDEX_FIELDS = {
     "world": (str, None),
@@ -35,8 +39,8 @@ def check_meta(meta: dict, path: Path, error) -> None:
     # printable name (the index's own checksum is what catches a name that changed)
     if isinstance(world, str) and not (0 < len(world) <= 200 and world.isprintable()):
         errors.append(f"'world' must be a printable name of 1..200 characters, got {world!r}")
-    if meta.get("variety") not in (None, "none", "picture", "wide"):
-        errors.append(f"'variety' must be none, picture or wide, got {meta['variety']!r}")
+    if meta.get("variety") not in (None, *VARIETIES):
+        errors.append(f"'variety' must be one of {', '.join(VARIETIES)}, got {meta['variety']!r}")
     if errors:
         raise error(f"{path}: " + "; ".join(errors))
 
