@@ -58,6 +58,9 @@ LEVERS = {  # name -> (settings over the push-t preset, data: (image size, episo
     "sigreg30": (["objective.weight=30"], (64, 1000)),
     # a model step spanning more pushing: the block's motion under contact depends on its angle
     "frameskip10": (["model.frameskip=10"], (64, 1000)),
+    # what SIGReg spreads: each frame's departure from its sequence's mean (what moves, the T's turns
+    # among it) plus a term over whole frames, as the bounce recipe does
+    "changes": (["objective.reg_over=changes", "objective.frames_weight=0.5"], (64, 1000)),
     # LeWorldModel's encoder and settings: ViT-tiny widths (192 x 12 blocks) read out through CLS, predictor
     # 6 x 192, history 3, SIGReg 0.09 with 1024 projections, AdamW 5e-5 / 1e-3, batch 128
     "lewm64": (
