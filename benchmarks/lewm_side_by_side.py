@@ -54,6 +54,11 @@ SETTINGS = {  # name -> (side, settings)
     "jepalab idle": ("jepalab", None),  # the interpreter with the library loaded, nothing built
     "LeWM idle": ("lewm", None),
     "jepalab matched": ("jepalab", [*LEWM_SIZE, "objective.rollout_steps=1", "train.batch_size=32"]),
+    # the same with ViT-tiny's heads (3 of 64; jepalab's default is one per 32 channels: 6 of 32)
+    "jepalab matched, heads of 64": (
+        "jepalab",
+        [*LEWM_SIZE, "model.vit_heads=3", "objective.rollout_steps=1", "train.batch_size=32"],
+    ),
     "LeWM matched": ("lewm", {"image_size": 64, "patch": 8, "batch": 32, "history": 3}),
     "jepalab default": ("jepalab", []),
     "LeWM default": ("lewm", {"image_size": 224, "patch": 14, "batch": 128, "history": 3}),
@@ -304,7 +309,7 @@ def main() -> None:
     from importlib.metadata import version  # the parent stays small: nothing of either library loaded
 
     runs = [("jepalab idle", "train", "fp32"), ("LeWM idle", "train", "fp32")]
-    for name in ("jepalab matched", "LeWM matched"):
+    for name in ("jepalab matched", "jepalab matched, heads of 64", "LeWM matched"):
         runs += [(name, phase, precision) for precision in ("fp32", "bf16") for phase in ("train", "plan")]
     runs += [("jepalab default", phase, "auto" if phase == "train" else "bf16") for phase in ("train", "plan")]
     runs += [("LeWM default", phase, "bf16") for phase in ("train", "plan")]
@@ -322,18 +327,20 @@ def main() -> None:
         return float(np.mean([row[field] for row in rows])) if rows else None
 
     summary = {}
-    for precision in ("fp32", "bf16"):
-        j, lw = f"jepalab matched | train | {precision}", f"LeWM matched | train | {precision}"
+    for ours, precision in [
+        (o, p) for o in ("jepalab matched", "jepalab matched, heads of 64") for p in ("fp32", "bf16")
+    ]:
+        j, lw = f"{ours} | train | {precision}", f"LeWM matched | train | {precision}"
         if j in results and lw in results:
             ratios = [a["samples_per_s"] / b["samples_per_s"] for a, b in zip(results[j], results[lw])]
             plan_ratio = mean(f"LeWM matched | plan | {precision}", "replan_s") / mean(
-                f"jepalab matched | plan | {precision}", "replan_s"
+                f"{ours} | plan | {precision}", "replan_s"
             )
-            summary[f"matched {precision}"] = {
+            summary[f"{ours.removeprefix('jepalab ')} {precision}"] = {
                 "jepalab_samples_per_s": mean(j, "samples_per_s"),
                 "lewm_samples_per_s": mean(lw, "samples_per_s"),
                 "samples_ratio_per_round": ratios,
-                "jepalab_replan_s": mean(f"jepalab matched | plan | {precision}", "replan_s"),
+                "jepalab_replan_s": mean(f"{ours} | plan | {precision}", "replan_s"),
                 "lewm_replan_s": mean(f"LeWM matched | plan | {precision}", "replan_s"),
                 "replan_speedup": plan_ratio,
                 "jepalab_train_peak_mb": mean(j, "peak_rss_mb"),

@@ -75,6 +75,21 @@ def test_vit_encoder_builds_and_runs():
     assert m.encode(torch.zeros(2, 64, 64, 3, dtype=torch.uint8)).shape == (2, cfg.latent_dim)
 
 
+def test_vit_heads_is_a_setting_and_must_divide_the_token_width():
+    from jepalab.config import override
+
+    base = override(preset("debug"), ["model.encoder=vit", "model.width=32"])  # tokens 128 wide
+    width = 4 * base.model.width
+    default = WorldModel(base.model).encoder.backbone.blocks.layers[0].self_attn
+    assert default.num_heads == max(1, width // 32)  # 0: one head per 32 channels, as before the setting
+    wide = override(base, [f"model.vit_heads={width // 64}"])
+    m = WorldModel(wide.model).eval()
+    assert m.encoder.backbone.blocks.layers[0].self_attn.head_dim == 64
+    assert m.encode(torch.zeros(2, 64, 64, 3, dtype=torch.uint8)).shape == (2, wide.model.latent_dim)
+    with pytest.raises(ValueError, match="vit_heads must divide"):
+        override(base, [f"model.vit_heads={width - 1}"])
+
+
 def test_single_token_shortcut_matches_attention(model):
     torch.manual_seed(2)
     for block in model.predictor.blocks:

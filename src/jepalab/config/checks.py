@@ -54,6 +54,7 @@ RANGES = {
     "model.width": (1, 4096),
     "model.patch": (1, 2048),
     "model.vit_depth": (1, 64),
+    "model.vit_heads": (0, 256),
     "model.latent_dim": (1, 65536),
     "model.pred_dim": (1, 16384),
     "model.pred_depth": (1, 64),

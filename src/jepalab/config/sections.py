@@ -51,6 +51,11 @@ class ModelConfig:
     width: int = opt(32, "cnn: channels of the first layer; vit: token width is 4x this")
     patch: int = opt(8, "vit: patch side in pixels")
     vit_depth: int = opt(4, "vit: transformer blocks")
+    vit_heads: int = opt(
+        0,
+        "vit: attention heads (0: one per 32 channels of the token width); ViT-tiny's 3 heads of 64 run "
+        "faster in bf16 on a CPU (docs/measurements.md, LeWorldModel side by side)",
+    )
     latent_dim: int = opt(128, "size of the latent vector z")
     pred_dim: int = opt(128, "predictor token width")
     pred_depth: int = opt(3, "predictor transformer blocks")
@@ -315,6 +320,10 @@ class RunConfig(Sections):
                     "model.image_size must be a multiple of model.patch",
                 ),
                 (m.pred_dim % m.pred_heads == 0, "model.pred_dim must be divisible by model.pred_heads"),
+                (
+                    m.encoder != "vit" or m.vit_heads == 0 or 4 * m.width % m.vit_heads == 0,
+                    f"model.vit_heads must divide the ViT's token width 4 x model.width = {4 * m.width}",
+                ),
                 (
                     m.variant != "spatial" or (m.encoder == "cnn" and not m.video_encoder),
                     "model.variant=spatial takes the cnn encoder with frames only (no video_encoder)",

@@ -60,7 +60,13 @@ class ViTBackbone(nn.Module):
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos = nn.Parameter(torch.randn(1, n_tokens + 1, dim) * 0.02)
         layer = nn.TransformerEncoderLayer(
-            dim, max(1, dim // 32), 4 * dim, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+            dim,
+            cfg.vit_heads or max(1, dim // 32),
+            4 * dim,
+            dropout=0.0,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
         )
         self.blocks = nn.TransformerEncoder(layer, cfg.vit_depth, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
