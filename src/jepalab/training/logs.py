@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 
 from .. import jsonout
-from ..config import CHOICES
+from ..config import CHOICES, differences, preset
 
 LOGGERS = CHOICES["train.logger"]
 
@@ -66,8 +66,6 @@ class MetricsLog:
 
 def settings_line(cfg, preset_name: str, out) -> str:
     """The settings that differ from the preset, not the whole config (that is in OUT/config.json)."""
-    from ..config import differences, preset
-
     changes = differences(preset(preset_name), cfg)
     return (
         f"preset {preset_name}"
