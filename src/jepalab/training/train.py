@@ -321,7 +321,7 @@ def run_config(preset_name: str, sets: list[str], meta: dict | None = None) -> R
         if meta and meta.get(field) is not None and key not in named
     ]
     if "proprio" in m.sense_list and not m.proprio_dim and not from_data:
-        from_data.append("model.proprio_dim=1")  # a stand-in until a store says its size
+        from_data = ["model.proprio_dim=1"]  # a stand-in until a store says its size
     return override(cfg, from_data)
 
 
