@@ -227,7 +227,7 @@ def test_a_second_training_into_the_same_folder_is_refused(debug_store, tmp_path
 
 
 def test_every_json_jepalab_writes_is_strict():
-    from jepalab import jsonout
+    from jepalab.data import jsonout
 
     doc = {"nan": float("nan"), "inf": np.float32("inf"), "ok": [1.5, np.int64(2)], "arr": np.array([0.5, np.nan])}
     text = jsonout.dumps(doc)

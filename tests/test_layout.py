@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "jepalab"
-CORE = ("models", "training", "config", "data", "planning", "worlds", "masks", "runtime", "jsonout", "extras")
+CORE = ("models", "training", "config", "data", "planning", "worlds", "masks", "runtime", "extras")
 OUTER = ("evals", "bench", "serving", "cli", "pipeline", "plots", "export")
 
 

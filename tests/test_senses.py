@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from jepalab.config import ModelConfig, override, preset
-from jepalab.data.audio import frame_features, impact_sound
 from jepalab.models import build
+from jepalab.worlds.bounce_sound import frame_features, impact_sound
 
 
 def test_fusion_shapes_and_missing_senses():

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from . import jsonout
 from .config import RunConfig
+from .data import jsonout
 from .data.collect import collect
 from .data.store import EpisodeStore
 from .evals.control import ControlResult, planning_latency, run_control

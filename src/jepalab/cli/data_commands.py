@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import jsonout
+from ..data import jsonout
 
 
 def cmd_collect(args) -> None:

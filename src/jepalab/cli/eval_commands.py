@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .. import jsonout
+from ..data import jsonout
 
 
 def cmd_probe(args) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import jsonout
+from ..data import jsonout
 from .common import _build_config, announce, plot_run
 
 

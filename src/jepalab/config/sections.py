@@ -80,7 +80,7 @@ class ModelConfig:
     senses: str = opt(
         "",
         "variant=senses: the senses fused into the latent beside the frames, comma-separated: "
-        "proprio (the state vector), audio (log-mel windows, data/audio.py), depth (a "
+        "proprio (the state vector), audio (log-mel windows, worlds/bounce_sound.py), depth (a "
         "MuJoCo depth map, a spatial channel)",
     )
     proprio_dim: int = opt(0, "size of the proprio vector when senses include proprio (set from the data)")

@@ -150,7 +150,7 @@ def passive_episode(steps: int, seed: int, variety: str = "none") -> Episode:
     """A `bounce` clip as an episode: nothing acts in a passive world, so its one action dimension is
     zero ("the agent does nothing"; with variety wide-rate, the clip's frame interval), proprio
     carries the objects' true positions for probes, and audio the sound of its collisions
-    (data/audio.py)."""
+    (worlds/bounce_sound.py)."""
     from ..worlds.bounce import sample_mixed_scene, simulate
 
     scene = sample_mixed_scene(np.random.default_rng(seed), steps + 1, FAMILY_PROB, BARRIER_PROB)
@@ -167,7 +167,7 @@ def passive_episode(steps: int, seed: int, variety: str = "none") -> Episode:
         frames = film(frames, scene.style, seed)
     state = np.zeros((steps + 1, PASSIVE_OBJECTS, 2), np.float32)
     state[:, : clip.positions.shape[1]] = clip.positions * clip.present[..., None]
-    from .audio import frame_features, impact_sound
+    from ..worlds.bounce_sound import frame_features, impact_sound
 
     audio = frame_features(impact_sound(clip.collisions, scene.fps, seed), scene.fps)  # each collision is heard
     # wide-rate: the frame interval as the action, in units of bounce's own (zero at its 10 fps), so
@@ -194,7 +194,8 @@ def collect(
     depth_size: also store MuJoCo depth maps of this size (gymnasium MuJoCo envs); variety: bounce
     drawn and filmed many ways ("wide", worlds/bounce_style.py) or its own way ("none")."""
     if world == "bounce":  # the variety is checked before a store is made for it
-        return _collect_passive(episodes, steps, out, seed, progress, _checked_variety(variety))
+        variety = _checked_variety(variety)
+        return _collect_passive(episodes, steps, out, seed, progress, variety)
     if variety != "none":
         raise ValueError(f"data.variety={variety} is bounce's; {world!r} is drawn one way")
     # max_steps beyond `steps`: no time limit cuts a collection episode short, and a built-in world

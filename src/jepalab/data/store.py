@@ -5,7 +5,7 @@
         pixels (T+1,H,W,3) uint8    chunked 8 frames at a time, gzip level 4 (any HDF5 reader opens it)
         actions (T,A) float32, proprio (T+1,P) float32
         and where the source has them: rewards (T,), state (T+1,S) (the true simulator state),
-        goal_proprio (P,), goal_pixels (H,W,3) uint8, audio (T+1,M,S) log-mel windows (data/audio.py),
+        goal_proprio (P,), goal_pixels (H,W,3) uint8, audio (T+1,M,S) log-mel windows (worlds/bounce_sound.py),
         depth (T+1,h,w) float32 metres from the camera (a spatial channel), goal_depth (h,w)
         file attributes: format, schema_version
 
@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import jsonout
 from .checksums import check_index, has_checksums, record_episode, record_index, verify
 from .index import check_episodes_meta, check_meta
+from .jsonout import dumps as strict_json
 from .safe_read import read_json, regular_file
 
 _EPISODE_NAME = re.compile(r"ep_[0-9]{6,}")
@@ -123,7 +123,7 @@ class StreamedFrames:
 
 def write_json_atomic(path: Path, obj) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(jsonout.dumps(obj, indent=2))
+    tmp.write_text(strict_json(obj, indent=2))
     os.replace(tmp, path)
 
 

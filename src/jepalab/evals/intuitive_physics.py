@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .. import jsonout
+from ..data import jsonout
 from .physics_suite import QUIET_AFTER, Pair
 from .surprise import surprise_curve
 

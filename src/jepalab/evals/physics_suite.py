@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import jsonout
+from ..data import jsonout
 from ..worlds.bounce import (
     FPS,
     PALETTE,

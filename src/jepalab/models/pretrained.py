@@ -27,7 +27,8 @@ FILES = ("config.json", "model.safetensors", "README.md")
 def save_pretrained(model, folder, run_config=None, card: str | None = None) -> Path:
     from safetensors.torch import save_file
 
-    from .. import __version__, jsonout
+    from .. import __version__
+    from ..data import jsonout
     from .weights import sha256_file
 
     folder = Path(folder)

@@ -28,7 +28,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .. import jsonout
+from ..data import jsonout
 
 _DECIMAL = re.compile(r"[0-9]{1,15}")
 

@@ -31,8 +31,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from .. import jsonout
 from ..config import ModelConfig, RunConfig
+from ..data import jsonout
 from ..data.safe_read import as_user_file, read_json, regular_file, sha256_json
 from ..data.store import write_json_atomic
 from ..models.weights import CheckpointError, check_weights, read_tensors, sha256_file  # noqa: F401  (re-exported)

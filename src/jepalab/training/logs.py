@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .. import jsonout
 from ..config import CHOICES, differences, preset
+from ..data import jsonout
 
 LOGGERS = CHOICES["train.logger"]
 

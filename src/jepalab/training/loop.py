@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .. import jsonout
 from ..config import dumps
+from ..data import jsonout
 from ..runtime import ThreadGovernor, autocast, step_interrupts
 from . import checkpoint
 from .objectives import latent_stats

@@ -1,6 +1,7 @@
-"""Sound as a sense: a log-mel spectrogram window per video frame.
+"""How bounce sounds (its audio sense): a click-and-ring for every collision, heard as a log-mel
+spectrogram window per video frame.
 
-    from jepalab.data.audio import impact_sound, frame_features
+    from jepalab.worlds.bounce_sound import impact_sound, frame_features
     wave = impact_sound(clip.collisions, fps=10)          # a click-and-ring for every collision
     audio = frame_features(wave, fps=10)                  # (T, MELS, STEPS) float32
 
