@@ -7,8 +7,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "jepalab"
-CORE = ("models", "training", "config", "data", "planning", "worlds", "masks", "runtime", "extras")
-OUTER = ("evals", "bench", "serving", "cli", "pipeline", "plots", "export")
+CORE = ("models", "training", "config", "data", "planning", "worlds", "masks", "runtime", "extras", "plots")
+OUTER = ("evals", "bench", "serving", "cli", "pipeline", "export")
 
 
 def module_name(path: Path) -> str:

@@ -3,8 +3,6 @@ of them, and the training curves it draws at the end."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 
 def _build_config(args):
     from ..config import override, preset
@@ -19,10 +17,9 @@ def announce(cfg, preset_name: str, out) -> None:
 
 
 def plot_run(out) -> None:
-    """RUN/training.png from RUN/metrics.jsonl, at the end of `train` and `pretrain`."""
-    from ..plots import plot_training
-    from ..training.loop import latest_metrics
+    """RUN/training.png from RUN/metrics.jsonl, at the end of `pretrain` (`train_run` draws its own)."""
+    from ..training.loop import draw_curves
 
-    metrics = latest_metrics(out)
-    if metrics:
-        print(f"training curves: {plot_training(metrics, Path(out) / 'training.png')}")
+    path = draw_curves(out)
+    if path:
+        print(f"training curves: {path}")

@@ -26,7 +26,6 @@ def cmd_train(args) -> None:
     )
     if distributed()[0] != 0:  # under torchrun, rank 0 reports
         return
-    plot_run(args.out)
     print(
         f"done: step {result['step']}, prediction loss {result.get('pred_loss', float('nan')):.4f}, "
         f"effective rank {result.get('effective_rank', float('nan')):.1f}, {result['train_seconds']:.0f} s; "

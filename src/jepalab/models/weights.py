@@ -1,5 +1,5 @@
-"""Reading weight files safely: safetensors only (nothing is unpickled), a recorded sha256 checked
-before anything is read, every tensor finite and every name and shape the model's own.
+"""Weights read from a file (data/checkpoint_files.read_tensors: safetensors only, its sha256 checked
+first) checked against a model: every tensor finite and every name and shape the model's own.
 
 Shared by the training checkpoints (training/checkpoint.py) and the Hub layout (models/pretrained.py); it
 imports neither, so both can use it.
@@ -11,28 +11,8 @@ from pathlib import Path
 
 import torch
 
+from ..data.checkpoint_files import CheckpointError, read_tensors  # noqa: F401  (re-exported)
 from ..data.safe_read import regular_file, sha256_file  # noqa: F401  (re-exported)
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is missing, corrupt, or belongs to another model."""
-
-
-def read_tensors(path: Path, sha256: str | None = None, recorded_in: str = "its metadata") -> dict:
-    """The tensors of a safetensors file; `sha256`: the hash recorded when it was written, checked
-    first (None: unchecked)."""
-    from safetensors.torch import load_file
-
-    path = regular_file(path, CheckpointError)
-    if sha256 is not None and sha256_file(path) != sha256:
-        raise CheckpointError(
-            f"{path}: corrupt: its sha256 differs from the one recorded in {recorded_in} when it "
-            "was saved (a damaged copy or a changed file)"
-        )
-    try:
-        return load_file(str(path))
-    except Exception as e:  # safetensors raises its own error types for truncated or garbled files
-        raise CheckpointError(f"{path}: corrupt or not a safetensors file ({e})") from None
 
 
 def check_weights(model: torch.nn.Module, tensors: dict, path: Path, diverged_hint: str = "") -> None:

@@ -33,21 +33,25 @@ from safetensors.torch import save_file
 
 from ..config import ModelConfig, RunConfig
 from ..data import jsonout
-from ..data.safe_read import as_user_file, read_json, regular_file, sha256_json
+from ..data.checkpoint_files import (  # noqa: F401  (reading checkpoints; re-exported)
+    FORMAT,
+    FORMAT_VERSION,
+    INTEGRITY,
+    INTEGRITY_FORMAT,
+    CheckpointError,
+    checked_tensors,
+    config_of,
+    integrity,
+    read_meta,
+    read_tensors,
+    resolve,
+    trust_unverified,
+    verified,
+)
+from ..data.safe_read import as_user_file, read_json, sha256_file, sha256_json
 from ..data.store import write_json_atomic
-from ..models.weights import CheckpointError, check_weights, read_tensors, sha256_file  # noqa: F401  (re-exported)
+from ..models.weights import check_weights
 from .parallel import load_full_optimizer_state, load_full_state
-
-FORMAT = "jepalab-checkpoint"
-FORMAT_VERSION = 1
-INTEGRITY, INTEGRITY_FORMAT = "integrity.json", "jepalab-integrity"
-_trust = {"unverified": False}
-
-
-def trust_unverified(on: bool = True) -> None:
-    """Load checkpoints that carry no integrity record (written before jepalab recorded one) instead
-    of refusing them; what they hold cannot be checked. The CLI's --trust-unverified."""
-    _trust["unverified"] = on
 
 
 def versions() -> dict:
@@ -129,34 +133,6 @@ def refuse_fresh_start(out: str | os.PathLike) -> None:
         )
 
 
-def resolve(path: str | os.PathLike) -> Path:
-    """A run folder, a checkpoints folder or one checkpoint folder -> the checkpoint folder."""
-    p = Path(path)
-    if not p.exists():
-        raise CheckpointError(f"{p}: no such checkpoint or run folder")
-    for candidate in (p / "checkpoints" / "latest.json", p / "latest.json"):
-        if candidate.exists():
-            pointer = read_json(candidate, CheckpointError, "latest-checkpoint pointer", max_bytes=1 << 16)
-            name = pointer.get("name") if isinstance(pointer, dict) else None
-            if name is None:
-                raise CheckpointError(f"{candidate}: unreadable pointer to the latest checkpoint")
-            target = candidate.parent / str(name)
-            if (
-                not isinstance(name, str)
-                or Path(name).name != name
-                or name in (".", "..")
-                or target.resolve().parent != candidate.parent.resolve()
-            ):
-                raise CheckpointError(
-                    f"{candidate}: names {name!r}, which is not a checkpoint folder beside it; "
-                    "a run folder's pointer may not lead outside it"
-                )
-            return target
-    if (p / "meta.json").is_file():
-        return p
-    raise CheckpointError(f"{p}: holds no jepalab checkpoint (no meta.json, no checkpoints/latest.json)")
-
-
 def _flatten_optimizer(sd: dict) -> tuple[dict, list]:
     tensors = {f"optim.{idx}.{key}": val.detach().cpu() for idx, st in sd["state"].items() for key, val in st.items()}
     return tensors, sd["param_groups"]
@@ -226,88 +202,13 @@ def seal(ckpt: Path) -> None:
     )
 
 
-def integrity(ckpt: Path) -> dict | None:
-    """{file name: sha256} every file of the checkpoint must match, from its integrity record (itself
-    checked against its own hash); None for a checkpoint without one that the caller trusts."""
-    path = ckpt / INTEGRITY
-    if not path.exists():
-        if _trust["unverified"]:
-            return None
-        raise CheckpointError(
-            f"{ckpt}: carries no integrity record ({INTEGRITY}), so neither its config nor its "
-            "weights can be checked (written before jepalab recorded one, or the record was "
-            "removed); if you know where it comes from, load it with --trust-unverified"
-        )
-    rec = read_json(path, CheckpointError, "integrity record", max_bytes=1 << 20)
-    files = rec.get("files") if isinstance(rec, dict) else None
-    if (
-        not isinstance(rec, dict)
-        or rec.get("format") != INTEGRITY_FORMAT
-        or not isinstance(files, dict)
-        or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
-    ):
-        raise CheckpointError(f"{path}: not a jepalab integrity record")
-    if rec.get("sha256") != sha256_json(files):
-        raise CheckpointError(f"{path}: corrupt: the record does not match its own sha256")
-    missing = [name for name in ("meta.json", "model.safetensors") if name not in files]
-    if missing:
-        raise CheckpointError(f"{path}: lists no hash for {missing}")
-    return files
-
-
-def _verified(ckpt: Path, name: str, files: dict | None) -> Path:
-    """ckpt/name, a regular file whose sha256 is the one its integrity record lists."""
-    path = regular_file(ckpt / name, CheckpointError)
-    if files is not None and sha256_file(path) != files.get(name):
-        raise CheckpointError(
-            f"{path}: corrupt: its sha256 differs from the one recorded in {INTEGRITY} when it "
-            "was saved (a damaged copy or a changed file)"
-        )
-    return path
-
-
-def read_meta(ckpt: Path) -> dict:
-    files = integrity(ckpt)
-    path = _verified(ckpt, "meta.json", files)
-    meta = read_json(path, CheckpointError, "checkpoint metadata")
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(
-            f"{path}: not a jepalab checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})"
-        )
-    types = {"format_version": int, "step": int, "config": dict, "kind": str, "sha256": dict}
-    wrong = [
-        f"{k} is {type(meta[k]).__name__}, expected {t.__name__}"
-        for k, t in types.items()
-        if k in meta and not (isinstance(meta[k], t) and not isinstance(meta[k], bool))
-    ]
-    if wrong or "step" not in meta or "config" not in meta:
-        raise CheckpointError(f"{path}: malformed: " + "; ".join(wrong or ["'step' and 'config' are required"]))
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(f"{path}: written by a newer jepalab (format {meta['format_version']}); upgrade jepalab")
-    return meta
-
-
-def _load_tensors(path: Path) -> dict:
-    """A checkpoint's tensor file, checked against the sha256 its integrity record lists."""
-    files = integrity(path.parent)
-    return read_tensors(path, None if files is None else files.get(path.name, "(none recorded)"), INTEGRITY)
-
-
 def load_weights(model: torch.nn.Module, path: Path) -> None:
     """Copy weights into model, refusing missing, unexpected, mis-shaped or non-finite tensors."""
-    tensors = _load_tensors(path)
+    tensors = checked_tensors(path)
     check_weights(
         model, tensors, path, "the run diverged before this checkpoint; resume from an earlier one or lower train.lr"
     )
     load_full_state(model, tensors)
-
-
-def _config(ckpt: Path, meta: dict, cls):
-    """The checkpoint's config as `cls`, or a CheckpointError naming the file."""
-    try:
-        return cls.from_dict(meta["config"], where=str(ckpt / "meta.json"))
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"{ckpt / 'meta.json'}: bad config ({e})") from None
 
 
 def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
@@ -321,7 +222,7 @@ def load_model(path: str | os.PathLike, expect: ModelConfig | None = None):
             f"{ckpt}: a {meta['kind']} checkpoint, not an action-conditioned world model "
             "(load it with load_video_model, or use it as a frozen encoder: --set model.video_encoder=...)"
         )
-    cfg = _config(ckpt, meta, RunConfig)
+    cfg = config_of(ckpt, meta, RunConfig)
     if expect is not None and expect != cfg.model:
         diff = {k: (v, getattr(expect, k)) for k, v in vars(cfg.model).items() if getattr(expect, k) != v}
         raise CheckpointError(f"{ckpt}: model config differs from the one expected (checkpoint vs expected): {diff}")
@@ -341,17 +242,17 @@ def build_world_model(cfg: ModelConfig, video=None):
     (model.video_encoder), whose config and weights are read from its run."""
     from ..models import build
 
+    if cfg.video_encoder and not cfg.video_encoder.startswith("hf:") and video is None:  # a `jepalab pretrain` run
+        pretrained, pretrain_cfg, _ = load_video_model(cfg.video_encoder)
+        model = build(cfg, video=pretrain_cfg.video)
+        model.encoder.backbone.video.load_state_dict(pretrained.feature_encoder.state_dict())
+        return model
     if cfg.video_encoder.startswith("hf:") and video is None:  # a transformers V-JEPA 2 encoder
         from ..models.hf_video import load_pretrained_encoder
 
         spec, weights = load_pretrained_encoder(cfg.video_encoder[3:])
         model = build(cfg, video=spec)
         model.encoder.backbone.video.load_state_dict(weights)
-        return model
-    if cfg.video_encoder and video is None:
-        pretrained, pretrain_cfg, _ = load_video_model(cfg.video_encoder)
-        model = build(cfg, video=pretrain_cfg.video)
-        model.encoder.backbone.video.load_state_dict(pretrained.feature_encoder.state_dict())
         return model
     return build(cfg, video=video)
 
@@ -368,9 +269,11 @@ def load_video_model(path: str | os.PathLike):
             f"{ckpt}: not a video-pretrained checkpoint (kind {meta.get('kind', 'world')!r}); "
             "make one with `jepalab pretrain`"
         )
-    cfg = _config(ckpt, meta, PretrainConfig)
+    cfg = config_of(ckpt, meta, PretrainConfig)
+    tensors = checked_tensors(ckpt / "model.safetensors")
     model = VideoJEPA(cfg.video)
-    load_weights(model, ckpt / "model.safetensors")
+    check_weights(model, tensors, ckpt / "model.safetensors")
+    model.load_state_dict(tensors)  # a model just built, never sharded: no collective load
     return model.eval(), cfg, meta
 
 
@@ -383,7 +286,7 @@ def load_any(path: str | os.PathLike):
 
 def load_trainer_state(ckpt: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, meta: dict) -> None:
     """The optimizer state (and torch's RNG) of a checkpoint, into `optimizer` of `model` (sharded or not)."""
-    tensors = _load_tensors(ckpt / "trainer.safetensors")
+    tensors = checked_tensors(ckpt / "trainer.safetensors")
     try:
         load_full_optimizer_state(model, optimizer, _unflatten_optimizer(tensors, meta["optimizer_param_groups"]))
     except (KeyError, ValueError, RuntimeError) as e:

@@ -281,6 +281,15 @@ class TrainingLoop:
         return {**last, "step": self.step, "train_seconds": self.train_seconds}
 
 
+def draw_curves(run) -> Path | None:
+    """RUN/training.png from RUN/metrics.jsonl (None when there is nothing to draw), at the end of
+    `train` and `pretrain`."""
+    from ..plots import plot_training
+
+    metrics = latest_metrics(run)
+    return plot_training(metrics, Path(run) / "training.png") if metrics else None
+
+
 def latest_metrics(run: Path) -> list[dict]:
     """The records of RUN/metrics.jsonl (none if it is missing). A line cut short by a run killed
     mid-write is skipped, so that the run still resumes and plots."""

@@ -1,5 +1,6 @@
 """`jepalab train` as one library call: refuse to start afresh over a run, collect the world when one
-is named, build the config the data decides, say what differs from the preset, train.
+is named, build the config the data decides, say what differs from the preset, train, draw the curves
+(RUN/training.png).
 
     from jepalab.training.run import train_run
     model, result = train_run("two-room", ["train.steps=500"], "runs/two-room", world="two-room")
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from .checkpoint import refuse_fresh_start
 from .logs import settings_line
+from .loop import draw_curves
 from .parallel import distributed
 from .train import run_config, train, training_data
 
@@ -46,4 +48,9 @@ def train_run(
     if distributed()[0] == 0:
         print(settings_line(cfg, preset_name, out))
         print(f"training on {len(store)} episodes from {store.root}")
-    return train(cfg, store.load_all(stream=cfg.train.stream), out, resume=resume, progress=progress)
+    model, result = train(cfg, store.load_all(stream=cfg.train.stream), out, resume=resume, progress=progress)
+    if distributed()[0] == 0:
+        curves = draw_curves(out)
+        if curves:
+            print(f"training curves: {curves}")
+    return model, result

@@ -89,6 +89,17 @@ class Trainer(TrainingLoop):
             torch.set_num_threads(t.threads)
         torch.manual_seed(t.seed)
         m = cfg.model
+        # the model first: its initial weights depend on the seed alone (the samplers draw from numpy)
+        model = checkpoint.build_world_model(m)
+        device = resolve_device(t.device)
+        self.cfg, self.model = cfg, model.to(device)
+        # wrapped (DDP, FSDP, torch.compile) before the loop makes the optimizer: FSDP replaces the parameters
+        self.objective = training_step_module(self.model, self.losses, device, t.compile, t.parallel)
+        self.regularizer = make_regularizer(cfg.objective.regularizer, cfg.objective.projections)
+        super().__init__(cfg, self.model, t, out, device, progress, rank, world)
+        self.sharded = is_sharded(self.model)  # FSDP: every forward and every save is a collective
+        self.caches_features = self.feature_cache_applies()
+        # then the data it learns from
         train_eps, val_eps = split_episodes(episodes)
         self.train_episodes, self.val_episodes = train_eps, val_eps
         steps = cfg.objective.window_steps(m.history)
@@ -103,21 +114,13 @@ class Trainer(TrainingLoop):
             if val_eps
             else None
         )
-        device = resolve_device(t.device)
-        self.cfg, self.model = cfg, checkpoint.build_world_model(m).to(device)
-        # wrapped (DDP, FSDP, torch.compile) before the loop makes the optimizer: FSDP replaces the parameters
-        self.objective = training_step_module(self.model, self.losses, device, t.compile, t.parallel)
-        super().__init__(cfg, self.model, t, out, device, progress, rank, world)
-        self.sharded = is_sharded(self.model)  # FSDP: every forward and every save is a collective
         prefetch = t.prefetch == "on" or (t.prefetch == "auto" and self.device.type == "cuda")
         self.batches = (
             Prefetcher(self.sampler, t.batch_size, (self.rank, self.world), pin=self.device.type == "cuda")
             if prefetch
             else None
         )
-        self.regularizer = make_regularizer(cfg.objective.regularizer, cfg.objective.projections)
         self.warned_collapse = False
-        self.caches_features = self.feature_cache_applies()
 
     def feature_cache_applies(self) -> bool:
         """train.cache_latents: whether this run trains from a frozen front's cached features."""
