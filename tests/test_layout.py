@@ -78,7 +78,48 @@ def test_the_core_imports_nothing_built_on_it():
     assert not {m: d for m, d in wrong.items() if d}
 
 
+# the package's parts from the ground up, by stage of the data flow: a module may import its own
+# part and the parts below it, never one above (the root package itself, with its lazy public names,
+# stands above all)
+LAYERS = (
+    ("worlds", "masks", "runtime", "extras", "plots"),
+    ("config",),
+    ("data",),
+    ("models",),
+    ("training", "planning"),
+    ("evals", "export"),
+    ("bench", "pipeline"),
+    ("serving",),
+    ("cli", "__main__"),
+)
+
+
+def layer(module: str) -> int | None:
+    part = module.split(".")[1] if module.count(".") else None
+    return next((i for i, names in enumerate(LAYERS) if part in names), None)
+
+
+def upward_imports(graph: dict[str, set[str]]) -> dict[str, list[str]]:
+    found = {}
+    for m, deps in graph.items():
+        own = layer(m)
+        up = sorted(d for d in deps if own is not None and layer(d) is not None and layer(d) > own)
+        if up:
+            found[m] = up
+    return found
+
+
+def test_every_part_is_known_and_no_import_runs_up_a_layer():
+    graph = import_graph()
+    unknown = sorted({m.split(".")[1] for m in graph if m.count(".") and layer(m) is None})
+    assert not unknown, f"parts without a layer in LAYERS: {unknown}"
+    assert upward_imports(graph) == {}
+
+
 def test_the_checker_sees_a_cycle_and_a_layer_breach():
+    assert upward_imports({"jepalab.data.clips": {"jepalab.models.encoder"}}) == {
+        "jepalab.data.clips": ["jepalab.models.encoder"]
+    }
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert under("jepalab.evals.surprise", OUTER) and not under("jepalab.evaluate", OUTER)
 

@@ -12,6 +12,7 @@ from collections import deque
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .store import DataError
 from .video import VideoError, find_videos, iter_clips
@@ -35,8 +36,6 @@ class BounceClips:
     def batch(self, n: int) -> torch.Tensor:
         video = torch.from_numpy(np.stack([self.clip().frames for _ in range(n)]))
         if self.size != self.native:
-            from ..models.encoder import resize_frames
-
             B, T = video.shape[:2]
             video = resize_frames(video.reshape(B * T, *video.shape[2:]), self.size).reshape(
                 B, T, self.size, self.size, 3
@@ -119,8 +118,6 @@ class StoreClips:
             clips.append(np.asarray(ep.pixels[t : t + span])[:: self.step])
         video = torch.from_numpy(np.stack(clips))
         if video.shape[2] != self.size:
-            from ..models.encoder import resize_frames
-
             B, T = video.shape[:2]
             video = resize_frames(video.reshape(B * T, *video.shape[2:]), self.size).reshape(
                 B, T, self.size, self.size, 3
@@ -139,3 +136,11 @@ def make_clip_source(source_cfg, video_cfg, seed_offset: int = 0):
     if source_cfg.world != "bounce":
         raise ValueError(f"video pretraining can generate clips from 'bounce' only, got {source_cfg.world!r}")
     return BounceClips(video_cfg.frames, video_cfg.size, seed)
+
+
+def resize_frames(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize (B, H, W, 3) uint8 frames to (B, size, size, 3) with area/bilinear filtering."""
+    x = pixels.permute(0, 3, 1, 2).float()
+    mode = "area" if x.shape[-1] > size else "bilinear"
+    x = F.interpolate(x, size=(size, size), mode=mode)
+    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)

@@ -38,7 +38,7 @@ class ProbeClips:
 
 
 def bounce_clips(n: int, frames: int, size: int, seed: int, max_objects: int, occluder_prob: float = 0.5):
-    from ..models.encoder import resize_frames
+    from ..data.clips import resize_frames
     from ..worlds.bounce import sample_scene, simulate
 
     rng = np.random.default_rng(seed)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from ..config import ModelConfig
 from .backbones import make_backbone
@@ -133,11 +132,3 @@ class Encoder(nn.Module):
         """A batch of a world's observation dicts (numpy, as env.reset/step return them) -> what
         `encode` takes; goal=True: their info dicts' "goal" images."""
         return torch.from_numpy(np.stack([o["goal" if goal else "pixels"] for o in observations]))
-
-
-def resize_frames(pixels: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize (B, H, W, 3) uint8 frames to (B, size, size, 3) with area/bilinear filtering."""
-    x = pixels.permute(0, 3, 1, 2).float()
-    mode = "area" if x.shape[-1] > size else "bilinear"
-    x = F.interpolate(x, size=(size, size), mode=mode)
-    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .encoder import resize_frames
+from ..data.clips import resize_frames
 from .world_model import WorldModel
 
 

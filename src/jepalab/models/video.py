@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
 from ..runtime import fp32
-from ..training.objectives import ema_update, sigreg
+from .regularizers import ema_update, sigreg
 
 
 class Blocks(nn.TransformerEncoder):
