@@ -4,7 +4,7 @@
 
 For each budget of minutes, the run's last checkpoint whose recorded training time (meta.json
 `train_seconds`: time inside optimizer steps, not collection or checkpointing) is within it plans the
-dataset protocol's episodes of evaluation seed 0 (bench/suites.py DatasetControlSuite), so that a user
+dataset protocol's episodes of evaluation seed 0 (bench/suites/control.py DatasetControlSuite), so that a user
 sees how much CPU time buys how much success. Keep the checkpoints: train with
 `train.keep_checkpoints` large enough and `train.checkpoint_every` small enough to land near each budget.
 """
