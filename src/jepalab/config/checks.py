@@ -153,3 +153,75 @@ def train_checks(train) -> list[tuple[bool, str]]:
         (math.isfinite(train.weight_decay) and train.weight_decay >= 0, "train.weight_decay must be finite and >= 0"),
         (train.threads >= 0, f"train.threads must be >= 0 (0: all cores), got {train.threads}"),
     ]
+
+
+def run_checks(cfg) -> list[tuple[bool, str]]:
+    """Every rule a RunConfig must satisfy across its sections, as (ok, message) pairs."""
+    m, p, t, o = cfg.model, cfg.plan, cfg.train, cfg.objective
+    return (
+        [
+            (m.image_size % 16 == 0, f"model.image_size must be a multiple of 16, got {m.image_size}"),
+            (m.encoder != "vit" or m.image_size % m.patch == 0, "model.image_size must be a multiple of model.patch"),
+            (m.pred_dim % m.pred_heads == 0, "model.pred_dim must be divisible by model.pred_heads"),
+            (
+                m.encoder != "vit" or m.vit_heads == 0 or 4 * m.width % m.vit_heads == 0,
+                f"model.vit_heads must divide the ViT's token width 4 x model.width = {4 * m.width}",
+            ),
+            (
+                m.variant != "spatial" or (m.encoder == "cnn" and not m.video_encoder),
+                "model.variant=spatial takes the cnn encoder with frames only (no video_encoder)",
+            ),
+            (
+                m.variant != "appearance" or not m.video_encoder,
+                "model.variant=appearance takes the frames alone as one latent vector each (no video_encoder)",
+            ),
+            (
+                bool(m.sense_list) == (m.variant == "senses"),
+                f"model.senses ({m.senses!r}) goes with model.variant=senses (now {m.variant!r}): set both, or "
+                "neither" + (" (the preset's variant is " + m.variant + ")" if m.variant != "base" else ""),
+            ),
+            (
+                m.variant != "spatial" or m.latent_dim % m.cells == 0,
+                f"model.variant=spatial: latent_dim ({m.latent_dim}) must be a multiple of the {m.cells} cells",
+            ),
+            (
+                set(m.sense_list) <= {"proprio", "audio", "depth"},
+                f"model.senses may hold proprio, audio and depth, got {m.senses!r}",
+            ),
+            (
+                "proprio" not in m.sense_list or m.proprio_dim >= 1,
+                "model.senses includes proprio: set model.proprio_dim (training from a store sets it)",
+            ),
+            (
+                _columns_ok(m.proprio_columns, m.proprio_dim),
+                f"model.proprio_columns must be distinct indices below model.proprio_dim ({m.proprio_dim}), "
+                f"comma-separated, got {m.proprio_columns!r}",
+            ),
+            (min(m.frameskip, m.history, m.latent_dim, m.action_dim) >= 1, "model sizes must be >= 1"),
+            (0 < p.elites <= p.samples, "plan.elites must be in 1..plan.samples"),
+            (1 <= p.replan_every <= p.horizon, "plan.replan_every must be in 1..plan.horizon"),
+            (1 <= p.context <= m.history, "plan.context must be in 1..model.history"),
+            (
+                t.device in ("auto", "cpu") or t.device.startswith("cuda"),
+                f"train.device must be auto, cpu or cuda[:N], got {t.device!r}",
+            ),
+            (o.rollout_steps >= 1, "objective.rollout_steps must be >= 1"),
+            (
+                1 <= o.rollout_context <= m.history,
+                f"objective.rollout_context must be 1..model.history ({m.history}), got {o.rollout_context}",
+            ),
+            (
+                cfg.data.steps_per_episode >= o.window_steps(m.history) * m.frameskip + 1,
+                "data.steps_per_episode is too short for max(model.history, objective.rollout_context - 1 + "
+                "objective.rollout_steps) * model.frameskip",
+            ),
+            (cfg.data.episodes >= 1, f"data.episodes must be >= 1, got {cfg.data.episodes}"),
+            (
+                p.horizon >= 1 and p.samples >= 1 and p.iterations >= 1 and p.episodes >= 1 and p.max_steps >= 1,
+                "plan.horizon, samples, iterations, episodes and max_steps must be >= 1",
+            ),
+        ]
+        + train_checks(t)
+        + choice_checks(cfg)
+        + range_checks(cfg)
+    )

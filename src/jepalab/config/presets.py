@@ -7,7 +7,8 @@ README's table), never here.
 
 from __future__ import annotations
 
-from .sections import DataConfig, ModelConfig, ObjectiveConfig, PlanConfig, RunConfig, TrainConfig
+from .run import RunConfig
+from .sections import DataConfig, ModelConfig, ObjectiveConfig, PlanConfig, TrainConfig
 from .video import PretrainConfig, VideoConfig
 
 

@@ -1,4 +1,4 @@
-"""The sections of a world model's run, one dataclass per stage, and RunConfig with its checks.
+"""The sections of a world model's run, one dataclass per stage (RunConfig, config/run.py, holds them).
 
 Every field carries a one-line help text (shown by `jepalab ... --help`, `jepalab config` and in the
 saved config.json); RunConfig.validate() checks every setting (config/checks.py) whenever a config
@@ -7,9 +7,7 @@ is built, from a preset, --set, a file or a checkpoint.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-
-from .checks import _columns_ok, _fits, choice_checks, range_checks, train_checks
+from dataclasses import dataclass, field
 
 
 def opt(default, help: str, **kw):
@@ -256,130 +254,3 @@ class PlanConfig:
     episodes: int = opt(50, "evaluation episodes, fixed seeds")
     max_steps: int = opt(100, "environment steps allowed per evaluation episode")
     seed: int = opt(1000, "evaluation episode i uses seed + i (collection seeds start at data.seed)")
-
-
-class Sections:
-    """to_dict / from_dict for a dataclass whose fields are dataclasses (the config sections)."""
-
-    def validate(self):
-        return self
-
-    def _require(self, checks: list[tuple[bool, str]]):
-        """Raise one ValueError listing every failed (ok, message) check; else return self."""
-        errors = [msg for ok, msg in checks if not ok]
-        if errors:
-            raise ValueError("invalid config:\n  " + "\n  ".join(errors))
-        return self
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict, where: str = "config"):
-        """A config from its dict (a saved config.json or a checkpoint's meta.json), each value checked
-        against its field's type as --set parses it, then validated as every config is."""
-        if not isinstance(d, dict):
-            raise ValueError(f"{where}: a config is an object of sections, got {type(d).__name__}")
-        unknown = set(d) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"{where}: unknown section(s) {sorted(unknown)}")
-        defaults = cls()
-        kwargs = {}
-        for f in fields(cls):
-            sub_cls = type(getattr(defaults, f.name))
-            sub = d.get(f.name, {})
-            if not isinstance(sub, dict):
-                raise ValueError(f"{where}: section {f.name!r} must be an object, got {type(sub).__name__}")
-            if hasattr(sub_cls, "upgraded"):  # keys an older jepalab wrote, as today's
-                sub = sub_cls.upgraded(sub)
-            extra = set(sub) - {g.name for g in fields(sub_cls)}
-            if extra:
-                raise ValueError(f"{where}: unknown key(s) {sorted(f'{f.name}.{k}' for k in extra)}")
-            for g in fields(sub_cls):
-                if g.name in sub and not _fits(sub[g.name], g.type):
-                    raise ValueError(f"{where}: {f.name}.{g.name}: expected {g.type}, got {sub[g.name]!r}")
-            kwargs[f.name] = sub_cls(**sub)
-        return cls(**kwargs).validate()
-
-
-@dataclass
-class RunConfig(Sections):
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    plan: PlanConfig = field(default_factory=PlanConfig)
-
-    def validate(self) -> RunConfig:
-        m, p, t, o = self.model, self.plan, self.train, self.objective
-        checks = (
-            [
-                (m.image_size % 16 == 0, f"model.image_size must be a multiple of 16, got {m.image_size}"),
-                (
-                    m.encoder != "vit" or m.image_size % m.patch == 0,
-                    "model.image_size must be a multiple of model.patch",
-                ),
-                (m.pred_dim % m.pred_heads == 0, "model.pred_dim must be divisible by model.pred_heads"),
-                (
-                    m.encoder != "vit" or m.vit_heads == 0 or 4 * m.width % m.vit_heads == 0,
-                    f"model.vit_heads must divide the ViT's token width 4 x model.width = {4 * m.width}",
-                ),
-                (
-                    m.variant != "spatial" or (m.encoder == "cnn" and not m.video_encoder),
-                    "model.variant=spatial takes the cnn encoder with frames only (no video_encoder)",
-                ),
-                (
-                    m.variant != "appearance" or not m.video_encoder,
-                    "model.variant=appearance takes the frames alone as one latent vector each (no video_encoder)",
-                ),
-                (
-                    bool(m.sense_list) == (m.variant == "senses"),
-                    f"model.senses ({m.senses!r}) goes with model.variant=senses (now {m.variant!r}): set both, or "
-                    "neither" + (" (the preset's variant is " + m.variant + ")" if m.variant != "base" else ""),
-                ),
-                (
-                    m.variant != "spatial" or m.latent_dim % m.cells == 0,
-                    f"model.variant=spatial: latent_dim ({m.latent_dim}) must be a multiple of the {m.cells} cells",
-                ),
-                (
-                    set(m.sense_list) <= {"proprio", "audio", "depth"},
-                    f"model.senses may hold proprio, audio and depth, got {m.senses!r}",
-                ),
-                (
-                    "proprio" not in m.sense_list or m.proprio_dim >= 1,
-                    "model.senses includes proprio: set model.proprio_dim (training from a store sets it)",
-                ),
-                (
-                    _columns_ok(m.proprio_columns, m.proprio_dim),
-                    f"model.proprio_columns must be distinct indices below model.proprio_dim ({m.proprio_dim}), "
-                    f"comma-separated, got {m.proprio_columns!r}",
-                ),
-                (min(m.frameskip, m.history, m.latent_dim, m.action_dim) >= 1, "model sizes must be >= 1"),
-                (0 < p.elites <= p.samples, "plan.elites must be in 1..plan.samples"),
-                (1 <= p.replan_every <= p.horizon, "plan.replan_every must be in 1..plan.horizon"),
-                (1 <= p.context <= m.history, "plan.context must be in 1..model.history"),
-                (
-                    t.device in ("auto", "cpu") or t.device.startswith("cuda"),
-                    f"train.device must be auto, cpu or cuda[:N], got {t.device!r}",
-                ),
-                (o.rollout_steps >= 1, "objective.rollout_steps must be >= 1"),
-                (
-                    1 <= o.rollout_context <= m.history,
-                    f"objective.rollout_context must be 1..model.history ({m.history}), got {o.rollout_context}",
-                ),
-                (
-                    self.data.steps_per_episode >= o.window_steps(m.history) * m.frameskip + 1,
-                    "data.steps_per_episode is too short for max(model.history, objective.rollout_context - 1 + "
-                    "objective.rollout_steps) * model.frameskip",
-                ),
-                (self.data.episodes >= 1, f"data.episodes must be >= 1, got {self.data.episodes}"),
-                (
-                    p.horizon >= 1 and p.samples >= 1 and p.iterations >= 1 and p.episodes >= 1 and p.max_steps >= 1,
-                    "plan.horizon, samples, iterations, episodes and max_steps must be >= 1",
-                ),
-            ]
-            + train_checks(t)
-            + choice_checks(self)
-            + range_checks(self)
-        )
-        return self._require(checks)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .checks import choice_checks, train_checks
-from .sections import Sections, TrainConfig, opt
+from .run import Sections
+from .sections import TrainConfig, opt
 
 
 @dataclass
