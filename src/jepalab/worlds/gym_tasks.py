@@ -26,27 +26,27 @@ class Task:
     expert = None  # (unwrapped env) -> an action in the env's own units that heads for the goal
     retarget = None  # (unwrapped env, rng) -> None: a new goal (a long demonstration's next task)
 
-    def pose_goal(self, u) -> None:
+    def pose_goal(self, mujoco_env) -> None:
         """Put the scene in the goal pose (the caller restores the state after)."""
         raise NotImplementedError
 
-    def success(self, u, info) -> bool:
-        return self.distance(u) < self.tol
+    def success(self, mujoco_env, info) -> bool:
+        return self.distance(mujoco_env) < self.tol
 
 
-def _reacher_goal(u) -> None:
+def _reacher_goal(mujoco_env) -> None:
     """Joint angles that put the fingertip on the target (elbow-down solution)."""
     l1, l2 = 0.1, 0.11
-    x, y = u.data.qpos[2:4]
+    x, y = mujoco_env.data.qpos[2:4]
     c = np.clip((x * x + y * y - l1 * l1 - l2 * l2) / (2 * l1 * l2), -1, 1)
     q1 = np.arccos(c)
     q0 = np.arctan2(y, x) - np.arctan2(l2 * np.sin(q1), l1 + l2 * np.cos(q1))
-    u.data.qpos[:2] = q0, q1
-    u.data.qvel[:] = 0
+    mujoco_env.data.qpos[:2] = q0, q1
+    mujoco_env.data.qvel[:] = 0
 
 
-def _reacher_distance(u) -> float:
-    return float(np.linalg.norm(u.get_body_com("fingertip") - u.get_body_com("target")))
+def _reacher_distance(mujoco_env) -> float:
+    return float(np.linalg.norm(mujoco_env.get_body_com("fingertip") - mujoco_env.get_body_com("target")))
 
 
 class Reacher(Task):
@@ -55,34 +55,34 @@ class Reacher(Task):
     goal_columns = (0, 1, 2, 3)  # cos and sin of both joint angles: the arm's pose
     tol = 0.02
 
-    def pose_goal(self, u) -> None:
-        _reacher_goal(u)
+    def pose_goal(self, mujoco_env) -> None:
+        _reacher_goal(mujoco_env)
 
-    def distance(self, u) -> float:
-        return _reacher_distance(u)
+    def distance(self, mujoco_env) -> float:
+        return _reacher_distance(mujoco_env)
 
-    def point(self, u) -> np.ndarray:
-        return u.get_body_com("fingertip")[:2].copy()
+    def point(self, mujoco_env) -> np.ndarray:
+        return mujoco_env.get_body_com("fingertip")[:2].copy()
 
-    def expert(self, u) -> np.ndarray:
+    def expert(self, mujoco_env) -> np.ndarray:
         """Torques of a PD controller towards the joint angles that put the fingertip on the target."""
-        q, qd = u.data.qpos[:2].copy(), u.data.qvel[:2].copy()
-        saved = u.data.qpos.copy(), u.data.qvel.copy()
-        _reacher_goal(u)
-        want = u.data.qpos[:2].copy()
-        u.data.qpos[:], u.data.qvel[:] = saved
+        q, qd = mujoco_env.data.qpos[:2].copy(), mujoco_env.data.qvel[:2].copy()
+        saved = mujoco_env.data.qpos.copy(), mujoco_env.data.qvel.copy()
+        _reacher_goal(mujoco_env)
+        want = mujoco_env.data.qpos[:2].copy()
+        mujoco_env.data.qpos[:], mujoco_env.data.qvel[:] = saved
         err = (want - q + np.pi) % (2 * np.pi) - np.pi
         return np.clip(2.0 * err - 0.15 * qd, -1, 1)
 
-    def retarget(self, u, rng: np.random.Generator) -> None:
+    def retarget(self, mujoco_env, rng: np.random.Generator) -> None:
         """A new target where Reacher's reset draws them (within 0.2 of the base)."""
         while True:
             goal = rng.uniform(-0.2, 0.2, 2)
             if np.linalg.norm(goal) < 0.2:
                 break
-        qpos, qvel = u.data.qpos.copy(), u.data.qvel.copy()
+        qpos, qvel = mujoco_env.data.qpos.copy(), mujoco_env.data.qvel.copy()
         qpos[2:4], qvel[2:4] = goal, 0
-        u.set_state(qpos, qvel)
+        mujoco_env.set_state(qpos, qvel)
 
 
 class Pusher(Task):
@@ -91,26 +91,26 @@ class Pusher(Task):
     goal_columns = (17, 18)  # the object's x, y
     tol = 0.05
 
-    def pose_goal(self, u) -> None:
-        u.data.qpos[-4:-2] = u.data.qpos[-2:]  # the object's slide joints onto the goal's
-        u.data.qvel[:] = 0
+    def pose_goal(self, mujoco_env) -> None:
+        mujoco_env.data.qpos[-4:-2] = mujoco_env.data.qpos[-2:]  # the object's slide joints onto the goal's
+        mujoco_env.data.qvel[:] = 0
 
-    def distance(self, u) -> float:
-        return float(np.linalg.norm((u.get_body_com("object") - u.get_body_com("goal"))[:2]))
+    def distance(self, mujoco_env) -> float:
+        return float(np.linalg.norm((mujoco_env.get_body_com("object") - mujoco_env.get_body_com("goal"))[:2]))
 
-    def point(self, u) -> np.ndarray:
-        return u.get_body_com("object")[:2].copy()
+    def point(self, mujoco_env) -> np.ndarray:
+        return mujoco_env.get_body_com("object")[:2].copy()
 
 
 class PointMaze(Task):
     tolerance = "the env's own success (0.45)"
     goal_columns = (0, 1)  # the ball's x, y
 
-    def pose_goal(self, u) -> None:
-        u.data.qpos[:2] = u.goal[:2] if hasattr(u, "goal") else u.data.qpos[:2]
-        u.data.qvel[:] = 0
+    def pose_goal(self, mujoco_env) -> None:
+        mujoco_env.data.qpos[:2] = mujoco_env.goal[:2] if hasattr(mujoco_env, "goal") else mujoco_env.data.qpos[:2]
+        mujoco_env.data.qvel[:] = 0
 
-    def success(self, u, info) -> bool:
+    def success(self, mujoco_env, info) -> bool:
         return bool(info.get("success", False))
 
 
