@@ -218,6 +218,27 @@ def test_custom_action_size_is_taken_from_the_data(tmp_path):
     assert cfg.model.action_dim == 3 and cfg.data.world == "my-arm"
 
 
+def test_a_run_on_a_store_records_how_the_store_was_collected(tmp_path):
+    """config.json of a --data run describes the store, not the preset's collection defaults: bench's
+    held-out check reads those seeds, so a store collected on the evaluation seeds is refused."""
+    from jepalab.bench.suites.common import BenchOptions
+    from jepalab.bench.suites.control import ControlSuite
+    from jepalab.config import preset
+    from jepalab.data.collect import collect
+    from jepalab.training.checkpoint import load_model
+
+    cfg = preset("debug")  # collects 24 episodes of 32 steps from seed 0; plans from seed 1000
+    store = collect("two-room", 5, 12, tmp_path / "data", seed=cfg.plan.seed, progress=False)
+    out = tmp_path / "r"
+    assert main(["train", "--data", str(store.root), "--preset", "debug", "--out", str(out), "--quiet",
+                 "--set", "train.steps=2"]) == 0  # fmt: skip
+    model, run_cfg, _ = load_model(out)
+    d = run_cfg.data
+    assert (d.episodes, d.steps_per_episode, d.seed, d.policy) == (5, 12, cfg.plan.seed, "random")
+    with pytest.raises(ValueError, match="overlap the training episodes' seeds 1000..1004"):
+        ControlSuite(model, run_cfg, BenchOptions())
+
+
 def test_train_takes_the_proprio_size_of_a_sensed_model_from_the_data(debug_store, tmp_path):
     out = tmp_path / "sensed"
     assert (

@@ -44,7 +44,8 @@ def train_run(
     sets = list(sets) + ([f"data.world={world}"] if world else [])
     cfg = run_config(preset_name, sets)
     store = training_data(cfg, out, data=data, world=world, progress=progress)
-    cfg = run_config(preset_name, sets, store.meta())  # the data decides the shapes it holds: no flag needed
+    # the data decides the shapes it holds and describes how it was collected: no flag needed
+    cfg = run_config(preset_name, sets, {**store.meta(), "episodes": len(store)})
     if distributed()[0] == 0:
         print(settings_line(cfg, preset_name, out))
         print(f"training on {len(store)} episodes from {store.root}")

@@ -45,6 +45,13 @@ RESUMABLE_CHANGES = {
     "train.stream",
     "train.logger",
     "train.cache_latents",
+    # how the store was collected: runs from before config.json described their --data store hold the
+    # preset's collection settings here, and must still resume
+    "data.episodes",
+    "data.steps_per_episode",
+    "data.seed",
+    "data.policy",
+    "data.variety",
 }
 
 
@@ -302,17 +309,32 @@ class Trainer(TrainingLoop):
             self.batches.pause()  # nothing in flight between runs: the sampler's state is exact
 
 
+# a store's policy description -> data.policy (a replayed file keeps the config's own setting)
+_POLICIES = {"held-random": "random", "noisy-expert": "noisy-expert"}
+
+
 def run_config(preset_name: str, sets: list[str], meta: dict | None = None) -> RunConfig:
     """The config of a training run: a preset, `sets` ('section.key=value', --set's) over it, then what
     the data decides wherever no setting names it: its world, action size, frame size and, for a model
-    that fuses them, its proprio and depth sizes (from a store's dataset.json, `meta`)."""
+    that fuses them, its proprio and depth sizes (from a store's dataset.json, `meta`), and how it was
+    collected (episodes, steps, seeds, policy, bounce's variety), so that config.json describes the
+    store a model learned from: the held-out checks of `jepalab bench` read those seeds."""
     from ..config import override, preset
 
     cfg = override(preset(preset_name), list(sets), validate=False)
     named = {s.partition("=")[0] for s in sets}
     m = cfg.model
+    if meta:
+        meta = {**meta, "policy": _POLICIES.get(meta.get("policy"))}
+        if meta.get("world") == "bounce":  # its stores name a variety only when it is not the default
+            meta.setdefault("variety", "none")
     fields = {
         "data.world": "world",
+        "data.episodes": "episodes",
+        "data.steps_per_episode": "steps_per_episode",
+        "data.seed": "seed",
+        "data.policy": "policy",
+        "data.variety": "variety",
         "model.action_dim": "action_dim",
         "model.image_size": "image_size",
         **({"model.proprio_dim": "proprio_dim"} if "proprio" in m.sense_list else {}),
