@@ -137,6 +137,10 @@ def rollout_episode(env, steps: int, seed: int, policy=None, until_done: bool = 
     )
 
 
+# data.policy -> how a store's dataset.json names it (a replayed file: "replay NAME")
+STORE_POLICIES = {"random": "held-random", "noisy-expert": "noisy-expert"}
+
+
 def _checked_variety(variety: str) -> str:
     if variety not in CHOICES["data.variety"]:
         raise ValueError(
@@ -229,9 +233,7 @@ def collect(
                 "image_size": n,
                 "action_dim": A,
                 "proprio_dim": int(env.observation_space["proprio"].shape[0]),
-                "policy": {"random": "held-random", "noisy-expert": "noisy-expert"}.get(
-                    policy, f"replay {Path(policy).name}"
-                ),
+                "policy": STORE_POLICIES.get(policy, f"replay {Path(policy).name}"),
                 **({"depth_size": depth_size} if depth_size else {}),
             },
         )
@@ -244,6 +246,22 @@ def collect(
     finally:
         env.close()
     return store
+
+
+def collected_with(meta: dict) -> dict:
+    """The data.* settings a store's dataset.json says it was collected with (world, steps, seed,
+    policy, bounce's variety; episodes where the caller counted them), leaving out what it does not
+    say: a replayed file, an imported store's unknown seed."""
+    said = {k: meta.get(k) for k in ("world", "episodes", "steps_per_episode", "seed")}
+    said["policy"] = {v: k for k, v in STORE_POLICIES.items()}.get(meta.get("policy"))
+    if meta.get("world") == "bounce":
+        said["variety"] = stored_variety(meta)
+    return {k: v for k, v in said.items() if v is not None}
+
+
+def stored_variety(meta: dict) -> str:
+    """A bounce store's variety: its dataset.json names one only when it is not the default."""
+    return meta.get("variety", "none")
 
 
 def _collect_passive(episodes: int, steps: int, out, seed: int, progress: bool, variety: str) -> EpisodeStore:
@@ -263,7 +281,7 @@ def _collect_passive(episodes: int, steps: int, out, seed: int, progress: bool, 
             **({"variety": variety} if variety != "none" else {}),
         },
     )
-    held = store.meta().get("variety", "none")
+    held = stored_variety(store.meta())
     if held != variety:
         raise ValueError(f"{out}: holds bounce with variety {held!r}, not {variety!r}; collect into another folder")
     done = store.indices()

@@ -309,10 +309,6 @@ class Trainer(TrainingLoop):
             self.batches.pause()  # nothing in flight between runs: the sampler's state is exact
 
 
-# a store's policy description -> data.policy (a replayed file keeps the config's own setting)
-_POLICIES = {"held-random": "random", "noisy-expert": "noisy-expert"}
-
-
 def run_config(preset_name: str, sets: list[str], meta: dict | None = None) -> RunConfig:
     """The config of a training run: a preset, `sets` ('section.key=value', --set's) over it, then what
     the data decides wherever no setting names it: its world, action size, frame size and, for a model
@@ -320,31 +316,22 @@ def run_config(preset_name: str, sets: list[str], meta: dict | None = None) -> R
     collected (episodes, steps, seeds, policy, bounce's variety), so that config.json describes the
     store a model learned from: the held-out checks of `jepalab bench` read those seeds."""
     from ..config import override, preset
+    from ..data.collect import collected_with
 
     cfg = override(preset(preset_name), list(sets), validate=False)
     named = {s.partition("=")[0] for s in sets}
     m = cfg.model
-    if meta:
-        meta = {**meta, "policy": _POLICIES.get(meta.get("policy"))}
-        if meta.get("world") == "bounce":  # its stores name a variety only when it is not the default
-            meta.setdefault("variety", "none")
     fields = {
-        "data.world": "world",
-        "data.episodes": "episodes",
-        "data.steps_per_episode": "steps_per_episode",
-        "data.seed": "seed",
-        "data.policy": "policy",
-        "data.variety": "variety",
         "model.action_dim": "action_dim",
         "model.image_size": "image_size",
         **({"model.proprio_dim": "proprio_dim"} if "proprio" in m.sense_list else {}),
         **({"model.depth_size": "depth_size"} if "depth" in m.sense_list else {}),
     }
-    from_data = [
-        f"{key}={meta[field]}"
-        for key, field in fields.items()
-        if meta and meta.get(field) is not None and key not in named
-    ]
+    said = {
+        **{f"data.{k}": v for k, v in collected_with(meta or {}).items()},
+        **{key: meta[field] for key, field in fields.items() if meta and meta.get(field) is not None},
+    }
+    from_data = [f"{key}={value}" for key, value in said.items() if key not in named]
     if "proprio" in m.sense_list and not m.proprio_dim and not from_data:
         from_data = ["model.proprio_dim=1"]  # a stand-in until a store says its size
     return override(cfg, from_data)
