@@ -20,10 +20,11 @@ the machine's drift falls on both; reports samples/s per round and the ratio.
 
     python benchmarks/throughput.py --under-load
 
-Under load: each thread setting (the default, which sizes the pool to the cores other processes
-leave free; fixed threads with spinning waits; OMP_WAIT_POLICY=passive, the default before; one
-thread) is timed alone and beside one single-threaded busy process at nice 19 and at nice 0. The
-wait policy must be set before torch starts its thread pool, so each runs in a fresh process.
+Under load: each thread setting (the default, one thread per core fixed for the run, spinning
+waits; train.threads_follow_load, which sizes the pool to the cores other processes leave free;
+OMP_WAIT_POLICY=passive; one thread) is timed alone and beside one single-threaded busy process at
+nice 19 and at nice 0. The wait policy must be set before torch starts its thread pool, so each runs
+in a fresh process.
 """
 
 from __future__ import annotations
@@ -164,16 +165,16 @@ def time_plan(model, cfg, episodes: int, repeats: int, precision: str, compile: 
 
 
 # ------------------------------------------------------------------ children: one setting per process
-def child_step_time(threads: int, steps: int, batch: int) -> None:
-    """Run in a fresh process: the two-room preset at this tree's defaults (plus train.threads when
-    given), through the training loop itself (so that the default's thread checks run as they do in
+def child_step_time(extra: list[str], steps: int, batch: int) -> None:
+    """Run in a fresh process: the two-room preset at this tree's defaults (plus the `extra` --set's),
+    through the training loop itself (so that train.threads_follow_load's checks run as they do in
     training: soon after the start and at log steps); prints seconds per step as JSON."""
     sets = [
         f"train.batch_size={batch}",
         "train.steps=1000000",
         "train.checkpoint_every=1000000",
         "train.log_every=10",
-    ] + ([f"train.threads={threads}"] if threads else [])
+    ] + list(extra)
     cfg = override(preset("two-room"), sets)
     episodes = synthetic_episodes(32, cfg.data.steps_per_episode, cfg.model.image_size, cfg.model.action_dim)
     with tempfile.TemporaryDirectory() as out:
@@ -194,12 +195,12 @@ def child_step_time(threads: int, steps: int, batch: int) -> None:
     )
 
 
-def run_child(threads: int, steps: int, batch: int, env: dict | None = None, src: str | None = None) -> dict:
+def run_child(sets: list[str], steps: int, batch: int, env: dict | None = None, src: str | None = None) -> dict:
     env = {**os.environ, **(env or {})}
     if src:  # another checkout's jepalab (today's tree, for --compare-src)
         env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     done = subprocess.run(
-        [sys.executable, __file__, "--child-threads", str(threads), "--steps", str(steps), "--batch", str(batch)],
+        [sys.executable, __file__, "--child-sets", json.dumps(sets), "--steps", str(steps), "--batch", str(batch)],
         env=env,
         capture_output=True,
         text=True,
@@ -213,8 +214,8 @@ def compare(src: str, rounds: int, steps: int, batch: int) -> dict:
     """Today's tree (src) and this one, alternated, each at its own defaults."""
     rows = []
     for r in range(rounds):
-        old = run_child(0, steps, batch, src=src)
-        new = run_child(0, steps, batch)
+        old = run_child([], steps, batch, src=src)
+        new = run_child([], steps, batch)
         rows.append(
             {
                 "round": r,
@@ -242,11 +243,11 @@ def compare(src: str, rounds: int, steps: int, batch: int) -> dict:
     }
 
 
-UNDER_LOAD_SETTINGS = {  # name -> (train.threads, extra environment)
-    "default (threads sized to the free cores)": (0, {}),
-    "2 threads, spinning waits (OpenMP's default)": (2, {}),
-    "2 threads, OMP_WAIT_POLICY=passive (the default before)": (2, {"OMP_WAIT_POLICY": "passive"}),
-    "1 thread": (1, {}),
+UNDER_LOAD_SETTINGS = {  # name -> (--set's beside the preset, extra environment)
+    "default (fixed: one thread per core, spinning waits)": ([], {}),
+    "train.threads_follow_load=true (threads sized to the free cores)": (["train.threads_follow_load=true"], {}),
+    "fixed, OMP_WAIT_POLICY=passive": ([], {"OMP_WAIT_POLICY": "passive"}),
+    "1 thread": (["train.threads=1"], {}),
 }
 COMPETITORS = {  # name -> the command line of one single-threaded busy process beside training
     "alone": None,
@@ -258,7 +259,7 @@ COMPETITORS = {  # name -> the command line of one single-threaded busy process 
 def under_load(steps: int, batch: int, only: list[str] | None = None) -> dict:
     rows = {}
     default = next(iter(UNDER_LOAD_SETTINGS))
-    for name, (threads, env) in UNDER_LOAD_SETTINGS.items():
+    for name, (sets, env) in UNDER_LOAD_SETTINGS.items():
         if only and name not in only and name != default:
             continue
         row = {}
@@ -268,7 +269,7 @@ def under_load(steps: int, batch: int, only: list[str] | None = None) -> dict:
             )
             try:
                 time.sleep(0.5)  # the competitor is running before training starts, as on a busy machine
-                child = run_child(threads, steps, batch, env)
+                child = run_child(sets, steps, batch, env)
             finally:
                 if competitor:
                     competitor.kill()
@@ -308,10 +309,10 @@ def main() -> None:
     ap.add_argument("--settings", help="under load: only these settings (names separated by ;) beside the default")
     ap.add_argument("--compare-src", help="today's checkout's src folder: time it and this tree alternately")
     ap.add_argument("--rounds", type=int, default=3, help="--compare-src: alternations")
-    ap.add_argument("--child-threads", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--child-sets", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.child_threads is not None:
-        return child_step_time(args.child_threads, args.steps, args.batch)
+    if args.child_sets is not None:
+        return child_step_time(json.loads(args.child_sets), args.steps, args.batch)
     if args.under_load:
         only = args.settings.split(";") if args.settings else None
         print(json.dumps(under_load(args.steps, args.batch, only), indent=2))

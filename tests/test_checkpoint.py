@@ -21,12 +21,7 @@ def params(model):
 @pytest.mark.slow
 @pytest.mark.parametrize("prefetch", ["off", "on"])
 def test_resume_is_exact(debug_store, tmp_path, prefetch):
-    # a fixed thread count: the default sizes the pool to the machine's load as it goes, and the float
-    # rounding of a step depends on how many threads share it (the state resumed does not)
-    cfg = override(
-        preset("debug"),
-        ["train.steps=20", "train.checkpoint_every=10", f"train.prefetch={prefetch}", "train.threads=2"],
-    )
+    cfg = override(preset("debug"), ["train.steps=20", "train.checkpoint_every=10", f"train.prefetch={prefetch}"])
     episodes = debug_store.load_all()
     straight = Trainer(cfg, episodes, tmp_path / "a", progress=False)
     straight.run()
@@ -53,9 +48,7 @@ def test_ctrl_c_anywhere_in_a_step_then_resume_gives_the_uninterrupted_weights(
 ):
     import jepalab.training.loop as loop_module
 
-    cfg = override(
-        preset("debug"), ["train.steps=20", "train.checkpoint_every=10", "train.log_every=3", "train.threads=2"]
-    )  # fixed: see test_resume_is_exact
+    cfg = override(preset("debug"), ["train.steps=20", "train.checkpoint_every=10", "train.log_every=3"])
     episodes = debug_store.load_all()
     straight = Trainer(cfg, episodes, tmp_path / "a", progress=False)
     straight.run()
@@ -95,46 +88,84 @@ def test_ctrl_c_anywhere_in_a_step_then_resume_gives_the_uninterrupted_weights(
     assert steps == sorted(set(steps))
 
 
+def _train_command(store, out, *sets):
+    cmd = [sys.executable, "-m", "jepalab", "train", "--data", str(store), "--preset", "debug", "--out", str(out)]
+    return cmd + ["--quiet", "--set", "train.steps=12", "--set", "train.checkpoint_every=4", *sets]
+
+
+def _weights_sha(run) -> str:
+    import hashlib
+
+    latest = json.loads((run / "checkpoints" / "latest.json").read_text())["name"]
+    return hashlib.sha256((run / "checkpoints" / latest / "model.safetensors").read_bytes()).hexdigest()
+
+
 @pytest.mark.slow
-def test_killed_training_resumes_from_last_checkpoint(debug_store, tmp_path):
-    run = tmp_path / "run"
-    cmd = [
-        sys.executable,
-        "-m",
-        "jepalab",
-        "train",
-        "--data",
-        str(debug_store.root),
-        "--preset",
-        "debug",
-        "--out",
-        str(run),
-        "--quiet",
-        "--set",
-        "train.steps=150",
-        "--set",
-        "train.checkpoint_every=5",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def test_the_same_command_gives_the_same_weights_beside_a_busy_process_and_after_a_kill(debug_store, tmp_path):
+    """Reproducible by default: the thread count is chosen once (runtime.run_threads), whatever else runs,
+    and a resumed run takes up the checkpoint's count even where torch would start with another."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    alone = subprocess.run(_train_command(debug_store.root, tmp_path / "alone"), env=env, capture_output=True)
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    # a busy neighbour: a thread count that followed the load dropped to one thread beside it
+    busy = subprocess.Popen([sys.executable, "-c", "import os\nos.nice(19)\nwhile True: pass"])
+    try:
+        beside = subprocess.run(_train_command(debug_store.root, tmp_path / "beside"), env=env, capture_output=True)
+    finally:
+        busy.kill()
+        busy.wait()
+    assert beside.returncode == 0, beside.stderr[-2000:]
+    threads = json.loads((tmp_path / "alone" / "config.json").read_text())["train"]["threads"]
+    assert threads == json.loads((tmp_path / "beside" / "config.json").read_text())["train"]["threads"] >= 1
+    assert _weights_sha(tmp_path / "beside") == _weights_sha(tmp_path / "alone")
+    # killed after its first checkpoint, then resumed where torch would start with one thread
+    run = tmp_path / "killed"
+    proc = subprocess.Popen(_train_command(debug_store.root, run), env=env, stdout=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
         while not (run / "checkpoints" / "latest.json").exists() and time.time() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.02)
     finally:
-        proc.send_signal(signal.SIGKILL)  # no chance to clean up: whatever is on disk must be usable
+        proc.send_signal(signal.SIGKILL)
         proc.wait()
-    killed_at = load_model(run)[2]["step"]
-    assert 5 <= killed_at < 150
+    killed_at = load_model(run)[2]["step"]  # whatever is on disk is usable: no chance to clean up was given
+    assert 4 <= killed_at < 12
     # another architecture cannot continue this run ...
-    refused = subprocess.run(cmd + ["--set", "model.latent_dim=48", "--resume"], capture_output=True, text=True)
+    other = _train_command(debug_store.root, run, "--set", "model.latent_dim=48", "--resume")
+    refused = subprocess.run(other, env=env, capture_output=True, text=True)
     assert refused.returncode == 2 and "cannot resume, the config differs in ['model.latent_dim']" in refused.stderr
-    # ... the same command with --resume picks up where it stopped and finishes
-    done = subprocess.run(cmd + ["--resume"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert f"resumed {run} at step" in done.stdout
-    assert load_model(run)[2]["step"] == 150
+    # ... the same command with --resume picks up where it stopped, where torch would start with one thread
+    one = {**env, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(_train_command(debug_store.root, run, "--resume"), env=one, capture_output=True, text=True)
+    assert done.returncode == 0 and f"resumed {run} at step" in done.stdout, done.stderr[-2000:]
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert steps == sorted(set(steps)) and steps[-1] == 150
+    assert steps == sorted(set(steps)) and steps[-1] == 12
+    assert json.loads((run / "config.json").read_text())["train"]["threads"] == threads
+    assert _weights_sha(run) == _weights_sha(tmp_path / "alone")
+    if threads > 1:  # what the resume avoided: one thread sums in another order and ends elsewhere
+        other = subprocess.run(_train_command(debug_store.root, tmp_path / "one"), env=one, capture_output=True)
+        assert (
+            other.returncode == 0
+            and json.loads((tmp_path / "one" / "config.json").read_text())["train"]["threads"] == 1
+        )
+        assert _weights_sha(tmp_path / "one") != _weights_sha(tmp_path / "alone")
+
+
+def test_the_thread_count_the_caller_set_is_kept_and_recorded(debug_store, tmp_path):
+    """torch.set_num_threads (or OMP_NUM_THREADS) before training is respected, not overridden; an explicit
+    train.threads wins; the run's config records the count it runs on."""
+    cfg = override(preset("debug"), ["train.steps=1"])
+    try:
+        torch.set_num_threads(1)
+        trainer = Trainer(cfg, debug_store.load_all(), tmp_path / "a", progress=False)
+        assert trainer.cfg.train.threads == 1 and torch.get_num_threads() == 1
+        assert cfg.train.threads == 0  # the caller's config is left as it was
+        trainer = Trainer(override(cfg, ["train.threads=2"]), debug_store.load_all(), tmp_path / "b", progress=False)
+        assert trainer.cfg.train.threads == 2 and torch.get_num_threads() == 2
+        trainer.run()
+        assert json.loads((tmp_path / "b" / "config.json").read_text())["train"]["threads"] == 2
+    finally:
+        torch.set_num_threads(2)
 
 
 def test_a_fresh_run_into_a_used_folder_is_refused_and_the_old_run_is_kept(debug_store, tmp_path):
@@ -180,7 +211,8 @@ def test_corrupt_and_foreign_checkpoints_are_refused(debug_store, tmp_path):
     Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).run()
     ckpt = checkpoint.resolve(tmp_path / "run")
     model, loaded_cfg, meta = load_model(tmp_path / "run")
-    assert meta["step"] == 2 and loaded_cfg == cfg
+    # the config as given, with the thread count the run chose recorded (runtime.run_threads)
+    assert meta["step"] == 2 and loaded_cfg == override(cfg, [f"train.threads={torch.get_num_threads()}"])
     with pytest.raises(CheckpointError, match="model config differs"):
         other = preset("debug").model
         other.latent_dim = 48

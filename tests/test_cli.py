@@ -89,11 +89,15 @@ def test_every_command_has_help_with_an_example():
 
 
 def test_help_does_not_import_torch():
-    code = (
-        "import sys; from jepalab.cli.main import main\ntry: main(['--help'])\nexcept SystemExit: pass\n"
-        "assert 'torch' not in sys.modules"
-    )
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+    # the command's own entry point (run: main, then the exit), as `jepalab --help` and `jepalab config` run it
+    for argv in (["--help"], ["train", "--help"], ["config", "--preset", "debug"]):
+        code = (
+            f"import sys; sys.argv = ['jepalab', *{argv!r}]; from jepalab.cli.main import run\n"
+            "try: run()\nexcept SystemExit as e: assert not e.code, e.code\n"
+            "assert 'torch' not in sys.modules, 'torch imported'"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 0, (argv, done.stderr[-1000:])
 
 
 def test_version_and_the_robot_side_client_import_no_torch():

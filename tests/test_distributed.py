@@ -185,5 +185,6 @@ def test_an_fsdp_run_saves_the_surprise_scales_a_plain_process_would(debug_store
     saved = model.surprise_scale.clone()
     assert torch.isfinite(saved).all() and (saved > 0).all()
     train_eps = split_episodes(debug_store.load_all())[0]
+    torch.set_num_threads(1)  # as rank 0 calibrated: the same float sums in the same order
     again = calibrate_surprise(model, (np.asarray(ep.pixels[:: cfg.model.frameskip]) for ep in train_eps))
-    assert torch.allclose(saved, again, rtol=1e-4), (saved, again)
+    assert torch.equal(saved, again), (saved, again)

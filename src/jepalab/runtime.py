@@ -28,9 +28,25 @@ def tune_allocator() -> bool:
     return _done
 
 
+def run_threads(threads: int = 0) -> int:
+    """Set and return the CPU thread count a training run keeps from its first step to its last:
+    `threads` when it names one (train.threads), else the count torch has now, which is one per core
+    unless the user said otherwise (OMP_NUM_THREADS, or torch.set_num_threads before training).
+    Fixed because a step's float sums split across threads: another count sums in another order, and
+    two runs, or a run and its resume, then end on different weights (docs/reliability.md)."""
+    import torch
+
+    threads = threads or torch.get_num_threads()
+    if threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
+    return threads
+
+
 class ThreadGovernor:
-    """Sizes torch's CPU thread pool to the cores other processes leave free, re-checked as training
-    goes (`check()` at log steps).
+    """Opt-in (train.threads_follow_load): sizes torch's CPU thread pool to the cores other processes
+    leave free, at most `most`, re-checked as training goes (`check()` at log steps). It trades
+    exactness for speed under load: the thread count then changes the order of float sums, so two
+    runs, or a run and its resume, no longer end on the same weights.
 
     OpenMP's threads spin while they wait for each other: alone that is the fastest way to run, but
     beside a busy process a spinning thread waits on a peer the OS has descheduled, and each step
@@ -40,15 +56,14 @@ class ThreadGovernor:
     (every CPU's busy time over the window, less this process's own from /proc/self/stat), over
     the CPUs this process may run on. Where /proc is missing, nothing changes."""
 
-    def __init__(self, threads: int = 0):
+    def __init__(self, most: int):
         import os
 
-        self.fixed = threads > 0
         self.cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-        self.most = threads or len(self.cores) or (os.cpu_count() or 1)
+        self.most = most
         self.others = 0.0  # cores other processes kept busy over the last window
         self.changes = 0
-        self._last = None if self.fixed else self._sample()
+        self._last = self._sample()
 
     def _sample(self):
         import os
@@ -69,23 +84,26 @@ class ThreadGovernor:
         except (OSError, ValueError, IndexError, AttributeError):
             return None
 
+    def measure(self) -> float:
+        """Cores other processes kept busy since the last call (0 where /proc does not say)."""
+        now = self._sample() if self._last is not None else None
+        if now is None:
+            return self.others
+        busy, total, own = (a - b for a, b in zip(now[:3], self._last[:3]))
+        self._last = now
+        if total > 0:
+            window_cores = total / len(self.cores)  # ticks per core over the window
+            self.others = max(0.0, (busy - own) / window_cores)
+        return self.others
+
     def check(self) -> int:
         """Re-size the pool to the free cores (at least one) and return the thread count."""
         import torch
 
-        if self.fixed or self._last is None:
+        if self._last is None:
             return torch.get_num_threads()
-        now = self._sample()
-        if now is None:
-            return torch.get_num_threads()
-        busy, total, own = (a - b for a, b in zip(now[:3], self._last[:3]))
-        self._last = now
-        if total <= 0:
-            return torch.get_num_threads()
-        window_cores = total / len(self.cores)  # ticks per core over the window
-        self.others = max(0.0, (busy - own) / window_cores)
         # a core counts as taken once another process keeps it more than a quarter busy
-        threads = max(1, min(self.most, len(self.cores) - int(self.others + 0.75)))
+        threads = max(1, min(self.most, len(self.cores) - int(self.measure() + 0.75)))
         if threads != torch.get_num_threads():
             torch.set_num_threads(threads)
             self.changes += 1

@@ -67,10 +67,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The `jepalab` command: main(), then the exit a torchrun worker needs (parallel.leave)."""
-    from ..training.parallel import leave
+    """The `jepalab` command: main(), then the exit a torchrun worker needs (parallel.leave). A command
+    that never loaded torch.distributed (--help, config, inspect) started no process group, and exits
+    without importing torch."""
+    code = main()
+    if "torch.distributed" in sys.modules:
+        from ..training.parallel import leave
 
-    leave(main())
+        leave(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -183,7 +183,17 @@ class TrainConfig:
     checkpoint_every: int = opt(250, "steps between checkpoints")
     keep_checkpoints: int = opt(2, "most recent checkpoints kept on disk")
     seed: int = opt(0, "seed of weights, batches and dropout")
-    threads: int = opt(0, "torch CPU threads (0: one per core other processes leave free, re-checked at log steps)")
+    threads: int = opt(
+        0,
+        "torch CPU threads, fixed for the whole run and kept on --resume (0: the count torch has: one "
+        "per core, or OMP_NUM_THREADS / torch.set_num_threads when set); config.json records the count",
+    )
+    threads_follow_load: bool = opt(
+        False,
+        "re-size the thread pool at log steps to the cores other processes leave free (at most "
+        "train.threads): faster beside a busy process, but the float sums change order with the "
+        "count, so two runs, or a run and its resume, no longer end on the same weights",
+    )
     precision: str = opt(
         "auto",
         "auto | fp32 | bf16: bf16 autocast of the forward pass (weights, optimizer state "

@@ -11,6 +11,8 @@ step (`after_step`, e.g. an EMA target), what a checkpoint carries beside the we
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import math
 import time
@@ -21,7 +23,7 @@ from tqdm.auto import tqdm
 
 from ..config import dumps
 from ..data import jsonout
-from ..runtime import ThreadGovernor, autocast, step_interrupts
+from ..runtime import ThreadGovernor, autocast, run_threads, step_interrupts
 from . import checkpoint
 from .objectives import latent_stats
 from .parallel import distributed, full_optimizer_state, full_state, grad_norm_value, open_metrics
@@ -79,6 +81,15 @@ class TrainingLoop:
         rank: int = 0,
         world: int = 1,
     ):
+        # the thread count is fixed for the run (runtime.run_threads) and written where the run's config
+        # goes (config.json, every checkpoint), so that --resume takes it up again (resume())
+        self.threads_asked = train_cfg.threads
+        threads = run_threads(train_cfg.threads)
+        if getattr(cfg, "train", None) is train_cfg:
+            cfg = copy.deepcopy(cfg)
+            cfg.train.threads, train_cfg = threads, cfg.train
+        else:
+            train_cfg = dataclasses.replace(train_cfg, threads=threads)
         self.cfg, self.model, self.train_cfg, self.device = cfg, model, train_cfg, device
         self.out = None if out is None else Path(out)
         self.rank, self.world = rank, world
@@ -90,7 +101,10 @@ class TrainingLoop:
         # the first step whose loss was not finite (-1: none), kept on the device and read at log steps
         # and saves, so that a step never waits for the device to say so
         self.first_nonfinite = torch.tensor(-1, device=device)
-        self.threads = ThreadGovernor(train_cfg.threads) if device.type == "cpu" else None
+        follow = train_cfg.threads_follow_load and device.type == "cpu"
+        self.governor = ThreadGovernor(threads) if follow else None
+        # fixed threads beside a busy process: said once, with the two ways out (measurements.md)
+        self.load_watch = ThreadGovernor(threads) if device.type == "cpu" and not follow and threads > 1 else None
 
     # -- what a subclass brings ----------------------------------------------------
     def next_batch(self) -> tuple:
@@ -148,6 +162,7 @@ class TrainingLoop:
         ckpt = checkpoint.resolve(root)
         meta = checkpoint.read_meta(ckpt)
         self.check_resumable(ckpt, meta)
+        self.resume_threads(meta)
         checkpoint.load_weights(self.model, ckpt / "model.safetensors")
         checkpoint.load_trainer_state(ckpt, self.model, self.optimizer, meta)
         self.restore(meta)
@@ -155,6 +170,28 @@ class TrainingLoop:
         if self.rank == 0:
             truncate_metrics(self.out, self.step)
         return True
+
+    def resume_threads(self, meta: dict) -> None:
+        """Take up the thread count the checkpoint was trained on, unless train.threads names another:
+        on the same count the resumed run ends on the uninterrupted run's weights."""
+        saved = meta.get("config", {}).get("train", {}).get("threads", 0)
+        if self.threads_asked or not isinstance(saved, int) or saved < 1 or saved == self.train_cfg.threads:
+            return
+        self.train_cfg.threads = run_threads(saved)
+        if self.governor is not None:
+            self.governor.most = saved
+
+    def warn_if_cores_are_taken(self) -> None:
+        """Once, early: another process keeps a core busy, so this run's spinning threads wait on peers
+        the OS has descheduled (each step up to 8x slower here; docs/measurements.md)."""
+        others, self.load_watch = self.load_watch.measure(), None
+        if others >= 0.75 and self.progress:
+            tqdm.write(
+                f"note: other processes keep {others:.1f} cores busy; with {self.train_cfg.threads} threads "
+                "each step can run several times slower. Exact and faster beside them: OMP_WAIT_POLICY=passive "
+                "(set before starting) or --set train.threads=1; fastest, but no longer bit-exact: "
+                "--set train.threads_follow_load=true"
+            )
 
     def check_finite(self) -> None:
         """Refuse a run whose loss stopped being finite, before it logs or saves anything after that."""
@@ -227,6 +264,7 @@ class TrainingLoop:
             (self.out / "config.json").write_text(dumps(self.cfg))
         bar = tqdm(total=t.steps, initial=self.step, desc=self.desc, unit="step", disable=not self.progress)
         window_start, window_steps = time.perf_counter(), 0
+        watch_at = self.step + 3  # the load beside this run, measured over its start and first steps
         last = last_metrics(self.out, self.step) if self.writes else {}  # a run with no steps left still reports
         # a single process stops on Ctrl-C or SIGTERM at the next step boundary only, so that what it
         # saves resumes exactly (runtime.step_interrupts)
@@ -238,13 +276,15 @@ class TrainingLoop:
                     loss, info = self.train_step()
                     self.train_seconds += time.perf_counter() - tic
                     window_steps += 1
-                    if self.threads is not None and self.step == 2:  # soon after the start, then at log steps
-                        self.threads.check()
+                    if self.governor is not None and self.step == 2:  # soon after the start, then at log steps
+                        self.governor.check()
+                    if self.load_watch is not None and self.step == watch_at:
+                        self.warn_if_cores_are_taken()
                     if self.step % t.log_every == 0 or self.step == t.steps:
                         self.check_finite()
                         extra = self.record(info)
-                        if self.threads is not None:
-                            info["threads"] = self.threads.check()
+                        if self.governor is not None:
+                            info["threads"] = self.governor.check()
                         if self.writes:
                             z = info.pop("z", None)
                             info = as_numbers(info)

@@ -20,7 +20,7 @@ from ..config import PretrainConfig
 from ..data.clips import make_clip_source
 from ..masks import future_masks, multiblock_masks
 from ..models.video import VideoJEPA
-from ..runtime import resolve_device, to_device, tune_allocator
+from ..runtime import resolve_device, run_threads, to_device, tune_allocator
 from . import checkpoint
 from .loop import TrainingLoop, processes
 from .parallel import full_state, is_sharded, reshard, training_step_module
@@ -37,8 +37,7 @@ class Pretrainer(TrainingLoop):
     def __init__(self, cfg: PretrainConfig, out: str | Path, progress: bool = True):
         tune_allocator()
         t = cfg.train
-        if t.threads:
-            torch.set_num_threads(t.threads)
+        run_threads(t.threads)  # before the first weight is drawn; the loop records the count
         # under torchrun: train.batch_size clips per step in all, each rank draws its own from its own
         # stream; DDP averages the gradients; rank 0 alone logs and writes checkpoints
         rank, world = processes(t)

@@ -25,7 +25,7 @@ from ..config import RunConfig
 from ..data.sequences import Prefetcher, SequenceSampler
 from ..data.store import Episode
 from ..models import WorldModel, build
-from ..runtime import resolve_device, to_device, tune_allocator
+from ..runtime import resolve_device, run_threads, to_device, tune_allocator
 from . import checkpoint
 from .loop import TrainingLoop, processes
 from .objectives import jepa_loss, make_regularizer, prediction_loss
@@ -38,6 +38,7 @@ RESUMABLE_CHANGES = {
     "train.checkpoint_every",
     "train.keep_checkpoints",
     "train.threads",
+    "train.threads_follow_load",
     "train.device",
     "train.compile",
     "train.parallel",
@@ -92,8 +93,7 @@ class Trainer(TrainingLoop):
         # averages the gradients; only rank 0 logs, validates, checkpoints and shows progress
         rank, world = processes(t)
         tune_allocator()
-        if t.threads:
-            torch.set_num_threads(t.threads)
+        run_threads(t.threads)  # before the first weight is drawn; the loop records the count
         torch.manual_seed(t.seed)
         m = cfg.model
         # the model first: its initial weights depend on the seed alone (the samplers draw from numpy)
