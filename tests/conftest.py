@@ -1,6 +1,13 @@
+import os
+import tempfile
+
 import numpy as np
 import pytest
 import torch
+
+# train.precision=auto caches what it measured per machine (training/precision.py): the suite, and the
+# commands it spawns, measure into a cache of their own instead of the user's
+os.environ.setdefault("JEPALAB_CACHE", tempfile.mkdtemp(prefix="jepalab-test-cache-"))
 
 from jepalab.config import override, preset
 from jepalab.data.collect import collect

@@ -163,6 +163,8 @@ class TrainingLoop:
         meta = checkpoint.read_meta(ckpt)
         self.check_resumable(ckpt, meta)
         self.resume_threads(meta)
+        if self.train_cfg.precision == "auto" and meta.get("precision") in ("fp32", "bf16"):
+            self._precision = meta["precision"]  # as the run chose it: the resumed steps compute as the first
         checkpoint.load_weights(self.model, ckpt / "model.safetensors")
         checkpoint.load_trainer_state(ckpt, self.model, self.optimizer, meta)
         self.restore(meta)
@@ -226,6 +228,8 @@ class TrainingLoop:
             group["lr"] = self.lr(self.step)
         batch = self.next_batch()
         self.model.train()
+        if not hasattr(self, "_precision"):
+            self.choose_precision(batch)
         with autocast(self.precision, self.device.type):
             loss, info = self.loss(*batch)
         loss_now = loss.detach()
@@ -241,12 +245,32 @@ class TrainingLoop:
 
     @property
     def precision(self) -> str:
-        """train.precision as this run applies it (runtime.resolve_precision: auto decides here)."""
-        from ..runtime import resolve_precision
-
+        """train.precision as this run applies it; auto is decided at the first step (choose_precision)
+        or taken from the checkpoint a run resumes."""
         if not hasattr(self, "_precision"):
-            self._precision = resolve_precision(self.train_cfg.precision, self.device)
+            self.choose_precision(None)
         return self._precision
+
+    def choose_precision(self, batch) -> None:
+        """auto: bf16 on a GPU that computes it; on a CPU, where this model's own step on `batch` is
+        measured to pay (training/precision.py; without a batch, or with several processes or a
+        compiled step: the cached choice, else fp32)."""
+        from ..runtime import resolve_precision
+        from .precision import choose
+
+        self.precision_note = None
+        if self.train_cfg.precision != "auto" or self.device.type != "cpu":
+            self._precision = resolve_precision(self.train_cfg.precision, self.device)
+            return
+        to_dict = getattr(self.cfg, "to_dict", None)
+        sections = {k: v for k, v in to_dict().items() if k not in ("train", "plan", "data")} if to_dict else {}
+        shapes = [list(t.shape) for t in _tensors(batch)] if batch is not None else None
+        signature = {"loop": type(self).__name__, "config": sections, "batch": shapes}
+        measure = batch is not None and self.world == 1 and not self.train_cfg.compile
+        self.precision_note = choose(lambda: self.loss(*batch)[0], self.model, signature, measure)
+        self._precision = self.precision_note["precision"]
+        if self.progress:
+            tqdm.write(f"train.precision=auto: {self._precision} ({self.precision_note['why']})")
 
     def compile_info(self) -> dict:
         """With train.compile: the seconds the first step spent compiling (inside train_seconds), so
@@ -319,6 +343,15 @@ class TrainingLoop:
             bar.close()
             self.finish()
         return {**last, "step": self.step, "train_seconds": self.train_seconds}
+
+
+def _tensors(batch):
+    """The tensors of a batch (a tuple of tensors, or of dicts of them), in order."""
+    for x in batch:
+        if isinstance(x, dict):
+            yield from (x[k] for k in sorted(x))
+        elif torch.is_tensor(x):
+            yield x
 
 
 def draw_curves(run) -> Path | None:
