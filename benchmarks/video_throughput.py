@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -25,19 +24,9 @@ from jepalab.config import override, preset
 from jepalab.data.clips import BounceClips
 from jepalab.masks import VJEPA_SPECS, multiblock_masks
 from jepalab.models.video import VideoJEPA
-from jepalab.runtime import autocast, tune_allocator
+from jepalab.runtime import autocast, cpu_name, tune_allocator
 
 VARIANTS = [("fp32", False), ("bf16", False), ("fp32", True), ("bf16", True)]
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

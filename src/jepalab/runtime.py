@@ -110,6 +110,21 @@ class ThreadGovernor:
         return threads
 
 
+def cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo), else what the platform says."""
+    from pathlib import Path
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def bf16_supported(device) -> bool:
     """Whether `device` computes bf16 natively: a CUDA GPU that says so, or a CPU with AVX512-BF16
     or AMX (elsewhere bf16 is emulated and slower than fp32)."""

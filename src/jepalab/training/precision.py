@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from ..runtime import autocast, bf16_supported
+from ..runtime import autocast, bf16_supported, cpu_name
 
 GAIN = 1.10  # bf16 is chosen where its step takes at most 1/GAIN of fp32's
 ROUNDS = 3  # timed passes per precision, alternated, after one untimed pass each
@@ -35,18 +35,6 @@ def cache_path() -> Path:
     if not root:
         root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jepalab"
     return Path(root) / "precision.json"
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
 
 
 def cache_key(signature: dict) -> str:
