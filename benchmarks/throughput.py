@@ -18,6 +18,8 @@ Today vs this tree: the same child (the two-room preset at each tree's own defau
 thread policy) run alternately from the other tree's source and this one, `--rounds` times, so that
 the machine's drift falls on both; reports samples/s per round and the ratio.
 
+    python benchmarks/throughput.py --precision-rounds 2    # fp32 vs bf16 steps only, alternated
+
     python benchmarks/throughput.py --under-load
 
 Under load: each thread setting (the default, one thread per core fixed for the run, spinning
@@ -44,6 +46,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from jepalab.config import override, preset
 from jepalab.data.store import Episode
 from jepalab.planning import make_planner
+from jepalab.runtime import cpu_name
 
 try:
     from jepalab.training.train import Trainer
@@ -309,6 +312,11 @@ def main() -> None:
     ap.add_argument("--settings", help="under load: only these settings (names separated by ;) beside the default")
     ap.add_argument("--compare-src", help="today's checkout's src folder: time it and this tree alternately")
     ap.add_argument("--rounds", type=int, default=3, help="--compare-src: alternations")
+    ap.add_argument(
+        "--precision-rounds",
+        type=int,
+        help="only time fp32 and bf16 training steps, each in a fresh process, alternated this many rounds",
+    )
     ap.add_argument("--child-sets", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_sets is not None:
@@ -316,6 +324,16 @@ def main() -> None:
     if args.under_load:
         only = args.settings.split(";") if args.settings else None
         print(json.dumps(under_load(args.steps, args.batch, only), indent=2))
+        return
+    if args.precision_rounds:
+        rows = [
+            {"round": r, "precision": p, **run_child([f"train.precision={p}"], args.steps, args.batch)}
+            for r in range(args.precision_rounds)
+            for p in ("fp32", "bf16")
+        ]
+        step = {p: float(np.median([x["step_s"] for x in rows if x["precision"] == p])) for p in ("fp32", "bf16")}
+        speedup = step["fp32"] / step["bf16"]
+        print(json.dumps({"benchmark": "precision-step", "cpu": cpu_name(), "rows": rows, "bf16_speedup": speedup}))
         return
     if args.compare_src:
         print(json.dumps(compare(args.compare_src, args.rounds, args.steps, args.batch), indent=2))
