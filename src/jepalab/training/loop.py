@@ -103,7 +103,7 @@ class TrainingLoop:
         self.first_nonfinite = torch.tensor(-1, device=device)
         follow = train_cfg.threads_follow_load and device.type == "cpu"
         self.governor = ThreadGovernor(threads) if follow else None
-        # fixed threads beside a busy process: said once, with the two ways out (measurements.md)
+        # fixed threads beside a busy process: said once, with the ways out (docs/measurements.md)
         self.load_watch = ThreadGovernor(threads) if device.type == "cpu" and not follow and threads > 1 else None
 
     # -- what a subclass brings ----------------------------------------------------
