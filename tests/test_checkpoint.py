@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -282,3 +283,50 @@ def test_checkpoints_hold_no_pickles(debug_store, tmp_path):
     ckpt = checkpoint.resolve(tmp_path / "run")
     assert sorted(os.listdir(ckpt)) == ["integrity.json", "meta.json", "model.safetensors", "trainer.safetensors"]
     json.loads((ckpt / "meta.json").read_text())
+
+
+def test_a_checkpoint_is_one_unit_pointer_folder_and_meta_name_one_step(debug_store, tmp_path, capsys):
+    """A pointer naming another step, or a complete checkpoint copied over another's folder (its own
+    integrity record valid), is refused by load_model, plan and train --resume, naming the file."""
+    from jepalab.cli import main
+
+    run = tmp_path / "run"
+    cfg = override(preset("debug"), ["train.steps=30", "train.checkpoint_every=10"])
+    Trainer(cfg, debug_store.load_all(), run, progress=False).run()
+    root = run / "checkpoints"
+    pointer = json.loads((root / "latest.json").read_text())
+    assert pointer == {"name": "step_0000030", "step": 30}
+    (root / "latest.json").write_text(json.dumps({"name": "step_0000020", "step": 30}))
+    with pytest.raises(CheckpointError, match=r"latest.json: says step 30 and names the folder 'step_0000020'"):
+        load_model(run)
+    (root / "latest.json").write_text(json.dumps(pointer))
+    shutil.rmtree(root / "step_0000030")
+    shutil.copytree(root / "step_0000020", root / "step_0000030")  # whole, with its own valid record
+    with pytest.raises(CheckpointError, match=r"step_0000030/meta.json: says step 20, in the folder step_0000030"):
+        load_model(run)
+    argv = ["train", "--data", str(debug_store.root), "--preset", "debug", "--out", str(run), "--resume"]
+    assert main([*argv, "--set", "train.steps=40", "--set", "train.checkpoint_every=10"]) == 2
+    assert "meta.json: says step 20, in the folder step_0000030" in capsys.readouterr().err
+    renamed = tmp_path / "best"  # a checkpoint folder a user named: its name says no step
+    shutil.copytree(root / "step_0000020", renamed)
+    assert load_model(renamed)[2]["step"] == 20
+
+
+def test_trust_unverified_waives_missing_hashes_never_present_ones(debug_store, tmp_path):
+    cfg = override(preset("debug"), ["train.steps=2", "train.checkpoint_every=2"])
+    Trainer(cfg, debug_store.load_all(), tmp_path / "run", progress=False).run()
+    ckpt = checkpoint.resolve(tmp_path / "run")
+    (ckpt / "integrity.json").unlink()
+    data = bytearray((ckpt / "model.safetensors").read_bytes())
+    data[-7] ^= 0x10  # meta.json still records the weights' sha256
+    (ckpt / "model.safetensors").write_bytes(bytes(data))
+    checkpoint.trust_unverified()
+    try:
+        with pytest.raises(CheckpointError, match=r"model.safetensors: corrupt: its sha256 differs .*meta.json"):
+            load_model(tmp_path / "run")
+        meta = json.loads((ckpt / "meta.json").read_text())
+        del meta["sha256"]  # an old checkpoint that recorded none: trusted as asked
+        (ckpt / "meta.json").write_text(json.dumps(meta))
+        load_model(tmp_path / "run")
+    finally:
+        checkpoint.trust_unverified(False)

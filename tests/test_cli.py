@@ -136,7 +136,7 @@ def test_bad_input_gives_a_clear_error(tmp_path, capsys, argv, message):
 def test_wrong_image_size_and_nan_actions_are_named(tmp_path, capsys):
     from jepalab.data.store import Episode, EpisodeStore
 
-    store = EpisodeStore.create(tmp_path / "small", {"world": "two-room"})
+    store = EpisodeStore.create(tmp_path / "small", {"world": "my-small-room"})  # a user's store: says no size
     rng = np.random.default_rng(0)
     for i in range(3):
         store.append(

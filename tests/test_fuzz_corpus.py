@@ -1,10 +1,13 @@
 """The fuzz corpus: a seeded generator of corrupted copies of an episode store and a checkpoint (the
 mutation kinds a fuzz run found: bit flips, truncation, zeroed ranges, appended garbage, JSON fields
 deleted, retyped, huge or NaN, deep nesting, invalid UTF-8, swapped files, symbolic links, named
-pipes, wrong HDF5 dtypes and shapes, integrity fields renamed). Each copy is opened the way inspect,
-train and plan open one (EpisodeStore.load_all, checkpoint.load_model), and must end in a named
-error (DataError / CheckpointError naming a file of the copy) or give exactly the original's
-content: never a result from changed content, never another exception, never a hang."""
+pipes, wrong HDF5 dtypes and shapes, integrity fields renamed; and from the second round: empty
+fields, giant declared shapes, float64 values past float32's range, the index's record removed alone,
+a pointer naming another step, an older checkpoint copied whole over the newest). Each copy is opened
+the way inspect, train and plan open one (EpisodeStore.load_all, checkpoint.load_model, and the
+optimizer state `--resume` reads), and must end in a named error (DataError / CheckpointError naming
+a file of the copy) or give exactly the original's content: never a result from changed content,
+never another exception, never a hang."""
 
 import json
 import os
@@ -22,17 +25,24 @@ from jepalab.data.store import DataError, EpisodeStore
 from jepalab.training import checkpoint
 from jepalab.training.train import Trainer
 
-CASES = 120
+CASES = 152  # 8 of each of the 19 kinds
 
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):
     root = tmp_path_factory.mktemp("pristine")
     store = collect("two-room", 3, 12, root / "store", progress=False)
-    cfg = override(preset("debug"), ["train.steps=2", "train.checkpoint_every=2", "train.threads=2"])
+    cfg = override(preset("debug"), ["train.steps=4", "train.checkpoint_every=2", "train.threads=2"])
     Trainer(cfg, store.load_all(), root / "run", progress=False).run()
     model, _, meta = checkpoint.load_model(root / "run")
-    return root, [vars(ep) for ep in store.load_all()], model.state_dict(), meta["config"]
+    return root, [vars(ep) for ep in store.load_all()], model.state_dict(), meta["config"], trainer_state(root)
+
+
+def trainer_state(root):
+    """What `--resume` reads besides the weights: the optimizer's tensors and groups, torch's RNG."""
+    ckpt = checkpoint.resolve(root / "run")
+    meta = checkpoint.read_meta(ckpt)
+    return checkpoint.checked_tensors(ckpt / "trainer.safetensors"), meta["optimizer_param_groups"]
 
 
 def _flip(path, rng):
@@ -87,6 +97,12 @@ def mutate(root, case: int) -> str:
         "pipe",
         "hdf5",
         "rename-hash",
+        "empty-field",
+        "giant",
+        "f64-huge",
+        "index-record",
+        "pointer-step",
+        "older-checkpoint",
     ]
     kind = kinds[case % len(kinds)]
     name = list(files)[int(rng.integers(len(files)))]
@@ -140,6 +156,33 @@ def mutate(root, case: int) -> str:
         key = ["sha256", "files", "format"][int(rng.integers(3))]
         doc[key[:-1] + chr(ord(key[-1]) ^ 1)] = doc.pop(key)  # two bits of one key
         path.write_text(json.dumps(doc))
+    elif kind in ("empty-field", "giant", "f64-huge"):
+        path = files["episode"]
+        with h5py.File(path, "r+") as f:
+            field = ["actions", "proprio", "rewards", "pixels"][int(rng.integers(4))]
+            data = f[field][()]
+            del f[field]
+            if kind == "empty-field":
+                f[field] = data[:0]
+            elif kind == "giant":
+                f.create_dataset(
+                    field, (17, 8192, 8192, 3) if field == "pixels" else (1 << 40,), data.dtype, chunks=True
+                )
+            else:
+                f[field] = np.full(data.shape, 1e300 if field != "pixels" else 255, np.float64)
+    elif kind == "index-record":
+        path = store / "checksums" / "dataset.json.sha256"
+        path.unlink()
+    elif kind == "pointer-step":
+        path = files["latest.json"]
+        doc = json.loads(path.read_text())
+        doc["step"] = [2, 6, 0, "4"][int(rng.integers(4))]
+        path.write_text(json.dumps(doc))
+    elif kind == "older-checkpoint":
+        older = sorted(p for p in ckpt.parent.glob("step_*") if p != ckpt)[0]
+        shutil.rmtree(ckpt)
+        shutil.copytree(older, ckpt)
+        path = ckpt
     return f"{kind} {path.relative_to(root) if path.is_relative_to(root) else path}"
 
 
@@ -153,7 +196,7 @@ def _alarm(signum, frame):
 
 @pytest.mark.parametrize("case", range(CASES))
 def test_a_corrupted_copy_is_refused_by_name_or_read_unchanged(pristine, tmp_path, case):
-    root, episodes, weights, config = pristine
+    root, episodes, weights, config, (optim, groups) = pristine
     shutil.copytree(root / "store", tmp_path / "store")
     shutil.copytree(root / "run", tmp_path / "run")
     what = mutate(tmp_path, case)
@@ -172,6 +215,9 @@ def test_a_corrupted_copy_is_refused_by_name_or_read_unchanged(pristine, tmp_pat
                     model, _, meta = checkpoint.load_model(tmp_path / "run")
                     assert meta["config"] == config, f"{what}: config changed"
                     assert all(torch.equal(v, weights[k]) for k, v in model.state_dict().items()), f"{what}: weights"
+                    got, got_groups = trainer_state(tmp_path)
+                    assert got_groups == groups and got.keys() == optim.keys(), f"{what}: optimizer groups"
+                    assert all(torch.equal(v, optim[k]) for k, v in got.items()), f"{what}: optimizer state"
             except (DataError, checkpoint.CheckpointError) as e:
                 assert str(tmp_path) in str(e) or "/dev/zero" in str(e), f"{what}: error names no file: {e}"
     except Timeout:

@@ -52,7 +52,9 @@ def test_import_errors_name_the_file_and_the_problem(tmp_path):
     with pytest.raises(DataError, match=r"take1.npy: 3 actions for 8 frames of take1.mkv \(expected 7 or 8"):
         import_videos(rec, tmp_path / "b", image_size=32, progress=False)
     (rec / "take0.csv").write_text("ax,ay,az\n0,0,0\n1,nan,0\n")
-    with pytest.raises(DataError, match=r"take0.csv: holds NaN or inf \(first in row 1\)"):
+    with pytest.raises(
+        DataError, match=r"take0.csv: holds NaN, inf or a value beyond float32's range \(first in row 1\)"
+    ):
         import_videos(rec, tmp_path / "c", image_size=32, progress=False)
     (rec / "take0.csv").unlink()
     with pytest.raises(DataError, match="no actions file .* for take0.mkv"):

@@ -50,13 +50,13 @@ def test_optional_fields_are_checked_and_errors_name_episode_and_field(tmp_path)
         (
             "goal_proprio",
             np.array([0, np.inf], np.float32),
-            r"field 'goal_proprio' holds NaN or inf \(first at index 1\)",
+            r"field 'goal_proprio' holds NaN, inf or a value beyond float32's range \(first at index 1\)",
         ),
         ("goal_pixels", np.zeros((64, 64, 3), np.float32), r"field 'goal_pixels' must be \(64, 64, 3\) uint8"),
         (
             "rewards",
             np.array([0, 0, np.nan, 0, 0], np.float32),
-            r"field 'rewards' holds NaN or inf \(first at step 2\)",
+            r"field 'rewards' holds NaN, inf or a value beyond float32's range \(first at step 2\)",
         ),
         ("goal_depth", np.zeros((4, 4), np.float32), r"field 'goal_depth' must be \(8, 8\) float"),
     ]
@@ -205,7 +205,10 @@ def test_bad_data_gets_errors_that_name_the_file_and_field(tmp_path):
     bad = episode()
     bad.actions[2, 1] = np.nan
     write_raw(path, **{k: v for k, v in vars(bad).items() if v is not None})
-    with pytest.raises(DataError, match=r"ep_000000.h5: field 'actions' holds NaN or inf \(first at step 2\)"):
+    with pytest.raises(
+        DataError,
+        match=r"ep_000000.h5: field 'actions' holds NaN, inf or a value beyond float32's range \(first at step 2\)",
+    ):
         store.load_all()
     write_raw(path, pixels=good.pixels, actions=good.actions.astype(np.int64), proprio=good.proprio)
     with pytest.raises(DataError, match=r"ep_000000.h5: field 'actions' must be \(T, A\) float, got \(5, 2\) int64"):

@@ -106,8 +106,11 @@ def range_checks(cfg) -> list[tuple[bool, str]]:
         section, name = key.split(".")
         if hasattr(cfg, section) and hasattr(getattr(cfg, section), name):
             v = getattr(getattr(cfg, section), name)
-            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi
-            checks.append((ok, f"{key} must be in {lo}..{hi}, got {v!r}"))
+            # an int is compared as an int: 10**400 has no float (math.isfinite would overflow)
+            number = isinstance(v, (int, float)) and not isinstance(v, bool)
+            ok = number and (isinstance(v, int) or math.isfinite(v)) and lo <= v <= hi
+            shown = f"an integer of {len(str(abs(v)))} digits" if isinstance(v, int) and abs(v) > 10**30 else repr(v)
+            checks.append((ok, f"{key} must be in {lo}..{hi}, got {shown}"))
     return checks
 
 

@@ -8,6 +8,7 @@ training/checkpoint.py's; this module only reads, so every layer that loads one 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from .safe_read import read_json, regular_file, sha256_file, sha256_json
@@ -15,6 +16,7 @@ from .safe_read import read_json, regular_file, sha256_file, sha256_json
 FORMAT = "jepalab-checkpoint"
 FORMAT_VERSION = 1
 INTEGRITY, INTEGRITY_FORMAT = "integrity.json", "jepalab-integrity"
+STEP_FOLDER = re.compile(r"step_([0-9]+)")  # a run's checkpoint folders: step_0000500
 _trust = {"unverified": False}
 
 
@@ -66,6 +68,13 @@ def resolve(path: str | os.PathLike) -> Path:
                 raise CheckpointError(
                     f"{candidate}: names {name!r}, which is not a checkpoint folder beside it; "
                     "a run folder's pointer may not lead outside it"
+                )
+            step = pointer.get("step")
+            named = STEP_FOLDER.fullmatch(name)
+            if step is not None and (type(step) is not int or not named or int(named.group(1)) != step):
+                raise CheckpointError(
+                    f"{candidate}: says step {step!r} and names the folder {name!r}; a checkpoint's pointer, "
+                    "folder and metadata name one step (a hand-edited or swapped checkpoint)"
                 )
             return target
     if (p / "meta.json").is_file():
@@ -129,15 +138,28 @@ def read_meta(ckpt: Path) -> dict:
     ]
     if wrong or "step" not in meta or "config" not in meta:
         raise CheckpointError(f"{path}: malformed: " + "; ".join(wrong or ["'step' and 'config' are required"]))
+    named = STEP_FOLDER.fullmatch(ckpt.name)
+    if named and int(named.group(1)) != meta["step"]:
+        raise CheckpointError(
+            f"{path}: says step {meta['step']}, in the folder {ckpt.name}; a checkpoint's folder and "
+            "metadata name one step (a checkpoint copied over another's folder)"
+        )
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{path}: written by a newer jepalab (format {meta['format_version']}); upgrade jepalab")
     return meta
 
 
 def checked_tensors(path: Path) -> dict:
-    """A checkpoint's tensor file, checked against the sha256 its integrity record lists."""
+    """A checkpoint's tensor file, checked against the sha256 its integrity record lists; without one
+    (--trust-unverified), against the sha256 meta.json recorded for it, where it did (what loading
+    checked before integrity records existed: trusting waives the missing hashes, never a present one)."""
     files = integrity(path.parent)
-    return read_tensors(path, None if files is None else files.get(path.name, "(none recorded)"), INTEGRITY)
+    if files is not None:
+        return read_tensors(path, files.get(path.name, "(none recorded)"), INTEGRITY)
+    meta = read_json(regular_file(path.parent / "meta.json", CheckpointError), CheckpointError, "checkpoint metadata")
+    recorded = meta.get("sha256") if isinstance(meta, dict) else None
+    want = recorded.get(path.name) if isinstance(recorded, dict) else None
+    return read_tensors(path, want if isinstance(want, str) else None, str(path.parent / "meta.json"))
 
 
 def config_of(ckpt: Path, meta: dict, cls):

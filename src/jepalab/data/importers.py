@@ -51,10 +51,12 @@ def read_table(path: Path) -> np.ndarray:
     table = table.reshape(len(table), -1) if table.ndim == 1 else table
     if table.ndim != 2:
         raise DataError(f"{path}: must be a table (rows, columns), got shape {table.shape}")
+    with np.errstate(over="ignore"):  # checked as it will be used: 1e300 is inf as float32
+        table = table.astype(np.float32)
     if not np.isfinite(table).all():
         row = int(np.argwhere(~np.isfinite(table))[0][0])
-        raise DataError(f"{path}: holds NaN or inf (first in row {row})")
-    return table.astype(np.float32)
+        raise DataError(f"{path}: holds NaN, inf or a value beyond float32's range (first in row {row})")
+    return table
 
 
 def _numeric(line: str) -> bool:

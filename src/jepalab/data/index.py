@@ -3,9 +3,11 @@ episodes beside it (data/store.py checks both whenever a store is opened; every 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..config import CHOICES
+from ..worlds import WORLDS
 
 VARIETIES = CHOICES["data.variety"]
 
@@ -23,9 +25,33 @@ INDEX_FIELDS = {
 }
 
 
+# what a store of a built-in world always says of its episodes (a store a user writes may say less)
+BUILT_IN_NEEDS = ("image_size", "action_dim", "proprio_dim")
+
+
+def world_name_problem(world: str) -> str | None:
+    """Why `world` cannot name a store's world, or None. A built-in world, gymnasium:[NAMESPACE/]ID,
+    imported:/lerobot: data, or any printable name a user gave their own data; never a path (the name
+    travels into run configs, reports and file names)."""
+    if not (0 < len(world) <= 200 and world.isprintable()):
+        return "must be a printable name of 1..200 characters"
+    slashes = world.count("/")
+    if (
+        "\\" in world
+        or world.startswith("~")
+        or any(part in ("", ".", "..") for part in re.split("[/:]", world))
+        or slashes > (1 if world.startswith("gymnasium:") else 0)
+    ):
+        return "must be a name, not a path (no '/', '\\', '.' or '..' parts; gymnasium:NAMESPACE/ID has one '/')"
+    return None
+
+
 def check_meta(meta: dict, path: Path, error) -> None:
-    """dataset.json's fields: their types and ranges."""
+    """dataset.json's fields: their types and ranges, a world that is a name, and for a built-in world
+    the fields every collected store carries."""
     errors = []
+    if "world" not in meta:
+        raise error(f"{path}: 'world' is missing (every store names the world its episodes come from)")
     for name, (kind, low) in INDEX_FIELDS.items():
         value = meta.get(name)
         if value is None:  # absent, or unknown to its writer (an import of clips of many lengths)
@@ -35,10 +61,15 @@ def check_meta(meta: dict, path: Path, error) -> None:
         elif low is not None and not low <= value <= 1_000_000_000:
             errors.append(f"'{name}' must be in {low}..1e9, got {value}")
     world = meta.get("world")
-    # a built-in world, gymnasium:ID, imported:/lerobot: data, or a name a user gave their own data: any
-    # printable name (the index's own checksum is what catches a name that changed)
-    if isinstance(world, str) and not (0 < len(world) <= 200 and world.isprintable()):
-        errors.append(f"'world' must be a printable name of 1..200 characters, got {world!r}")
+    problem = world_name_problem(world) if isinstance(world, str) else "must be a string"
+    if problem:
+        errors.append(f"'world' {problem}, got {world!r}")
+    elif world in WORLDS:
+        missing = [k for k in BUILT_IN_NEEDS if meta.get(k) is None]
+        if missing:
+            errors.append(
+                f"{', '.join(repr(k) for k in missing)} missing (a store of the built-in world {world!r} says them)"
+            )
     if meta.get("variety") not in (None, *VARIETIES):
         errors.append(f"'variety' must be one of {', '.join(VARIETIES)}, got {meta['variety']!r}")
     if errors:

@@ -65,13 +65,15 @@ def _columns(table, where: Path) -> dict[str, np.ndarray]:
     columns = {}
     for key in ("action", "observation.state", "next.reward", "next.done", "observation.goal_state"):
         if key in table.column_names:
-            columns[key] = np.asarray(table.column(key).to_pylist(), np.float32).reshape(table.num_rows, -1)
+            with np.errstate(over="ignore"):  # checked as used: past float32's range is inf, named below
+                columns[key] = np.asarray(table.column(key).to_pylist(), np.float32).reshape(table.num_rows, -1)
     if "action" not in columns:
         raise DataError(f"{where}: no 'action' column (columns: {', '.join(table.column_names)})")
     for key, arr in columns.items():
         if not np.isfinite(arr).all():
+            row = int(np.argwhere(~np.isfinite(arr))[0][0])
             raise DataError(
-                f"{where}: column {key!r} holds NaN or inf (first in row {int(np.argwhere(~np.isfinite(arr))[0][0])})"
+                f"{where}: column {key!r} holds NaN, inf or a value beyond float32's range (first in row {row})"
             )
     return columns
 

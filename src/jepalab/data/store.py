@@ -31,162 +31,38 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from .checksums import check_index, has_checksums, record_episode, record_index, verify
+from .checksums import check_fields, check_index, has_checksums, record_episode, record_index, verify
+from .episode_files import (  # noqa: F401 - DataError, Episode, StreamedFrames: imported from here too
+    FORMAT,
+    OPTIONAL,
+    REQUIRED,
+    SCHEMA_VERSION,
+    DataError,
+    Episode,
+    StreamedFrames,
+    memory_budget,
+    read_h5,
+    read_npz,
+    write_h5,
+)
 from .index import check_episodes_meta, check_meta
 from .jsonout import dumps as strict_json
 from .safe_read import read_json, regular_file
 
 _EPISODE_NAME = re.compile(r"ep_[0-9]{6,}")
-FORMAT = "jepalab-episodes"
-SCHEMA_VERSION = 3
 READS = (1, 2, 3)  # schema versions this jepalab reads
 SUFFIX = {1: ".npz", 2: ".npz", 3: ".h5"}  # episode files of each schema version
-REQUIRED = ("pixels", "actions", "proprio")
-OPTIONAL = ("rewards", "state", "goal_proprio", "goal_pixels", "audio", "depth", "goal_depth")
-CHUNK_FRAMES = 8  # frames per compressed chunk: a training window reads one or two chunks
-PER_STEP = ("pixels", "actions", "proprio", "state", "audio", "depth")  # a row per step: chunked along time
-
-
-class DataError(ValueError):
-    """A dataset on disk is missing, malformed or inconsistent."""
-
-
-@dataclass
-class Episode:
-    pixels: np.ndarray  # (T+1, H, W, 3) uint8 (or StreamedFrames, read from disk on demand)
-    actions: np.ndarray  # (T, A) float32
-    proprio: np.ndarray  # (T+1, P) float32
-    rewards: np.ndarray | None = None  # (T,) float32: the reward after each action
-    state: np.ndarray | None = None  # (T+1, S) float32: true simulator state (e.g. MuJoCo qpos, qvel)
-    goal_proprio: np.ndarray | None = None  # (P,) float32: the episode's goal, as proprio
-    goal_pixels: np.ndarray | None = None  # (H, W, 3) uint8: an image of the goal reached
-    audio: np.ndarray | None = None  # (T+1, MELS, STEPS) float32: log-mel window heard up to each frame
-    depth: np.ndarray | None = None  # (T+1, h, w) float32: distance from the camera, metres (spatial channel)
-    goal_depth: np.ndarray | None = None  # (h, w) float32: the depth map of the goal reached
-    task: str | None = None  # what the episode is doing, in words (LeRobot's task strings; an HDF5 attribute)
-
-    def __len__(self) -> int:
-        return len(self.actions)
-
-
-class _OpenFiles:
-    """A bounded cache of HDF5 files open for reading, shared by every StreamedFrames: a store of
-    10,000 episodes is streamed without 10,000 open files. Used from the prefetch thread and the
-    main thread, hence the lock."""
-
-    def __init__(self, size: int = 128):
-        self.size, self.files, self.lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, path: Path):
-        import h5py
-
-        with self.lock:
-            f = self.files.pop(path, None)
-            if f is None:
-                f = h5py.File(path, "r")
-                while len(self.files) >= self.size:
-                    self.files.popitem(last=False)[1].close()
-            self.files[path] = f
-            return f
-
-
-_open_files = _OpenFiles()
-
-
-class StreamedFrames:
-    """An episode's frames left on disk: indexing reads only the chunks it needs. Has the shape,
-    dtype and ndim of the array it stands for; np.asarray() reads it all."""
-
-    def __init__(self, path: Path, shape: tuple, dtype):
-        self.path, self.shape, self.dtype, self.ndim = path, tuple(shape), np.dtype(dtype), len(shape)
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __getitem__(self, index):
-        try:
-            return _open_files.get(self.path)["pixels"][index]
-        except (OSError, KeyError) as e:  # damage since the store was opened: a chunk failing its checksum
-            raise DataError(f"{self.path}: field 'pixels' does not read back as written at {index} ({e})") from None
-
-    def __array__(self, dtype=None, copy=None):
-        frames = self[:]
-        return frames if dtype is None else frames.astype(dtype)
 
 
 def write_json_atomic(path: Path, obj) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(strict_json(obj, indent=2))
     os.replace(tmp, path)
-
-
-def write_h5(path: Path, ep: Episode) -> None:
-    import h5py
-
-    with h5py.File(path, "w") as f:
-        f.attrs["format"], f.attrs["schema_version"] = FORMAT, SCHEMA_VERSION
-        if ep.task is not None:
-            f.attrs["task"] = str(ep.task)
-        for name in REQUIRED + OPTIONAL:
-            arr = getattr(ep, name)
-            if arr is None:
-                continue
-            arr = np.asarray(arr)
-            # fletcher32: HDF5 checks every chunk it reads against its own checksum, so damage that appears
-            # after a store was opened (streamed frames) is refused too
-            if name in PER_STEP and arr.ndim >= 2 and len(arr) > 1:  # chunked along time
-                chunks = (min(CHUNK_FRAMES, len(arr)),) + arr.shape[1:]
-                f.create_dataset(name, data=arr, chunks=chunks, compression="gzip", compression_opts=4, fletcher32=True)
-            elif arr.ndim >= 1 and arr.size:
-                f.create_dataset(name, data=arr, fletcher32=True)
-            else:
-                f.create_dataset(name, data=arr)
-
-
-def read_h5(path: Path, stream: bool) -> Episode:
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        missing = [k for k in REQUIRED if k not in f]
-        if missing:
-            raise DataError(f"{path}: missing field(s) {missing}")
-        fields = {}
-        for k in REQUIRED + OPTIONAL:
-            if k not in f:
-                continue
-            if not isinstance(f.get(k, getlink=True), h5py.HardLink):
-                raise DataError(f"{path}: field '{k}' is a link to another file; an episode holds its own data")
-            ds = f[k]
-            if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "uif":
-                raise DataError(f"{path}: field '{k}' is not an array of numbers")
-            if ds.external or ds.is_virtual:  # HDF5 can keep a dataset's bytes in any file on the machine
-                raise DataError(
-                    f"{path}: field '{k}' keeps its data in other files (HDF5 external or virtual "
-                    "storage); an episode holds its own data"
-                )
-            try:
-                fields[k] = StreamedFrames(path, ds.shape, ds.dtype) if (stream and k == "pixels") else ds[()]
-            except OSError as e:  # a chunk failing its fletcher32 checksum, or its decompression
-                raise DataError(f"{path}: field '{k}' does not read back as written ({e})") from None
-        task = f.attrs.get("task") if "task" in f.attrs else None
-    if task is not None and not (isinstance(task, str) and len(task) <= 10_000):
-        raise DataError(f"{path}: attribute 'task' must be a string of at most 10,000 characters")
-    return Episode(**fields, task=task)
-
-
-def memory_budget() -> int:
-    """Bytes of frames held in memory before data.stream=auto streams them: a quarter of the RAM."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
-    except (ValueError, OSError, AttributeError):  # not every platform reports it
-        return 4 << 30
 
 
 class EpisodeStore:
@@ -215,6 +91,7 @@ class EpisodeStore:
         return store
 
     def append(self, ep: Episode, index: int) -> Path:
+        ep = as_float32(ep)  # checked and written as it will be used: 1e300 as float64 is inf as float32
         self.validate(ep, f"episode {index}")
         suffix = SUFFIX[self.meta()["schema_version"]]
         path = self.episode_dir / f"ep_{index:06d}{suffix}"
@@ -269,29 +146,26 @@ class EpisodeStore:
     def __len__(self) -> int:
         return len(self.episode_paths())
 
-    def load(self, path: Path, stream: bool = False, check: bool = True) -> Episode:
+    def load(
+        self, path: Path, stream: bool = False, check: bool = True, unhashed: bool = False, hashed: bool = False
+    ) -> Episode:
         """One episode; stream=True leaves an HDF5 episode's frames on disk (StreamedFrames). Float
-        fields come as float32 (a float64 field is cast here, not deep in training)."""
+        fields come as float32 (a float64 field is cast here, not deep in training, and checked after
+        the cast). hashed: the file's sha256 was just found as recorded (checksums.verify); unhashed:
+        a recorded file whose sha256 was not checked this time, so the fields read into memory are
+        checked against their recorded hashes instead."""
         regular_file(path, DataError)  # a named pipe in its place would block the reader forever
         try:
-            if path.suffix == ".h5":
-                ep = read_h5(path, stream)
-            else:
-                with np.load(path, allow_pickle=False) as f:
-                    missing = [k for k in REQUIRED if k not in f.files]
-                    if missing:
-                        raise DataError(f"{path}: missing field(s) {missing}")
-                    ep = Episode(**{k: f[k] for k in REQUIRED + OPTIONAL if k in f.files})
+            ep = read_h5(path, stream, hashed) if path.suffix == ".h5" else read_npz(path)
         except DataError:
             raise
         except Exception as e:  # zip/npy/HDF5 errors come in many types; all mean the file is unreadable
             raise DataError(f"{path}: unreadable episode file ({type(e).__name__}: {e})") from None
+        if unhashed:
+            check_fields(self.root, path, ep, DataError)
+        ep = as_float32(ep)
         if check:
             self.validate(ep, str(path))
-        for name in REQUIRED + OPTIONAL:
-            arr = getattr(ep, name)
-            if isinstance(arr, np.ndarray) and arr.dtype.kind == "f" and arr.dtype != np.float32:
-                setattr(ep, name, arr.astype(np.float32))
         return ep
 
     def load_all(self, limit: int | None = None, stream: str | bool = False) -> list[Episode]:
@@ -301,9 +175,14 @@ class EpisodeStore:
         paths = self.episode_paths()[:limit]
         if not paths:
             raise DataError(f"{self.root}: the store holds no episodes")
-        verify(self.root, paths, DataError, lambda p: self.load(p, check=False))
+        for path in paths:  # before anything opens one (a named pipe would block its reader forever)
+            regular_file(path, DataError)
         streamed = self._stream(stream, meta, paths)  # once: "auto" opens every file to size the store
-        episodes = [self.load(p, streamed) for p in paths]
+        unhashed = verify(self.root, paths, DataError, lambda p: self.load(p, check=False), skip_unchanged=streamed)
+        recorded = has_checksums(self.root)
+        episodes = [
+            self.load(p, streamed, unhashed=p in unhashed, hashed=recorded and p not in unhashed) for p in paths
+        ]
         check_episodes_meta(meta, self.index_path, paths, episodes, DataError)
         first = episodes[0]
         for path, ep in zip(paths[1:], episodes[1:]):
@@ -383,6 +262,17 @@ class EpisodeStore:
             if arr is not None and not np.all(np.isfinite(arr)):
                 bad = int(np.argwhere(~np.isfinite(arr))[0][0])
                 raise DataError(
-                    f"{where}: field '{name}' holds NaN or inf (first at "
+                    f"{where}: field '{name}' holds NaN, inf or a value beyond float32's range (first at "
                     f"{'index' if name.startswith('goal_') else 'step'} {bad})"
                 )
+
+
+def as_float32(ep: Episode) -> Episode:
+    """`ep` with every float field as float32, the type training uses (a copy where one is cast)."""
+    cast = {}
+    for name in REQUIRED + OPTIONAL:
+        arr = getattr(ep, name)
+        if isinstance(arr, np.ndarray) and arr.dtype.kind == "f" and arr.dtype != np.float32:
+            with np.errstate(over="ignore"):  # past float32's range becomes inf, which validate names
+                cast[name] = arr.astype(np.float32)
+    return replace(ep, **cast) if cast else ep

@@ -98,6 +98,7 @@ class TrainingLoop:
         self.params = [p for p in model.parameters() if p.requires_grad]  # a frozen encoder stays out
         self.optimizer = torch.optim.AdamW(self.params, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
         self.step, self.train_seconds = 0, 0.0
+        self.first_step = 0  # where this process began (a resume: the checkpoint's step)
         # the first step whose loss was not finite (-1: none), kept on the device and read at log steps
         # and saves, so that a step never waits for the device to say so
         self.first_nonfinite = torch.tensor(-1, device=device)
@@ -169,6 +170,7 @@ class TrainingLoop:
         checkpoint.load_trainer_state(ckpt, self.model, self.optimizer, meta)
         self.restore(meta)
         self.step, self.train_seconds = meta["step"], meta.get("train_seconds", 0.0)
+        self.first_step = self.step
         if self.rank == 0:
             truncate_metrics(self.out, self.step)
         return True
@@ -198,6 +200,13 @@ class TrainingLoop:
     def check_finite(self) -> None:
         """Refuse a run whose loss stopped being finite, before it logs or saves anything after that."""
         bad = int(self.first_nonfinite)
+        if bad >= 0 and bad == self.first_step:  # before any update of this process: not a step size
+            first = "of this run" if bad == 0 else "after resuming"
+            raise FloatingPointError(
+                f"loss is non-finite (NaN or inf) at step {bad}, the first step {first}, "
+                "before any update: the batch or the weights hold values the model cannot compute with "
+                "(`jepalab inspect DATA` checks a store); a lower train.lr cannot help"
+            )
         if bad >= 0:
             raise FloatingPointError(
                 f"loss became non-finite (NaN or inf) at step {bad}; lower train.lr. "
