@@ -109,6 +109,13 @@ def unindex(path, field):
     raise AssertionError(f"no chunk index node for {field} in {path}")
 
 
+def larger_than_memory(monkeypatch):
+    """As if the store were larger than a quarter of the RAM (where a streamed open skips hashing)."""
+    import jepalab.data.store
+
+    monkeypatch.setattr(jepalab.data.store, "memory_budget", lambda: 0)
+
+
 def test_bit_rot_under_an_unchanged_mtime_is_found_in_memory_and_streamed(store, monkeypatch):
     import jepalab.data.checksums as checksums
 
@@ -117,9 +124,14 @@ def test_bit_rot_under_an_unchanged_mtime_is_found_in_memory_and_streamed(store,
     real = checksums.sha256_file
     monkeypatch.setattr(checksums, "sha256_file", lambda p, *a: calls.append(p) or real(p, *a))
     store.load_all(stream=True)
-    assert [p.name for p in calls] == ["dataset.json"]  # streamed: files found intact are not hashed again
+    assert len(calls) == 1 + 3  # a store that fits in memory: every file, every time (0.05 s for 1,000)
+    larger_than_memory(monkeypatch)
+    store.load_all(stream=True)  # records the files found intact
+    calls.clear()
+    store.load_all(stream=True)
+    assert [p.name for p in calls] == ["dataset.json"]  # streamed and larger: intact files are not hashed again
     store.load_all()
-    assert len(calls) == 2 + 3  # in memory: every file, every time (0.05 s for 1,000 episodes)
+    assert len(calls) == 2 + 3  # in memory: every file, every time
     path = store.episode_paths()[1]
     st = path.stat()
     unindex(path, "goal_proprio")
@@ -132,7 +144,8 @@ def test_bit_rot_under_an_unchanged_mtime_is_found_in_memory_and_streamed(store,
         store.load_all(stream=True)
 
 
-def test_an_edit_that_keeps_size_mtime_and_hdf5_sums_is_found_by_its_fields(store):
+def test_an_edit_that_keeps_size_mtime_and_hdf5_sums_is_found_by_its_fields(store, monkeypatch):
+    larger_than_memory(monkeypatch)
     store.load_all(stream=True)
     path = store.episode_paths()[2]
     st = path.stat()

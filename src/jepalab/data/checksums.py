@@ -4,7 +4,7 @@
     STORE/checksums/ep_000012.h5.sha256     {"sha256": the file's, "size": bytes, "fields": {name: the
                                             array's sha256 (dtype, shape and values)}, "shapes": {name: shape}}
     STORE/checksums/verified.json           {file name: [size, mtime_ns]}: files found intact since they
-                                            last changed (used only when frames are streamed, below)
+                                            last changed (used only for stores larger than memory, below)
 
 Each record is written when its file is (EpisodeStore.create, EpisodeStore.append) and checked when a
 store is opened for training or inspection (EpisodeStore.load_all). A file whose bytes differ from its
@@ -13,11 +13,11 @@ changed (a flipped bit in an HDF5 chunk index reads back as zeros: the values di
 bytes). That error path reads within a budget: declared shapes are compared with the recorded ones
 before any data is read, and a field is hashed a slab at a time.
 
-When a store is loaded into memory every file is hashed each time (1,000 two-room episodes: 0.05 s
-against 2.4 s of loading). A streamed store is larger than memory, so hashing it whole at each open
-would read it all: there a file unchanged in size and mtime since it was found intact is not hashed
-again, and what it holds is checked another way (EpisodeStore.load_all): every field read into memory
-against its recorded hash, every chunk of every field present in the HDF5 index (a zeroed index entry
+Every file is hashed at every open (1,000 two-room episodes: 0.05 s against 2.4 s of loading), except
+in a streamed store larger than a quarter of the RAM, where hashing would read it all from disk at
+each open: there a file unchanged in size and mtime since it was found intact is not hashed again, and
+what it holds is checked another way (EpisodeStore.load_all): every field read into memory against
+its recorded hash, every chunk of every field present in the HDF5 index (a zeroed index entry
 otherwise reads as zeros) and each chunk against its fletcher32 sum as it is read.
 
 Stores written before checksums existed load with a one-line warning and the command that adds them

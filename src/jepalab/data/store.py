@@ -175,10 +175,14 @@ class EpisodeStore:
         paths = self.episode_paths()[:limit]
         if not paths:
             raise DataError(f"{self.root}: the store holds no episodes")
-        for path in paths:  # before anything opens one (a named pipe would block its reader forever)
-            regular_file(path, DataError)
-        streamed = self._stream(stream, meta, paths)  # once: "auto" opens every file to size the store
-        unhashed = verify(self.root, paths, DataError, lambda p: self.load(p, check=False), skip_unchanged=streamed)
+        # before anything opens one (a named pipe would block its reader forever)
+        on_disk = sum(regular_file(path, DataError).stat().st_size for path in paths)
+        budget = memory_budget()
+        streamed = self._stream(stream, meta, paths, budget)  # once: "auto" opens every file to size the store
+        # hashing reads every byte: cheap for a store the page cache holds (1,000 episodes: 0.05 s), minutes
+        # from disk for one larger than memory, which is then checked by content instead (checksums.py)
+        skip = streamed and on_disk > budget
+        unhashed = verify(self.root, paths, DataError, lambda p: self.load(p, check=False), skip_unchanged=skip)
         recorded = has_checksums(self.root)
         episodes = [
             self.load(p, streamed, unhashed=p in unhashed, hashed=recorded and p not in unhashed) for p in paths
@@ -198,7 +202,7 @@ class EpisodeStore:
                     )
         return episodes
 
-    def _stream(self, stream: str | bool, meta: dict, paths: list[Path]) -> bool:
+    def _stream(self, stream: str | bool, meta: dict, paths: list[Path], budget: int) -> bool:
         if stream in (False, "off"):
             return False
         if SUFFIX[meta["schema_version"]] != ".h5":
@@ -218,7 +222,7 @@ class EpisodeStore:
                         total += f["pixels"].size
                 except Exception:  # a damaged file: load() names it and the problem
                     pass
-            return total > memory_budget()
+            return total > budget
         return True
 
     @staticmethod
