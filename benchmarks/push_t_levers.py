@@ -12,7 +12,10 @@ rate schedule runs its full course within the budget), then measured the same wa
   within 20/512 together and 20 degrees; strict: the block within 0.05 and 15 degrees), the block's
   final distance to the goal pose and the planner's seconds per MPC step (batched over the episodes);
 - training samples/s.
-A lever's data differs only where the lever is the data (96 px frames, 5,000 episodes). The frozen
+A lever's data differs only where the lever is the data (96 px frames, 5,000 episodes, the near-block
+policy's pokes that turn the T: `nearblock`); the probes are scored on near-block episodes too (seeds
+950,000+), where the angle varies more. `--steps N` gives every lever the same step count instead of
+a measured budget (levers run beside other work, whose pace is not their own). The frozen
 lever pretrains a V-JEPA encoder on push-t's frames (jepalab pretrain, part of its budget) and
 trains the rest on that encoder's cached features. Rows are appended to OUT/levers.json as they
 finish (a lever already there is skipped); prints the table as JSON at the end.
@@ -51,6 +54,8 @@ LEVERS = {  # name -> (settings over the push-t preset, data: (image size, episo
     "history3": (["model.history=3", "plan.context=3"], (64, 1000)),
     "rollout2": (["objective.rollout_steps=2"], (64, 1000)),
     "px96": (["model.image_size=96"], (96, 1000)),
+    # data whose pushes turn the T (issue 46): random pokes near the block, 5x the expert's turning
+    "nearblock": ([], (64, 1000, "near-block")),
     "data5k": (["data.episodes=5000"], (64, 5000)),
     "spatial": (["model.variant=spatial", "model.latent_dim=256"], (64, 1000)),
     "frozen": (["model.video_encoder={pretrained}"], (64, 1000)),
@@ -96,21 +101,22 @@ LEVERS = {  # name -> (settings over the push-t preset, data: (image size, episo
 }
 
 
-def store_for(out: Path, size: int, episodes: int):
+def store_for(out: Path, size: int, episodes: int, policy: str = "noisy-expert"):
     from jepalab.data.collect import collect
 
-    return collect("push-t", episodes, 100, out / f"data-{size}px", policy="noisy-expert", image_size=size)
+    folder = out / (f"data-{size}px" if policy == "noisy-expert" else f"data-{size}px-{policy}")
+    return collect("push-t", episodes, 100, folder, policy=policy, image_size=size)
 
 
-def probe_columns(model, cfg, seed: int = 900_000) -> dict:
+def probe_columns(model, cfg, seed: int = 900_000, policy: str = "noisy-expert") -> dict:
     """R² per column of the world's proprio from the latent (ridge on standardised latents)."""
-    from jepalab.data.collect import NoisyExpertPolicy, rollout_episode
+    from jepalab.data.collect import POLICIES, rollout_episode
     from jepalab.evals.probe import LinearProbe, encode_frames, episode_senses
     from jepalab.worlds import make
 
     env = make("push-t", max_steps=101, goal_mode="anywhere", image_size=cfg.model.image_size)
     eps = [
-        rollout_episode(env, 100, seed + i, NoisyExpertPolicy(env, np.random.default_rng(seed + i))) for i in range(60)
+        rollout_episode(env, 100, seed + i, POLICIES[policy](env, np.random.default_rng(seed + i))) for i in range(60)
     ]
     for e in eps:  # every 5th frame (a model step), with the senses at the same frames
         e.pixels, e.proprio = e.pixels[::5], e.proprio[::5]
@@ -175,15 +181,21 @@ def step_seconds_video(cfg, steps: int = 5) -> float:
 
 
 def run_lever(
-    name: str, out: Path, minutes: float, plan_episodes: int, store_episodes: int | None = None, common: list[str] = ()
+    name: str,
+    out: Path,
+    minutes: float,
+    plan_episodes: int,
+    store_episodes: int | None = None,
+    common: list[str] = (),
+    fixed_steps: int | None = None,
 ) -> dict:
     from jepalab.config import override, preset
     from jepalab.training.loop import latest_metrics
     from jepalab.training.train import train
 
-    sets, (size, n) = LEVERS[name]
+    sets, (size, n, *policy) = LEVERS[name]
     n = min(n, store_episodes or n)
-    store = store_for(out, size, n)
+    store = store_for(out, size, n, *policy)
     episodes = store.load_all()[:n]
     budget, extra = minutes * 60, {}
     if name == "frozen":  # the budget covers pretraining (two thirds) and the rest
@@ -192,8 +204,8 @@ def run_lever(
         budget, extra = budget - pre_s, {"pretrain_seconds": pre_s}
     cfg = override(preset("push-t"), [*sets, *common, "train.steps=100000"])
     # a step costs the same on fewer episodes (and a cache is small); 8 steps after 3, as every row was measured
-    secs = step_seconds(cfg, episodes[:60], steps=8, warmup=3)
-    steps = max(50, int(budget / secs))
+    secs = None if fixed_steps else step_seconds(cfg, episodes[:60], steps=8, warmup=3)
+    steps = fixed_steps or max(50, int(budget / secs))
     cfg = override(
         cfg,
         [
@@ -208,7 +220,7 @@ def run_lever(
     row = {
         "lever": name,
         "settings": sets,
-        "data": {"image_size": size, "episodes": n},
+        "data": {"image_size": size, "episodes": n, "policy": (policy or ["noisy-expert"])[0]},
         "steps": steps,
         "train_seconds": result["train_seconds"],
         "wall_seconds": time.perf_counter() - tic,
@@ -218,6 +230,7 @@ def run_lever(
         **extra,
     }
     row["probe_r2"] = probe_columns(model, cfg)
+    row["probe_r2_near_block"] = probe_columns(model, cfg, seed=950_000, policy="near-block")
     row.update(plan_dataset(model, cfg, plan_episodes))
     return row
 
@@ -229,6 +242,7 @@ def main() -> int:
     ap.add_argument("--levers", default=",".join(LEVERS))
     ap.add_argument("--episodes", type=int, default=20, help="held-out dataset-protocol episodes")
     ap.add_argument("--store-episodes", type=int, help="at most this many training episodes (a quick trial)")
+    ap.add_argument("--steps", type=int, help="the same step count for every lever instead of a measured budget")
     ap.add_argument(
         "--set",
         dest="sets",
@@ -253,7 +267,7 @@ def main() -> int:
         if name not in LEVERS:
             raise SystemExit(f"unknown lever {name!r}; levers: {', '.join(LEVERS)}")
         torch.manual_seed(0)
-        row = run_lever(name, out, args.minutes, args.episodes, args.store_episodes, args.sets)
+        row = run_lever(name, out, args.minutes, args.episodes, args.store_episodes, args.sets, args.steps)
         table["rows"].append(row)
         table_path.write_text(json.dumps(table, indent=2))
         print(json.dumps(row), file=sys.stderr, flush=True)

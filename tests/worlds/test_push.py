@@ -170,3 +170,20 @@ def test_push_t_draws_the_same_arena_at_another_size(tmp_path):
     assert np.abs(down - a["pixels"]).mean() < 12
     store = collect("push-t", 1, 5, tmp_path / "d", image_size=96, progress=False)
     assert store.meta()["image_size"] == 96 and store.load_all()[0].pixels.shape[1:] == (96, 96, 3)
+
+
+def test_near_block_pokes_turn_the_t_far_more_than_the_expert(tmp_path):
+    """Issue 46's data: the expert pushes through the block's centre and hardly turns it; random pokes
+    near the block touch it from every side. Measured as `jepalab inspect` reports it."""
+    from jepalab.data.collect import collect
+    from jepalab.data.inspect import format_summary, summarize
+
+    motion = {}
+    for policy in ("noisy-expert", "near-block"):
+        store = collect("push-t", 12, 60, tmp_path / policy, policy=policy, progress=False)
+        summary, _ = summarize(store)
+        motion[policy] = summary["block_motion"]
+        assert "block: turns" in format_summary(summary)
+    expert, pokes = motion["noisy-expert"], motion["near-block"]
+    assert pokes["turn_deg_per_window"]["median"] > 2 * expert["turn_deg_per_window"]["median"]
+    assert pokes["steps_block_moves"] > 0.6 > expert["steps_block_moves"]

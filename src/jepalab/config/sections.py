@@ -22,7 +22,8 @@ class DataConfig:
     seed: int = opt(0, "episode i is collected with seed + i")
     policy: str = opt(
         "random",
-        "collection policy: random (held random exploration) | noisy-expert (worlds with a scripted expert: push)",
+        "collection policy: random (held random exploration) | noisy-expert (worlds with a scripted expert: push) "
+        "| near-block (push worlds: random pokes at the block, which turn it)",
     )
     variety: str = opt(
         "none",

@@ -74,6 +74,37 @@ class NoisyExpertPolicy:
         return np.clip(a, -1, 1).astype(np.float32)
 
 
+class NearBlockPolicy:
+    """Random pokes at the block (push worlds): the pusher heads for a random point within `reach` of
+    the block's centre, held for 3-8 steps, with noise. Unlike the expert, which pushes through the
+    centre and so hardly turns the block, it touches the block from every side and off-centre, so
+    turns are frequent: data in which the block's angle matters (stable-worldmodel's Push-T collects
+    with the same idea). Its moves follow the block as it goes."""
+
+    def __init__(self, env, rng: np.random.Generator, reach: float = 0.15, noise: float = 0.2):
+        u = env.unwrapped
+        if not (hasattr(type(u), "block_pose") and hasattr(type(u), "pusher_pos")):  # properties: not before reset
+            from .store import DataError
+
+            raise DataError(f"{type(u).__name__} has no block to poke at; near-block is for push and push-t")
+        from ..worlds.push import MAX_STEP
+
+        self.env, self.rng, self.reach, self.noise, self.max_step = env, rng, reach, noise, MAX_STEP
+        self.offset, self.left = np.zeros(2), 0
+
+    def __call__(self) -> np.ndarray:
+        u = self.env.unwrapped
+        if self.left <= 0:
+            self.offset, self.left = self.rng.uniform(-self.reach, self.reach, 2), int(self.rng.integers(3, 9))
+        self.left -= 1
+        step = (u.block_pose[0] + self.offset - u.pusher_pos) / self.max_step
+        step = step / max(1.0, float(np.abs(step).max()))  # the whole way, or as far as one step goes
+        return np.clip(step + self.noise * self.rng.normal(size=2), -1, 1).astype(np.float32)
+
+
+POLICIES = {"noisy-expert": NoisyExpertPolicy, "near-block": NearBlockPolicy}  # by name; "random": held random
+
+
 class ReplayPolicy:
     """Actions from a file: a .npy array (episodes, steps, action_dim) in [-1, 1], episode i's row
     replayed in order (loaded without pickle; nothing in it runs)."""
@@ -138,7 +169,7 @@ def rollout_episode(env, steps: int, seed: int, policy=None, until_done: bool = 
 
 
 # data.policy -> how a store's dataset.json names it (a replayed file: "replay NAME")
-STORE_POLICIES = {"random": "held-random", "noisy-expert": "noisy-expert"}
+STORE_POLICIES = {"random": "held-random", "noisy-expert": "noisy-expert", "near-block": "near-block"}
 
 
 def _checked_variety(variety: str) -> str:
@@ -194,7 +225,8 @@ def collect(
 ) -> EpisodeStore:
     """Write `episodes` episodes of `steps` steps each; skips the ones already on disk. `world`: a
     built-in world or `gymnasium:ID`; `policy`: random (held random exploration), noisy-expert (for
-    worlds with a scripted expert, e.g. push) or a .npy file of actions (see ReplayPolicy);
+    worlds with a scripted expert, e.g. push), near-block (push worlds: random pokes at the block,
+    which turn it) or a .npy file of actions (see ReplayPolicy);
     depth_size: also store MuJoCo depth maps of this size (gymnasium MuJoCo envs); variety: bounce
     drawn and filmed many ways ("wide", worlds/bounce_style.py) or its own way ("none")."""
     if world == "bounce":  # the variety is checked before a store is made for it
@@ -216,12 +248,12 @@ def collect(
     env = make(world, max_steps=steps + 1, **kwargs)
     try:
         n, A = env.observation_space["pixels"].shape[0], int(env.action_space.shape[0])
-        replay = None if policy in ("random", "noisy-expert") else ReplayPolicy(policy, episodes, steps, A)
+        replay = None if policy == "random" or policy in POLICIES else ReplayPolicy(policy, episodes, steps, A)
 
         def policy_for(i: int):
             if replay is not None:
                 return replay.episode(i)
-            return NoisyExpertPolicy(env, np.random.default_rng(seed + i)) if policy == "noisy-expert" else None
+            return POLICIES[policy](env, np.random.default_rng(seed + i)) if policy in POLICIES else None
 
         policy_for(0)  # a policy that cannot run here (a world without an expert) fails before anything is written
         store = EpisodeStore.create(

@@ -6,8 +6,11 @@
 The summary: the store's metadata, the number of episodes and their lengths, frame size, per
 dimension of actions and proprio the range, mean and std (a custom action space shows here: a
 dimension stuck at 0 or outside [-1, 1] is worth a look before training), rewards, and which
-optional fields (true state, goals) the episodes carry. Every episode is read and checked, so a
-damaged file is reported by name here rather than in the middle of training.
+optional fields (true state, goals) the episodes carry; for push worlds, how much the block turns
+(degrees per 25-step window, median and 90th percentile) and how often it moves at all (a step in
+which the pusher touches it): a store whose pushes hardly turn the block cannot teach its angle.
+Every episode is read and checked, so a damaged file is reported by name here rather than in the
+middle of training.
 """
 
 from __future__ import annotations
@@ -23,6 +26,29 @@ def _stats(rows: np.ndarray) -> list[dict]:
     return [
         {"min": float(c.min()), "max": float(c.max()), "mean": float(c.mean()), "std": float(c.std())} for c in rows.T
     ]
+
+
+def block_motion(episodes, window: int = 25) -> dict:
+    """How much a push world's block turns (proprio: pusher x, y, block x, y, cos, sin): degrees per
+    `window` steps (median, 90th percentile), and the share of steps in which it moves (by more than
+    1e-4 in place or 0.05 degrees: touched)."""
+    turns, moved = [], []
+    for ep in episodes:
+        p = ep.proprio.astype(np.float64)
+        angle = np.unwrap(np.arctan2(p[:, 5], p[:, 4]))
+        if len(p) > window:
+            turns.append(np.degrees(np.abs(angle[window:] - angle[:-window])))
+        step = np.linalg.norm(np.diff(p[:, 2:4], axis=0), axis=1)
+        moved.append((step > 1e-4) | (np.degrees(np.abs(np.diff(angle))) > 0.05))
+    turns_all = np.concatenate(turns) if turns else np.zeros(1)
+    return {
+        "turn_deg_per_window": {
+            "window": window,
+            "median": float(np.median(turns_all)),
+            "p90": float(np.percentile(turns_all, 90)),
+        },
+        "steps_block_moves": float(np.concatenate(moved).mean()),
+    }
 
 
 def summarize(store: EpisodeStore, limit: int | None = None) -> tuple[dict, list]:
@@ -47,6 +73,8 @@ def summarize(store: EpisodeStore, limit: int | None = None) -> tuple[dict, list
         "proprio": _stats(proprio),
         "optional_fields": {k: sum(getattr(ep, k) is not None for ep in episodes) for k in OPTIONAL},
     }
+    if str(meta.get("world")) in ("push", "push-t"):
+        summary["block_motion"] = block_motion(episodes)
     if all(ep.rewards is not None for ep in episodes):
         returns = np.array([ep.rewards.sum() for ep in episodes])
         summary["returns"] = {"mean": float(returns.mean()), "min": float(returns.min()), "max": float(returns.max())}
@@ -81,6 +109,12 @@ def format_summary(s: dict) -> str:
     if "returns" in s:
         r = s["returns"]
         lines.append(f"  return per episode: mean {r['mean']:.3f} (min {r['min']:.3f}, max {r['max']:.3f})")
+    if "block_motion" in s:
+        b, t = s["block_motion"], s["block_motion"]["turn_deg_per_window"]
+        lines.append(
+            f"  block: turns {t['median']:.1f} deg per {t['window']} steps (median; 90th percentile {t['p90']:.1f}), "
+            f"moves in {100 * b['steps_block_moves']:.0f} % of steps"
+        )
     lines += [f"  warning: {w}" for w in s["warnings"]]
     return "\n".join(lines)
 
