@@ -87,3 +87,25 @@ def test_plan_command_with_goals_as_states_fits_and_reuses_the_probe(learned, tm
     saved = learned["run"] / "state_probe.safetensors"
     stamp = saved.stat().st_mtime_ns
     assert main(args + ["--data", data]) == 0 and saved.stat().st_mtime_ns == stamp  # reused, not refit
+
+
+def test_a_store_of_another_world_is_refused_before_anything_is_written(learned, tmp_path, capsys):
+    """Issue 51: planning a two-room model with --goal state --data <a push store> wrote a 6-column
+    probe into the run folder and exited with an IndexError; the right store then failed the same
+    way, the broken probe reused. Now: refused by name, nothing written, the right store works."""
+    from jepalab.data.collect import collect
+
+    push = collect("push", 3, 10, tmp_path / "push", progress=False)
+    saved = learned["run"] / "state_probe.safetensors"
+    saved.unlink(missing_ok=True)
+    args = ["plan", "--checkpoint", str(learned["run"]), "--goal", "state", "--episodes", "1", "--no-baselines"]
+    args += ["--quiet", "--set", "plan.max_steps=4", "--out", str(tmp_path / "plan")]
+    assert main([*args, "--data", str(push.root)]) == 2
+    err = capsys.readouterr().err
+    assert "holds episodes of 'push'" in err and "a model of 'two-room'" in err and "Traceback" not in err
+    assert not saved.exists()
+    assert main([*args, "--data", str(learned["run"].parent / "data")]) == 0
+    assert saved.exists()
+    stamp = saved.stat().st_mtime_ns  # the other order: a good probe saved, then the wrong store
+    assert main([*args, "--data", str(push.root)]) == 2
+    assert "holds episodes of 'push'" in capsys.readouterr().err and saved.stat().st_mtime_ns == stamp

@@ -53,6 +53,13 @@ def cmd_plan(args) -> None:
     # that draws the model's imagined plans on the map.
     run_data = EpisodeStore(Path(args.checkpoint) / "data")
     episodes = run_data.load_all(limit=200) if run_data.index_path.is_file() else None
+    if args.data:  # another world's store would fit probes of states this model never saw
+        world = EpisodeStore(args.data).meta().get("world")
+        if world != cfg.data.world:
+            raise ValueError(
+                f"{args.data}: holds episodes of {world!r}, and {args.checkpoint} is a model of "
+                f"{cfg.data.world!r}; give a store of {cfg.data.world!r} with --data"
+            )
     state_probe = None
     if args.goal == "state":
         from ..evals.probe import state_probe_for

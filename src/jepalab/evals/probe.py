@@ -101,6 +101,7 @@ class StateProbe:
     r2: float  # on held-out episodes
     r2_untrained: float  # the same probe on an untrained model's latent, for scale
     step: int  # training step of the checkpoint whose latent it reads
+    world: str = ""  # the world of the episodes it was fit on ("": a probe saved before this was recorded)
 
     @classmethod
     def fit(
@@ -165,6 +166,7 @@ class StateProbe:
                 "r2": repr(float(self.r2)),
                 "r2_untrained": repr(float(self.r2_untrained)),
                 "step": str(int(self.step)),
+                "world": str(self.world),
             },
         )
         from ..data.safe_read import as_user_file
@@ -202,6 +204,7 @@ class StateProbe:
             float(meta["r2"]),
             float(meta["r2_untrained"]),
             int(meta["step"]),
+            str(meta.get("world", "")),
         )
 
 
@@ -209,9 +212,11 @@ def state_probe_for(
     checkpoint, model, cfg, step: int, data=None, columns: list[int] | None = None, refit: bool = False
 ) -> tuple[StateProbe, Path]:
     """The state probe of a checkpoint, for goals given as states: RUN/state_probe.safetensors when
-    it reads this checkpoint (same step, same columns), else one fit on the run's episodes (or the
-    store `data`) and saved there. Columns default to the world's goal columns (e.g. push: the
-    block's pose), else all proprio."""
+    it reads this checkpoint (same step, same columns, fit on this world), else one fit on the run's
+    episodes (or the store `data`) and saved there once it is fit. Columns default to the world's
+    goal columns (e.g. push: the block's pose), else all proprio. A store of another world is refused
+    before anything is written (its states are not this model's: a probe of them would be kept and
+    break every later plan)."""
     from ..data.store import EpisodeStore
     from ..training.checkpoint import resolve
     from ..worlds import make
@@ -224,8 +229,12 @@ def state_probe_for(
         columns = getattr(env.unwrapped, "state_goal_columns", None)
         env.close()
     if path.is_file() and not refit:
-        probe = StateProbe.load(path, cfg.model.latent_dim)
-        if probe.step == step and (columns is None or list(columns) == probe.columns):
+        try:
+            probe = StateProbe.load(path, cfg.model.latent_dim)
+        except ValueError:  # damaged, or another model's: fit again below (the file is replaced only then)
+            probe = None
+        same = probe is not None and probe.step == step and probe.world == cfg.data.world
+        if same and (columns is None or list(columns) == probe.columns):
             return probe, path
     store = EpisodeStore(data if data is not None else run / "data")
     if data is None and not store.index_path.is_file():
@@ -233,6 +242,13 @@ def state_probe_for(
             f"{run}: no episodes to fit a state probe on (the run has no data/ folder); "
             "give an episode store of this world with --data"
         )
+    world = store.meta().get("world")
+    if world != cfg.data.world:
+        raise ValueError(
+            f"{store.root}: holds episodes of {world!r}, and {ckpt} is a model of {cfg.data.world!r}; "
+            f"a state probe reads this model's states: give a store of {cfg.data.world!r} with --data"
+        )
     probe = StateProbe.fit(model, store.load_all(limit=400), None if columns is None else list(columns), step)
+    probe.world = cfg.data.world
     probe.save(path)
     return probe, path
