@@ -98,7 +98,9 @@ def test_compare_refuses_two_checkpoints_in_one_column(run, tmp_path):
     bench(first, tmp_path / "a", suites=["probe"], seeds=1, options=TINY, progress=False)
     bench(last, tmp_path / "b", suites=["probe"], seeds=1, options=TINY, progress=False)
     table = compare([str(tmp_path / "a"), str(tmp_path / "b")])
-    assert "state R²" in table and len(table.splitlines()) == 4  # header, rule, trained, untrained
+    assert "state R²" in table and "x velocity (linear)" in table
+    rows = table.splitlines()[2:]
+    assert {r.split("|")[2].strip() for r in rows} == {"trained", "untrained", "raw pixels"}
     with pytest.raises(ValueError, match="different checkpoints in one column"):
         compare([f"{tmp_path / 'a'}+{tmp_path / 'b'}"])
     assert main(["bench", "--compare", f"{tmp_path / 'a'}+{tmp_path / 'b'}"]) == 2

@@ -1,6 +1,7 @@
 """probe: what the latent knows. A video model: frozen-feature probes of position, velocity and count
-(evals/physics_probe.py); an action-conditioned model: a linear probe of the world's state (proprio)
-from the latent, on fresh episodes."""
+(evals/physics_probe.py); an action-conditioned model: probes of the world's state (proprio) from
+the latent, on fresh episodes: one R² over the whole state, and each variable on its own, linear and
+MLP, velocities from two latents (evals/variables.py), beside the untrained twin and raw pixels."""
 
 from __future__ import annotations
 
@@ -86,18 +87,30 @@ class ProbeSuite:
                         metrics.setdefault(name, {})[f"{quantity} ({probe})"] = v
         else:
             from ...evals.probe import encode_frames, episode_senses, position_probe
+            from ...evals.variables import moving_names, variable_names, variable_probes
 
             eps = self._episodes(s)
             train, test = eps[: self.o.probe_episodes], eps[self.o.probe_episodes :]
             metrics = {}
             y = np.concatenate([e.proprio for e in test])
-            for name, m in (("trained", self.model), ("untrained", twin)):
+            models = {"trained": self.model, "untrained": twin}
+            for name, m in models.items():
                 probe, r2 = position_probe(m, train, test, seed=self.cfg.train.seed)
                 metrics[name] = {"state R²": r2}
                 scatter[name] = (
                     probe(encode_frames(m, np.concatenate([e.pixels for e in test]), senses=episode_senses(m, test))),
                     y,
                 )
+            world = self.cfg.data.world
+            names = variable_names(world, y.shape[1])
+            step = max(1, self.cfg.model.frameskip)  # a velocity over one model step
+            per = variable_probes(
+                models, train, test, names, moving_names(world, names), k=step, seed=self.cfg.train.seed
+            )
+            for source, kinds in per.items():
+                row = metrics.setdefault(source, {})
+                for kind, values in kinds.items():
+                    row.update({f"{v} ({'MLP' if kind == 'mlp' else kind})": r for v, r in values.items()})
         if plots is not None:
             _plot_scatter(scatter, plots / "probe_scatter.png")
         return metrics, {}
