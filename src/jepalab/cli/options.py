@@ -78,7 +78,8 @@ def _collect(c: argparse.ArgumentParser) -> None:
         "--policy",
         default="random",
         help="random (held random exploration), noisy-expert (worlds with a "
-        "scripted expert: push), near-block (push worlds: random pokes at the block, which turn it) "
+        "scripted expert: push), near-block (push worlds: random pokes at the block, which turn it), "
+        "pose-expert (push worlds: turns the block to the target's angle, then pushes it to its place) "
         "or a .npy file of actions "
         "(episodes, steps, action_dim) in [-1, 1] to replay",
     )

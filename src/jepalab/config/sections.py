@@ -23,7 +23,8 @@ class DataConfig:
     policy: str = opt(
         "random",
         "collection policy: random (held random exploration) | noisy-expert (worlds with a scripted expert: push) "
-        "| near-block (push worlds: random pokes at the block, which turn it)",
+        "| near-block (push worlds: random pokes at the block, which turn it) | pose-expert (push worlds: "
+        "a scripted expert that turns the block to the target's angle, then pushes it to its place)",
     )
     variety: str = opt(
         "none",

@@ -62,16 +62,33 @@ class NoisyExpertPolicy:
         self.random = HeldRandomPolicy(env.action_space.shape[0], rng)
         self.exploring = switch_prob > 0 and rng.random() < 0.3
 
+    act, finished = "expert_action", "expert_finished"  # the world's methods this policy calls
+
     def __call__(self) -> np.ndarray:
         u = self.env.unwrapped
-        if hasattr(u, "retarget") and getattr(u, "expert_finished", lambda: False)():
+        if hasattr(u, "retarget") and getattr(u, self.finished, lambda: False)():
             u.retarget(self.rng)
         if self.rng.random() < self.switch_prob:
             self.exploring = not self.exploring
         if self.exploring:
             return self.random()
-        a = u.expert_action() + self.noise * self.rng.normal(size=self.env.action_space.shape[0])
+        a = getattr(u, self.act)() + self.noise * self.rng.normal(size=self.env.action_space.shape[0])
         return np.clip(a, -1, 1).astype(np.float32)
+
+
+class PoseExpertPolicy(NoisyExpertPolicy):
+    """The push worlds' pose expert (turns the block to the target's angle, then pushes it to its
+    place; worlds/push_expert.py), noisy and with exploring stretches as NoisyExpertPolicy, a new
+    target pose each time one is reached: demonstrations in which the block turns on purpose."""
+
+    act, finished = "pose_expert_action", "pose_expert_finished"
+
+    def __init__(self, env, rng: np.random.Generator, noise: float = 0.2, switch_prob: float = 0.05):
+        if not hasattr(type(env.unwrapped), "pose_expert_action"):
+            from .store import DataError
+
+            raise DataError(f"{type(env.unwrapped).__name__} has no pose expert; pose-expert is for push and push-t")
+        super().__init__(env, rng, noise, switch_prob)
 
 
 class NearBlockPolicy:
@@ -102,7 +119,8 @@ class NearBlockPolicy:
         return np.clip(step + self.noise * self.rng.normal(size=2), -1, 1).astype(np.float32)
 
 
-POLICIES = {"noisy-expert": NoisyExpertPolicy, "near-block": NearBlockPolicy}  # by name; "random": held random
+# by name; "random": held random exploration
+POLICIES = {"noisy-expert": NoisyExpertPolicy, "near-block": NearBlockPolicy, "pose-expert": PoseExpertPolicy}
 
 
 class ReplayPolicy:
@@ -169,7 +187,7 @@ def rollout_episode(env, steps: int, seed: int, policy=None, until_done: bool = 
 
 
 # data.policy -> how a store's dataset.json names it (a replayed file: "replay NAME")
-STORE_POLICIES = {"random": "held-random", "noisy-expert": "noisy-expert", "near-block": "near-block"}
+STORE_POLICIES = {name: name for name in POLICIES} | {"random": "held-random"}
 
 
 def _checked_variety(variety: str) -> str:

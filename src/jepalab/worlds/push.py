@@ -23,7 +23,8 @@ Angles count modulo nothing for the T and modulo a quarter turn for the box (a s
 Goals: the target pose is the start pose moved by 0.10-0.25 and turned by up to 45 degrees, kept
 inside the arena; the goal image is the block on its target with the pusher where it started.
 `expert_action()` is a scripted pusher (get behind the block, push it towards the target), the
-`noisy-expert` collection policy.
+`noisy-expert` collection policy; `pose_expert_action()` turns the block to the target's angle first
+(the `pose-expert` policy); both in worlds/push_expert.py.
 """
 
 from __future__ import annotations
@@ -326,43 +327,20 @@ class PushEnv(gym.Env):
         """A new target pose anywhere (the expert's next task on a long demonstration)."""
         self.target_pos, self.target_angle = rng.uniform(0.2, 0.8, 2), rng.uniform(-np.pi, np.pi)
 
-    # -- the scripted expert ---------------------------------------------------------------
-    def _extent(self, direction: np.ndarray) -> float:
-        """How far the posed block reaches from its centre along `direction` (its support function)."""
-        _, angle = self.block_pose
-        c, s = np.cos(angle), np.sin(angle)
-        corners = np.array([(x, y) for x0, y0, x1, y1 in self.parts for x in (x0, x1) for y in (y0, y1)])
-        world = corners @ np.array([[c, s], [-s, c]])
-        return float((world @ direction).max())
-
+    # -- the scripted experts (worlds/push_expert.py) ------------------------------------
     def expert_action(self) -> np.ndarray:
-        """Round the block to the point behind it (seen from the target), then push through its
-        centre towards the target, steering back onto the line when the block turns away from it."""
-        pos, _ = self.block_pose
-        to_target = self.target_pos - pos
-        dist = np.linalg.norm(to_target)
-        if dist < 0.01:
-            return np.zeros(2, np.float32)
-        direction = to_target / dist
-        me = self.pusher_pos
-        behind = pos - direction * (self._extent(-direction) + PUSHER_RADIUS + 0.01)
-        rel = me - pos
-        side = np.array([-direction[1], direction[0]])
-        across = float(rel @ side)
-        if float(rel @ direction) < -0.5 * self._extent(-direction) and abs(across) < 0.04:
-            # in place: push through the centre, correcting sideways drift
-            step = direction * min(dist + 0.02, MAX_STEP) - 0.5 * across * side
-        else:
-            # go round on a circle that keeps clear of the block, the short way to the pushing side
-            gap = float(np.arctan2(-direction[1], -direction[0]) - np.arctan2(rel[1], rel[0]))
-            gap = (gap + np.pi) % (2 * np.pi) - np.pi
-            if abs(gap) < 0.5:
-                step = behind - me
-            else:
-                r = np.linalg.norm(rel)
-                clear = max(self._extent(np.array([np.cos(t), np.sin(t)])) for t in np.linspace(0, 2 * np.pi, 8, False))
-                clear += PUSHER_RADIUS + 0.02
-                radial = rel / max(r, 1e-6)
-                tangent = np.array([-radial[1], radial[0]]) * np.sign(gap)
-                step = (tangent + 2.0 * (clear - r) / clear * radial) * MAX_STEP
-        return np.clip(step / MAX_STEP, -1, 1).astype(np.float32)
+        """The place expert: gets behind the block and pushes it through its centre to the target."""
+        from .push_expert import place_action
+
+        return place_action(self)
+
+    def pose_expert_action(self) -> np.ndarray:
+        """The pose expert: turns the block to the target's angle, then pushes it to its place."""
+        from .push_expert import pose_action
+
+        return pose_action(self)
+
+    def pose_expert_finished(self) -> bool:
+        from .push_expert import pose_reached
+
+        return pose_reached(self)
