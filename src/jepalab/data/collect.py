@@ -104,7 +104,7 @@ class NearBlockPolicy:
             from .store import DataError
 
             raise DataError(f"{type(u).__name__} has no block to poke at; near-block is for push and push-t")
-        from ..worlds.push import MAX_STEP
+        from ..worlds.push_geometry import MAX_STEP
 
         self.env, self.rng, self.reach, self.noise, self.max_step = env, rng, reach, noise, MAX_STEP
         self.offset, self.left = np.zeros(2), 0

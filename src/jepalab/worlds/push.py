@@ -32,18 +32,16 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from .push_geometry import BOX, MAX_STEP, PUSHER_RADIUS, T_SHAPE  # noqa: F401 - MAX_STEP: push.MAX_STEP
+
 SIZE = 64  # the default frame side; `image_size` draws the same arena at another
 SCALE = 100.0  # physics units per unit of the arena: pymunk's tolerances are tuned for pixel-like units
-PUSHER_RADIUS = 0.04
-MAX_STEP = 0.04  # arena units per step
 SUBSTEPS, DT = 10, 0.01
 FLOOR_DAMPING = 1e-12  # share of the block's velocity left after a second of sliding
 POS_TOL, ANGLE_TOL = 0.05, np.deg2rad(15)  # the "strict" test: the block alone
 ANCHOR_POS_TOL, ANCHOR_ANGLE_TOL = 20 / 512, np.pi / 9  # the anchors' Push-T test: pusher and block together
 SUCCESS_TESTS = ("anchors", "strict")
 FLOOR, TARGET, BLOCK, PUSHER, WALL = (235, 235, 228), (190, 190, 190), (40, 90, 200), (220, 40, 40), (70, 70, 70)
-BOX = [(-0.06, -0.06, 0.06, 0.06)]  # rectangles (x0, y0, x1, y1) in the block's frame
-T_SHAPE = [(-0.1, -0.055, 0.1, -0.015), (-0.02, -0.015, 0.02, 0.105)]  # the bar and the stem; centre of mass ~0
 
 
 def _pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .push import MAX_STEP, PUSHER_RADIUS
+from .push_geometry import MAX_STEP, PUSHER_RADIUS
 
 TURN_ENTER, TURN_LEAVE = np.deg2rad(12), np.deg2rad(4)  # start turning past 12 degrees, stop inside 4
 
