@@ -140,3 +140,25 @@ def test_the_thread_pool_leaves_a_core_to_a_busy_neighbour_and_takes_it_back(mon
         assert gov.check() == n and torch.get_num_threads() == n
     finally:
         torch.set_num_threads(2)
+
+
+def test_what_the_latent_holds_is_probed_during_training_without_changing_the_weights(debug_store, tmp_path):
+    """train.probe_minutes: probe/<variable> lines in metrics.jsonl and a panel of training.png, and a
+    probed run ends on the weights of one that is not (the probe draws on no shared random stream)."""
+    from jepalab.evals.variables import LatentWatch
+    from jepalab.plots import plot_training
+    from jepalab.training.loop import latest_metrics
+    from jepalab.training.train import train
+
+    episodes = debug_store.load_all()
+    weights = {}
+    for name, minutes in (("probed", 1e-9), ("plain", 0)):
+        cfg = override(preset("debug"), ["train.steps=20", "train.log_every=10", f"train.probe_minutes={minutes}"])
+        model, _ = train(cfg, episodes, tmp_path / name, progress=False, watch=LatentWatch)
+        weights[name] = model.state_dict()
+    assert all(torch.equal(v, weights["plain"][k]) for k, v in weights["probed"].items())
+    probed = [m for m in latest_metrics(tmp_path / "probed") if "probe/x" in m]
+    assert [m["step"] for m in probed] == [10, 20]
+    assert {"probe/x", "probe/y", "probe/x velocity", "probe/y velocity"} <= set(probed[0])
+    assert not any("probe/x" in m for m in latest_metrics(tmp_path / "plain"))
+    assert plot_training(latest_metrics(tmp_path / "probed"), tmp_path / "training.png").is_file()

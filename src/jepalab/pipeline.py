@@ -167,7 +167,9 @@ def run_demo(
     )
     collect_seconds = time.perf_counter() - tic
     episodes = store.load_all(stream=cfg.train.stream)
-    model, trained = train(cfg, episodes, out, resume=resume, progress=progress)
+    from .evals.variables import LatentWatch
+
+    model, trained = train(cfg, episodes, out, resume=resume, progress=progress, watch=LatentWatch)
     plot_training(latest_metrics(out), out / "training.png")
     summary = evaluate(model, cfg, out, train_eps=episodes, progress=progress)
     summary.update(

@@ -33,7 +33,8 @@ def plot_training(metrics: list[dict], path: Path) -> Path:
         return plot_curves(metrics, keys, path)
     plt = pyplot()
     steps = [m["step"] for m in metrics]
-    fig, ax = plt.subplots(1, 4, figsize=(16, 3.4))
+    probes = sorted({k for m in metrics for k in m if k.startswith("probe/")})
+    fig, ax = plt.subplots(1, 4 + bool(probes), figsize=(16 + 4 * bool(probes), 3.4))
     ax[0].semilogy(steps, [m["pred_loss"] for m in metrics], label="prediction (train)")
     ax[0].semilogy(steps, [m["val_pred_loss"] for m in metrics], label="prediction (held-out)")
     if "rollout_loss" in metrics[0]:
@@ -46,6 +47,15 @@ def plot_training(metrics: list[dict], path: Path) -> Path:
     ax[2].set_title("latent per-dim std (collapse -> 0)")
     ax[3].plot(steps, [m["effective_rank"] for m in metrics])
     ax[3].set_title("latent effective rank (collapse -> 1)")
+    if probes:  # what the latent holds, as it learns: each variable's held-out R² (train.probe_minutes)
+        for k in probes:
+            at = [(m["step"], m[k]) for m in metrics if m.get(k) is not None]
+            ax[4].plot([s for s, _ in at], [v for _, v in at], marker="o", ms=3, label=k[len("probe/") :])
+        ax[4].axhline(0, color="grey", lw=0.8)
+        ax[4].set_ylim(-0.5, 1.05)
+        ax[4].set_ylabel("held-out R² (linear probe)")
+        ax[4].set_title("what the latent holds")
+        ax[4].legend(fontsize=7, ncol=2)
     for a in ax:
         a.set_xlabel("step")
         a.grid(alpha=0.3)

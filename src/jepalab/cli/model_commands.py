@@ -18,11 +18,19 @@ def cmd_demo(args) -> None:
 
 
 def cmd_train(args) -> None:
+    from ..evals.variables import LatentWatch
     from ..training.parallel import distributed
     from ..training.run import train_run
 
     _, result = train_run(
-        args.preset, args.sets, args.out, data=args.data, world=args.world, resume=args.resume, progress=not args.quiet
+        args.preset,
+        args.sets,
+        args.out,
+        data=args.data,
+        world=args.world,
+        resume=args.resume,
+        progress=not args.quiet,
+        watch=LatentWatch,
     )
     if distributed()[0] != 0:  # under torchrun, rank 0 reports
         return

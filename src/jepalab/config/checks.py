@@ -78,6 +78,7 @@ RANGES = {
     "train.warmup_steps": (0, 10**9),
     "train.grad_clip": (0.0, 1e6),
     "train.log_every": (1, 10**9),
+    "train.probe_minutes": (0.0, 1e6),
     "train.checkpoint_every": (1, 10**9),
     "train.keep_checkpoints": (1, 10**6),
     "train.seed": (0, 2**62),

@@ -196,6 +196,12 @@ class TrainConfig:
         "train.threads): faster beside a busy process, but the float sums change order with the "
         "count, so two runs, or a run and its resume, no longer end on the same weights",
     )
+    probe_minutes: float = opt(
+        5.0,
+        "every this many minutes of training, probe what the latent holds of each state variable "
+        "(held-out R², linear; velocities from two latents): probe/<variable> lines in metrics.jsonl and a "
+        "panel of training.png, taken outside the training time and the random streams (0: never)",
+    )
     precision: str = opt(
         "auto",
         "auto | fp32 | bf16: bf16 autocast of the forward pass (weights, optimizer state "

@@ -167,3 +167,40 @@ def format_variable_table(result: dict) -> str:
     for v in variables:
         lines.append(f"{v:<{width}}  " + "  ".join(f"{result[s][k][v]:>18.2f}" for s in sources for k in kinds))
     return "\n".join(lines)
+
+
+class LatentWatch:
+    """What the latent holds, probed during training (Trainer.watch; `train(..., watch=LatentWatch)`):
+    linear probes of each state variable and its velocity over one model step, fitted on training
+    episodes and scored on the run's validation episodes. The model is probed in eval mode and put
+    back as it was; numpy's and torch's random streams are left untouched, so a probed run ends on the
+    weights of one that is not."""
+
+    def __init__(self, trainer, frames: int = 1500):
+        eps_fit = trainer.train_episodes[:60]
+        eps_score = trainer.val_episodes or trainer.train_episodes[-10:]
+        world, dim = trainer.cfg.data.world, eps_fit[0].proprio.shape[1]
+        self.names = variable_names(world, dim)
+        self.moving = moving_names(world, self.names)
+        self.fit, self.score, self.frames = eps_fit, eps_score, frames
+        self.k = max(1, trainer.cfg.model.frameskip)
+
+    def __call__(self, trainer) -> dict:
+        model = trainer.model
+        was_training = model.training
+        with torch.random.fork_rng():
+            try:
+                r2 = variable_probes(
+                    {"trained": model},
+                    self.fit,
+                    self.score,
+                    self.names,
+                    self.moving,
+                    k=self.k,
+                    frames=self.frames,
+                    mlp=False,
+                    pixels=False,
+                )["trained"]["linear"]
+            finally:
+                model.train(was_training)
+        return {f"probe/{name}": value for name, value in r2.items()}

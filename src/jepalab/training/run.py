@@ -30,6 +30,7 @@ def train_run(
     world: str | None = None,
     resume: bool = False,
     progress: bool = True,
+    watch=None,
 ):
     """Train on the store `data`, or on `world` collected into OUT/data first; -> (model, result).
     Under torchrun every rank trains and rank 0 collects and reports."""
@@ -49,7 +50,8 @@ def train_run(
     if distributed()[0] == 0:
         print(settings_line(cfg, preset_name, out))
         print(f"training on {len(store)} episodes from {store.root}")
-    model, result = train(cfg, store.load_all(stream=cfg.train.stream), out, resume=resume, progress=progress)
+    episodes = store.load_all(stream=cfg.train.stream)
+    model, result = train(cfg, episodes, out, resume=resume, progress=progress, watch=watch)
     if distributed()[0] == 0:
         curves = draw_curves(out)
         if curves:

@@ -39,6 +39,7 @@ RESUMABLE_CHANGES = {
     "train.keep_checkpoints",
     "train.threads",
     "train.threads_follow_load",
+    "train.probe_minutes",
     "train.device",
     "train.compile",
     "train.parallel",
@@ -128,6 +129,9 @@ class Trainer(TrainingLoop):
             else None
         )
         self.warned_collapse = False
+        # what the latent holds, probed every train.probe_minutes (a callable from an outer layer, e.g.
+        # evals.variables.LatentWatch: trainer -> {"probe/<variable>": R²}); None: not probed
+        self.watch, self.probed_at = None, 0.0
 
     def feature_cache_applies(self) -> bool:
         """train.cache_latents: whether this run trains from a frozen front's cached features."""
@@ -165,7 +169,14 @@ class Trainer(TrainingLoop):
     # -- logging -----------------------------------------------------------------------
     def record(self, info: dict) -> dict:
         # sharded, every rank joins the forward passes of validation; rank 0 records it
-        return {"val_pred_loss": self.validate() if self.rank == 0 or self.sharded else None}
+        out = {"val_pred_loss": self.validate() if self.rank == 0 or self.sharded else None}
+        every = 60 * self.cfg.train.probe_minutes
+        last = self.step == self.cfg.train.steps and self.probed_at > 0  # a run that was probed ends probed
+        if self.watch is not None and every > 0 and (self.train_seconds - self.probed_at >= every or last):
+            self.probed_at = self.train_seconds
+            if self.rank == 0 and not self.sharded:
+                out.update(self.watch(self))
+        return out
 
     def logged(self, record: dict) -> None:
         if (
@@ -367,12 +378,14 @@ def training_data(
 
 
 def train(
-    cfg: RunConfig, episodes: list[Episode], out: str | Path, resume: bool = False, progress: bool = True
+    cfg: RunConfig, episodes: list[Episode], out: str | Path, resume: bool = False, progress: bool = True, watch=None
 ) -> tuple[WorldModel, dict]:
+    """watch: what probes the latent every train.probe_minutes (Trainer.watch), or None."""
     with checkpoint.run_lock(out):
         if not resume:
             checkpoint.refuse_fresh_start(out)
         trainer = Trainer(cfg, episodes, out, progress)
+        trainer.watch = watch(trainer) if watch is not None else None
         if resume and trainer.resume() and trainer.rank == 0:
             print(f"resumed {out} at step {trainer.step}")
         result = trainer.run()
