@@ -7,7 +7,19 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "jepalab"
-CORE = ("models", "training", "config", "data", "planning", "worlds", "masks", "runtime", "extras", "plots")
+CORE = (
+    "models",
+    "training",
+    "config",
+    "data",
+    "planning",
+    "worlds",
+    "masks",
+    "runtime",
+    "extras",
+    "plots",
+    "contracts",
+)
 OUTER = ("evals", "bench", "serving", "cli", "pipeline", "export")
 
 
@@ -82,7 +94,7 @@ def test_the_core_imports_nothing_built_on_it():
 # part and the parts below it, never one above (the root package itself, with its lazy public names,
 # stands above all)
 LAYERS = (
-    ("worlds", "masks", "runtime", "extras", "plots"),
+    ("contracts", "worlds", "masks", "runtime", "extras", "plots"),
     ("config",),
     ("data",),
     ("models",),
@@ -182,3 +194,16 @@ def test_variants_are_built_from_one_named_setting_not_a_registry():
 
     assert tuple(VARIANTS) == CHOICES["model.variant"]
     assert all(model_class(v).variant == v for v in VARIANTS)
+
+
+def test_every_dispatch_table_names_what_config_checking_allows():
+    """The lists a setting is checked against (config.CHOICES) and the tables the code dispatches on
+    hold the same names: a planner or regulariser added to one and not the other fails here."""
+    from jepalab.bench.suites import SUITE_CLASSES, SUITES
+    from jepalab.config import CHOICES
+    from jepalab.planning import PLANNERS
+    from jepalab.training.objectives import REGULARIZERS
+
+    assert tuple(PLANNERS) == CHOICES["plan.planner"]
+    assert tuple(REGULARIZERS) == CHOICES["objective.regularizer"]
+    assert tuple(SUITE_CLASSES) == SUITES

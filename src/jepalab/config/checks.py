@@ -1,14 +1,14 @@
 """The rules every config is checked by: the values an enumerated setting may take (CHOICES), the
 ranges of numeric ones (RANGES), the checks train and pretrain share, and a value's type as read
-from a file. One place: validation reads them here, and the code that dispatches on a setting is
-checked against CHOICES by tests/test_layout.py.
+from a file. One place: validation reads them here, and the tables the code dispatches on
+(models.build.VARIANTS, planning.PLANNERS, training.objectives.REGULARIZERS) are checked against
+CHOICES by tests/test_layout.py; the other choices are dispatched where they are read.
 """
 
 from __future__ import annotations
 
-# The values a setting may take, in one place: validation reads them here, and the code that
-# dispatches on a setting (planning.PLANNERS, objectives.REGULARIZERS, parallel, logs) is checked
-# against them by tests/test_layout.py.
+# The values a setting may take, in one place: validation reads them here (the dispatch tables that
+# must match: see the module docstring).
 CHOICES = {
     "data.variety": ("none", "picture", "wide", "wide-rate"),
     "model.encoder": ("cnn", "vit"),

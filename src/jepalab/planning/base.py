@@ -11,10 +11,10 @@ environment's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import torch
 
+from ..contracts import Cost, Planner, Sampler  # noqa: F401 - Planner: planning.Planner, the protocol
 from ..models import WorldModel
 
 
@@ -42,17 +42,6 @@ class StateGoal:
     def read(self, z: torch.Tensor) -> torch.Tensor:
         """(..., D) latents -> (..., Y) states as the probe reads them."""
         return z @ self.weight.to(z) + self.bias.to(z)
-
-
-class Planner(Protocol):
-    def plan(
-        self,
-        model: WorldModel,
-        z_ctx: torch.Tensor,
-        a_ctx: torch.Tensor,
-        z_goal: torch.Tensor | StateGoal,
-        init: torch.Tensor | None = None,
-    ) -> Plan: ...
 
 
 def to_model_actions(actions: torch.Tensor, frameskip: int) -> torch.Tensor:
@@ -90,12 +79,28 @@ def imagine(
     return model.rollout(expand(z_ctx), expand(a_ctx), acts, window).reshape(B, N, H, -1)
 
 
-class SamplingPlanner:
-    """Shared loop of CEM and MPPI: sample around a Gaussian, score, refit; keep the best seen."""
+def gaussian(mean, std, iteration: int, samples: int, generator: torch.Generator) -> torch.Tensor:
+    """CEM's and MPPI's sampler: white Gaussian noise around the mean, clipped to [-1, 1]; the mean
+    itself is candidate 0, so a refit never loses it."""
+    B, H, A = mean.shape
+    noise = torch.randn(B, samples, H, A, generator=generator)
+    candidates = (mean[:, None] + std[:, None] * noise).clamp(-1, 1)
+    candidates[:, 0] = mean
+    return candidates
 
-    def __init__(self, cfg, action_dim: int, seed: int = 0):
+
+class SamplingPlanner:
+    """Shared loop of CEM and MPPI: sample, score, refit; keep the best seen. Each part can be
+    replaced: `sample` (a Sampler: where to look), `cost` (a Cost: what is good), `refit` (how the
+    next iteration's mean and std follow from the scored candidates) - a new sampling planner
+    (iCEM's coloured noise, say) overrides one method (docs/extending.md)."""
+
+    sample: Sampler = staticmethod(gaussian)
+
+    def __init__(self, cfg, action_dim: int, seed: int = 0, cost: Cost | None = None):
         self.cfg, self.action_dim = cfg, action_dim
         self.generator = torch.Generator().manual_seed(seed)
+        self.cost = cost or (lambda imagined, goal: goal_cost(imagined, goal, cfg.stage_weight))
 
     def refit(self, candidates, cost):  # -> new (mean, std), each (B, H, A)
         raise NotImplementedError
@@ -126,15 +131,11 @@ class SamplingPlanner:
         best_actions = mean.clone()
         best_imagined = None
         rows = torch.arange(B)
-        for _ in range(c.iterations):
-            # sample: the current mean is always candidate 0, so refits never lose it
-            noise = torch.randn(B, c.samples, H, A, generator=self.generator)
-            candidates = (mean[:, None] + std[:, None] * noise).clamp(-1, 1)
-            candidates[:, 0] = mean
-            # score
-            # the search lives on the CPU (small tensors, one seeded generator); the model may not
+        for iteration in range(c.iterations):
+            candidates = self.sample(mean, std, iteration, c.samples, self.generator)
+            # score: the search lives on the CPU (small tensors, one seeded generator); the model may not
             imagined = self.imagine(model, z_ctx, a_ctx, candidates.to(z_ctx.device))
-            cost = goal_cost(imagined, z_goal, c.stage_weight).cpu()
+            cost = self.cost(imagined, z_goal).cpu()
             imagined = imagined.cpu()
             # keep the best plan seen over all iterations
             i = cost.argmin(1)

@@ -18,12 +18,13 @@ One module per suite: control.py (control, control-dataset), physics.py (physics
 what they share: common.py.
 """
 
+from ...contracts import BenchSuite
 from .common import PROTOCOLS, SUITES, BenchOptions, applicable, world_facts
 from .control import ControlSuite, DatasetControlSuite
 from .physics import PhysicsAltSuite, PhysicsSuite
 from .probe import ProbeSuite
 
-SUITE_CLASSES = {
+SUITE_CLASSES: dict[str, type[BenchSuite]] = {
     "control": ControlSuite,
     "control-dataset": DatasetControlSuite,
     "physics": PhysicsSuite,
