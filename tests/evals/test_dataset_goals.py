@@ -219,3 +219,17 @@ def test_a_tiny_model_trained_on_push_beats_random_actions_on_short_offset_goals
     # rare at this size to tell apart from the baselines on 30 episodes
     dist = {p: float(np.mean(r.final_distance)) for p, r in runs.items()}
     assert dist["planner"] < min(dist["random"], dist["noop"]) - 0.01, dist
+
+
+def test_pose_expert_goals_need_more_turning_than_the_place_experts():
+    """Issue 46: the dataset protocol's goals from the pose expert turn the T on purpose (--dataset-expert
+    pose); the place expert's, the anchors' protocol, stay the default."""
+    from jepalab.evals.dataset_goals import dataset_starts
+
+    turns = {}
+    for expert in ("place", "pose"):
+        starts = dataset_starts("push-t", 16, 700_000, 25, 100, expert=expert)
+        turns[expert] = np.median([abs(np.angle(np.exp(1j * (g.goal[4] - g.start[4])))) for g in starts])
+    assert turns["pose"] > 1.3 * turns["place"], turns
+    with pytest.raises(ValueError, match="expert must be one of place, pose"):
+        dataset_starts("push-t", 1, 700_000, expert="stack")

@@ -152,6 +152,7 @@ def _bench_checkpoint(args) -> None:
         probe_episodes=args.probe_episodes,
         goal_offset=args.goal_offset,
         budget=args.budget,
+        dataset_expert=args.dataset_expert,
     )
     suites = [s.strip() for s in args.suites.split(",") if s.strip()] if args.suites else None
     results = bench(

@@ -272,6 +272,14 @@ def _bench(c: argparse.ArgumentParser) -> None:
     )
     c.add_argument("--goal-offset", type=int, default=25, help="dataset protocol: environment steps from start to goal")
     c.add_argument("--budget", type=int, default=50, help="dataset protocol: environment steps allowed per episode")
+    c.add_argument(
+        "--dataset-expert",
+        choices=("place", "pose"),
+        default="place",
+        help="dataset protocol, push worlds: whose trajectories give the goals: place (the noisy expert that "
+        "pushes the block to a place; the anchors' protocol) or pose (turns the block to each target's "
+        "angle first, so goals need a turn)",
+    )
     c.add_argument("--seeds", type=int, default=3, help="evaluation seeds per suite (default 3)")
     c.add_argument(
         "--out", help="results folder (bench; resumed if it holds this checkpoint's parts) or table file (compare)"
@@ -280,7 +288,12 @@ def _bench(c: argparse.ArgumentParser) -> None:
     c.add_argument("--pairs", type=int, default=100, help="physics: pairs per category per seed")
     c.add_argument("--pixel-steps", type=int, default=400, help="physics: training steps of the pixel-space baseline")
     c.add_argument("--probe-clips", type=int, default=256, help="probe (video model): training clips per task")
-    c.add_argument("--probe-steps", type=int, default=400, help="probe (video model): attentive probe steps")
+    c.add_argument(
+        "--probe-steps",
+        type=int,
+        default=400,
+        help="probe: attentive probe steps (video model), MLP probe steps per variable table (world model)",
+    )
     c.add_argument("--probe-episodes", type=int, default=40, help="probe (world model): episodes to fit the probe on")
     c.add_argument(
         "--set",

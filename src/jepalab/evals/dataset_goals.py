@@ -50,18 +50,25 @@ def trajectory_policy(env) -> str:
     return "noisy-expert" if has_expert(env) else "held-random (no scripted expert: the collection policy)"
 
 
-def expert_states(env, seed: int, steps: int) -> np.ndarray:
-    """States (steps + 1, S) of one recorded trajectory from `seed`: the noisy expert's, or held random
-    exploration where the world has no expert. The env's own goal plays no part: a trajectory goes
-    on past it (an env that ends its episode there is stepped on, which its state allows)."""
-    from ..data.collect import HeldRandomPolicy, NoisyExpertPolicy
+EXPERTS = ("place", "pose")  # the push worlds' two scripted experts (worlds/push_expert.py)
 
+
+def expert_states(env, seed: int, steps: int, expert: str = "place") -> np.ndarray:
+    """States (steps + 1, S) of one recorded trajectory from `seed`: the noisy expert's, or held random
+    exploration where the world has no expert. expert="pose": the push worlds' pose expert, which turns
+    the block to each target's angle, so that goals `offset` steps on need a turn. The env's own goal
+    plays no part: a trajectory goes on past it (an env that ends its episode there is stepped on,
+    which its state allows)."""
+    from ..data.collect import HeldRandomPolicy, NoisyExpertPolicy, PoseExpertPolicy
+
+    if expert not in EXPERTS:
+        raise ValueError(f"dataset protocol: expert must be one of {', '.join(EXPERTS)}, got {expert!r}")
     env.reset(seed=seed)
     u = env.unwrapped
     rng = np.random.default_rng(seed)
     # a demonstrator at work throughout: no stretches of random actions, a new target at each one reached
     policy = (
-        NoisyExpertPolicy(env, rng, noise=EXPERT_NOISE, switch_prob=0.0)
+        (PoseExpertPolicy if expert == "pose" else NoisyExpertPolicy)(env, rng, noise=EXPERT_NOISE, switch_prob=0.0)
         if has_expert(env)
         else HeldRandomPolicy(env.action_space.shape[0], rng)
     )
@@ -79,6 +86,7 @@ def dataset_starts(
     offset: int = 25,
     trajectory_steps: int = 100,
     world_kwargs: dict | None = None,
+    expert: str = "place",
 ) -> list[GoalStart]:
     """`episodes` start/goal pairs, one per held-out expert trajectory (seeds seed .. seed + episodes - 1);
     the start step is drawn uniformly from those with a goal `offset` steps later on the trajectory."""
@@ -89,7 +97,7 @@ def dataset_starts(
         _require_protocol(env, world)
         out = []
         for i in range(episodes):
-            states = expert_states(env, seed + i, trajectory_steps)
+            states = expert_states(env, seed + i, trajectory_steps, expert)
             t = int(np.random.default_rng([seed + i, 25]).integers(0, trajectory_steps - offset + 1))
             out.append(GoalStart(seed + i, t, states[t], states[t + offset]))
         return out

@@ -97,7 +97,9 @@ def _mlp(x_tr, y_tr, x_te, steps: int = 400, width: int = 128, seed: int = 0) ->
             return net(torch.as_tensor(x_te, dtype=torch.float32)).numpy()
 
 
-def probe_table(x_tr, y_tr, x_te, y_te, names: list[str], mlp: bool = True, seed: int = 0) -> dict:
+def probe_table(
+    x_tr, y_tr, x_te, y_te, names: list[str], mlp: bool = True, seed: int = 0, mlp_steps: int = 400
+) -> dict:
     """{"linear": {name: R²}, "mlp": {...}} for features x -> targets y, each standardised on the
     training part."""
     mu, sd = x_tr.mean(0), x_tr.std(0) + 1e-6
@@ -112,7 +114,7 @@ def probe_table(x_tr, y_tr, x_te, y_te, names: list[str], mlp: bool = True, seed
 
     out = {"linear": named(LinearProbe.fit(x_tr, t_tr, ridge=1e-2)(x_te))}
     if mlp:
-        out["mlp"] = named(_mlp(x_tr, t_tr, x_te, seed=seed))
+        out["mlp"] = named(_mlp(x_tr, t_tr, x_te, steps=mlp_steps, seed=seed))
     return out
 
 
@@ -127,6 +129,7 @@ def variable_probes(
     seed: int = 0,
     mlp: bool = True,
     pixels: bool = True,
+    mlp_steps: int = 400,
 ) -> dict:
     """{source: {"linear"|"mlp": {variable: held-out R²}}} for each model in `models` and raw pixels.
     Variables: the proprio columns `names`, and for each of `moving` its velocity over `k` steps
@@ -146,10 +149,12 @@ def variable_probes(
     for name, source in sources.items():
         a_tr, b_tr = _features(source, train_eps, tr_pairs, k)
         a_te, b_te = _features(source, test_eps, te_pairs, k)
-        table = probe_table(a_tr, s_tr, a_te, s_te, names, mlp, seed)
+        table = probe_table(a_tr, s_tr, a_te, s_te, names, mlp, seed, mlp_steps)
         if cols:
             both_tr, both_te = np.concatenate([a_tr, b_tr], 1), np.concatenate([a_te, b_te], 1)
-            velocity = probe_table(both_tr, v_tr, both_te, v_te, [f"{m} velocity" for m in moving], mlp, seed)
+            velocity = probe_table(
+                both_tr, v_tr, both_te, v_te, [f"{m} velocity" for m in moving], mlp, seed, mlp_steps
+            )
             for kind in table:
                 table[kind].update(velocity[kind])
         result[name] = table

@@ -19,10 +19,11 @@ class BenchOptions:
     pairs: int = 100  # physics: pairs per category per seed
     pixel_steps: int = 400  # physics: training steps of the pixel-space predictor
     probe_clips: int = 256  # probe (video model): training clips per task
-    probe_steps: int = 400  # probe (video model): attentive probe steps
+    probe_steps: int = 400  # probe: attentive probe steps (video model), MLP probe steps (world model)
     probe_episodes: int = 40  # probe (world model): episodes to fit on (and half as many to test on)
     goal_offset: int = 25  # control-dataset: the goal is the expert trajectory's state this many steps on
     budget: int = 50  # control-dataset: environment steps allowed per episode
+    dataset_expert: str = "place"  # control-dataset: whose trajectories (push worlds: "pose" turns the block)
 
 
 def applicable(kind: str, cfg) -> dict[str, str | None]:

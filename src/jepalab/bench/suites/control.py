@@ -136,7 +136,7 @@ class DatasetControlSuite(ControlSuite):
     name = "control-dataset"
 
     def __init__(self, model, cfg, options: BenchOptions, progress: bool = True):
-        self.offset, self.budget = options.goal_offset, options.budget
+        self.offset, self.budget, self.expert = options.goal_offset, options.budget, options.dataset_expert
         self._starts: dict[int, list] = {}
         super().__init__(model, cfg, options, progress)
         self.plan = replace(self.plan, max_steps=self.budget)
@@ -159,6 +159,7 @@ class DatasetControlSuite(ControlSuite):
             "budget": self.budget,
             "trajectory": f"{world_facts(self.cfg.data.world, trajectory=True)['trajectory']}, "
             "100 steps (or 2 x goal_offset)",
+            **({"expert": "pose (turns the block to each target's angle)"} if self.expert == "pose" else {}),
         }
 
     def starts(self, s: int) -> list:
@@ -172,6 +173,7 @@ class DatasetControlSuite(ControlSuite):
                 self.offset,
                 max(100, 2 * self.offset),
                 {"image_size": self.cfg.model.image_size},
+                self.expert,
             )
         return self._starts[s]
 

@@ -105,7 +105,14 @@ class ProbeSuite:
             names = variable_names(world, y.shape[1])
             step = max(1, self.cfg.model.frameskip)  # a velocity over one model step
             per = variable_probes(
-                models, train, test, names, moving_names(world, names), k=step, seed=self.cfg.train.seed
+                models,
+                train,
+                test,
+                names,
+                moving_names(world, names),
+                k=step,
+                seed=self.cfg.train.seed,
+                mlp_steps=self.o.probe_steps,
             )
             for source, kinds in per.items():
                 row = metrics.setdefault(source, {})
