@@ -28,10 +28,11 @@ from .base import Plan, StateGoal
 
 class Agent:
     def __init__(self, model: WorldModel, plan_cfg, action_dim: int, seed: int | None = None):
-        self.model, self.cfg, self.A = model.eval(), plan_cfg, action_dim
-        self.k = model.cfg.frameskip
-        self.P = self.k * action_dim if plan_cfg.action_blocks else action_dim  # numbers searched per model step
-        self.planner = make_planner(plan_cfg, self.P, seed=plan_cfg.seed if seed is None else seed)
+        self.model, self.cfg, self.action_dim = model.eval(), plan_cfg, action_dim
+        self.frameskip = model.cfg.frameskip
+        # numbers searched per model step: a block of frameskip actions, or one held action
+        self.searched = self.frameskip * action_dim if plan_cfg.action_blocks else action_dim
+        self.planner = make_planner(plan_cfg, self.searched, seed=plan_cfg.seed if seed is None else seed)
         self.plan_seconds, self.plan_calls, self.episode_plans = 0.0, 0, 0
         self.last: Plan | None = None
 
@@ -44,17 +45,17 @@ class Agent:
                 raise ValueError("Agent.reset needs goals (info dicts with a 'goal' image) or z_goal")
             z_goal = self.model.encode_observations(goals, goal=True)
         self.z_goal = z_goal
-        self.E = len(z_goal.target) if isinstance(z_goal, StateGoal) else len(z_goal)
+        self.episodes = len(z_goal.target) if isinstance(z_goal, StateGoal) else len(z_goal)
         self.z_hist: list[torch.Tensor] = []  # per model step: (E, D) observed latents
         self.a_hist: list[torch.Tensor] = []  # per model step: (E, k*A) model actions taken
-        self.warm = torch.zeros(self.E, self.cfg.horizon, self.P)
+        self.warm = torch.zeros(self.episodes, self.cfg.horizon, self.searched)
 
     @torch.no_grad()
     def act(self, observations: list[dict], live: np.ndarray | None = None) -> np.ndarray:
         """Plan from the newest observations (one per episode, all E of them) and return the environment
         actions to take next, (E, replan_every * frameskip, A); rows of episodes not `live` are zeros
         and those episodes are not planned for."""
-        c, E, k, A = self.cfg, self.E, self.k, self.A
+        c, E, k, A = self.cfg, self.episodes, self.frameskip, self.action_dim  # short names for the shapes below
         if len(observations) != E:
             raise ValueError(f"Agent.act: {len(observations)} observations for {E} episodes")
         live = np.arange(E) if live is None else np.asarray(live)
@@ -69,7 +70,7 @@ class Agent:
         self.episode_plans += len(live)
         self.last = plan
         # the first replan_every model steps: k environment steps each, a held action or a block
-        taken = torch.zeros(E, c.replan_every, self.P)
+        taken = torch.zeros(E, c.replan_every, self.searched)
         taken[live] = plan.actions[:, : c.replan_every]
         blocks = (
             taken.reshape(E, c.replan_every, k, A)
@@ -78,6 +79,6 @@ class Agent:
         )
         self.a_hist += list(blocks.reshape(E, c.replan_every, k * A).unbind(1))  # the model actions, in order
         # warm start: the unexecuted tail of this plan, then zeros
-        self.warm = torch.zeros(E, c.horizon, self.P)
+        self.warm = torch.zeros(E, c.horizon, self.searched)
         self.warm[live, : c.horizon - c.replan_every] = plan.actions[:, c.replan_every :]
         return blocks.reshape(E, c.replan_every * k, A).numpy()
