@@ -26,6 +26,7 @@ def _step_taking(fp32_s: float, bf16_s: float, model):
 def test_bf16_is_chosen_only_where_it_pays_and_the_choice_is_cached(monkeypatch, tmp_path, fp32_s, bf16_s, chosen):
     monkeypatch.setenv("JEPALAB_CACHE", str(tmp_path))
     monkeypatch.setattr(precision, "bf16_supported", lambda device: True)
+    monkeypatch.setattr(precision, "cpu_family", lambda: "avx512-bf16")  # a family whose parity passed
     model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4), torch.nn.Dropout(0.5))
     before = {k: v.clone() for k, v in model.state_dict().items()}
     rng = torch.get_rng_state()
@@ -46,9 +47,20 @@ def test_bf16_is_chosen_only_where_it_pays_and_the_choice_is_cached(monkeypatch,
     assert precision.choose(lambda: pytest.fail("measured"), model, {"shape": 3})["precision"] == "fp32"
 
 
+def test_bf16_is_never_chosen_on_a_cpu_family_whose_parity_failed_or_was_not_measured(monkeypatch, tmp_path):
+    monkeypatch.setenv("JEPALAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(precision, "bf16_supported", lambda device: True)
+    model = torch.nn.Linear(4, 4)
+    for family, words in (("amx", "11.8-12.6 % above fp32's"), ("next-gen", "no precision parity measured")):
+        monkeypatch.setattr(precision, "cpu_family", lambda family=family: family)
+        got = precision.choose(lambda: pytest.fail("timed: parity decides first"), model, {})
+        assert got["precision"] == "fp32" and words in got["why"]
+
+
 def test_a_garbled_cache_is_measured_again(monkeypatch, tmp_path):
     monkeypatch.setenv("JEPALAB_CACHE", str(tmp_path))
     monkeypatch.setattr(precision, "bf16_supported", lambda device: True)
+    monkeypatch.setattr(precision, "cpu_family", lambda: "avx512-bf16")
     (tmp_path / "precision.json").write_text("{not json")
     model = torch.nn.Linear(4, 4)
     assert precision.choose(_step_taking(0.02, 0.01, model), model, {})["precision"] == "bf16"

@@ -206,8 +206,9 @@ class TrainConfig:
         "auto",
         "auto | fp32 | bf16: bf16 autocast of the forward pass (weights, optimizer state "
         "and the anti-collapse term stay fp32); auto: bf16 on GPUs that compute it, and on a CPU "
-        "with bf16 units (AVX512-BF16, AMX) only where the model's own step is measured to run "
-        ">= 1.1x as fast (cached per machine, kept on --resume), else fp32",
+        "whose bf16 kernels passed the precision parity benchmark (AVX512-BF16 without AMX; not AMX) "
+        "only where the model's own step is measured to run >= 1.1x as fast (cached per machine, "
+        "kept on --resume), else fp32",
     )
     device: str = opt("auto", "auto (a CUDA GPU when there is one, else the CPU) | cpu | cuda | cuda:N")
     compile: bool = opt(False, "torch.compile the training step (pays a compile time up front; for long GPU runs)")

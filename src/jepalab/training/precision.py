@@ -1,4 +1,12 @@
-"""train.precision=auto on a CPU: bf16 only where this model's own training step is measured to pay.
+"""train.precision=auto on a CPU: bf16 only where it learns as fp32 does, and this model's own training
+step is measured to pay.
+
+Learning as fp32 does is a property of the CPU family's bf16 kernels, measured by
+benchmarks/precision_parity.py (the two-room preset, 800 steps, validation prediction loss, fp32 and
+bf16 paired by seed) and recorded in PARITY, passing where bf16's loss is on average within 5 % of
+fp32's: on an AMD EPYC (AVX512-BF16, no AMX) +2.8 % (+9.8, +0.9, -0.4 % on 3 seeds); on an Intel
+Xeon with AMX +12.2 % (+12.6, +11.8 % on 2 seeds, every seed the same way). auto keeps fp32 on a
+family whose parity failed or was never measured, and says so.
 
 A CPU with bf16 units (AVX512-BF16, AMX) does not make bf16 faster for every model: on an AMD EPYC
 the two-room step ran 1.36x as fast in bf16, and whether it pays elsewhere depends on the model's
@@ -27,6 +35,20 @@ import torch
 from ..runtime import autocast, bf16_supported, cpu_name
 
 GAIN = 1.10  # bf16 is chosen where its step takes at most 1/GAIN of fp32's
+# benchmarks/precision_parity.py per CPU family (docs/measurements.md): -> (bf16 may be chosen, what it found)
+PARITY = {
+    "avx512-bf16": (True, "bf16's validation loss 2.8 % above fp32's after 800 steps (AMD EPYC, mean of 3 seeds)"),
+    "amx": (False, "bf16's validation loss 11.8-12.6 % above fp32's after 800 steps (Intel Xeon with AMX, 2 seeds)"),
+}
+
+
+def cpu_family() -> str:
+    """The CPU's bf16 kernels, as PARITY names them: "amx", "avx512-bf16" (without AMX) or "none"."""
+    if getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)():
+        return "amx"
+    return "avx512-bf16" if getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)() else "none"
+
+
 ROUNDS = 3  # timed passes per precision, alternated, after one untimed pass each
 
 
@@ -99,6 +121,10 @@ def choose(step, model: torch.nn.Module, signature: dict, measure: bool = True) 
     `measure=False` (many processes, a compiled step): the cached choice, else fp32."""
     if not bf16_supported(torch.device("cpu")):
         return {"precision": "fp32", "why": "this CPU has no bf16 units"}
+    family = cpu_family()
+    learns_alike, found = PARITY.get(family, (False, "no precision parity measured for its bf16 kernels"))
+    if not learns_alike:  # faster is no use at a worse loss: train.precision=bf16 still asks for it
+        return {"precision": "fp32", "why": f"bf16 on this CPU ({family}): {found}"}
     key = cache_key(signature)
     record = cached(key)
     if record is not None:
