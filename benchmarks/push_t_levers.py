@@ -13,9 +13,10 @@ rate schedule runs its full course within the budget), then measured the same wa
   final distance to the goal pose and the planner's seconds per MPC step (batched over the episodes);
 - training samples/s.
 A lever's data differs only where the lever is the data (96 px frames, 5,000 episodes, the near-block
-policy's pokes that turn the T: `nearblock`); the probes are scored on near-block episodes too (seeds
-950,000+), where the angle varies more. `--steps N` gives every lever the same step count instead of
-a measured budget (levers run beside other work, whose pace is not their own). The frozen
+policy's pokes that turn the T: `nearblock`; the pose expert's demonstrations: `poseexpert`); the
+probes are scored on near-block episodes too (seeds 950,000+), where the angle varies more.
+`--steps N` gives every lever the same step count instead of a measured budget (levers run beside
+other work, whose pace is not their own). The frozen
 lever pretrains a V-JEPA encoder on push-t's frames (jepalab pretrain, part of its budget) and
 trains the rest on that encoder's cached features. Rows are appended to OUT/levers.json as they
 finish (a lever already there is skipped); prints the table as JSON at the end.
@@ -56,6 +57,8 @@ LEVERS = {  # name -> (settings over the push-t preset, data: (image size, episo
     "px96": (["model.image_size=96"], (96, 1000)),
     # data whose pushes turn the T (issue 46): random pokes near the block, 5x the expert's turning
     "nearblock": ([], (64, 1000, "near-block")),
+    # demonstrations that turn the T on purpose (the pose expert, worlds/push_expert.py)
+    "poseexpert": ([], (64, 1000, "pose-expert")),
     "data5k": (["data.episodes=5000"], (64, 5000)),
     "spatial": (["model.variant=spatial", "model.latent_dim=256"], (64, 1000)),
     "frozen": (["model.video_encoder={pretrained}"], (64, 1000)),
